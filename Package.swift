@@ -1,0 +1,128 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// scripts/build passes the commit so that results name the code that made them.
+let buildCommit = Context.environment["CATBENCH_COMMIT"].map { String($0.filter { $0.isHexDigit }.prefix(40)) } ?? ""
+
+/// catbench: one binary that compares web-server designs feature by feature.
+/// Module map (one responsibility each, like SwiftNIO's split):
+/// - `Catbench`       the executable: a thin CLI on swift-argument-parser
+/// - `Runner`         runs suites on servers: verify, warm up, repeat, measure
+/// - `Results`        the result document and its renderers
+/// - `LoadGen`        the HTTP load generator (per-thread epoll loops)
+/// - `Accounting`     jemalloc arenas and counters, thread CPU clocks, RSS, pinning
+/// - `Posix`          threads, sockets, clocks and errors over Glibc
+/// - `WireFormat`     small HTTP helpers shared by the Swift stacks (dates, reasons)
+/// - `Contract`       the suites: routes, requests, expected answers, verification
+/// - `CCatCore`       the C core of the ccore stack (parser, router, epoll loop)
+/// - `CCoreStack`, `AsyncStack`, `ThreadedStack`  the three embedded frameworks
+/// - `SuiteApps`      each stack's implementation of the suites
+let package = Package(
+    name: "catbench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "catbench", targets: ["Catbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // System libraries: static archives in the release build, shared ones in debug.
+        .systemLibrary(name: "CJemalloc", path: "Sources/System/CJemalloc"),
+        .systemLibrary(name: "CNghttp2", path: "Sources/System/CNghttp2"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/System/COpenSSL"),
+
+        .target(
+            name: "CCatCore",
+            path: "Sources/Frameworks/CCatCore"
+        ),
+        .target(name: "CPosix", path: "Sources/System/CPosix"),
+        .target(
+            name: "CBuildInfo",
+            path: "Sources/System/CBuildInfo",
+            cSettings: buildCommit.isEmpty ? [] : [.define("CATBENCH_COMMIT", to: "\"\(buildCommit)\"")]
+        ),
+        .target(name: "Posix", dependencies: ["CPosix"]),
+        .target(name: "WireFormat"),
+        .target(
+            name: "Accounting",
+            dependencies: [
+                "CJemalloc", "Posix",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "Contract",
+            dependencies: ["WireFormat", "Posix"],
+            path: "Sources/Frameworks/Contract"
+        ),
+        .target(
+            name: "CCoreStack",
+            dependencies: ["CCatCore", "WireFormat", "Posix"],
+            path: "Sources/Frameworks/CCoreStack"
+        ),
+        .target(
+            name: "AsyncStack",
+            dependencies: [
+                "WireFormat", "Posix",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Frameworks/AsyncStack"
+        ),
+        .target(
+            name: "ThreadedStack",
+            dependencies: [
+                "WireFormat", "Posix",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Sources/Frameworks/ThreadedStack"
+        ),
+        .target(
+            name: "SuiteApps",
+            dependencies: ["Contract", "CCoreStack", "AsyncStack", "ThreadedStack"],
+            path: "Sources/Frameworks/SuiteApps"
+        ),
+        .target(
+            name: "LoadGen",
+            dependencies: [
+                "CNghttp2", "COpenSSL", "Posix",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "Results"
+        ),
+        .target(
+            name: "Runner",
+            dependencies: [
+                "LoadGen", "Contract", "SuiteApps", "Accounting", "Results", "CBuildInfo",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .executableTarget(
+            name: "Catbench",
+            dependencies: [
+                "Runner", "Results", "LoadGen", "SuiteApps", "Posix",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "Contract"]),
+        .testTarget(name: "ContractTests", dependencies: ["Contract", "SuiteApps", "Runner"]),
+        .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "SuiteApps", "Contract", "Runner"]),
+        .testTarget(name: "AccountingTests", dependencies: [
+            "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results"]),
+        .testTarget(name: "CatbenchTests", dependencies: []),
+    ]
+)

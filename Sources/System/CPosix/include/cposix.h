@@ -1,0 +1,25 @@
+/* Linux interfaces that Glibc's Swift module does not show: epoll, eventfd,
+ * timerfd, and GNU extensions (they need _GNU_SOURCE) wrapped for Swift. */
+#ifndef CPOSIX_H
+#define CPOSIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <netinet/tcp.h>
+
+/* Pins the calling thread to the CPUs listed; returns 0 or an errno value. */
+int cposix_pin_thread(const int *cpus, size_t count);
+/* Writes up to `capacity` CPU numbers the process may run on; returns the count. */
+size_t cposix_available_cpus(int *out, size_t capacity);
+/* Names the calling thread (15 characters at most are kept). */
+void cposix_set_thread_name(const char *name);
+/* accept4(2) without the peer address; flags as SOCK_NONBLOCK | SOCK_CLOEXEC. */
+int cposix_accept4(int fd, int flags);
+/* The kernel thread id of the caller. */
+int32_t cposix_gettid(void);
+
+#endif
