@@ -1,0 +1,53 @@
+import NIOCore
+import NIOHTTP1
+
+/// An application of the async stack: `async` handlers on `{name}` routes.
+///
+///     let app = AsyncApp()
+///     try app.get("/users/{id}") { request in
+///         let id = try request.parameters.require("id", as: Int.self)
+///         return try .json(User(id: id))
+///     }
+///     let server = try AsyncServer(app: app, configuration: .init(port: 8080))
+public final class AsyncApp: Sendable {
+    let router = TrieRouter()
+
+    public init() {}
+
+    public func on(_ method: HTTPMethod, _ path: String, _ handler: @escaping AsyncHandler) throws {
+        try router.add(method, path, handler)
+    }
+
+    public func get(_ path: String, _ handler: @escaping AsyncHandler) throws {
+        try on(.GET, path, handler)
+    }
+
+    public func post(_ path: String, _ handler: @escaping AsyncHandler) throws {
+        try on(.POST, path, handler)
+    }
+
+    /// Routes `request` and runs its handler; errors become answers.
+    func respond(to head: HTTPRequestHead, body: ByteBuffer?) async -> AsyncResponse {
+        let uri = head.uri[...]
+        let question = uri.firstIndex(of: "?")
+        let path = question.map { uri[..<$0] } ?? uri
+        let query = question.map { uri[uri.index(after: $0)...] } ?? ""
+        switch router.match(head.method, path) {
+        case .found(let handler, let parameters):
+            let request = AsyncRequest(head: head, body: body, parameters: parameters, path: path, query: query)
+            do {
+                return try await handler(request)
+            } catch let error as AsyncHTTPError {
+                return .error(error.status, error.message)
+            } catch {
+                return .error(.internalServerError, "internal error")
+            }
+        case .methodNotAllowed(let methods):
+            var response = AsyncResponse.error(.methodNotAllowed, "method not allowed")
+            response.headers.add(name: "Allow", value: methods.sorted().joined(separator: ", "))
+            return response
+        case .notFound:
+            return .error(.notFound, "not found")
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/// How an async server listens and how many event loops serve.
+public struct AsyncConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port; read it from `AsyncServer.port`.
+    public var port: Int
+    /// Event-loop threads; each connection and its request tasks stay on one.
+    public var workers: Int
+    public var maxBodyBytes: Int
+    public var serverName: String
+    /// Runs first on every event-loop thread.
+    public var onThreadStart: (@Sendable () -> Void)?
+
+    public init(host: String = "127.0.0.1", port: Int = 0, workers: Int = 1, maxBodyBytes: Int = 1 << 20,
+                serverName: String = "async", onThreadStart: (@Sendable () -> Void)? = nil) {
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self.maxBodyBytes = maxBodyBytes
+        self.serverName = serverName
+        self.onThreadStart = onThreadStart
+    }
+}

@@ -1,0 +1,105 @@
+import Atomics
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Posix
+
+/// The async-first design (FastAPI on uvicorn, Starlette): NIO event loops
+/// parse HTTP; every request becomes a task that awaits its handler and then
+/// writes the answer back through the channel.
+public final class AsyncServer: Sendable {
+    public let configuration: AsyncConfiguration
+    public let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+    private let connections: ConnectionRegistry
+    private let served: ManagedAtomic<UInt64>
+
+    /// Binds and starts serving `app` at once.
+    public init(app: AsyncApp, configuration: AsyncConfiguration = AsyncConfiguration()) throws {
+        precondition(configuration.workers >= 1, "at least one worker")
+        self.configuration = configuration
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers)
+        if let hook = configuration.onThreadStart {
+            for loop in group.makeIterator() { try loop.submit(hook).wait() }
+        }
+        let served = ManagedAtomic<UInt64>(0)
+        let connections = ConnectionRegistry()
+        let executors = ExecutorTable(group)
+        do {
+            let address = try SocketAddress(host: configuration.host, port: UInt16(clamping: configuration.port))
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 1024)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        connections.add(channel)
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(RequestHandler(
+                            app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop),
+                            served: served))
+                    }
+                }
+                .bind(host: address.host, port: Int(address.port)).wait()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            try? group.syncShutdownGracefully()
+            throw Socket.ListenError(description: "port \(configuration.port) on \(configuration.host) is in use by another process; pass --port 0 for a free one")
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        port = channel.localAddress?.port ?? configuration.port
+        self.group = group
+        self.connections = connections
+        self.served = served
+    }
+
+    /// Answers written so far.
+    public var requestsServed: UInt64 { served.load(ordering: .relaxed) }
+
+    /// Runs `task` on every event-loop thread and returns when all have.
+    public func runOnEveryThread(_ task: @escaping @Sendable () -> Void) {
+        for loop in group.makeIterator() { try? loop.submit(task).wait() }
+    }
+
+    /// Closes the listener and every connection, then stops the loops.
+    public func stop() {
+        try? channel.close().wait()
+        connections.closeAll()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+/// One task executor per event loop, made once.
+private final class ExecutorTable: Sendable {
+    private let executors: [(EventLoop, EventLoopTaskExecutor)]
+
+    init(_ group: MultiThreadedEventLoopGroup) {
+        executors = group.makeIterator().map { ($0, EventLoopTaskExecutor($0)) }
+    }
+
+    func executor(for loop: EventLoop) -> EventLoopTaskExecutor {
+        executors.first { $0.0 === loop }?.1 ?? EventLoopTaskExecutor(loop)
+    }
+}
+
+/// Open connections, so that stopping does not wait for idle keep-alive clients.
+private final class ConnectionRegistry: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var channels: [ObjectIdentifier: Channel] = [:]
+
+    func add(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        lock.withLock { channels[id] = channel }
+        channel.closeFuture.whenComplete { _ in
+            self.lock.withLock { _ = self.channels.removeValue(forKey: id) }
+        }
+    }
+
+    func closeAll() {
+        let open = lock.withLock { Array(channels.values) }
+        for channel in open { try? channel.close().wait() }
+    }
+}

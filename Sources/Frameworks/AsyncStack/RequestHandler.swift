@@ -1,0 +1,90 @@
+import Atomics
+import NIOCore
+import NIOHTTP1
+import WireFormat
+
+/// Collects a request's parts and, at its end, starts the task that answers it.
+final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let app: AsyncApp
+    private let configuration: AsyncConfiguration
+    private let executor: EventLoopTaskExecutor
+    private let served: ManagedAtomic<UInt64>
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var tooLarge = false
+    private var dates = HTTPDate.Cache()
+
+    init(app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, served: ManagedAtomic<UInt64>) {
+        self.app = app
+        self.configuration = configuration
+        self.executor = executor
+        self.served = served
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = nil
+            tooLarge = false
+        case .body(var chunk):
+            guard !tooLarge else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > configuration.maxBodyBytes {
+                tooLarge = true
+                body = nil
+                return
+            }
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            if tooLarge {
+                write(AsyncResponse.error(.payloadTooLarge, "body too large"), for: head, keepAlive: false, context: context)
+                return
+            }
+            let body = self.body
+            self.body = nil
+            let app = self.app
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            Task(executorPreference: executor) {
+                let response = await app.respond(to: head, body: body)
+                let loop = bound.eventLoop
+                if loop.inEventLoop {
+                    handler.value.write(response, for: head, keepAlive: head.isKeepAlive, context: bound.value)
+                } else {
+                    loop.execute {
+                        handler.value.write(response, for: head, keepAlive: head.isKeepAlive, context: bound.value)
+                    }
+                }
+            }
+        }
+    }
+
+    private func write(_ response: AsyncResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = response.headers
+        headers.add(name: "Server", value: configuration.serverName)
+        headers.add(name: "Date", value: dates.current())
+        headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if request.version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if request.method != .HEAD && response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        served.wrappingIncrement(ordering: .relaxed)
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

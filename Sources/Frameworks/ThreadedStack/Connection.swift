@@ -1,0 +1,13 @@
+/// One client connection: a blocking socket and the bytes read but not yet used.
+final class Connection: @unchecked Sendable {
+    let fd: Int32
+    var buffer: [UInt8] = []
+    /// Monotonic time the connection became idle, for the keep-alive timeout.
+    var idleSince: UInt64
+
+    init(fd: Int32, now: UInt64) {
+        self.fd = fd
+        idleSince = now
+        buffer.reserveCapacity(4096)
+    }
+}

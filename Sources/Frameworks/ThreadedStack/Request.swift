@@ -1,0 +1,67 @@
+import WireFormat
+
+/// A request as a handler of the threaded stack sees it: everything already
+/// copied out of the socket buffer, like a WSGI environ.
+public struct Request: Sendable {
+    public let method: String
+    public let path: String
+    /// The raw query string (after `?`), still percent-encoded.
+    public let queryString: String
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+    /// Path parameters by name, as matched (`<int:id>` values are checked integers).
+    public internal(set) var pathParameters: [String: String] = [:]
+
+    /// Decoded query arguments, first value per name (Flask's `request.args`).
+    public var args: [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in QueryString.parse(Array(queryString.utf8)) where result[name] == nil {
+            result[name] = value
+        }
+        return result
+    }
+
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.name.lowercased() == lower }?.value
+    }
+
+    /// An integer path parameter declared as `<int:name>`.
+    public func intParameter(_ name: String) -> Int? { pathParameters[name].flatMap { Int($0) } }
+}
+
+/// What a handler returns.
+public struct Response: Sendable {
+    public var status: Int
+    public var contentType: String?
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int = 200, contentType: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func text(_ text: String, status: Int = 200) -> Response {
+        Response(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
+    }
+
+    public static func json(_ value: JSON, status: Int = 200) -> Response {
+        Response(status: status, contentType: "application/json", body: value.serialized())
+    }
+}
+
+/// Thrown by a handler to answer with an error status.
+public struct HTTPError: Error, Sendable {
+    public let status: Int
+    public let message: String
+
+    public init(_ status: Int, _ message: String? = nil) {
+        self.status = status
+        self.message = message ?? HTTPStatus.reason(status).lowercased()
+    }
+
+    var response: Response { .json(["error": .string(message)], status: status) }
+}
