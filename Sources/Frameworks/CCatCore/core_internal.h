@@ -1,0 +1,190 @@
+/*
+ * Private declarations shared by the C core's translation units. Not part of
+ * the public API (SwiftPM only exports include/ccatcore.h).
+ */
+#ifndef CCATCORE_INTERNAL_H
+#define CCATCORE_INTERNAL_H
+
+#include "include/ccatcore.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <time.h>
+
+#define CC_DEFAULT_MAX_HEADER_BYTES 8192u
+#define CC_DEFAULT_MAX_HEADERS 64u
+#define CC_DEFAULT_MAX_BODY_BYTES (1024u * 1024u)
+
+/* Leading empty lines before a request line are tolerated up to this many bytes. */
+#define CC_MAX_LEADING_EMPTY 64u
+/* Bytes of chunk extensions tolerated on one chunk-size line. */
+#define CC_MAX_CHUNK_EXT 1024u
+
+/* Parser flag bits (cc_parser.flags). */
+enum {
+    CC_PF_STARTED = 1u << 0,       /* leading empty lines skipped, request line begun */
+    CC_PF_METHOD_OK = 1u << 1,     /* method token seen and valid */
+    CC_PF_LINE_OK = 1u << 2,       /* request line complete and valid */
+    CC_PF_HEAD_DONE = 1u << 3,     /* header block parsed; framing below is known */
+    CC_PF_CHUNKED = 1u << 4,
+    CC_PF_EXPECT_CONTINUE = 1u << 5,
+    CC_PF_DONE = 1u << 6           /* a complete request was returned */
+};
+
+/* Fills defaults for zero fields and clamps max_headers to CC_MAX_HEADERS_CAP. */
+cc_limits cc__normalize_limits(cc_limits l);
+
+/*
+ * Server-side helper for chunked uploads: the decoder leaves a gap between the
+ * decoded body and the raw bytes still to parse. Closing that gap (moving the
+ * unparsed tail down) keeps the receive buffer bounded by about
+ * header + body + one trailer block even for adversarial 1-byte chunks.
+ * Returns the new length of the request's bytes in buf.
+ */
+size_t cc__parser_compact(cc_parser *p, char *buf, size_t len);
+
+/* True when the head is complete, the body is not, and the client asked for
+ * 100-continue (HTTP/1.1 only). */
+static inline bool cc__parser_wants_continue(const cc_parser *p) {
+    return (p->flags & (CC_PF_HEAD_DONE | CC_PF_EXPECT_CONTINUE | CC_PF_DONE)) ==
+           (CC_PF_HEAD_DONE | CC_PF_EXPECT_CONTINUE);
+}
+
+static inline bool cc__parser_in_head(const cc_parser *p) { return !(p->flags & CC_PF_HEAD_DONE); }
+
+/* ASCII lowercase without locale. */
+static inline unsigned char cc__lower(unsigned char c) {
+    return (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+
+static inline bool cc__ieq(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (cc__lower((unsigned char)a[i]) != cc__lower((unsigned char)b[i])) return false;
+    return true;
+}
+
+/* Method names in cc_method order (index 0, OTHER, is ""). */
+extern const char *const cc__method_names[CC_METHOD_COUNT];
+
+/* ------------------------------------------------------------------ */
+/* Server internals (server.c, connection.c, response.c)                */
+/* ------------------------------------------------------------------ */
+
+#define CC_RBUF_INIT (16u * 1024u)       /* receive buffer to start with */
+#define CC_WBUF_INIT (16u * 1024u)       /* send buffer to start with */
+#define CC_BUF_SHRINK (64u * 1024u)      /* idle buffers above this go back to the initial size */
+#define CC_OUT_HIGH (1024u * 1024u)      /* stop parsing pipelined requests above this much unsent output */
+#define CC_EXTRA_HEADERS_MAX 8192u       /* bytes of handler-added response headers */
+#define CC_SWEEP_MS 250u                 /* timeout sweep period (also the idle epoll_wait timeout) */
+#define CC_LINGER_MS 2000u               /* how long a closing connection may drain the peer's input */
+#define CC_DRIVE_ROUNDS 16               /* read/parse rounds per connection before others get a turn */
+#define CC_POOL_MAX 1024u                /* free connection structs kept per loop */
+
+/* First field of everything registered with epoll, to tell them apart. */
+enum { CC_TAG_CONN = 1, CC_TAG_LISTEN, CC_TAG_WAKE };
+
+typedef struct cc_loop cc_loop;
+
+typedef struct cc_conn {
+    int tag; /* CC_TAG_CONN; must stay first */
+    int fd;  /* -1 once closed */
+    cc_loop *loop;
+    struct cc_conn *prev, *next; /* live list (or pool / dead list via next) */
+    struct cc_conn *ready_next;
+    char *rbuf;
+    size_t rstart, rlen, rcap; /* current request starts at rstart */
+    char *wbuf;
+    size_t woff, wlen, wcap; /* unsent output is wbuf[woff, wlen) */
+    cc_parser parser;
+    uint64_t head_start_ms; /* when the current request's first byte was seen, 0 if none */
+    uint64_t last_io_ms;
+    uint64_t linger_until_ms;
+    size_t linger_bytes;
+    bool readable;  /* edge seen and not yet read to EAGAIN */
+    bool eof;       /* the peer finished sending (read returned 0) */
+    bool rdhup;     /* EPOLLRDHUP seen: keep reading past short reads to find the EOF */
+    bool closing;   /* close once the output is flushed */
+    bool lingering; /* write side shut, draining input before close */
+    bool held;      /* parsing stopped for backpressure with input left */
+    bool in_ready;
+    bool sent_continue;
+} cc_conn;
+
+struct cc_loop {
+    int tag_listen; /* CC_TAG_LISTEN: epoll data for the listener */
+    int tag_wake;   /* CC_TAG_WAKE: epoll data for the eventfd */
+    cc_server *server;
+    int index;
+    int epfd, lfd, wfd;
+    pthread_t thread;
+    bool thread_started;
+    bool exited; /* left its event loop; guarded by server->mu */
+    bool accept_paused; /* out of fds: retry accepting at the next sweep */
+    cc_conn *live; /* doubly linked, for the timeout sweep */
+    uint32_t nlive;
+    cc_conn *pool; /* free conns with their buffers, reused at accept */
+    uint32_t npool;
+    cc_conn *ready; /* conns with work left after their round budget */
+    cc_conn *dead;  /* closed during this iteration; pooled after it */
+    _Atomic uint64_t responses;
+    uint64_t now_ms;    /* CLOCK_MONOTONIC_COARSE, refreshed per iteration */
+    uint64_t last_sweep_ms;
+    time_t date_sec;    /* second the cached Date header is for */
+    char date_hdr[64];  /* "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" */
+    size_t date_hdr_len;
+    cc_worker_fn task_fn; /* posted by cc_server_run_on_workers; guarded by server->mu */
+    void *task_ctx;
+    cc_request req; /* scratch for the request being parsed */
+    char extra_headers[CC_EXTRA_HEADERS_MAX];
+};
+
+struct cc_server {
+    cc_server_config cfg;
+    const cc_router *router;
+    cc_limits limits;
+    size_t rbuf_max;
+    uint32_t max_connections, header_timeout_ms, keepalive_timeout_ms;
+    char server_hdr[160]; /* "Server: name\r\n" */
+    size_t server_hdr_len;
+    uint16_t port;
+    int nloops;
+    cc_loop *loops;
+    atomic_bool stopping;
+    pthread_mutex_t mu; /* guards the fields below and the loops' task slots */
+    pthread_cond_t cv;
+    int started;    /* loops past on_thread_start */
+    int exited;     /* loops that left their event loop */
+    int tasks_left; /* loops yet to run the posted task */
+    pthread_mutex_t run_mu; /* one cc_server_run_on_workers at a time */
+};
+
+struct cc_exchange {
+    cc_conn *conn;
+    const cc_request *req;
+    cc_match match;
+    size_t extra_len; /* bytes used in loop->extra_headers */
+    bool responded;
+};
+
+/* connection.c */
+cc_conn *cc__conn_open(cc_loop *L, int fd);
+void cc__conn_event(cc_conn *c, uint32_t events);
+void cc__conn_drive(cc_conn *c);
+void cc__conn_close(cc_conn *c);
+void cc__conn_sweep(cc_loop *L);
+void cc__conn_reap(cc_loop *L);
+void cc__conn_free_all(cc_loop *L);
+
+/* response.c */
+void cc__loop_clock(cc_loop *L);
+/* Appends a complete response to c's output. Returns false when out of memory. */
+bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_len, const char *extra,
+                        size_t extra_len, const void *body, size_t body_len, bool send_body, bool close,
+                        bool keep_alive_10);
+/* A core-generated JSON error answer ({"error":"..."}), closing or not. */
+bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len);
+bool cc__out_append(cc_conn *c, const char *data, size_t n);
+void cc__handle_request(cc_conn *c, const cc_request *req);
+
+#endif

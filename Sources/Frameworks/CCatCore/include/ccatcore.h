@@ -1,0 +1,228 @@
+/*
+ * ccatcore — the C core of the `ccore` stack (Catzilla's design):
+ * an incremental zero-copy HTTP/1.1 request parser, a radix-tree router with
+ * typed path parameters, and an epoll event loop per worker thread that calls
+ * handlers (written in Swift) synchronously from the loop.
+ *
+ * Threading: a cc_server owns `workers` loop threads. Handlers run on those
+ * threads; everything reachable from a cc_exchange is valid only during the
+ * handler call.
+ */
+#ifndef CCATCORE_H
+#define CCATCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Methods                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef enum cc_method {
+    CC_METHOD_OTHER = 0,
+    CC_METHOD_GET,
+    CC_METHOD_HEAD,
+    CC_METHOD_POST,
+    CC_METHOD_PUT,
+    CC_METHOD_DELETE,
+    CC_METHOD_PATCH,
+    CC_METHOD_OPTIONS,
+    CC_METHOD_COUNT
+} cc_method;
+
+/* ------------------------------------------------------------------ */
+/* Parser                                                               */
+/* ------------------------------------------------------------------ */
+
+#define CC_MAX_HEADERS_CAP 128
+
+/* A view into the connection's receive buffer (zero-copy). */
+typedef struct cc_slice {
+    const char *at;
+    uint32_t len;
+} cc_slice;
+
+typedef struct cc_header {
+    cc_slice name;  /* as sent (case preserved) */
+    cc_slice value; /* leading and trailing OWS removed */
+} cc_header;
+
+typedef struct cc_limits {
+    uint32_t max_header_bytes;  /* request line + header block; over -> 431 (request line alone over -> 414) */
+    uint32_t max_headers;       /* header field count, <= CC_MAX_HEADERS_CAP; over -> 431 */
+    uint32_t max_body_bytes;    /* decoded body; over -> 413 */
+} cc_limits;
+
+/* Parse verdicts (negative = error, value is the HTTP status to answer). */
+enum {
+    CC_PARSE_INCOMPLETE = 0,
+    CC_PARSE_BAD_REQUEST = -400,
+    CC_PARSE_PAYLOAD_TOO_LARGE = -413,
+    CC_PARSE_URI_TOO_LONG = -414,
+    CC_PARSE_HEADERS_TOO_LARGE = -431,
+    CC_PARSE_NOT_IMPLEMENTED = -501,  /* unknown transfer coding */
+    CC_PARSE_VERSION_NOT_SUPPORTED = -505
+};
+
+typedef struct cc_request {
+    cc_method method;
+    cc_slice method_text;  /* the method token as sent */
+    cc_slice target;       /* request-target as sent */
+    cc_slice path;         /* target before '?' */
+    cc_slice query;        /* target after '?', without it; len 0 if none */
+    uint8_t version_minor; /* HTTP/1.<minor>; 0 or 1 */
+    uint8_t keep_alive;    /* 1 when the connection stays open after this request */
+    uint8_t chunked;       /* body arrived with Transfer-Encoding: chunked */
+    uint8_t expect_continue;
+    uint32_t num_headers;
+    cc_header headers[CC_MAX_HEADERS_CAP];
+    cc_slice body;         /* decoded body (chunked bodies are decoded in place) */
+} cc_request;
+
+/* Resumable parser state for one connection. */
+typedef struct cc_parser {
+    cc_limits limits;
+    /* private: positions are relative to the request's first byte (buf[0]) */
+    int32_t error;            /* sticky negative verdict once one was returned, else 0 */
+    uint16_t flags;           /* progress and framing bits (parser.c) */
+    uint8_t chunk_state;      /* chunked decoder state (parser.c) */
+    uint8_t reserved;
+    size_t skip;              /* bytes of leading empty lines before the request line */
+    size_t scan_pos;          /* how far the header-end search got */
+    size_t line_start;        /* start of the line the header-end search is in */
+    size_t header_len;        /* skip + request line + header block incl. the empty line; 0 until known */
+    int64_t content_length;   /* -1 when none */
+    uint64_t chunk_remaining; /* data bytes left in the current chunk */
+    size_t chunk_read_pos;    /* raw bytes consumed by the chunk decoder */
+    size_t chunk_write_pos;   /* end of the decoded body (decoded in place) */
+    size_t chunk_aux;         /* extension bytes of this size line / bytes scanned of this trailer line */
+    size_t trailer_bytes;     /* bytes of complete trailer lines so far */
+} cc_parser;
+
+void cc_parser_init(cc_parser *p, cc_limits limits);
+/* Forget the current request; call after a complete request or an error. */
+void cc_parser_reset(cc_parser *p);
+
+/*
+ * Parse one request from buf[0..len). `buf` holds the bytes of the current
+ * request from its first byte on, and between calls the caller only appends
+ * (chunked bodies are decoded in place, so bytes already seen may change).
+ * Returns the number of raw bytes the complete request used (> 0), with `req`
+ * filled; CC_PARSE_INCOMPLETE when more bytes are needed; or a negative
+ * CC_PARSE_* error. Leading empty lines before a request line are skipped
+ * (RFC 9112 §2.2) and counted in the returned length.
+ */
+int64_t cc_parse_request(cc_parser *p, char *buf, size_t len, cc_request *req);
+
+/* Case-insensitive header lookup; returns NULL when absent. */
+const cc_header *cc_request_header(const cc_request *req, const char *name, size_t name_len);
+
+/* ------------------------------------------------------------------ */
+/* Router                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Patterns: segments separated by '/'; a segment is literal text, or a
+ * parameter {name} (one segment, any text), {name:int} (a signed decimal
+ * integer that fits int64), {name:path} (the rest of the path, last segment
+ * only). Literal segments win over {x:int}, which wins over {x}.
+ */
+#define CC_MAX_PARAMS 8
+
+typedef enum cc_param_type { CC_PARAM_STRING = 0, CC_PARAM_INT = 1, CC_PARAM_PATH = 2 } cc_param_type;
+
+typedef struct cc_param {
+    cc_slice name;     /* points into the router's copy of the pattern */
+    cc_slice value;    /* points into the matched path (not percent-decoded) */
+    int64_t int_value; /* for CC_PARAM_INT */
+    cc_param_type type;
+} cc_param;
+
+typedef enum cc_route_result {
+    CC_ROUTE_FOUND = 0,
+    CC_ROUTE_NOT_FOUND = 1,
+    CC_ROUTE_METHOD_NOT_ALLOWED = 2
+} cc_route_result;
+
+typedef struct cc_match {
+    int32_t handler_id;
+    uint32_t num_params;
+    cc_param params[CC_MAX_PARAMS];
+    uint32_t allowed_methods; /* bit (1u << cc_method) per method routed at this path; set for FOUND and 405 */
+} cc_match;
+
+typedef struct cc_router cc_router;
+
+cc_router *cc_router_create(void);
+void cc_router_destroy(cc_router *r);
+/*
+ * Adds a route. `method` CC_METHOD_OTHER is not allowed. Returns 0, or -1 with
+ * a message in err (invalid pattern, duplicate route, conflicting parameter
+ * names or types at the same position, too many parameters).
+ */
+int cc_router_add(cc_router *r, cc_method method, const char *pattern, int32_t handler_id, char *err, size_t err_len);
+/* HEAD falls back to a GET route when no HEAD route exists. */
+cc_route_result cc_router_match(const cc_router *r, cc_method method, const char *path, size_t path_len, cc_match *out);
+
+/* ------------------------------------------------------------------ */
+/* Server                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct cc_server cc_server;
+typedef struct cc_exchange cc_exchange;
+
+typedef void (*cc_handler_fn)(void *ctx, cc_exchange *ex);
+typedef void (*cc_worker_fn)(void *ctx, int worker_index);
+
+typedef struct cc_server_config {
+    const char *host;          /* numeric IPv4 or IPv6 address; default "127.0.0.1" when NULL */
+    uint16_t port;             /* 0 picks a free port */
+    int workers;               /* loop threads, one SO_REUSEPORT listener each; >= 1 */
+    cc_limits limits;
+    uint32_t max_connections;  /* per worker; beyond it new connections are closed at once (0 = 10000) */
+    uint32_t header_timeout_ms;    /* a request head must arrive within this (0 = 10000) */
+    uint32_t keepalive_timeout_ms; /* idle keep-alive connections close after this (0 = 60000) */
+    const char *server_name;   /* value of the Server header; default "ccore" */
+    cc_handler_fn on_request;  /* called for every routed request */
+    cc_worker_fn on_thread_start; /* called first on each loop thread; may be NULL */
+    void *ctx;                 /* passed to the callbacks */
+} cc_server_config;
+
+/*
+ * Binds (the first listener detects a port already in use, also one held by
+ * another SO_REUSEPORT socket), starts the loop threads and returns 0; or -1
+ * with a message a user can act on in err.
+ */
+int cc_server_start(const cc_server_config *config, const cc_router *router, cc_server **out, char *err, size_t err_len);
+uint16_t cc_server_port(const cc_server *s);
+/* Responses written so far, over all workers (every status, also errors the core answered). */
+uint64_t cc_server_requests(const cc_server *s);
+/* Runs fn on every loop thread and returns when all have run it. */
+void cc_server_run_on_workers(cc_server *s, cc_worker_fn fn, void *ctx);
+/* Stops accepting, closes every connection, joins the threads, frees the server. */
+void cc_server_stop(cc_server *s);
+
+/* --- inside a handler ------------------------------------------------ */
+
+const cc_request *cc_exchange_request(const cc_exchange *ex);
+const cc_match *cc_exchange_match(const cc_exchange *ex);
+int cc_exchange_worker(const cc_exchange *ex);
+/* Adds a response header (before cc_respond). Returns 0, or -1 when the header space is full. */
+int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, const char *value, size_t value_len);
+/*
+ * Writes the response: status line, Server, Date, Content-Type (omitted when
+ * content_type is NULL), Content-Length, added headers, Connection: close when
+ * the connection ends, then the body (no body for HEAD). Call once; a handler
+ * that returns without responding gets a 500.
+ */
+void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t content_type_len, const void *body, size_t body_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,764 @@
+/*
+ * Incremental, zero-copy HTTP/1.1 request parser (RFC 9112, with RFC 9110
+ * for field semantics).
+ *
+ * The caller hands us the bytes of one request from its first byte, appending
+ * between calls. Work is split so that feeding a request byte by byte costs
+ * O(n) in total:
+ *   1. scan_head: find the end of the head (the empty line), remembering how
+ *      far it got (scan_pos / line_start). The method token and, as soon as
+ *      its line ends, the request line are validated here, so garbage is
+ *      rejected without waiting for a full head.
+ *   2. parse_head: one pass over the complete head fills cc_request and the
+ *      body framing. It runs again (same bytes, same answer) only when the
+ *      body completes in a later call, because the caller may have moved the
+ *      buffer in between and the slices must point into the current one.
+ *   3. The body: Content-Length just waits for enough bytes; chunked bodies
+ *      go through a resumable byte-level decoder that moves data down in
+ *      place so the decoded body is contiguous right after the head.
+ *
+ * Verdicts only depend on the bytes seen so far and every check happens at a
+ * fixed position in the byte stream, so any split of the input gives the same
+ * answer (the test harness checks exactly that).
+ *
+ * No heap allocation anywhere in this file.
+ */
+#define _GNU_SOURCE
+#include "core_internal.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Character classes                                                    */
+/* ------------------------------------------------------------------ */
+
+enum { C_TCHAR = 1, C_FVAL = 2, C_TARGET = 4, C_HEX = 8 };
+
+/*
+ * RFC 9110 §5.6.2:
+ *   token = 1*tchar
+ *   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ *           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+ */
+#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_TCHAR(c)                                                                                   \
+    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||           \
+     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||             \
+     (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+/*
+ * RFC 9110 §5.5:
+ *   field-value = *field-content
+ *   field-vchar = VCHAR / obs-text        ; obs-text = %x80-FF
+ * plus SP / HTAB inside the value. Everything else (NUL, CR, LF, other CTLs,
+ * DEL) is rejected: RFC 9110 §5.5 "Field values containing CR, LF, or NUL
+ * characters are invalid and dangerous".
+ */
+#define IS_FVAL(c) ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f))
+/* request-target bytes: anything visible; obs-text tolerated (raw UTF-8 paths). */
+#define IS_TARGET(c) ((c) > 0x20 && (c) != 0x7f)
+#define IS_HEX(c) (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
+#define CLS(c)                                                                                        \
+    (uint8_t)((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_FVAL(c) ? C_FVAL : 0) | (IS_TARGET(c) ? C_TARGET : 0) | \
+              (IS_HEX(c) ? C_HEX : 0))
+#define R4(b) CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
+#define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)
+#define R64(b) R16(b), R16((b) + 16), R16((b) + 32), R16((b) + 48)
+static const uint8_t cls[256] = {R64(0), R64(64), R64(128), R64(192)};
+
+#define BAD CC_PARSE_BAD_REQUEST
+
+static inline unsigned hexval(unsigned char c) {
+    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(cc__lower(c) - 'a' + 10);
+}
+
+static inline bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+
+const char *const cc__method_names[CC_METHOD_COUNT] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
+                                                       "OPTIONS"};
+
+static cc_method method_from(const char *m, size_t n) {
+    /* Methods are case-sensitive (RFC 9110 §9.1). */
+    switch (n) {
+    case 3:
+        if (memcmp(m, "GET", 3) == 0) return CC_METHOD_GET;
+        if (memcmp(m, "PUT", 3) == 0) return CC_METHOD_PUT;
+        break;
+    case 4:
+        if (memcmp(m, "HEAD", 4) == 0) return CC_METHOD_HEAD;
+        if (memcmp(m, "POST", 4) == 0) return CC_METHOD_POST;
+        break;
+    case 5:
+        if (memcmp(m, "PATCH", 5) == 0) return CC_METHOD_PATCH;
+        break;
+    case 6:
+        if (memcmp(m, "DELETE", 6) == 0) return CC_METHOD_DELETE;
+        break;
+    case 7:
+        if (memcmp(m, "OPTIONS", 7) == 0) return CC_METHOD_OPTIONS;
+        break;
+    }
+    return CC_METHOD_OTHER;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                                */
+/* ------------------------------------------------------------------ */
+
+cc_limits cc__normalize_limits(cc_limits l) {
+    /* Zero means "default", so a zero-initialised config from Swift works. */
+    if (l.max_header_bytes == 0) l.max_header_bytes = CC_DEFAULT_MAX_HEADER_BYTES;
+    if (l.max_headers == 0) l.max_headers = CC_DEFAULT_MAX_HEADERS;
+    if (l.max_headers > CC_MAX_HEADERS_CAP) l.max_headers = CC_MAX_HEADERS_CAP;
+    if (l.max_body_bytes == 0) l.max_body_bytes = CC_DEFAULT_MAX_BODY_BYTES;
+    return l;
+}
+
+void cc_parser_init(cc_parser *p, cc_limits limits) {
+    memset(p, 0, sizeof *p);
+    p->limits = cc__normalize_limits(limits);
+    p->content_length = -1;
+}
+
+void cc_parser_reset(cc_parser *p) {
+    cc_limits l = p->limits;
+    memset(p, 0, sizeof *p);
+    p->limits = l;
+    p->content_length = -1;
+}
+
+static int64_t fail(cc_parser *p, int64_t verdict) {
+    p->error = (int32_t)verdict;
+    return verdict;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request line                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct rline {
+    cc_slice method, target, path, query;
+    uint8_t minor;
+} rline;
+
+/*
+ * RFC 9112 §3:
+ *   request-line   = method SP request-target SP HTTP-version
+ *   method         = token
+ * RFC 9112 §3.2:
+ *   request-target = origin-form / absolute-form / authority-form / asterisk-form
+ *   origin-form    = absolute-path [ "?" query ]
+ *   absolute-form  = absolute-URI
+ *   authority-form = uri-host ":" port          ; CONNECT only
+ *   asterisk-form  = "*"                        ; OPTIONS only
+ * RFC 9112 §2.3:
+ *   HTTP-version   = HTTP-name "/" DIGIT "." DIGIT
+ *   HTTP-name      = %s"HTTP"
+ *
+ * We require exactly one SP between the parts (the strict grammar; the
+ * lenient whitespace parsing RFC 9112 §3 permits invites smuggling). `lf` is
+ * the index of the line's LF; a CR before it belongs to the terminator.
+ */
+static int parse_request_line(const char *buf, size_t s, size_t lf, rline *out) {
+    size_t e = lf;
+    if (e > s && buf[e - 1] == '\r') e--;
+
+    size_t i = s;
+    while (i < e && (cls[(unsigned char)buf[i]] & C_TCHAR)) i++;
+    if (i == s || i >= e || buf[i] != ' ') return BAD;
+    out->method = (cc_slice){buf + s, (uint32_t)(i - s)};
+
+    size_t t = i + 1, j = t;
+    while (j < e && (cls[(unsigned char)buf[j]] & C_TARGET)) j++;
+    if (j == t || j >= e || buf[j] != ' ') return BAD;
+    out->target = (cc_slice){buf + t, (uint32_t)(j - t)};
+
+    /* The version is checked before the target's form so that an HTTP/2
+     * connection preface ("PRI * HTTP/2.0") gets 505, not 400. */
+    const char *v = buf + j + 1;
+    if (e - (j + 1) != 8 || memcmp(v, "HTTP/", 5) != 0 || !IS_DIGIT(v[5]) || v[6] != '.' || !IS_DIGIT(v[7]))
+        return BAD;
+    if (v[5] != '1' || v[7] > '1') return CC_PARSE_VERSION_NOT_SUPPORTED;
+    out->minor = (uint8_t)(v[7] - '0');
+
+    const char *tg = buf + t;
+    size_t tn = j - t;
+    size_t p0 = 0; /* path start within the target */
+    if (tg[0] == '/') {
+        /* origin-form */
+    } else if (tn == 1 && tg[0] == '*') {
+        if (!(out->method.len == 7 && memcmp(out->method.at, "OPTIONS", 7) == 0)) return BAD;
+    } else {
+        /* absolute-URI = scheme ":" hier-part [ "?" query ] (RFC 3986 §4.3);
+         * scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). We accept the
+         * hierarchical "scheme://authority[path]" shape that HTTP clients
+         * and proxies send and route on its path, as RFC 9112 §3.2.2 asks
+         * ("MUST accept the absolute-form"). */
+        size_t k = 0;
+        if (IS_ALPHA(tg[0])) {
+            k = 1;
+            while (k < tn && (IS_ALPHA(tg[k]) || IS_DIGIT(tg[k]) || tg[k] == '+' || tg[k] == '-' || tg[k] == '.'))
+                k++;
+        }
+        if (k > 0 && k + 3 <= tn && memcmp(tg + k, "://", 3) == 0) {
+            size_t a = k + 3;
+            while (a < tn && tg[a] != '/' && tg[a] != '?') a++;
+            p0 = a;
+        } else if (out->method.len == 7 && memcmp(out->method.at, "CONNECT", 7) == 0) {
+            /* authority-form: there is no path; expose the authority as is. */
+        } else {
+            return BAD;
+        }
+    }
+    const char *q = memchr(tg + p0, '?', tn - p0);
+    size_t pend = q ? (size_t)(q - tg) : tn;
+    if (pend == p0 && p0 > 0) {
+        /* absolute-form with an empty path means "/" (RFC 9112 §3.2.1). */
+        out->path = (cc_slice){"/", 1};
+    } else {
+        out->path = (cc_slice){tg + p0, (uint32_t)(pend - p0)};
+    }
+    out->query = q ? (cc_slice){q + 1, (uint32_t)(tn - pend - 1)} : (cc_slice){tg + tn, 0};
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding the end of the head                                          */
+/* ------------------------------------------------------------------ */
+
+/* Returns the head's end (> 0, just past the empty line), 0, or an error. */
+static int64_t scan_head(cc_parser *p, const char *buf, size_t len) {
+    size_t pos = p->scan_pos;
+
+    if (!(p->flags & CC_PF_STARTED)) {
+        /* RFC 9112 §2.2: "a server that is expecting to receive and parse a
+         * request-line SHOULD ignore at least one empty line (CRLF) received
+         * prior to the request-line." Bounded so a CRLF stream cannot pin a
+         * connection forever. */
+        for (;;) {
+            if (pos >= len) {
+                p->scan_pos = pos;
+                return 0;
+            }
+            unsigned char c = (unsigned char)buf[pos];
+            if (c == '\n') {
+                pos++;
+            } else if (c == '\r') {
+                if (pos + 1 >= len) {
+                    p->scan_pos = pos;
+                    return 0;
+                }
+                if (buf[pos + 1] != '\n') return BAD; /* bare CR */
+                pos += 2;
+            } else {
+                break;
+            }
+            if (pos > CC_MAX_LEADING_EMPTY) return BAD;
+        }
+        p->skip = pos;
+        p->line_start = pos;
+        p->flags |= CC_PF_STARTED;
+    }
+
+    const size_t start = p->skip;
+    /* The whole head including its final LF must fit in max_header_bytes, so
+     * only that window is ever searched. */
+    const size_t window_end = start + p->limits.max_header_bytes;
+    const size_t end = len < window_end ? len : window_end;
+
+    if (!(p->flags & CC_PF_METHOD_OK)) {
+        /* method = token, validated as it arrives: a TLS ClientHello or other
+         * binary junk is answered with 400 right away. */
+        for (; pos < end; pos++) {
+            unsigned char c = (unsigned char)buf[pos];
+            if (c == ' ') {
+                if (pos == start) return BAD;
+                p->flags |= CC_PF_METHOD_OK;
+                break;
+            }
+            if (!(cls[c] & C_TCHAR)) return BAD;
+        }
+    }
+
+    /* RFC 9112 §2.1:
+     *   HTTP-message = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
+     * RFC 9112 §2.2: "a recipient MAY recognize a single LF as a line
+     * terminator and ignore any preceding CR" -- we do. */
+    while (pos < end) {
+        const char *lf = memchr(buf + pos, '\n', end - pos);
+        if (!lf) {
+            pos = end;
+            break;
+        }
+        size_t i = (size_t)(lf - buf);
+        if (!(p->flags & CC_PF_LINE_OK)) {
+            rline rl;
+            if (!(p->flags & CC_PF_METHOD_OK)) return BAD;
+            int r = parse_request_line(buf, start, i, &rl);
+            if (r) return r;
+            p->flags |= CC_PF_LINE_OK;
+        } else if (i == p->line_start || (i == p->line_start + 1 && buf[i - 1] == '\r')) {
+            p->scan_pos = i + 1;
+            return (int64_t)(i + 1);
+        } else if (buf[p->line_start] == '\r') {
+            /* "\r\r\n" and the like: a bare CR where the empty line should
+             * be. Caught here, since the search would otherwise go on. */
+            return BAD;
+        }
+        p->line_start = i + 1;
+        pos = i + 1;
+    }
+    p->scan_pos = pos;
+    if (len >= window_end) {
+        /* The window is full and no end is in sight. If the request line did
+         * not end inside it, it alone is longer than the limit. */
+        return (p->flags & CC_PF_LINE_OK) ? CC_PARSE_HEADERS_TOO_LARGE : CC_PARSE_URI_TOO_LONG;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Header fields                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct framing {
+    int64_t content_length; /* -1 none */
+    bool te_seen, te_other;
+    uint8_t te_chunked; /* how many times "chunked" appeared */
+    bool conn_close, conn_keep_alive, expect_continue;
+    uint32_t hosts;
+} framing;
+
+/* Calls fn for every non-empty element of a comma list (RFC 9110 §5.6.1:
+ *   #element => [ element ] *( OWS "," OWS [ element ] )
+ * empty elements are ignored as the RFC asks). */
+#define FOR_EACH_LIST_ELEMENT(v, n, el, el_len, body)                                       \
+    do {                                                                                    \
+        size_t i_ = 0;                                                                      \
+        while (i_ < (n)) {                                                                  \
+            size_t s_ = i_;                                                                 \
+            while (i_ < (n) && (v)[i_] != ',') i_++;                                        \
+            size_t e_ = i_;                                                                 \
+            while (s_ < e_ && is_ows((unsigned char)(v)[s_])) s_++;                         \
+            while (e_ > s_ && is_ows((unsigned char)(v)[e_ - 1])) e_--;                     \
+            if (e_ > s_) {                                                                  \
+                const char *el = (v) + s_;                                                  \
+                size_t el_len = e_ - s_;                                                    \
+                body                                                                        \
+            }                                                                               \
+            i_++;                                                                           \
+        }                                                                                   \
+    } while (0)
+
+/*
+ * RFC 9110 §8.6:  Content-Length = 1*DIGIT
+ * "a recipient ... MAY either reject the message as invalid or replace that
+ * invalid field value with a single instance of the decimal value" when it is
+ * a list of identical values -- we accept identical repeats (also across
+ * field lines, RFC 9112 §6.3 ¶5) and reject anything else.
+ */
+static int parse_content_length(const char *v, size_t n, framing *f) {
+    /* v is already OWS-trimmed. Empty list elements ("5,,5") are rejected:
+     * stricter than the list rule, but no real client sends them here. */
+    size_t i = 0;
+    for (;;) {
+        size_t s = i;
+        uint64_t x = 0;
+        for (; i < n && IS_DIGIT(v[i]); i++) {
+            unsigned d = (unsigned)(v[i] - '0');
+            if (x > ((uint64_t)INT64_MAX - d) / 10) return BAD; /* overflow */
+            x = x * 10 + d;
+        }
+        if (i == s) return BAD;
+        if (f->content_length >= 0 && (uint64_t)f->content_length != x) return BAD;
+        f->content_length = (int64_t)x;
+        while (i < n && is_ows((unsigned char)v[i])) i++;
+        if (i == n) return 0;
+        if (v[i] != ',') return BAD;
+        i++;
+        while (i < n && is_ows((unsigned char)v[i])) i++;
+    }
+}
+
+/*
+ * RFC 9112 §6.1:
+ *   Transfer-Encoding = #transfer-coding
+ *   transfer-coding   = token *( OWS ";" OWS transfer-parameter )
+ * We implement chunked only: any other coding -> 501 (RFC 9112 §6.1 "A
+ * server that receives a request message with a transfer coding it does not
+ * understand SHOULD respond with 501"), chunked twice -> 400 (RFC 9112 §6.1
+ * "MUST NOT apply the chunked transfer coding more than once").
+ */
+static int parse_transfer_encoding(const char *v, size_t n, framing *f) {
+    f->te_seen = true;
+    int err = 0;
+    FOR_EACH_LIST_ELEMENT(v, n, el, el_len, {
+        size_t k = 0;
+        while (k < el_len && (cls[(unsigned char)el[k]] & C_TCHAR)) k++;
+        if (k == 0) {
+            err = BAD;
+            break;
+        }
+        if (k == el_len && el_len == 7 && cc__ieq(el, "chunked", 7)) {
+            if (f->te_chunked < 255) f->te_chunked++;
+        } else {
+            /* another coding, or chunked with parameters (it has none) */
+            f->te_other = true;
+        }
+    });
+    return err;
+}
+
+/* RFC 9110 §7.6.1:  Connection = #connection-option ; connection-option = token */
+static void parse_connection(const char *v, size_t n, framing *f) {
+    FOR_EACH_LIST_ELEMENT(v, n, el, el_len, {
+        if (el_len == 5 && cc__ieq(el, "close", 5)) f->conn_close = true;
+        else if (el_len == 10 && cc__ieq(el, "keep-alive", 10)) f->conn_keep_alive = true;
+    });
+}
+
+static inline bool name_is(const char *name, size_t n, const char *lit, size_t lit_len) {
+    return n == lit_len && cc__ieq(name, lit, n);
+}
+
+static int field_semantics(const char *name, size_t nl, const char *v, size_t vl, framing *f) {
+    /* Dispatch on length first: most fields are none of these. */
+    switch (nl) {
+    case 4:
+        if (name_is(name, nl, "host", 4)) f->hosts++;
+        break;
+    case 6:
+        /* RFC 9110 §10.1.1:  Expect = #expectation ; only 100-continue is defined */
+        if (name_is(name, nl, "expect", 6) && vl == 12 && cc__ieq(v, "100-continue", 12)) f->expect_continue = true;
+        break;
+    case 10:
+        if (name_is(name, nl, "connection", 10)) parse_connection(v, vl, f);
+        break;
+    case 14:
+        if (name_is(name, nl, "content-length", 14)) return parse_content_length(v, vl, f);
+        break;
+    case 17:
+        if (name_is(name, nl, "transfer-encoding", 17)) return parse_transfer_encoding(v, vl, f);
+        break;
+    }
+    return 0;
+}
+
+/*
+ * RFC 9112 §5:
+ *   field-line   = field-name ":" OWS field-value OWS
+ *   field-name   = token
+ * RFC 9112 §5.1: "No whitespace is allowed between the field name and colon
+ * ... a server MUST reject, with a response status code of 400".
+ * RFC 9112 §5.2: obs-fold = OWS CRLF RWS -- "A server that receives an
+ * obs-fold in a request message ... MUST either reject the message by sending
+ * a 400 (Bad Request)...". We reject. A first field line starting with
+ * whitespace is rejected too (RFC 9112 §2.2).
+ * [s, e) is the line without its terminator. On success h holds name and value.
+ */
+static int parse_field_line(const char *buf, size_t s, size_t e, cc_header *h) {
+    if (is_ows((unsigned char)buf[s])) return BAD;
+    size_t n = s;
+    while (n < e && (cls[(unsigned char)buf[n]] & C_TCHAR)) n++;
+    if (n == s || n >= e || buf[n] != ':') return BAD;
+    size_t v = n + 1, ve = e;
+    while (v < ve && is_ows((unsigned char)buf[v])) v++;
+    while (ve > v && is_ows((unsigned char)buf[ve - 1])) ve--;
+    for (size_t k = v; k < ve; k++)
+        if (!(cls[(unsigned char)buf[k]] & C_FVAL)) return BAD;
+    h->name = (cc_slice){buf + s, (uint32_t)(n - s)};
+    h->value = (cc_slice){buf + v, (uint32_t)(ve - v)};
+    return 0;
+}
+
+/* One pass over the complete head [skip, header_len): fills req and the
+ * parser's framing. */
+static int parse_head(cc_parser *p, const char *buf, cc_request *req) {
+    const size_t start = p->skip, end = p->header_len;
+    const char *lf = memchr(buf + start, '\n', end - start);
+    size_t pos = (size_t)(lf - buf);
+    rline rl;
+    int r = parse_request_line(buf, start, pos, &rl);
+    if (r) return r;
+    req->method_text = rl.method;
+    req->method = method_from(rl.method.at, rl.method.len);
+    req->target = rl.target;
+    req->path = rl.path;
+    req->query = rl.query;
+    req->version_minor = rl.minor;
+    req->num_headers = 0;
+    req->body = (cc_slice){buf + end, 0};
+
+    framing f = {.content_length = -1};
+    pos++;
+    for (;;) {
+        lf = memchr(buf + pos, '\n', end - pos);
+        size_t i = (size_t)(lf - buf), e = i;
+        if (e > pos && buf[e - 1] == '\r') e--;
+        if (e == pos) break; /* the empty line */
+        if (req->num_headers >= p->limits.max_headers) return CC_PARSE_HEADERS_TOO_LARGE;
+        cc_header *h = &req->headers[req->num_headers];
+        r = parse_field_line(buf, pos, e, h);
+        if (r) return r;
+        req->num_headers++;
+        r = field_semantics(h->name.at, h->name.len, h->value.at, h->value.len, &f);
+        if (r) return r;
+        pos = i + 1;
+    }
+
+    /* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status
+     * code to any HTTP/1.1 request message that lacks a Host header field and
+     * to any request message that contains more than one Host header field
+     * line". */
+    if (f.hosts > 1 || (rl.minor == 1 && f.hosts == 0)) return BAD;
+    if (f.te_seen) {
+        /* RFC 9112 §6.1: a Transfer-Encoding in an HTTP/1.0 message means
+         * faulty framing. RFC 9112 §6.3 ¶3: with both Transfer-Encoding and
+         * Content-Length "such a message might indicate an attempt to perform
+         * request smuggling ... or response splitting and ought to be handled
+         * as an error" -- we answer 400 and close. */
+        if (rl.minor == 0) return BAD;
+        if (f.content_length >= 0) return BAD;
+        if (f.te_chunked > 1) return BAD;
+        if (f.te_other) return CC_PARSE_NOT_IMPLEMENTED;
+        if (f.te_chunked == 0) return BAD; /* an empty Transfer-Encoding */
+    }
+    /* RFC 9112 §9.3: HTTP/1.1 defaults to persistent connections, HTTP/1.0
+     * only with "keep-alive"; "close" always wins. */
+    req->keep_alive = rl.minor == 1 ? !f.conn_close : (f.conn_keep_alive && !f.conn_close);
+    /* RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in
+     * an HTTP/1.0 request MUST ignore that expectation." */
+    req->expect_continue = (uint8_t)(f.expect_continue && rl.minor == 1);
+    req->chunked = f.te_seen;
+
+    p->content_length = f.content_length;
+    if (f.te_seen) p->flags |= CC_PF_CHUNKED;
+    if (req->expect_continue) p->flags |= CC_PF_EXPECT_CONTINUE;
+    /* Reject an oversized body as soon as the head announces it. */
+    if (f.content_length > (int64_t)p->limits.max_body_bytes) return CC_PARSE_PAYLOAD_TOO_LARGE;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Chunked body                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * RFC 9112 §7.1:
+ *   chunked-body   = *chunk
+ *                    last-chunk
+ *                    trailer-section
+ *                    CRLF
+ *   chunk          = chunk-size [ chunk-ext ] CRLF
+ *                    chunk-data CRLF
+ *   chunk-size     = 1*HEXDIG
+ *   last-chunk     = 1*("0") [ chunk-ext ] CRLF
+ *   chunk-data     = 1*OCTET ; a sequence of chunk-size octets
+ * RFC 9112 §7.1.1:
+ *   chunk-ext      = *( BWS ";" BWS chunk-ext-name
+ *                       [ BWS "=" BWS chunk-ext-val ] )
+ * RFC 9112 §7.1.2:
+ *   trailer-section = *( field-line CRLF )
+ *
+ * Extensions are skipped (their bytes must be field-value characters and at
+ * most CC_MAX_CHUNK_EXT per line); trailer fields are syntax-checked and
+ * discarded, all of them together bounded by max_header_bytes (-> 431). As in
+ * the head, a lone LF also ends a line and a bare CR is an error.
+ */
+enum {
+    CH_SIZE_START = 0, /* expecting the first hex digit */
+    CH_SIZE,           /* in the hex digits */
+    CH_SIZE_WS,        /* BWS after the size, before ";" */
+    CH_EXT,            /* in the extensions */
+    CH_SIZE_LF,        /* CR seen at the end of the size line */
+    CH_DATA,
+    CH_DATA_END, /* expecting the CRLF after chunk data */
+    CH_DATA_LF,
+    CH_TRAILER /* at a trailer line starting at read_pos */
+};
+
+static int64_t decode_chunked(cc_parser *p, char *buf, size_t len) {
+    size_t r = p->chunk_read_pos, w = p->chunk_write_pos;
+    const size_t body_start = p->header_len;
+    const uint64_t max_body = p->limits.max_body_bytes;
+    int64_t verdict = 0;
+
+#define SIZE_LINE_DONE()                                                                            \
+    do {                                                                                            \
+        p->chunk_state = p->chunk_remaining == 0 ? CH_TRAILER : CH_DATA;                            \
+        p->chunk_aux = 0;                                                                           \
+    } while (0)
+
+    while (r < len && verdict == 0) {
+        unsigned char c = (unsigned char)buf[r];
+        switch (p->chunk_state) {
+        case CH_SIZE_START:
+            if (!(cls[c] & C_HEX)) {
+                verdict = BAD;
+                break;
+            }
+            p->chunk_remaining = hexval(c);
+            p->chunk_state = CH_SIZE;
+            r++;
+            break;
+        case CH_SIZE:
+            if (cls[c] & C_HEX) {
+                if (p->chunk_remaining > (UINT64_MAX >> 4)) {
+                    verdict = BAD; /* chunk-size overflows 64 bits */
+                    break;
+                }
+                p->chunk_remaining = (p->chunk_remaining << 4) | hexval(c);
+                r++;
+                break;
+            }
+            /* The size is known: enforce the body limit before data arrives. */
+            if (p->chunk_remaining > max_body - (w - body_start)) {
+                verdict = CC_PARSE_PAYLOAD_TOO_LARGE;
+                break;
+            }
+            p->chunk_aux = 0;
+            r++;
+            if (c == ';') p->chunk_state = CH_EXT;
+            else if (is_ows(c)) p->chunk_state = CH_SIZE_WS;
+            else if (c == '\r') p->chunk_state = CH_SIZE_LF;
+            else if (c == '\n') SIZE_LINE_DONE();
+            else verdict = BAD;
+            break;
+        case CH_SIZE_WS: /* BWS is only allowed before ";" */
+            r++;
+            if (c == ';') p->chunk_state = CH_EXT;
+            else if (!is_ows(c) || ++p->chunk_aux > CC_MAX_CHUNK_EXT) verdict = BAD;
+            break;
+        case CH_EXT:
+            r++;
+            if (c == '\r') p->chunk_state = CH_SIZE_LF;
+            else if (c == '\n') SIZE_LINE_DONE();
+            else if (!(cls[c] & C_FVAL) || ++p->chunk_aux > CC_MAX_CHUNK_EXT) verdict = BAD;
+            break;
+        case CH_SIZE_LF:
+            r++;
+            if (c == '\n') SIZE_LINE_DONE();
+            else verdict = BAD; /* bare CR */
+            break;
+        case CH_DATA: {
+            size_t n = len - r;
+            if (n > p->chunk_remaining) n = (size_t)p->chunk_remaining;
+            /* Decode in place: the body ends up contiguous after the head. */
+            if (w != r) memmove(buf + w, buf + r, n);
+            w += n;
+            r += n;
+            p->chunk_remaining -= n;
+            if (p->chunk_remaining == 0) p->chunk_state = CH_DATA_END;
+            break;
+        }
+        case CH_DATA_END:
+            r++;
+            if (c == '\r') p->chunk_state = CH_DATA_LF;
+            else if (c == '\n') p->chunk_state = CH_SIZE_START;
+            else verdict = BAD;
+            break;
+        case CH_DATA_LF:
+            r++;
+            if (c == '\n') p->chunk_state = CH_SIZE_START;
+            else verdict = BAD;
+            break;
+        case CH_TRAILER: {
+            /* The trailer section (incl. its final empty line) must fit in
+             * max_header_bytes: search only that window, like the head. */
+            size_t budget = p->limits.max_header_bytes - p->trailer_bytes;
+            size_t window_end = r + budget;
+            size_t end = len < window_end ? len : window_end;
+            size_t from = r + p->chunk_aux;
+            const char *lf = from < end ? memchr(buf + from, '\n', end - from) : NULL;
+            if (!lf) {
+                /* remember the scan; read_pos stays at the line's start */
+                p->chunk_aux = end - r;
+                if (len >= window_end) verdict = CC_PARSE_HEADERS_TOO_LARGE;
+                goto out;
+            }
+            size_t i = (size_t)(lf - buf), e = i;
+            if (e > r && buf[e - 1] == '\r') e--;
+            if (e == r) {
+                /* the final CRLF: done */
+                p->chunk_read_pos = i + 1;
+                p->chunk_write_pos = w;
+                return (int64_t)(i + 1);
+            }
+            cc_header scratch;
+            if (parse_field_line(buf, r, e, &scratch)) {
+                verdict = BAD;
+                break;
+            }
+            p->trailer_bytes += i + 1 - r;
+            p->chunk_aux = 0;
+            r = i + 1;
+            break;
+        }
+        }
+    }
+out:
+#undef SIZE_LINE_DONE
+    p->chunk_read_pos = r;
+    p->chunk_write_pos = w;
+    return verdict;
+}
+
+size_t cc__parser_compact(cc_parser *p, char *buf, size_t len) {
+    if ((p->flags & (CC_PF_HEAD_DONE | CC_PF_CHUNKED | CC_PF_DONE)) != (CC_PF_HEAD_DONE | CC_PF_CHUNKED)) return len;
+    size_t r = p->chunk_read_pos, w = p->chunk_write_pos;
+    if (r <= w || r > len) return len;
+    memmove(buf + w, buf + r, len - r);
+    p->chunk_read_pos = w;
+    return len - (r - w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry point                                                          */
+/* ------------------------------------------------------------------ */
+
+int64_t cc_parse_request(cc_parser *p, char *buf, size_t len, cc_request *req) {
+    if (p->error) return p->error;
+    if (p->flags & CC_PF_DONE) cc_parser_reset(p); /* caller forgot the reset */
+
+    bool head_parsed_now = false;
+    if (!(p->flags & CC_PF_HEAD_DONE)) {
+        int64_t r = scan_head(p, buf, len);
+        if (r <= 0) return r < 0 ? fail(p, r) : 0;
+        p->header_len = (size_t)r;
+        int e = parse_head(p, buf, req);
+        if (e) return fail(p, e);
+        p->flags |= CC_PF_HEAD_DONE;
+        head_parsed_now = true;
+        if (p->flags & CC_PF_CHUNKED) {
+            p->chunk_read_pos = p->chunk_write_pos = p->header_len;
+            p->chunk_state = CH_SIZE_START;
+        }
+    }
+
+    size_t end, body_len;
+    if (p->flags & CC_PF_CHUNKED) {
+        int64_t r = decode_chunked(p, buf, len);
+        if (r <= 0) return r < 0 ? fail(p, r) : 0;
+        end = (size_t)r;
+        body_len = p->chunk_write_pos - p->header_len;
+    } else {
+        uint64_t cl = p->content_length < 0 ? 0 : (uint64_t)p->content_length;
+        if (len - p->header_len < cl) return 0;
+        end = p->header_len + (size_t)cl;
+        body_len = (size_t)cl;
+    }
+    /* The buffer may have moved since the head was parsed: refill the slices
+     * from the current one. Same bytes, so this cannot fail now. */
+    if (!head_parsed_now) (void)parse_head(p, buf, req);
+    req->body = (cc_slice){buf + p->header_len, (uint32_t)body_len};
+    p->flags |= CC_PF_DONE;
+    return (int64_t)end;
+}
+
+const cc_header *cc_request_header(const cc_request *req, const char *name, size_t name_len) {
+    for (uint32_t i = 0; i < req->num_headers; i++) {
+        const cc_header *h = &req->headers[i];
+        if (h->name.len == name_len && cc__ieq(h->name.at, name, name_len)) return h;
+    }
+    return NULL;
+}

@@ -1,0 +1,53 @@
+import CCatCore
+
+/// An application of the ccore stack: sync Swift handlers on routes matched by
+/// the C radix router. Patterns use `{name}`, `{name:int}` and `{name:path}`.
+///
+///     let app = CCoreApp()
+///     try app.get("/users/{id:int}") { ex in
+///         let id = ex.intParameter("id")!
+///         ex.json { $0.beginObject(); $0.key("id"); $0.int(id); $0.endObject() }
+///     }
+///     let server = try CCoreServer(app: app, configuration: .init(port: 8080))
+public final class CCoreApp: @unchecked Sendable {
+    public typealias Handler = @Sendable (CCoreExchange) throws -> Void
+
+    let router: OpaquePointer
+    private(set) var handlers: [Handler] = []
+
+    public struct RouteError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init() {
+        router = cc_router_create()
+    }
+
+    deinit { cc_router_destroy(router) }
+
+    public func get(_ pattern: String, _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_GET, pattern, handler)
+    }
+
+    public func post(_ pattern: String, _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_POST, pattern, handler)
+    }
+
+    public func put(_ pattern: String, _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_PUT, pattern, handler)
+    }
+
+    public func delete(_ pattern: String, _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_DELETE, pattern, handler)
+    }
+
+    func route(_ method: cc_method, _ pattern: String, _ handler: @escaping Handler) throws {
+        var message = [CChar](repeating: 0, count: 256)
+        let id = Int32(handlers.count)
+        let rc = cc_router_add(router, method, pattern, id, &message, message.count)
+        guard rc == 0 else {
+            throw RouteError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        handlers.append(handler)
+    }
+}

@@ -1,0 +1,126 @@
+import CCatCore
+import WireFormat
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One request and its answer, seen from a handler running on the C loop.
+/// Everything it points at lives only during the handler call.
+public struct CCoreExchange {
+    let raw: OpaquePointer
+    let scratch: WorkerScratch
+
+    var request: UnsafePointer<cc_request> { cc_exchange_request(raw) }
+    var match: UnsafePointer<cc_match> { cc_exchange_match(raw) }
+
+    /// The request method as sent.
+    public var method: String { string(request.pointee.method_text) }
+
+    /// The path (before `?`), not percent-decoded.
+    public var path: String { string(request.pointee.path) }
+
+    /// The raw body bytes (chunked bodies arrive decoded).
+    public func withBody<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let slice = request.pointee.body
+        return try body(UnsafeRawBufferPointer(start: slice.at, count: Int(slice.len)))
+    }
+
+    /// A header value, matched case-insensitively.
+    public func header(_ name: String) -> String? {
+        var name = name
+        return name.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { chars in
+                cc_request_header(request, chars.baseAddress, chars.count).map { string($0.pointee.value) }
+            }
+        }
+    }
+
+    /// The value of a `{name:int}` path parameter.
+    public func intParameter(_ name: StaticString) -> Int? {
+        parameter(named: name).map { Int($0.int_value) }
+    }
+
+    /// The text of a path parameter, not percent-decoded.
+    public func parameter(_ name: StaticString) -> String? {
+        parameter(named: name).map { string($0.value) }
+    }
+
+    /// The first decoded value of a query argument.
+    public func query(_ name: String) -> String? {
+        let q = request.pointee.query
+        guard q.len > 0 else { return nil }
+        return q.at.withMemoryRebound(to: UInt8.self, capacity: Int(q.len)) {
+            QueryString.value(of: name, in: UnsafeBufferPointer(start: $0, count: Int(q.len)))
+        }
+    }
+
+    /// Answers with `body` as text.
+    public func text(_ body: StaticString, status: Int = 200) {
+        body.withUTF8Buffer { respond(status: status, contentType: "text/plain; charset=utf-8", body: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Answers with JSON written into the worker's reusable buffer: after the
+    /// first requests this allocates nothing but what the handler itself does.
+    public func json(status: Int = 200, _ write: (inout JSONWriter) -> Void) {
+        scratch.json.reset()
+        write(&scratch.json)
+        scratch.json.bytes.withUnsafeBytes { respond(status: status, contentType: "application/json", body: $0) }
+    }
+
+    /// Adds a header to the answer (call before answering).
+    public func addHeader(_ name: StaticString, _ value: String) {
+        var value = value
+        name.withUTF8Buffer { n in
+            value.withUTF8 { v in
+                _ = cc_exchange_add_header(raw, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self), n.count,
+                                           UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self), v.count)
+            }
+        }
+    }
+
+    /// Answers with raw bytes.
+    public func respond(status: Int, contentType: StaticString, body: UnsafeRawBufferPointer) {
+        contentType.withUTF8Buffer { ct in
+            cc_respond(raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
+                       body.baseAddress, body.count)
+        }
+    }
+
+    private func parameter(named name: StaticString) -> cc_param? {
+        let m = match.pointee
+        return withUnsafeBytes(of: m.params) { raw -> cc_param? in
+            let params = raw.bindMemory(to: cc_param.self)
+            for i in 0..<Int(m.num_params) {
+                let p = params[i]
+                if Int(p.name.len) == name.utf8CodeUnitCount,
+                   memcmp(p.name.at, name.utf8Start, Int(p.name.len)) == 0 {
+                    return p
+                }
+            }
+            return nil
+        }
+    }
+
+    private func string(_ slice: cc_slice) -> String {
+        guard slice.len > 0, let at = slice.at else { return "" }
+        return at.withMemoryRebound(to: UInt8.self, capacity: Int(slice.len)) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: Int(slice.len)), as: UTF8.self)
+        }
+    }
+}
+
+/// Per-loop buffers reused across requests.
+final class WorkerScratch {
+    var json = JSONWriter(capacity: 4096)
+}
+
+/// Thrown by a ccore handler to answer with an error status.
+public struct CCoreError: Error {
+    public let status: Int
+    public let message: String
+
+    public init(_ status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}

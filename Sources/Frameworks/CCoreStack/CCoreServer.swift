@@ -1,0 +1,107 @@
+import CCatCore
+import Posix
+import WireFormat
+
+/// The C-core design (Catzilla): a C epoll loop per worker parses requests and
+/// routes them in C, then calls the Swift handler synchronously on the loop.
+public final class CCoreServer: @unchecked Sendable {
+    public let configuration: CCoreConfiguration
+    public let port: UInt16
+    private let app: CCoreApp
+    private var server: OpaquePointer?
+    private let context: ServerContext
+
+    /// What the C callbacks reach through their `ctx` pointer.
+    final class ServerContext {
+        let handlers: [CCoreApp.Handler]
+        let scratch: [WorkerScratch]
+        let onThreadStart: (@Sendable () -> Void)?
+
+        init(handlers: [CCoreApp.Handler], workers: Int, onThreadStart: (@Sendable () -> Void)?) {
+            self.handlers = handlers
+            scratch = (0..<workers).map { _ in WorkerScratch() }
+            self.onThreadStart = onThreadStart
+        }
+    }
+
+    /// Binds and starts serving `app` at once.
+    public init(app: CCoreApp, configuration: CCoreConfiguration = CCoreConfiguration()) throws {
+        precondition(configuration.workers >= 1, "at least one worker")
+        self.app = app
+        self.configuration = configuration
+        context = ServerContext(handlers: app.handlers, workers: configuration.workers, onThreadStart: configuration.onThreadStart)
+        var config = cc_server_config()
+        config.port = configuration.port
+        config.workers = Int32(configuration.workers)
+        config.limits = cc_limits(max_header_bytes: UInt32(configuration.maxHeaderBytes),
+                                  max_headers: UInt32(configuration.maxHeaders),
+                                  max_body_bytes: UInt32(configuration.maxBodyBytes))
+        config.max_connections = UInt32(configuration.maxConnectionsPerWorker)
+        config.header_timeout_ms = UInt32(configuration.headerTimeoutMilliseconds)
+        config.keepalive_timeout_ms = UInt32(configuration.keepAliveTimeoutMilliseconds)
+        config.on_request = { ctx, ex in
+            let context = Unmanaged<ServerContext>.fromOpaque(ctx!).takeUnretainedValue()
+            CCoreServer.dispatch(context, ex!)
+        }
+        config.on_thread_start = { ctx, _ in
+            let context = Unmanaged<ServerContext>.fromOpaque(ctx!).takeUnretainedValue()
+            context.onThreadStart?()
+        }
+        config.ctx = Unmanaged.passUnretained(context).toOpaque()
+        var message = [CChar](repeating: 0, count: 512)
+        var started: OpaquePointer?
+        let rc = configuration.host.withCString { host in
+            configuration.serverName.withCString { name in
+                config.host = host
+                config.server_name = name
+                return cc_server_start(&config, app.router, &started, &message, message.count)
+            }
+        }
+        guard rc == 0, let started else {
+            throw Socket.ListenError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        server = started
+        port = cc_server_port(started)
+    }
+
+    deinit { stop() }
+
+    /// Answers written so far, over every loop (errors the core answered included).
+    public var requestsServed: UInt64 { server.map { cc_server_requests($0) } ?? 0 }
+
+    /// Runs `task` on every loop thread and returns when all have.
+    public func runOnEveryThread(_ task: @escaping @Sendable () -> Void) {
+        guard let server else { return }
+        final class Box { let task: @Sendable () -> Void; init(_ t: @escaping @Sendable () -> Void) { task = t } }
+        let box = Box(task)
+        withExtendedLifetime(box) {
+            cc_server_run_on_workers(server, { ctx, _ in
+                Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue().task()
+            }, Unmanaged.passUnretained(box).toOpaque())
+        }
+    }
+
+    /// Stops the loops and closes every connection.
+    public func stop() {
+        guard let server else { return }
+        self.server = nil
+        cc_server_stop(server)
+    }
+
+    private static func dispatch(_ context: ServerContext, _ ex: OpaquePointer) {
+        let match = cc_exchange_match(ex)!
+        let worker = Int(cc_exchange_worker(ex))
+        let exchange = CCoreExchange(raw: ex, scratch: context.scratch[worker])
+        do {
+            try context.handlers[Int(match.pointee.handler_id)](exchange)
+        } catch let error as CCoreError {
+            exchange.json(status: error.status) { w in
+                w.beginObject(); w.key("error"); w.string(error.message); w.endObject()
+            }
+        } catch {
+            exchange.json(status: 500) { w in
+                w.beginObject(); w.key("error"); w.string("internal error"); w.endObject()
+            }
+        }
+    }
+}
