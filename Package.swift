@@ -116,13 +116,17 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "Contract"]),
+        // The shared HTTP/1.1 request corpus, read by the parser tests of two stacks.
+        .target(name: "ParserCorpus", path: "Tests/ParserCorpus"),
+        .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "Contract", "ParserCorpus"]),
+        .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus"]),
         .testTarget(name: "ContractTests", dependencies: ["Contract", "SuiteApps", "Runner"]),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "SuiteApps", "Contract", "Runner"]),
         .testTarget(name: "AccountingTests", dependencies: [
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "CatbenchTests", dependencies: []),
     ]
 )

@@ -60,15 +60,20 @@ public struct JSONWriter {
 
     public mutating func int(_ value: Int) {
         separate()
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var v = value.magnitude
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let start = bytes.count
-        while v > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(v % 10))
-            v /= 10
+        // Digits are produced last-first into a small stack buffer, so that
+        // writing a number allocates nothing.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var v = value.magnitude
+            var n = raw.count
+            repeat {
+                n -= 1
+                raw[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[n...]))
         }
-        bytes[start...].reverse()
     }
 
     public mutating func bool(_ value: Bool) {

@@ -30,12 +30,28 @@ struct RequestParser {
 
     func parse(_ buffer: [UInt8]) -> Outcome {
         var start = 0
-        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-        while start + 1 < buffer.count, buffer[start] == 13, buffer[start + 1] == 10, start < 32 { start += 2 }
-        guard let (headEnd, bodyStart) = findHeadEnd(buffer, from: start) else {
-            return buffer.count - start > limits.maxHeadBytes ? .error(status: 431) : .incomplete
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF or a bare LF)
+        // received before the request-line.
+        while start < 32 && start < buffer.count {
+            if buffer[start] == 10 {
+                start += 1
+            } else if buffer[start] == 13, start + 1 < buffer.count, buffer[start + 1] == 10 {
+                start += 2
+            } else {
+                break
+            }
         }
-        guard headEnd - start <= limits.maxHeadBytes else { return .error(status: 431) }
+        let found = findHeadEnd(buffer, from: start)
+        // A CR must start a CRLF; a bare CR is how some request smuggling begins.
+        if hasBareCR(buffer, from: start, to: found?.1 ?? buffer.count) { return .error(status: 400) }
+        guard let (headEnd, bodyStart) = found else {
+            if buffer.count - start > limits.maxHeadBytes { return .error(status: 431) }
+            // Refuse at once what cannot become a request line (a TLS hello, binary junk)
+            // instead of waiting for a head that will never end.
+            let method = buffer[start...].prefix { $0 != 0x20 }
+            return method.allSatisfy(isTokenByte) && method.count < 32 ? .incomplete : .error(status: 400)
+        }
+        guard bodyStart - start <= limits.maxHeadBytes else { return .error(status: 431) }
         let lines = buffer[start..<headEnd].split(separator: 10, omittingEmptySubsequences: false).map { line in
             line.last == 13 ? line.dropLast() : line
         }
@@ -45,6 +61,14 @@ struct RequestParser {
               parts[0].allSatisfy(isTokenByte), parts[1].allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
             return .error(status: 400)
         }
+        // request-target = origin-form / absolute-form / authority-form (CONNECT) / asterisk-form (OPTIONS)
+        let method = String(decoding: parts[0], as: UTF8.self)
+        let target = parts[1]
+        let originForm = target.first == UInt8(ascii: "/")
+        let absoluteForm = target.starts(with: "http://".utf8) || target.starts(with: "https://".utf8)
+        let asteriskForm = method == "OPTIONS" && target.elementsEqual("*".utf8)
+        let authorityForm = method == "CONNECT"
+        guard originForm || absoluteForm || asteriskForm || authorityForm else { return .error(status: 400) }
         let version = String(decoding: parts[2], as: UTF8.self)
         let minor: Int
         switch version {
@@ -95,6 +119,10 @@ struct RequestParser {
             }
         }
         if chunked && contentLength != nil { return .error(status: 400) }
+        // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without
+        // exactly one Host field.
+        let hosts = headers.count { $0.name.lowercased() == "host" }
+        if hosts > 1 || (minor == 1 && hosts == 0) { return .error(status: 400) }
         var body: [UInt8] = []
         var consumed = bodyStart
         if let contentLength {
@@ -124,30 +152,50 @@ struct RequestParser {
         case done([UInt8], Int)
     }
 
-    /// chunked-body = *chunk last-chunk trailer-section CRLF
-    /// chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+    /// chunked-body   = *chunk last-chunk trailer-section CRLF
+    /// chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+    /// chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+    /// trailer-section = *( field-line CRLF )
     private func decodeChunked(_ buffer: [UInt8], from start: Int) -> ChunkOutcome {
         var body: [UInt8] = []
         var i = start
         while true {
             guard let lineEnd = buffer[i...].firstIndex(of: 10) else {
-                return buffer.count - i > 1024 ? .error(400) : .incomplete
+                return buffer.count - i > 1100 ? .error(400) : .incomplete
             }
             var line = buffer[i..<lineEnd]
             if line.last == 13 { line = line.dropLast() }
-            let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
-            guard !sizeText.isEmpty, sizeText.count <= 15,
-                  let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16) else { return .error(400) }
+            let digits = line.prefix { isHexDigit($0) }
+            guard !digits.isEmpty, digits.count <= 15,
+                  let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else { return .error(400) }
+            var rest = line.dropFirst(digits.count)
+            while let f = rest.first, f == 0x20 || f == 0x09 { rest = rest.dropFirst() }
+            // Whitespace after the size is only allowed before an extension (BWS ";").
+            if rest.isEmpty && line.count > digits.count { return .error(400) }
+            if !rest.isEmpty {
+                // Extensions are read and ignored, but must be well-formed text of bounded length.
+                guard rest.first == UInt8(ascii: ";"), rest.count - 1 <= 1024,
+                      rest.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else { return .error(400) }
+            }
             i = lineEnd + 1
             if size == 0 {
-                // trailer-section: field lines until an empty line
+                var trailerBytes = 0
                 while true {
                     guard let end = buffer[i...].firstIndex(of: 10) else {
-                        return buffer.count - i > limits.maxHeadBytes ? .error(431) : .incomplete
+                        return trailerBytes + buffer.count - i > limits.maxHeadBytes ? .error(431) : .incomplete
                     }
-                    let empty = end == i || (end == i + 1 && buffer[i] == 13)
+                    var field = buffer[i..<end]
+                    if field.last == 13 { field = field.dropLast() }
                     i = end + 1
-                    if empty { return .done(body, i) }
+                    if field.isEmpty { return .done(body, i) }
+                    trailerBytes += field.count + 2
+                    guard trailerBytes <= limits.maxHeadBytes else { return .error(431) }
+                    guard let first = field.first, first != 0x20, first != 0x09,  // obs-fold
+                          let colon = field.firstIndex(of: UInt8(ascii: ":")), colon > field.startIndex,
+                          field[field.startIndex..<colon].allSatisfy(isTokenByte),
+                          field[colon...].dropFirst().allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
+                        return .error(400)
+                    }
                 }
             }
             guard body.count + size <= limits.maxBodyBytes else { return .error(413) }
@@ -164,14 +212,27 @@ struct RequestParser {
         var i = start
         while i + 1 < buffer.count {
             if buffer[i] == 10 {
-                let lineEnd = i > start && buffer[i - 1] == 13 ? i - 1 : i
-                if buffer[i + 1] == 10 { return (lineEnd, i + 2) }
-                if i + 2 < buffer.count, buffer[i + 1] == 13, buffer[i + 2] == 10 { return (lineEnd, i + 3) }
+                // The head's lines are split on LF and lose one trailing CR each.
+                if buffer[i + 1] == 10 { return (i, i + 2) }
+                if i + 2 < buffer.count, buffer[i + 1] == 13, buffer[i + 2] == 10 { return (i, i + 3) }
             }
             i += 1
         }
         return nil
     }
+}
+
+private func hasBareCR(_ buffer: [UInt8], from start: Int, to end: Int) -> Bool {
+    var i = start
+    while i < end {
+        if buffer[i] == 13 && i + 1 < buffer.count && buffer[i + 1] != 10 { return true }
+        i += 1
+    }
+    return false
+}
+
+private func isHexDigit(_ b: UInt8) -> Bool {
+    (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x66)
 }
 
 private func isTokenByte(_ b: UInt8) -> Bool {

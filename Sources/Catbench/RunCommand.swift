@@ -1,0 +1,97 @@
+import ArgumentParser
+import Atomics
+import Posix
+import Results
+import Runner
+import SuiteApps
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Verify and measure suites on the embedded stacks; print a table and write the JSON result.")
+
+    @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: basic.")
+    var suites: [String] = []
+
+    @Option(name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded. Default: all.")
+    var stacks: [String] = []
+
+    @Option(help: "Load per repetition, e.g. 1s, 500ms.")
+    var duration = DurationArgument(seconds: 1)
+
+    @Option(help: "Load before the measured repetitions of each workload.")
+    var warmup = DurationArgument(seconds: 0.5)
+
+    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections.")
+    var connections = 64
+
+    @Option(name: [.customShort("t"), .long], help: "Load-generator threads.")
+    var threads = 1
+
+    @Option(name: .customLong("repeat"), help: "Measured repetitions per workload.")
+    var repetitions = 3
+
+    @Option(help: "Worker threads or event loops of every server.")
+    var workers = 1
+
+    @Flag(help: "Do not pin the servers and the load generator to separate CPUs.")
+    var noPin = false
+
+    @Option(help: "Where to write the JSON result (default: ./catbench-results/run-<time>.json).")
+    var out: String?
+
+    @Flag(help: "Print only the table.")
+    var quiet = false
+
+    func run() throws {
+        var plan = RunPlan()
+        if !suites.isEmpty { plan.suites = suites }
+        if !stacks.isEmpty {
+            plan.stacks = try stacks.map { name in
+                guard let stack = StackName(rawValue: name) else {
+                    throw ValidationError("unknown stack '\(name)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return stack
+            }
+        }
+        plan.duration = duration.seconds
+        plan.warmup = warmup.seconds
+        plan.connections = connections
+        plan.loadThreads = threads
+        plan.repetitions = repetitions
+        plan.workers = workers
+        plan.pin = !noPin
+        do {
+            try plan.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let path = out ?? "catbench-results/run-\(Timestamp.compact()).json"
+
+        let stop = ManagedAtomic<Bool>(false)
+        let signalNumber = ManagedAtomic<Int32>(0)
+        try SignalWatcher.install { signal in
+            signalNumber.store(signal, ordering: .relaxed)
+            stop.store(true, ordering: .relaxed)
+            OutputFile.standardError("catbench: stopping after signal \(signal); writing partial results…")
+        }
+        let quiet = self.quiet
+        let runner = BenchmarkRunner(plan: plan, stop: stop) { line in
+            if !quiet { OutputFile.standardError(line) }
+        }
+        if !quiet {
+            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \(plan.stacks.map(\.rawValue).joined(separator: ", ")); \(plan.repetitions)× \(duration) at \(plan.connections) connections")
+        }
+        let document = try runner.run()
+        OutputFile.standardOutput(TableRenderer.render(document))
+        try OutputFile.writeAtomically(try ResultsJSON.encode(document), to: path)
+        OutputFile.standardError("result written to \(path)")
+        if document.partial {
+            let signal = signalNumber.load(ordering: .relaxed)
+            throw ExitCode(signal > 0 ? 128 + signal : 1)
+        }
+        if document.servers.contains(where: { $0.status != .measured }) {
+            throw ExitCode(3)
+        }
+    }
+}

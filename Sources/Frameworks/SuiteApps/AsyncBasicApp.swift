@@ -1,0 +1,40 @@
+import AsyncStack
+import Contract
+
+/// The basic suite written for the async stack: Codable models, as FastAPI's
+/// response models.
+final class AsyncBasicApp: EmbeddedServer, @unchecked Sendable {
+    let stack = StackName.async
+    private let server: AsyncServer
+
+    private init(server: AsyncServer) { self.server = server }
+
+    struct Message: Encodable { let message: String }
+    struct User: Encodable { let id: Int; let name: String }
+    struct SearchResult: Encodable { let id: Int; let title: String }
+    struct SearchPage: Encodable { let query: String; let limit: Int; let results: [SearchResult] }
+
+    static func start(_ settings: ServerSettings) throws -> AsyncBasicApp {
+        let app = AsyncApp()
+        try app.get("/plaintext") { _ in .text(BasicSuite.plaintextBody) }
+        try app.get("/json") { _ in try .json(Message(message: BasicSuite.jsonMessage)) }
+        try app.get("/users/{id}") { request in
+            let id = try request.parameters.require("id", as: Int.self)
+            return try .json(User(id: id, name: BasicSuite.userName(id: Int64(id))))
+        }
+        try app.get("/search") { request in
+            let query = request.queryValue("q") ?? ""
+            let limit = BasicSuite.limit(from: request.queryValue("limit"))
+            let results = (1...limit).map { SearchResult(id: $0, title: BasicSuite.resultTitle(query: query, index: $0)) }
+            return try .json(SearchPage(query: query, limit: limit, results: results))
+        }
+        let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
+            host: settings.host, port: Int(settings.port), workers: settings.workers, onThreadStart: settings.onThreadStart))
+        return AsyncBasicApp(server: server)
+    }
+
+    var port: UInt16 { UInt16(server.port) }
+    var requestsServed: UInt64 { server.requestsServed }
+    func runOnServerThreads(_ task: @escaping @Sendable () -> Void) { server.runOnEveryThread(task) }
+    func stop() { server.stop() }
+}

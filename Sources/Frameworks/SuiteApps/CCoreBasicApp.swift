@@ -1,0 +1,55 @@
+import CCoreStack
+import Contract
+
+/// The basic suite written for the ccore stack.
+final class CCoreBasicApp: EmbeddedServer, @unchecked Sendable {
+    let stack = StackName.ccore
+    private let server: CCoreServer
+
+    private init(server: CCoreServer) { self.server = server }
+
+    static func start(_ settings: ServerSettings) throws -> CCoreBasicApp {
+        let app = CCoreApp()
+        try app.get("/plaintext") { ex in ex.text("Hello, World!") }
+        try app.get("/json") { ex in
+            ex.json { w in
+                w.beginObject(); w.key("message"); w.string(BasicSuite.jsonMessage); w.endObject()
+            }
+        }
+        try app.get("/users/{id:int}") { ex in
+            guard let id = ex.intParameter("id") else { throw CCoreError(400, "id must be an integer") }
+            ex.json { w in
+                w.beginObject()
+                w.key("id"); w.int(id)
+                w.key("name"); w.string(BasicSuite.userName(id: Int64(id)))
+                w.endObject()
+            }
+        }
+        try app.get("/search") { ex in
+            let query = ex.query("q") ?? ""
+            let limit = BasicSuite.limit(from: ex.query("limit"))
+            ex.json { w in
+                w.beginObject()
+                w.key("query"); w.string(query)
+                w.key("limit"); w.int(limit)
+                w.key("results"); w.beginArray()
+                for i in 1...limit {
+                    w.beginObject()
+                    w.key("id"); w.int(i)
+                    w.key("title"); w.string(BasicSuite.resultTitle(query: query, index: i))
+                    w.endObject()
+                }
+                w.endArray()
+                w.endObject()
+            }
+        }
+        let server = try CCoreServer(app: app, configuration: CCoreConfiguration(
+            host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
+        return CCoreBasicApp(server: server)
+    }
+
+    var port: UInt16 { server.port }
+    var requestsServed: UInt64 { server.requestsServed }
+    func runOnServerThreads(_ task: @escaping @Sendable () -> Void) { server.runOnEveryThread(task) }
+    func stop() { server.stop() }
+}

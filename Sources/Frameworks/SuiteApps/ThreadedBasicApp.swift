@@ -1,0 +1,36 @@
+import Contract
+import ThreadedStack
+
+/// The basic suite written for the threaded stack: dictionaries turned into
+/// JSON, as a Flask view returns `jsonify({...})`.
+final class ThreadedBasicApp: EmbeddedServer, @unchecked Sendable {
+    let stack = StackName.threaded
+    private let server: ThreadedServer
+
+    private init(server: ThreadedServer) { self.server = server }
+
+    static func start(_ settings: ServerSettings) throws -> ThreadedBasicApp {
+        let app = ThreadedApp()
+        try app.route("/plaintext") { _ in .text(BasicSuite.plaintextBody) }
+        try app.route("/json") { _ in .json(["message": .string(BasicSuite.jsonMessage)]) }
+        try app.route("/users/<int:id>") { request in
+            guard let id = request.intParameter("id") else { throw HTTPError(400, "id must be an integer") }
+            return .json(["id": .int(id), "name": .string(BasicSuite.userName(id: Int64(id)))])
+        }
+        try app.route("/search") { request in
+            let args = request.args
+            let query = args["q"] ?? ""
+            let limit = BasicSuite.limit(from: args["limit"])
+            let results: [JSON] = (1...limit).map { ["id": .int($0), "title": .string(BasicSuite.resultTitle(query: query, index: $0))] }
+            return .json(["query": .string(query), "limit": .int(limit), "results": .array(results)])
+        }
+        let server = try ThreadedServer(app: app, configuration: Configuration(
+            host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
+        return ThreadedBasicApp(server: server)
+    }
+
+    var port: UInt16 { server.port }
+    var requestsServed: UInt64 { server.requestsServed }
+    func runOnServerThreads(_ task: @escaping @Sendable () -> Void) { server.runOnEveryThread(task) }
+    func stop() { server.stop() }
+}

@@ -1,0 +1,147 @@
+/// One workload on one server, with every repetition kept.
+public struct MeasurementRecord: Codable, Sendable {
+    public var server: String
+    public var suite: String
+    public var workload: String
+    public var description: String
+    public var protocolName: String
+    public var connections: Int
+    public var repetitions: [RepetitionRecord]
+    /// Medians over the repetitions, metric by metric.
+    public var median: SummaryRecord?
+
+    public init(server: String, suite: String, workload: String, description: String, protocolName: String, connections: Int) {
+        self.server = server
+        self.suite = suite
+        self.workload = workload
+        self.description = description
+        self.protocolName = protocolName
+        self.connections = connections
+        repetitions = []
+    }
+
+    /// Computes `median` from the repetitions.
+    public mutating func summarize() {
+        median = repetitions.isEmpty ? nil : SummaryRecord(repetitions)
+    }
+}
+
+public struct LatencyRecord: Codable, Sendable, Equatable {
+    public var p50: Double
+    public var p90: Double
+    public var p99: Double
+    public var p999: Double
+    public var max: Double
+    public var mean: Double
+
+    public init(p50: Double, p90: Double, p99: Double, p999: Double, max: Double, mean: Double) {
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+        self.p999 = p999
+        self.max = max
+        self.mean = mean
+    }
+}
+
+public struct ErrorRecord: Codable, Sendable, Equatable {
+    public var connect: UInt64
+    public var read: UInt64
+    public var write: UInt64
+    public var timeout: UInt64
+    public var badResponse: UInt64
+
+    public init(connect: UInt64, read: UInt64, write: UInt64, timeout: UInt64, badResponse: UInt64) {
+        self.connect = connect
+        self.read = read
+        self.write = write
+        self.timeout = timeout
+        self.badResponse = badResponse
+    }
+
+    public var total: UInt64 { connect + read + write + timeout + badResponse }
+}
+
+public struct RepetitionRecord: Codable, Sendable {
+    public var requests: UInt64
+    public var seconds: Double
+    public var rps: Double
+    /// Microseconds.
+    public var latencyUs: LatencyRecord
+    public var statusCounts: [String: UInt64]
+    public var errors: ErrorRecord
+    public var wrongAnswers: UInt64
+    public var wrongAnswerExamples: [String]
+    public var verifiedAnswers: UInt64
+    /// Answers the server counted over the same span (nil for servers that cannot tell).
+    public var serverRequests: UInt64?
+    public var allocationsPerRequest: Double?
+    public var bytesPerRequest: Double?
+    public var serverCpuUsPerRequest: Double?
+    public var loadCpuUsPerRequest: Double?
+    public var rssBytes: UInt64?
+    public var loadAverage: [Double]
+
+    public init(requests: UInt64, seconds: Double, rps: Double, latencyUs: LatencyRecord, statusCounts: [String: UInt64],
+                errors: ErrorRecord, wrongAnswers: UInt64, wrongAnswerExamples: [String], verifiedAnswers: UInt64,
+                serverRequests: UInt64?, allocationsPerRequest: Double?, bytesPerRequest: Double?,
+                serverCpuUsPerRequest: Double?, loadCpuUsPerRequest: Double?, rssBytes: UInt64?, loadAverage: [Double]) {
+        self.requests = requests
+        self.seconds = seconds
+        self.rps = rps
+        self.latencyUs = latencyUs
+        self.statusCounts = statusCounts
+        self.errors = errors
+        self.wrongAnswers = wrongAnswers
+        self.wrongAnswerExamples = wrongAnswerExamples
+        self.verifiedAnswers = verifiedAnswers
+        self.serverRequests = serverRequests
+        self.allocationsPerRequest = allocationsPerRequest
+        self.bytesPerRequest = bytesPerRequest
+        self.serverCpuUsPerRequest = serverCpuUsPerRequest
+        self.loadCpuUsPerRequest = loadCpuUsPerRequest
+        self.rssBytes = rssBytes
+        self.loadAverage = loadAverage
+    }
+}
+
+/// Medians of each metric over the repetitions, and the spread of throughput.
+public struct SummaryRecord: Codable, Sendable {
+    public var rps: Double
+    public var rpsMin: Double
+    public var rpsMax: Double
+    public var latencyUs: LatencyRecord
+    public var allocationsPerRequest: Double?
+    public var bytesPerRequest: Double?
+    public var serverCpuUsPerRequest: Double?
+    public var errors: UInt64
+    public var wrongAnswers: UInt64
+
+    public init(_ reps: [RepetitionRecord]) {
+        rps = median(reps.map(\.rps))
+        rpsMin = reps.map(\.rps).min() ?? 0
+        rpsMax = reps.map(\.rps).max() ?? 0
+        latencyUs = LatencyRecord(
+            p50: median(reps.map(\.latencyUs.p50)), p90: median(reps.map(\.latencyUs.p90)),
+            p99: median(reps.map(\.latencyUs.p99)), p999: median(reps.map(\.latencyUs.p999)),
+            max: reps.map(\.latencyUs.max).max() ?? 0, mean: median(reps.map(\.latencyUs.mean)))
+        allocationsPerRequest = optionalMedian(reps.map(\.allocationsPerRequest))
+        bytesPerRequest = optionalMedian(reps.map(\.bytesPerRequest))
+        serverCpuUsPerRequest = optionalMedian(reps.map(\.serverCpuUsPerRequest))
+        errors = reps.reduce(0) { $0 + $1.errors.total }
+        wrongAnswers = reps.reduce(0) { $0 + $1.wrongAnswers }
+    }
+}
+
+/// The middle value (mean of the two middle values for an even count).
+public func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+func optionalMedian(_ values: [Double?]) -> Double? {
+    let present = values.compactMap { $0 }
+    return present.count == values.count && !present.isEmpty ? median(present) : nil
+}

@@ -1,0 +1,101 @@
+/// The one document a run produces; every report is rendered from it.
+/// Versioned: readers check `schema` and `schemaVersion` (see docs/results-schema.md).
+public struct RunDocument: Codable, Sendable {
+    public static let currentSchema = "catbench.result"
+    public static let currentSchemaVersion = 1
+
+    public var schema = RunDocument.currentSchema
+    public var schemaVersion = RunDocument.currentSchemaVersion
+    public var catbench: ToolInfo
+    public var startedAt: String
+    public var finishedAt: String
+    /// True when the run was cut short (Ctrl-C, SIGTERM); `partialReason` says why.
+    public var partial: Bool
+    public var partialReason: String?
+    public var machine: MachineRecord
+    public var settings: SettingsRecord
+    public var servers: [ServerRecord]
+    public var measurements: [MeasurementRecord]
+
+    public init(catbench: ToolInfo, startedAt: String, machine: MachineRecord, settings: SettingsRecord) {
+        self.catbench = catbench
+        self.startedAt = startedAt
+        finishedAt = startedAt
+        partial = false
+        self.machine = machine
+        self.settings = settings
+        servers = []
+        measurements = []
+    }
+}
+
+public struct ToolInfo: Codable, Sendable {
+    public var version: String
+    public var commit: String?
+    public var libraries: [String: String]
+
+    public init(version: String, commit: String?, libraries: [String: String]) {
+        self.version = version
+        self.commit = commit
+        self.libraries = libraries
+    }
+}
+
+public struct MachineRecord: Codable, Sendable {
+    public var cpuModel: String
+    public var logicalCpus: Int
+    public var kernel: String
+    public var memoryBytes: UInt64
+    public var hostname: String
+    public var loadAverageBefore: [Double]
+    public var loadAverageAfter: [Double]
+
+    public init(cpuModel: String, logicalCpus: Int, kernel: String, memoryBytes: UInt64, hostname: String,
+                loadAverageBefore: [Double], loadAverageAfter: [Double]) {
+        self.cpuModel = cpuModel
+        self.logicalCpus = logicalCpus
+        self.kernel = kernel
+        self.memoryBytes = memoryBytes
+        self.hostname = hostname
+        self.loadAverageBefore = loadAverageBefore
+        self.loadAverageAfter = loadAverageAfter
+    }
+}
+
+public struct SettingsRecord: Codable, Sendable {
+    public var suites: [String]
+    public var servers: [String]
+    public var durationSeconds: Double
+    public var warmupSeconds: Double
+    public var repetitions: Int
+    public var connections: Int
+    public var loadThreads: Int
+    public var workers: Int
+    public var protocolName: String
+    public var requestTimeoutSeconds: Double
+    public var requestVariants: Int
+    public var verifyEvery: Int
+    public var seed: UInt64
+    public var serverCpus: [Int]?
+    public var loadCpus: [Int]?
+
+    public init(suites: [String], servers: [String], durationSeconds: Double, warmupSeconds: Double, repetitions: Int,
+                connections: Int, loadThreads: Int, workers: Int, protocolName: String, requestTimeoutSeconds: Double,
+                requestVariants: Int, verifyEvery: Int, seed: UInt64, serverCpus: [Int]?, loadCpus: [Int]?) {
+        self.suites = suites
+        self.servers = servers
+        self.durationSeconds = durationSeconds
+        self.warmupSeconds = warmupSeconds
+        self.repetitions = repetitions
+        self.connections = connections
+        self.loadThreads = loadThreads
+        self.workers = workers
+        self.protocolName = protocolName
+        self.requestTimeoutSeconds = requestTimeoutSeconds
+        self.requestVariants = requestVariants
+        self.verifyEvery = verifyEvery
+        self.seed = seed
+        self.serverCpus = serverCpus
+        self.loadCpus = loadCpus
+    }
+}

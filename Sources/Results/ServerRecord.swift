@@ -1,0 +1,56 @@
+/// One server of the run: what it is, whether it passed verification, and why not.
+public struct ServerRecord: Codable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case measured
+        case failedVerification = "failed_verification"
+        case failedToStart = "failed_to_start"
+        case failedDuringRun = "failed_during_run"
+        case skipped
+    }
+
+    public var name: String
+    public var kind: String
+    public var design: String
+    public var configuration: [String: String]
+    public var status: Status
+    public var error: String?
+    public var startupSeconds: Double?
+    public var rssIdleBytes: UInt64?
+    public var rssAfterBytes: UInt64?
+    public var verification: [VerificationRecord]
+
+    public init(name: String, kind: String, design: String, configuration: [String: String], status: Status) {
+        self.name = name
+        self.kind = kind
+        self.design = design
+        self.configuration = configuration
+        self.status = status
+        verification = []
+    }
+}
+
+public struct VerificationRecord: Codable, Sendable {
+    public var suite: String
+    public var checksRun: Int
+    public var passed: Bool
+    public var failures: [FindingRecord]
+    public var warnings: [FindingRecord]
+
+    public init(suite: String, checksRun: Int, passed: Bool, failures: [FindingRecord], warnings: [FindingRecord]) {
+        self.suite = suite
+        self.checksRun = checksRun
+        self.passed = passed
+        self.failures = failures
+        self.warnings = warnings
+    }
+}
+
+public struct FindingRecord: Codable, Sendable, Equatable {
+    public var check: String
+    public var message: String
+
+    public init(check: String, message: String) {
+        self.check = check
+        self.message = message
+    }
+}

@@ -1,0 +1,87 @@
+/// The terminal table: one row per server and workload, medians with the
+/// spread of throughput, then what kept any server from being measured.
+public enum TableRenderer {
+    public static func render(_ document: RunDocument) -> String {
+        var rows: [[String]] = [["server", "suite", "workload", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "errors", "wrong"]]
+        var best: [String: Double] = [:]
+        for m in document.measurements {
+            if let r = m.median?.rps { best["\(m.suite)/\(m.workload)"] = max(best["\(m.suite)/\(m.workload)"] ?? 0, r) }
+        }
+        for m in document.measurements {
+            guard let s = m.median else { continue }
+            let spread = s.rps > 0 ? (s.rpsMax - s.rpsMin) / 2 / s.rps * 100 : 0
+            let isBest = best["\(m.suite)/\(m.workload)"] == s.rps && document.measurements.filter { $0.suite == m.suite && $0.workload == m.workload }.count > 1
+            rows.append([
+                m.server, m.suite, m.workload,
+                format(s.rps, decimals: 0) + (isBest ? " *" : ""),
+                format(spread, decimals: 1) + "%",
+                format(s.latencyUs.p50, decimals: 1),
+                format(s.latencyUs.p99, decimals: 1),
+                s.allocationsPerRequest.map { format($0, decimals: 2) } ?? "n/a",
+                s.bytesPerRequest.map { format($0, decimals: 0) } ?? "n/a",
+                s.serverCpuUsPerRequest.map { format($0, decimals: 2) } ?? "n/a",
+                String(s.errors),
+                String(s.wrongAnswers),
+            ])
+        }
+        var out = align(rows)
+        if rows.count > 1 { out += "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n" }
+        for server in document.servers {
+            if server.status != .measured {
+                out += "\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())"
+                if let error = server.error { out += ": \(error)" }
+                out += "\n"
+                for v in server.verification {
+                    for f in v.failures.prefix(5) { out += "  FAIL \(v.suite) · \(f.check): \(f.message)\n" }
+                    if v.failures.count > 5 { out += "  … and \(v.failures.count - 5) more failures\n" }
+                }
+            }
+            for v in server.verification where !v.warnings.isEmpty {
+                out += "\(server.name) warnings (\(v.suite)): " + v.warnings.map(\.message).joined(separator: "; ") + "\n"
+            }
+        }
+        if document.partial { out += "PARTIAL RESULTS: \(document.partialReason ?? "run interrupted")\n" }
+        return out
+    }
+
+    static func align(_ rows: [[String]]) -> String {
+        guard let first = rows.first else { return "" }
+        var widths = [Int](repeating: 0, count: first.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        var out = ""
+        for (r, row) in rows.enumerated() {
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                // Text columns align left, figures right.
+                line += i < 3 ? cell + pad : pad + cell
+                if i < row.count - 1 { line += "  " }
+            }
+            out += line + "\n"
+            if r == 0 { out += String(repeating: "-", count: line.count) + "\n" }
+        }
+        return out
+    }
+
+    /// Fixed decimals without Foundation's formatters (which would pull ICU in).
+    public static func format(_ value: Double, decimals: Int) -> String {
+        guard value.isFinite else { return "—" }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        let integer = Int(rounded / scale)
+        var text = (value < 0 && rounded > 0 ? "-" : "") + String(integer)
+        if decimals > 0 {
+            let fraction = Int(rounded) - integer * Int(scale)
+            let digits = String(fraction)
+            text += "." + String(repeating: "0", count: decimals - digits.count) + digits
+        }
+        return text
+    }
+}
+
+extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? " " : $0 }) }
+}

@@ -1,0 +1,185 @@
+import Accounting
+import Atomics
+import Contract
+import LoadGen
+import Posix
+import Results
+import SuiteApps
+
+/// Runs a plan: for each server, start it, verify it against each suite,
+/// then warm up and measure every workload `repetitions` times, reading the
+/// server's allocator arena, CPU clocks and request count around each one.
+public final class BenchmarkRunner {
+    public let plan: RunPlan
+    private let log: (String) -> Void
+    private let stop: ManagedAtomic<Bool>
+
+    public init(plan: RunPlan, stop: ManagedAtomic<Bool> = ManagedAtomic(false), log: @escaping (String) -> Void) {
+        self.plan = plan
+        self.stop = stop
+        self.log = log
+    }
+
+    /// The results of the run so far; complete unless `stop` was set.
+    public private(set) var document: RunDocument?
+
+    public func run() throws -> RunDocument {
+        try plan.validate()
+        let machine = MachineInfo.current()
+        let (serverCPUs, loadCPUs) = plan.cpuSplit(available: machine.availableCPUs)
+        var doc = RunDocument(
+            catbench: BuildInfo.toolInfo,
+            startedAt: Timestamp.iso8601(),
+            machine: MachineRecord(cpuModel: machine.cpuModel, logicalCpus: machine.logicalCPUs, kernel: machine.kernel,
+                                   memoryBytes: machine.memoryBytes, hostname: machine.hostname,
+                                   loadAverageBefore: ProcessStats.loadAverage(), loadAverageAfter: []),
+            settings: SettingsRecord(
+                suites: plan.suites, servers: plan.stacks.map(\.rawValue), durationSeconds: plan.duration,
+                warmupSeconds: plan.warmup, repetitions: plan.repetitions, connections: plan.connections,
+                loadThreads: plan.loadThreads, workers: plan.workers, protocolName: "http/1.1",
+                requestTimeoutSeconds: plan.timeout, requestVariants: plan.requestVariants,
+                verifyEvery: plan.verifyEvery, seed: plan.seed, serverCpus: serverCPUs, loadCpus: loadCPUs))
+        document = doc
+        let loadGroup = ThreadGroup(name: "load", cpus: loadCPUs)
+        for stack in plan.stacks {
+            if stop.load(ordering: .relaxed) { break }
+            runStack(stack, serverCPUs: serverCPUs, loadGroup: loadGroup, into: &doc)
+            document = doc
+        }
+        doc.finishedAt = Timestamp.iso8601()
+        doc.machine.loadAverageAfter = ProcessStats.loadAverage()
+        if stop.load(ordering: .relaxed) {
+            doc.partial = true
+            doc.partialReason = "interrupted by a signal before the plan finished"
+        }
+        document = doc
+        return doc
+    }
+
+    private func runStack(_ stack: StackName, serverCPUs: [Int]?, loadGroup: ThreadGroup, into doc: inout RunDocument) {
+        var record = ServerRecord(
+            name: stack.rawValue, kind: "embedded", design: stack.design,
+            configuration: ["workers": String(plan.workers), "host": plan.host, "protocol": "http/1.1"],
+            status: .measured)
+        // A group per server: its own arena and a fresh list of thread clocks.
+        let serverGroup = ThreadGroup(name: stack.rawValue, cpus: serverCPUs)
+        let started = Clock.monotonicNanos()
+        let server: EmbeddedServer
+        do {
+            server = try startServer(stack, suites: plan.suites, settings: ServerSettings(
+                host: plan.host, port: 0, workers: plan.workers, onThreadStart: { serverGroup.enter() }))
+        } catch {
+            record.status = .failedToStart
+            record.error = "\(error)"
+            log("\(stack.rawValue): failed to start: \(error)")
+            doc.servers.append(record)
+            return
+        }
+        defer { server.stop() }
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(host: plan.host, port: server.port)
+        } catch {
+            record.status = .failedToStart
+            record.error = "\(error)"
+            doc.servers.append(record)
+            return
+        }
+        record.rssIdleBytes = ProcessStats.residentBytes()
+
+        var passedSuites: [Suite] = []
+        for name in plan.suites {
+            guard let suite = Suite.named(name) else { continue }
+            let report = Verifier.verify(suite: suite, address: address, seed: plan.seed)
+            if record.startupSeconds == nil { record.startupSeconds = Double(Clock.monotonicNanos() - started) / 1e9 }
+            record.verification.append(VerificationRecord(
+                suite: suite.name, checksRun: report.checksRun, passed: report.passed,
+                failures: report.failures.map { FindingRecord(check: $0.check, message: $0.message) },
+                warnings: report.warnings.map { FindingRecord(check: $0.check, message: $0.message) }))
+            if report.passed {
+                passedSuites.append(suite)
+                log("\(stack.rawValue): \(suite.name) verified (\(report.checksRun) checks, \(report.warnings.count) warnings)")
+            } else {
+                log("\(stack.rawValue): \(suite.name) FAILED verification, not measured: \(report.failures.first?.description ?? "")")
+            }
+        }
+        if passedSuites.isEmpty {
+            record.status = .failedVerification
+            doc.servers.append(record)
+            return
+        }
+
+        for suite in passedSuites {
+            for loadCase in suite.cases {
+                if stop.load(ordering: .relaxed) { break }
+                let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
+                let requests = LoadRequests.make(specs, host: address.description, check: "\(suite.name)/\(loadCase.name)")
+                var measurement = MeasurementRecord(
+                    server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
+                    protocolName: "http/1.1", connections: plan.connections)
+                if plan.warmup > 0 {
+                    _ = try? LoadGenerator.run(options(address, requests, duration: plan.warmup, loadGroup: loadGroup))
+                }
+                for rep in 0..<plan.repetitions {
+                    if stop.load(ordering: .relaxed) { break }
+                    guard let repetition = measure(server, serverGroup: serverGroup, loadGroup: loadGroup,
+                                                   options: options(address, requests, duration: plan.duration, loadGroup: loadGroup)) else {
+                        continue
+                    }
+                    measurement.repetitions.append(repetition)
+                    log("\(stack.rawValue) \(suite.name)/\(loadCase.name) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                }
+                measurement.summarize()
+                if !measurement.repetitions.isEmpty { doc.measurements.append(measurement) }
+            }
+        }
+        record.rssAfterBytes = ProcessStats.residentBytes()
+        doc.servers.append(record)
+    }
+
+    private func options(_ address: SocketAddress, _ requests: [LoadRequest], duration: Double, loadGroup: ThreadGroup) -> LoadOptions {
+        LoadOptions(address: address, requests: requests, connections: plan.connections, threads: plan.loadThreads,
+                    duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery,
+                    onThreadStart: { loadGroup.enter() }, stop: stop)
+    }
+
+    /// One measured repetition with the server's counters read around it.
+    private func measure(_ server: EmbeddedServer, serverGroup: ThreadGroup, loadGroup: ThreadGroup, options: LoadOptions) -> RepetitionRecord? {
+        server.runOnServerThreads { Jemalloc.flushThreadCache() }
+        let allocBefore = serverGroup.allocationCounters()
+        let cpuBefore = serverGroup.cpuNanos()
+        let servedBefore = server.requestsServed
+        let result: LoadResult
+        do {
+            result = try LoadGenerator.run(options)
+        } catch {
+            log("load failed: \(error)")
+            return nil
+        }
+        server.runOnServerThreads { Jemalloc.flushThreadCache() }
+        let served = server.requestsServed - servedBefore
+        let cpu = serverGroup.cpuNanos() - cpuBefore
+        let allocAfter = serverGroup.allocationCounters()
+        let perRequest = served > 0 ? 1 / Double(served) : 0
+        var allocations: Double?
+        var bytes: Double?
+        if let allocBefore, let allocAfter, served > 0 {
+            let delta = allocAfter - allocBefore
+            allocations = Double(delta.allocations) * perRequest
+            bytes = Double(delta.bytes) * perRequest
+        }
+        let e = result.errors
+        return RepetitionRecord(
+            requests: result.requests, seconds: result.seconds, rps: result.requestsPerSecond,
+            latencyUs: LatencyRecord(p50: result.latencyMicros(50), p90: result.latencyMicros(90), p99: result.latencyMicros(99),
+                                     p999: result.latencyMicros(99.9), max: result.maxLatencyMicros, mean: result.meanLatencyMicros),
+            statusCounts: Dictionary(uniqueKeysWithValues: result.statusCounts.map { (String($0.key), $0.value) }),
+            errors: ErrorRecord(connect: e.connect, read: e.read, write: e.write, timeout: e.timeout, badResponse: e.badResponse),
+            wrongAnswers: result.wrongAnswers, wrongAnswerExamples: result.wrongAnswerExamples,
+            verifiedAnswers: result.verified, serverRequests: served,
+            allocationsPerRequest: allocations, bytesPerRequest: bytes,
+            serverCpuUsPerRequest: served > 0 ? Double(cpu) / 1000 * perRequest : nil,
+            loadCpuUsPerRequest: result.requests > 0 ? Double(result.cpuNanos) / 1000 / Double(result.requests) : nil,
+            rssBytes: ProcessStats.residentBytes(), loadAverage: ProcessStats.loadAverage())
+    }
+}

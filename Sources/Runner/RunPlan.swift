@@ -1,0 +1,53 @@
+import SuiteApps
+
+/// What `catbench run` measures and how.
+public struct RunPlan: Sendable {
+    public var suites: [String] = ["basic"]
+    public var stacks: [StackName] = StackName.allCases
+    /// Seconds of load per repetition.
+    public var duration: Double = 1
+    /// Seconds of load before the measured repetitions of each workload.
+    public var warmup: Double = 0.5
+    public var repetitions: Int = 3
+    public var connections: Int = 64
+    public var loadThreads: Int = 1
+    /// Worker threads or event loops of every server.
+    public var workers: Int = 1
+    /// Pin server threads and load threads to separate CPUs when there are two or more.
+    public var pin: Bool = true
+    public var timeout: Double = 2
+    /// Distinct randomized requests per workload.
+    public var requestVariants: Int = 1024
+    /// Check one answer in this many fully during the load.
+    public var verifyEvery: Int = 64
+    public var seed: UInt64 = 20261129
+    public var host: String = "127.0.0.1"
+
+    public init() {}
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public func validate() throws {
+        guard duration > 0, duration <= 3600 else { throw Invalid(description: "--duration must be within 0…3600 seconds") }
+        guard warmup >= 0, warmup <= 600 else { throw Invalid(description: "--warmup must be within 0…600 seconds") }
+        guard (1...100).contains(repetitions) else { throw Invalid(description: "--repeat must be within 1…100") }
+        guard (1...100_000).contains(connections) else { throw Invalid(description: "--connections must be within 1…100000") }
+        guard (1...256).contains(loadThreads) else { throw Invalid(description: "--threads must be within 1…256") }
+        guard loadThreads <= connections else { throw Invalid(description: "--threads must not exceed --connections") }
+        guard (1...256).contains(workers) else { throw Invalid(description: "--workers must be within 1…256") }
+        guard !stacks.isEmpty else { throw Invalid(description: "no stack to run") }
+        for suite in suites where suite != "basic" {
+            throw Invalid(description: "unknown suite '\(suite)'; known suites: basic")
+        }
+    }
+
+    /// CPUs for the server and for the load generator: separate halves of the
+    /// available CPUs, or nil (no pinning) with fewer than two.
+    public func cpuSplit(available: [Int]) -> (server: [Int]?, load: [Int]?) {
+        guard pin, available.count >= 2 else { return (nil, nil) }
+        let half = available.count / 2
+        return (Array(available.prefix(half)), Array(available.suffix(from: half)))
+    }
+}
