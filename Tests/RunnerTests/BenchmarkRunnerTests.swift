@@ -1,0 +1,103 @@
+import Atomics
+import Results
+import Runner
+import SuiteApps
+import Testing
+
+@Suite("benchmark runner", .serialized)
+struct BenchmarkRunnerTests {
+    static func shortPlan(_ stacks: [StackName]) -> RunPlan {
+        var plan = RunPlan()
+        plan.stacks = stacks
+        plan.duration = 0.3
+        plan.warmup = 0.1
+        plan.repetitions = 2
+        plan.connections = 8
+        return plan
+    }
+
+    @Test("a short run measures every workload of every stack with the server-side figures")
+    func shortRun() throws {
+        let runner = BenchmarkRunner(plan: Self.shortPlan(StackName.allCases)) { _ in }
+        let doc = try runner.run()
+        #expect(!doc.partial)
+        #expect(doc.servers.map(\.name) == ["ccore", "async", "threaded"])
+        #expect(doc.servers.allSatisfy { $0.status == .measured })
+        #expect(doc.measurements.count == 3 * 4)
+        for m in doc.measurements {
+            #expect(m.repetitions.count == 2)
+            for rep in m.repetitions {
+                #expect(rep.requests > 0)
+                #expect(rep.errors.total == 0)
+                #expect(rep.wrongAnswers == 0)
+                // The load generator's count and the server's agree exactly.
+                #expect(rep.serverRequests == rep.requests, "\(m.server)/\(m.workload)")
+                #expect(rep.allocationsPerRequest != nil)
+                #expect(rep.bytesPerRequest != nil)
+                #expect((rep.serverCpuUsPerRequest ?? 0) > 0)
+            }
+            #expect(m.median != nil)
+        }
+        // The async design allocates per request (a task, buffers, Codable); the
+        // C core answering plaintext from reused buffers should not.
+        let plaintext = { (server: String) in doc.measurements.first { $0.server == server && $0.workload == "plaintext" }!.median! }
+        #expect(plaintext("async").allocationsPerRequest! > plaintext("ccore").allocationsPerRequest!)
+        #expect(plaintext("ccore").allocationsPerRequest! < 1)
+    }
+
+    @Test("the result document survives a JSON round trip and renders as a table")
+    func roundTrip() throws {
+        var plan = Self.shortPlan([.ccore])
+        plan.repetitions = 1
+        let doc = try BenchmarkRunner(plan: plan) { _ in }.run()
+        let bytes = try ResultsJSON.encode(doc)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("\"schema\" : \"catbench.result\""))
+        #expect(text.contains("\"allocations_per_request\""))
+        let back = try ResultsJSON.decode(bytes)
+        #expect(back.measurements.count == doc.measurements.count)
+        #expect(back.measurements.first?.repetitions.first?.requests == doc.measurements.first?.repetitions.first?.requests)
+        let table = TableRenderer.render(back)
+        #expect(table.contains("plaintext"))
+        #expect(table.contains("req/s"))
+    }
+
+    @Test("a run stopped from outside returns partial results")
+    func stopped() throws {
+        let stop = ManagedAtomic<Bool>(true)
+        let doc = try BenchmarkRunner(plan: Self.shortPlan([.ccore]), stop: stop) { _ in }.run()
+        #expect(doc.partial)
+        #expect(doc.partialReason != nil)
+    }
+
+    @Test("bad plans are refused with a message")
+    func invalidPlans() {
+        var plan = RunPlan()
+        plan.suites = ["nope"]
+        #expect(throws: RunPlan.Invalid.self) { try plan.validate() }
+        plan = RunPlan()
+        plan.connections = 0
+        #expect(throws: RunPlan.Invalid.self) { try plan.validate() }
+        plan = RunPlan()
+        plan.duration = 0
+        #expect(throws: RunPlan.Invalid.self) { try plan.validate() }
+    }
+
+    @Test("servers and load generator get separate halves of the CPUs")
+    func cpuSplit() {
+        let plan = RunPlan()
+        #expect(plan.cpuSplit(available: [0, 1]).server == [0])
+        #expect(plan.cpuSplit(available: [0, 1]).load == [1])
+        #expect(plan.cpuSplit(available: [0]).server == nil)
+        var unpinned = RunPlan()
+        unpinned.pin = false
+        #expect(unpinned.cpuSplit(available: [0, 1, 2, 3]).server == nil)
+    }
+
+    @Test("medians are taken metric by metric")
+    func medians() {
+        #expect(median([3, 1, 2]) == 2)
+        #expect(median([4, 1, 2, 3]) == 2.5)
+        #expect(median([]) == 0)
+    }
+}
