@@ -48,11 +48,18 @@ static double now_s(void) {
 /* Handlers                                                             */
 /* ------------------------------------------------------------------ */
 
-enum { H_HELLO = 1, H_USER, H_ECHO, H_SILENT, H_TWICE, H_HEADERS, H_BIG, H_SLOW_BODY, H_WORKER };
+enum { H_HELLO = 1, H_USER, H_ECHO, H_SILENT, H_TWICE, H_HEADERS, H_BIG, H_WORKER, H_BROADCAST };
 
 static atomic_int thread_started[8];
 static atomic_int task_ran[8];
 static char big_body[256 * 1024];
+static cc_server *main_server; /* for the handler that broadcasts */
+static atomic_int broadcast_ran[8];
+
+static void mark_broadcast(void *ctx, int worker) {
+    (void)ctx;
+    if (worker >= 0 && worker < 8) atomic_fetch_add(&broadcast_ran[worker], 1);
+}
 
 static void on_thread_start(void *ctx, int worker) {
     (void)ctx;
@@ -97,6 +104,11 @@ static void on_request(void *ctx, cc_exchange *ex) {
         cc_respond(ex, 200, text, sizeof text - 1, buf, (size_t)n);
         break;
     }
+    case H_BROADCAST:
+        /* run_on_workers from inside a handler must not deadlock on our own loop */
+        cc_server_run_on_workers(main_server, mark_broadcast, NULL);
+        cc_respond(ex, 200, text, sizeof text - 1, "done", 4);
+        break;
     default:
         cc_respond(ex, 500, NULL, 0, NULL, 0);
     }
@@ -271,7 +283,7 @@ static cc_router *make_router(void) {
         {CC_METHOD_POST, "/echo", H_ECHO},         {CC_METHOD_PUT, "/echo", H_ECHO},
         {CC_METHOD_GET, "/silent", H_SILENT},      {CC_METHOD_GET, "/twice", H_TWICE},
         {CC_METHOD_GET, "/headers", H_HEADERS},    {CC_METHOD_GET, "/big", H_BIG},
-        {CC_METHOD_GET, "/worker", H_WORKER},
+        {CC_METHOD_GET, "/worker", H_WORKER},      {CC_METHOD_GET, "/broadcast", H_BROADCAST},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (cc_router_add(r, routes[i].m, routes[i].p, routes[i].id, err, sizeof err) != 0) {
@@ -350,6 +362,10 @@ static void test_keep_alive(uint16_t port) {
     resp rs;
     check(read_response(&r, &rs, false) == 1 && has_header(&rs, "Connection", "keep-alive"),
           "HTTP/1.0 keep-alive response says so");
+    resp_free(&rs);
+    send_str(r.fd, "GET /missing HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    check(read_response(&r, &rs, false) == 1 && rs.status == 404 && has_header(&rs, "Connection", "keep-alive"),
+          "HTTP/1.0 keep-alive 404 from the core says so too");
     resp_free(&rs);
     send_str(r.fd, "GET /hello HTTP/1.0\r\n\r\n");
     check(read_response(&r, &rs, false) == 1 && has_header(&rs, "Connection", "close"),
@@ -520,6 +536,20 @@ static void test_errors(uint16_t port) {
               rs.status == 413,
           "Content-Length over the limit -> 413");
     resp_free(&rs);
+    /* 413 from the head while the client keeps uploading: the answer must
+     * survive (the server drains instead of resetting the connection). */
+    {
+        reader u = rd_open(connect_to(port));
+        send_str(u.fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 50000000\r\n\r\n");
+        static char junk[64 * 1024];
+        memset(junk, 'j', sizeof junk);
+        for (int i = 0; i < 16; i++) send_all(u.fd, junk, sizeof junk);
+        int urc = read_response(&u, &rs, false);
+        check(urc == 1 && rs.status == 413 && has_header(&rs, "Connection", "close"),
+              "413 readable while the upload goes on (rc %d, status %d)", urc, rs.status);
+        if (urc == 1) resp_free(&rs);
+        rd_close(&u);
+    }
     rc = request_once(port, "GET / HTTP/2.0\r\nHost: t\r\n\r\n", &rs, false);
     check(rc == 1 && rs.status == 505, "HTTP/2.0 -> 505");
     resp_free(&rs);
@@ -537,6 +567,12 @@ static void test_workers(cc_server *s, int workers) {
     for (int i = 0; i < workers; i++)
         check(atomic_load(&task_ran[i]) == 1, "run_on_workers ran on worker %d (%d)", i, atomic_load(&task_ran[i]));
     cc_server_run_on_workers(s, mark_task, NULL);
+    resp rs;
+    int rc = request_once(cc_server_port(s), "GET /broadcast HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
+    check(rc == 1 && rs.status == 200, "handler calling run_on_workers returns");
+    resp_free(&rs);
+    for (int i = 0; i < workers; i++)
+        check(atomic_load(&broadcast_ran[i]) == 1, "run_on_workers from a handler ran on worker %d", i);
     int total = 0;
     for (int i = 0; i < workers; i++) total += atomic_load(&task_ran[i]);
     check(total == 2 * workers, "run_on_workers twice");
@@ -662,6 +698,7 @@ int main(void) {
         fprintf(stderr, "cc_server_start: %s\n", err);
         return 1;
     }
+    main_server = s;
     uint16_t port = cc_server_port(s);
     check(port != 0, "port picked");
     printf("server-smoke: listening on 127.0.0.1:%u with 2 workers\n", port);

@@ -248,8 +248,10 @@ static void process_input(cc_conn *c) {
         }
         char *b = c->rbuf + c->rstart;
         size_t n = c->rlen - c->rstart;
-        if (c->head_start_ms == 0) c->head_start_ms = L->now_ms;
         int64_t r = cc_parse_request(&c->parser, b, n, &L->req);
+        /* The header timer starts at the request line's first byte (empty
+         * lines before it do not count). */
+        if (c->head_start_ms == 0 && (c->parser.flags & CC_PF_STARTED)) c->head_start_ms = L->now_ms;
         if (r == 0) {
             /* RFC 9110 §10.1.1: answer 100-continue once the head is in and
              * the body has not started (a client that sends it anyway needs
@@ -263,8 +265,9 @@ static void process_input(cc_conn *c) {
         }
         if (r < 0) {
             /* Parse errors end the connection: framing can no longer be trusted. */
-            cc__write_error(c, (int)-r, true, true, NULL, 0);
+            cc__write_error(c, (int)-r, true, true, NULL, 0, false);
             c->closing = true;
+            c->error_close = true;
             break;
         }
         cc__handle_request(c, &L->req);
@@ -279,12 +282,13 @@ static void process_input(cc_conn *c) {
     }
 }
 
-/* Close now, or -- when the peer may still be sending (we stopped reading
- * mid-stream, e.g. after a 400) -- shut our side and drain its input for a
- * while: closing with unread data makes the kernel send RST, which can
- * destroy the response before the client reads it. */
+/* Close now, or -- when the peer may still be sending (we answered an error
+ * mid-stream, e.g. 413 while the upload goes on, or left requests unread) --
+ * shut our side and drain its input for a while: closing with unread data
+ * makes the kernel send RST, which can destroy the response before the client
+ * reads it. */
 static void finish(cc_conn *c) {
-    bool unread = c->rstart < c->rlen || (c->readable && !c->eof);
+    bool unread = c->error_close || c->rstart < c->rlen || (c->readable && !c->eof);
     if (!unread || c->eof) {
         cc__conn_close(c);
         return;
@@ -342,8 +346,9 @@ void cc__conn_drive(cc_conn *c) {
             }
             if (r == RD_NOSPACE) {
                 /* cannot happen within the limits; never loop on it */
-                cc__write_error(c, 413, true, true, NULL, 0);
+                cc__write_error(c, 413, true, true, NULL, 0, false);
                 c->closing = true;
+                c->error_close = true;
             }
             if (r == RD_EOF) c->eof = true;
             c->readable = false;
@@ -395,7 +400,7 @@ void cc__conn_sweep(cc_loop *L) {
             if (now - c->last_io_ms >= s->keepalive_timeout_ms) cc__conn_close(c);
             continue;
         }
-        bool in_request = c->rstart < c->rlen || c->parser.flags != 0;
+        bool in_request = (c->parser.flags & CC_PF_STARTED) != 0;
         if (in_request) {
             /* header_timeout_ms bounds the head from its first byte (a
              * slowloris trickling one byte a second still times out); the
@@ -403,8 +408,9 @@ void cc__conn_sweep(cc_loop *L) {
             bool late = cc__parser_in_head(&c->parser) ? now - c->head_start_ms >= s->header_timeout_ms
                                                        : now - c->last_io_ms >= s->header_timeout_ms;
             if (late && c->head_start_ms != 0) {
-                cc__write_error(c, 408, true, true, NULL, 0);
+                cc__write_error(c, 408, true, true, NULL, 0, false);
                 c->closing = true;
+                c->error_close = true;
                 cc__conn_drive(c);
             }
         } else if (now - c->last_io_ms >= s->keepalive_timeout_ms) {

@@ -25,7 +25,8 @@
 enum {
     CC_PF_STARTED = 1u << 0,       /* leading empty lines skipped, request line begun */
     CC_PF_METHOD_OK = 1u << 1,     /* method token seen and valid */
-    CC_PF_LINE_OK = 1u << 2,       /* request line complete and valid */
+    CC_PF_LINE_OK = 1u << 2,       /* request line validated */
+    CC_PF_LINE_SEEN = 1u << 7,     /* request line's LF found (validation may be pending) */
     CC_PF_HEAD_DONE = 1u << 3,     /* header block parsed; framing below is known */
     CC_PF_CHUNKED = 1u << 4,
     CC_PF_EXPECT_CONTINUE = 1u << 5,
@@ -106,6 +107,7 @@ typedef struct cc_conn {
     bool rdhup;     /* EPOLLRDHUP seen: keep reading past short reads to find the EOF */
     bool closing;   /* close once the output is flushed */
     bool lingering; /* write side shut, draining input before close */
+    bool error_close; /* closing after an error answer: the peer may still be sending */
     bool held;      /* parsing stopped for backpressure with input left */
     bool in_ready;
     bool sent_continue;
@@ -183,7 +185,8 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
                         size_t extra_len, const void *body, size_t body_len, bool send_body, bool close,
                         bool keep_alive_10);
 /* A core-generated JSON error answer ({"error":"..."}), closing or not. */
-bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len);
+bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len,
+                     bool keep_alive_10);
 bool cc__out_append(cc_conn *c, const char *data, size_t n);
 void cc__handle_request(cc_conn *c, const cc_request *req);
 

@@ -226,6 +226,23 @@ static int parse_request_line(const char *buf, size_t s, size_t lf, rline *out) 
 /* Finding the end of the head                                          */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The request line is validated as soon as its LF is seen -- but only when
+ * this call is about to return without the head's end. When the end is found
+ * in the same call (the usual case: the whole head in one read), parse_head
+ * checks it first anyway, so checking here too would parse it twice. Either
+ * way the request line's verdict comes before anything found after it.
+ */
+static int check_pending_line(cc_parser *p, const char *buf, size_t len) {
+    if ((p->flags & (CC_PF_LINE_SEEN | CC_PF_LINE_OK)) != CC_PF_LINE_SEEN) return 0;
+    const char *lf = memchr(buf + p->skip, '\n', len - p->skip);
+    rline rl;
+    int r = parse_request_line(buf, p->skip, (size_t)(lf - buf), &rl);
+    if (r) return r;
+    p->flags |= CC_PF_LINE_OK;
+    return 0;
+}
+
 /* Returns the head's end (> 0, just past the empty line), 0, or an error. */
 static int64_t scan_head(cc_parser *p, const char *buf, size_t len) {
     size_t pos = p->scan_pos;
@@ -291,28 +308,28 @@ static int64_t scan_head(cc_parser *p, const char *buf, size_t len) {
             break;
         }
         size_t i = (size_t)(lf - buf);
-        if (!(p->flags & CC_PF_LINE_OK)) {
-            rline rl;
+        if (!(p->flags & CC_PF_LINE_SEEN)) {
             if (!(p->flags & CC_PF_METHOD_OK)) return BAD;
-            int r = parse_request_line(buf, start, i, &rl);
-            if (r) return r;
-            p->flags |= CC_PF_LINE_OK;
+            p->flags |= CC_PF_LINE_SEEN;
         } else if (i == p->line_start || (i == p->line_start + 1 && buf[i - 1] == '\r')) {
             p->scan_pos = i + 1;
-            return (int64_t)(i + 1);
+            return (int64_t)(i + 1); /* parse_head validates everything */
         } else if (buf[p->line_start] == '\r') {
             /* "\r\r\n" and the like: a bare CR where the empty line should
              * be. Caught here, since the search would otherwise go on. */
-            return BAD;
+            int r = check_pending_line(p, buf, len);
+            return r ? r : BAD;
         }
         p->line_start = i + 1;
         pos = i + 1;
     }
     p->scan_pos = pos;
+    int r = check_pending_line(p, buf, len);
+    if (r) return r;
     if (len >= window_end) {
         /* The window is full and no end is in sight. If the request line did
          * not end inside it, it alone is longer than the limit. */
-        return (p->flags & CC_PF_LINE_OK) ? CC_PARSE_HEADERS_TOO_LARGE : CC_PARSE_URI_TOO_LONG;
+        return (p->flags & CC_PF_LINE_SEEN) ? CC_PARSE_HEADERS_TOO_LARGE : CC_PARSE_URI_TOO_LONG;
     }
     return 0;
 }

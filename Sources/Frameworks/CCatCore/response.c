@@ -215,7 +215,8 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
     return true;
 }
 
-bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len) {
+bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len,
+                     bool keep_alive_10) {
     const char *msg;
     switch (status) {
     case 400: msg = "{\"error\":\"bad request\"}"; break;
@@ -231,7 +232,7 @@ bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const c
     }
     static const char json[] = "application/json";
     return cc__write_response(c, status, json, sizeof json - 1, extra, extra_len, msg, strlen(msg), send_body, close,
-                              false);
+                              keep_alive_10);
 }
 
 /* ------------------------------------------------------------------ */
@@ -251,13 +252,14 @@ void cc__handle_request(cc_conn *c, const cc_request *req) {
     ex.extra_len = 0;
     ex.responded = false;
     bool close = should_close(c, req), send_body = req->method != CC_METHOD_HEAD, ok = true;
+    bool ka10 = !close && req->version_minor == 0; /* HTTP/1.0 keep-alive must be confirmed */
 
     cc_route_result rr = cc_router_match(s->router, req->method, req->path.at, req->path.len, &ex.match);
     if (rr == CC_ROUTE_FOUND) {
         s->cfg.on_request(s->cfg.ctx, &ex);
-        if (!ex.responded) ok = cc__write_error(c, 500, close, send_body, NULL, 0);
+        if (!ex.responded) ok = cc__write_error(c, 500, close, send_body, NULL, 0, ka10);
     } else if (rr == CC_ROUTE_NOT_FOUND) {
-        ok = cc__write_error(c, 404, close, send_body, NULL, 0);
+        ok = cc__write_error(c, 404, close, send_body, NULL, 0, ka10);
     } else {
         /* RFC 9110 §15.5.6: a 405 MUST carry Allow. */
         char allow[128];
@@ -270,7 +272,7 @@ void cc__handle_request(cc_conn *c, const cc_request *req) {
             first = false;
         }
         p = PUTLIT(p, "\r\n");
-        ok = cc__write_error(c, 405, close, send_body, allow, (size_t)(p - allow));
+        ok = cc__write_error(c, 405, close, send_body, allow, (size_t)(p - allow), ka10);
     }
     if (!ok) close = true; /* out of memory: give up on the connection */
     if (close) c->closing = true;
@@ -323,7 +325,7 @@ void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t co
      * content type that could split the header block. */
     if (status < 200 || status > 999 || (content_type && !is_field_value(content_type, content_type_len)) ||
         (!body && body_len)) {
-        if (!cc__write_error(c, 500, close, send_body, NULL, 0)) close = true;
+        if (!cc__write_error(c, 500, close, send_body, NULL, 0, !close && req->version_minor == 0)) close = true;
     } else if (!cc__write_response(c, status, content_type, content_type_len, c->loop->extra_headers, ex->extra_len,
                                    body, body_len, send_body, close, !close && req->version_minor == 0)) {
         close = true;
