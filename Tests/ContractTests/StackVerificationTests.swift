@@ -101,3 +101,25 @@ struct StackVerificationTests {
         #expect(findings.first?.message.contains("Date") == true)
     }
 }
+
+@Suite("JSON checking")
+struct JSONValueTests {
+    @Test("valid documents parse to their values")
+    func valid() {
+        let doc = JSONValue.parse(Array(#" {"a": [1, -2.5e3, true, false, null, "x\"\\\/\n\u00e9\ud83d\ude00"], "b": {}, "c": [] , "big": 9007199254740993} "#.utf8))
+        #expect(doc?["a"]?.arrayValue?.count == 6)
+        #expect(doc?["a"]?.arrayValue?[1] == .double(-2500))
+        #expect(doc?["a"]?.arrayValue?[5].stringValue == "x\"\\/\né😀")
+        #expect(doc?["big"]?.intValue == 9007199254740993)
+        #expect(doc?["b"] == .object([:]))
+        #expect(JSONValue.parse(Array("0".utf8)) == .int(0))
+    }
+
+    @Test("invalid documents are refused", arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "tru", "\"\u{1}\"", "\"\\x\"", "{\"a\" 1}",
+        "[1] x", "\"\\ud800\"", "{a:1}", "'a'", "NaN", "1e",
+    ])
+    func invalid(_ text: String) {
+        #expect(JSONValue.parse(Array(text.utf8)) == nil, "accepted \(text.debugDescription)")
+    }
+}
