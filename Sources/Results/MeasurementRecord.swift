@@ -79,13 +79,17 @@ public struct RepetitionRecord: Codable, Sendable {
     public var bytesPerRequest: Double?
     public var serverCpuUsPerRequest: Double?
     public var loadCpuUsPerRequest: Double?
+    /// Busy share of the load generator's threads (CPU time over wall time × threads).
+    /// Near 1 the load generator, not the server, set the pace.
+    public var loadCpuUtilization: Double?
     public var rssBytes: UInt64?
     public var loadAverage: [Double]
 
     public init(requests: UInt64, seconds: Double, rps: Double, latencyUs: LatencyRecord, statusCounts: [String: UInt64],
                 errors: ErrorRecord, wrongAnswers: UInt64, wrongAnswerExamples: [String], verifiedAnswers: UInt64,
                 serverRequests: UInt64?, allocationsPerRequest: Double?, bytesPerRequest: Double?,
-                serverCpuUsPerRequest: Double?, loadCpuUsPerRequest: Double?, rssBytes: UInt64?, loadAverage: [Double]) {
+                serverCpuUsPerRequest: Double?, loadCpuUsPerRequest: Double?, loadCpuUtilization: Double?,
+                rssBytes: UInt64?, loadAverage: [Double]) {
         self.requests = requests
         self.seconds = seconds
         self.rps = rps
@@ -100,6 +104,7 @@ public struct RepetitionRecord: Codable, Sendable {
         self.bytesPerRequest = bytesPerRequest
         self.serverCpuUsPerRequest = serverCpuUsPerRequest
         self.loadCpuUsPerRequest = loadCpuUsPerRequest
+        self.loadCpuUtilization = loadCpuUtilization
         self.rssBytes = rssBytes
         self.loadAverage = loadAverage
     }
@@ -116,6 +121,9 @@ public struct SummaryRecord: Codable, Sendable {
     public var serverCpuUsPerRequest: Double?
     public var errors: UInt64
     public var wrongAnswers: UInt64
+    /// True when the load generator was busy at least 90% of the time in a
+    /// repetition: the server may be faster than this figure shows.
+    public var loadBound: Bool
 
     public init(_ reps: [RepetitionRecord]) {
         rps = median(reps.map(\.rps))
@@ -130,6 +138,7 @@ public struct SummaryRecord: Codable, Sendable {
         serverCpuUsPerRequest = optionalMedian(reps.map(\.serverCpuUsPerRequest))
         errors = reps.reduce(0) { $0 + $1.errors.total }
         wrongAnswers = reps.reduce(0) { $0 + $1.wrongAnswers }
+        loadBound = reps.contains { ($0.loadCpuUtilization ?? 0) >= 0.9 }
     }
 }
 

@@ -13,7 +13,7 @@ public enum TableRenderer {
             let isBest = best["\(m.suite)/\(m.workload)"] == s.rps && document.measurements.filter { $0.suite == m.suite && $0.workload == m.workload }.count > 1
             rows.append([
                 m.server, m.suite, m.workload,
-                format(s.rps, decimals: 0) + (isBest ? " *" : ""),
+                format(s.rps, decimals: 0) + (s.loadBound ? " ‡" : "") + (isBest ? " *" : ""),
                 format(spread, decimals: 1) + "%",
                 format(s.latencyUs.p50, decimals: 1),
                 format(s.latencyUs.p99, decimals: 1),
@@ -26,6 +26,9 @@ public enum TableRenderer {
         }
         var out = align(rows)
         if rows.count > 1 { out += "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n" }
+        if document.measurements.contains(where: { $0.median?.loadBound == true }) {
+            out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
+        }
         for server in document.servers {
             if server.status != .measured {
                 out += "\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())"

@@ -180,6 +180,7 @@ public final class BenchmarkRunner {
             allocationsPerRequest: allocations, bytesPerRequest: bytes,
             serverCpuUsPerRequest: served > 0 ? Double(cpu) / 1000 * perRequest : nil,
             loadCpuUsPerRequest: result.requests > 0 ? Double(result.cpuNanos) / 1000 / Double(result.requests) : nil,
+            loadCpuUtilization: result.seconds > 0 ? Double(result.cpuNanos) / 1e9 / (result.seconds * Double(options.threads)) : nil,
             rssBytes: ProcessStats.residentBytes(), loadAverage: ProcessStats.loadAverage())
     }
 }
