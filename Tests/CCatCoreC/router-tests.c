@@ -10,21 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-static void check(bool ok, const char *fmt, ...) {
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("FAIL: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#include "check.h"
 
 static const char *result_name(cc_route_result r) {
     return r == CC_ROUTE_FOUND ? "FOUND" : r == CC_ROUTE_NOT_FOUND ? "NOT_FOUND" : "METHOD_NOT_ALLOWED";
