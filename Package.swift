@@ -35,8 +35,11 @@ let package = Package(
         .systemLibrary(name: "CNghttp2", path: "Sources/System/CNghttp2"),
         .systemLibrary(name: "COpenSSL", path: "Sources/System/COpenSSL"),
 
+        // The C core calls nghttp2 (HTTP/2) and OpenSSL (TLS); depending on their
+        // system-library targets carries the link flags to every product.
         .target(
             name: "CCatCore",
+            dependencies: ["CNghttp2", "COpenSSL"],
             path: "Sources/Frameworks/CCatCore"
         ),
         .target(name: "CPosix", path: "Sources/System/CPosix"),
@@ -45,6 +48,7 @@ let package = Package(
             path: "Sources/System/CBuildInfo",
             cSettings: buildCommit.isEmpty ? [] : [.define("CATBENCH_COMMIT", to: "\"\(buildCommit)\"")]
         ),
+        .target(name: "CTLSShim", dependencies: ["COpenSSL"], path: "Sources/System/CTLSShim"),
         .target(name: "Posix", dependencies: ["CPosix"]),
         .target(name: "WireFormat"),
         .target(
@@ -92,7 +96,7 @@ let package = Package(
         .target(
             name: "LoadGen",
             dependencies: [
-                "CNghttp2", "COpenSSL", "Posix",
+                "CNghttp2", "COpenSSL", "CTLSShim", "Posix",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
@@ -121,7 +125,9 @@ let package = Package(
         .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "Contract", "ParserCorpus"]),
         .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus"]),
         .testTarget(name: "ContractTests", dependencies: ["Contract", "SuiteApps", "Runner"]),
-        .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "SuiteApps", "Contract", "Runner"]),
+        .testTarget(name: "LoadGenTests", dependencies: [
+            "LoadGen", "SuiteApps", "Contract", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .testTarget(name: "AccountingTests", dependencies: [
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),

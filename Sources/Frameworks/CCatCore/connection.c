@@ -10,6 +10,17 @@
  * If unsent output passes CC_OUT_HIGH we stop parsing (and reading) until it
  * drains, so a client that pipelines without reading cannot grow us without
  * bound.
+ *
+ * The same cycle carries the other protocols:
+ *   - TLS (tls.c): the handshake runs first, driven by the same edges; then
+ *     SSL_read/SSL_write take the place of read/send. ALPN picks HTTP/2 or
+ *     HTTP/1.1.
+ *   - HTTP/2 (h2.c): with h2c on, a cleartext connection's first bytes are
+ *     compared with the connection preface (CC_PROTO_SNIFF) -- a request
+ *     line can never begin with "PRI * HTTP/2.0". An HTTP/2 connection feeds
+ *     its input to nghttp2 instead of the HTTP/1.1 parser (handlers run from
+ *     there) and, before each write, copies nghttp2's queued frames into the
+ *     output buffer, up to CC_OUT_HIGH: still one write per batch.
  */
 #define _GNU_SOURCE
 #include "core_internal.h"
@@ -89,11 +100,19 @@ cc_conn *cc__conn_open(cc_loop *L, int fd) {
     c->rcap = rcap;
     c->wbuf = wbuf;
     c->wcap = wcap;
-    c->last_io_ms = L->now_ms;
+    c->last_io_ms = c->open_ms = L->now_ms;
     cc_parser_init(&c->parser, L->server->limits);
+    c->proto = L->server->h2c && !L->server->tls_ctx ? CC_PROTO_SNIFF : CC_PROTO_H1;
+    if (L->server->tls_ctx && !cc__tls_attach(c)) {
+        c->next = L->pool;
+        L->pool = c;
+        L->npool++;
+        return NULL;
+    }
 
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
     if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        cc__tls_free(c);
         c->next = L->pool;
         L->pool = c;
         L->npool++;
@@ -109,6 +128,9 @@ cc_conn *cc__conn_open(cc_loop *L, int fd) {
 void cc__conn_close(cc_conn *c) {
     if (c->fd < 0) return;
     cc_loop *L = c->loop;
+    cc__tls_notify(c); /* a TLS peer can tell our close from a truncation */
+    cc__h2_free(c);
+    cc__tls_free(c);
     close(c->fd); /* also removes it from the epoll set */
     c->fd = -1;
     if (c->prev) c->prev->next = c->next;
@@ -144,7 +166,16 @@ void cc__conn_reap(cc_loop *L) {
     L->dead = keep;
 }
 
+static bool flush(cc_conn *c);
+
 void cc__conn_free_all(cc_loop *L) {
+    /* Stopping: tell HTTP/2 clients with a GOAWAY (one non-blocking write,
+     * no waiting), then close everything. */
+    for (cc_conn *c = L->live; c; c = c->next) {
+        if (!c->h2 || c->lingering) continue;
+        cc__h2_goaway(c, NGHTTP2_NO_ERROR);
+        if (cc__h2_pump(c)) (void)flush(c);
+    }
     while (L->live) cc__conn_close(L->live);
     for (cc_conn *c = L->ready; c; c = c->ready_next) c->in_ready = false;
     L->ready = NULL;
@@ -163,6 +194,7 @@ void cc__conn_free_all(cc_loop *L) {
     }
     L->pool = NULL;
     L->npool = 0;
+    cc__h2_free_pool(L);
 }
 
 /* ------------------------------------------------------------------ */
@@ -197,7 +229,35 @@ static bool ensure_space(cc_conn *c) {
     return c->rlen < c->rcap;
 }
 
+/* read_some over TLS. OpenSSL hands out one record per SSL_read and may
+ * hold more, so we read until it asks for the socket (WANT_READ: truly
+ * drained) or the buffer is full. An EOF or error behind data is reported
+ * on the next call, after that data is parsed. */
+static int tls_read_some(cc_conn *c) {
+    if (c->tls_rd_pending) return c->tls_rd_pending;
+    if (!ensure_space(c)) return RD_NOSPACE;
+    size_t got = 0;
+    int r = cc__tls_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, &got);
+    if (got) {
+        c->rlen += got;
+        c->last_io_ms = c->loop->now_ms;
+    }
+    switch (r) {
+    case CC_TLS_OK: return RD_DATA_FULL;
+    case CC_TLS_AGAIN: return got ? RD_DATA_SHORT : RD_AGAIN;
+    case CC_TLS_EOF:
+        if (!got) return RD_EOF;
+        c->tls_rd_pending = RD_EOF;
+        return RD_DATA_FULL;
+    default:
+        if (!got) return RD_ERROR;
+        c->tls_rd_pending = RD_ERROR;
+        return RD_DATA_FULL;
+    }
+}
+
 static int read_some(cc_conn *c) {
+    if (c->ssl) return tls_read_some(c);
     if (!ensure_space(c)) return RD_NOSPACE;
     size_t space = c->rcap - c->rlen;
     for (;;) {
@@ -218,6 +278,17 @@ static int read_some(cc_conn *c) {
 /* Returns false on a fatal error. */
 static bool flush(cc_conn *c) {
     while (c->woff < c->wlen) {
+        if (c->ssl) {
+            size_t sent;
+            int r = cc__tls_write(c, c->wbuf + c->woff, c->wlen - c->woff, &sent);
+            if (r == CC_TLS_OK) {
+                c->woff += sent;
+                c->last_io_ms = c->loop->now_ms;
+                continue;
+            }
+            if (r == CC_TLS_AGAIN) return true; /* an edge resumes */
+            return false;
+        }
         /* MSG_NOSIGNAL: a peer that went away must not SIGPIPE the process. */
         ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
         if (n > 0) {
@@ -238,8 +309,44 @@ static bool flush(cc_conn *c) {
 /* Requests                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * RFC 9113 §3.3: "a client MUST send the connection preface ... and MAY
+ * immediately send HTTP/2 frames to such a server"; §3.4: "the client
+ * connection preface starts with a sequence of 24 octets ...
+ * PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n". Called while the first bytes are
+ * still undecided; any mismatch means HTTP/1.1 (an HTTP/1.1 request line
+ * cannot start this way: RFC 9112 §2.3 versions are HTTP/1.x).
+ */
+static void sniff_preface(cc_conn *c) {
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    const size_t plen = sizeof preface - 1;
+    size_t n = c->rlen - c->rstart;
+    if (memcmp(c->rbuf + c->rstart, preface, n < plen ? n : plen) != 0) {
+        c->proto = CC_PROTO_H1;
+        return;
+    }
+    if (n < plen) {
+        /* Part of a preface so far: the header timer covers a stall. */
+        if (n && c->head_start_ms == 0) c->head_start_ms = c->loop->now_ms;
+        return;
+    }
+    c->head_start_ms = 0;
+    if (!cc__h2_start(c)) {
+        c->closing = true; /* out of memory: nothing sensible to answer */
+        c->rstart = c->rlen = 0;
+    }
+}
+
 static void process_input(cc_conn *c) {
     cc_loop *L = c->loop;
+    if (c->proto == CC_PROTO_SNIFF) {
+        sniff_preface(c);
+        if (c->proto == CC_PROTO_SNIFF) return;
+    }
+    if (c->proto == CC_PROTO_H2) {
+        cc__h2_input(c);
+        return;
+    }
     c->held = false;
     while (c->rstart < c->rlen && !c->closing) {
         if (out_pending(c) >= CC_OUT_HIGH) {
@@ -293,6 +400,7 @@ static void finish(cc_conn *c) {
         cc__conn_close(c);
         return;
     }
+    cc__tls_notify(c);
     shutdown(c->fd, SHUT_WR);
     c->lingering = true;
     c->linger_until_ms = c->loop->now_ms + CC_LINGER_MS;
@@ -329,6 +437,14 @@ void cc__conn_drive(cc_conn *c) {
         linger_drain(c);
         return;
     }
+    if (c->tls_handshaking) {
+        int r = cc__tls_handshake(c);
+        if (r == 0) return; /* the next edge goes on with it */
+        if (r < 0 || (c->proto == CC_PROTO_H2 && !cc__h2_start(c))) {
+            cc__conn_close(c);
+            return;
+        }
+    }
     for (int round = 0; round < CC_DRIVE_ROUNDS; round++) {
         if (!c->closing) process_input(c);
         if (!c->closing && !c->held && c->readable && !c->eof && out_pending(c) < CC_OUT_HIGH) {
@@ -353,11 +469,16 @@ void cc__conn_drive(cc_conn *c) {
             if (r == RD_EOF) c->eof = true;
             c->readable = false;
         }
+        if (c->h2 && !cc__h2_pump(c)) {
+            cc__conn_close(c); /* the session failed (out of memory) */
+            return;
+        }
         if (out_pending(c) && !flush(c)) {
             cc__conn_close(c);
             return;
         }
         if (out_pending(c)) return; /* wait for EPOLLOUT */
+        if (c->h2_more) continue;   /* frames left behind the high-water mark */
         if (c->closing) {
             finish(c);
             return;
@@ -378,6 +499,10 @@ void cc__conn_event(cc_conn *c, uint32_t events) {
     if (c->fd < 0) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true; /* read() reports EOF/errors */
     if (events & (EPOLLRDHUP | EPOLLHUP)) c->rdhup = true;
+    if ((events & EPOLLOUT) && c->tls_read_wants_write) {
+        c->tls_read_wants_write = false;
+        c->readable = true;
+    }
     cc__conn_drive(c);
 }
 
@@ -395,12 +520,31 @@ void cc__conn_sweep(cc_loop *L) {
             if (now >= c->linger_until_ms) cc__conn_close(c);
             continue;
         }
+        if (c->tls_handshaking) {
+            /* The handshake counts as part of the first request's head. */
+            if (now - c->open_ms >= s->header_timeout_ms) cc__conn_close(c);
+            continue;
+        }
+        if (c->h2) {
+            /* HTTP/2: a stream still receiving its request must keep moving
+             * (header_timeout_ms), an idle connection closes after
+             * keepalive_timeout_ms, either way with a GOAWAY first. */
+            uint64_t idle = now - c->last_io_ms;
+            if (c->closing) {
+                if (idle >= s->keepalive_timeout_ms) cc__conn_close(c);
+            } else if (idle >= s->keepalive_timeout_ms || (idle >= s->header_timeout_ms && cc__h2_waiting(c))) {
+                cc__h2_goaway(c, NGHTTP2_NO_ERROR);
+                c->closing = true;
+                cc__conn_drive(c);
+            }
+            continue;
+        }
         if (out_pending(c)) {
             /* A client that stopped reading our output. */
             if (now - c->last_io_ms >= s->keepalive_timeout_ms) cc__conn_close(c);
             continue;
         }
-        bool in_request = (c->parser.flags & CC_PF_STARTED) != 0;
+        bool in_request = (c->parser.flags & CC_PF_STARTED) != 0 || (c->proto == CC_PROTO_SNIFF && c->rlen > c->rstart);
         if (in_request) {
             /* header_timeout_ms bounds the head from its first byte (a
              * slowloris trickling one byte a second still times out); the

@@ -12,6 +12,9 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+
 #define CC_DEFAULT_MAX_HEADER_BYTES 8192u
 #define CC_DEFAULT_MAX_HEADERS 64u
 #define CC_DEFAULT_MAX_BODY_BYTES (1024u * 1024u)
@@ -35,6 +38,9 @@ enum {
 
 /* Fills defaults for zero fields and clamps max_headers to CC_MAX_HEADERS_CAP. */
 cc_limits cc__normalize_limits(cc_limits l);
+
+/* The method token's cc_method (case-sensitive; CC_METHOD_OTHER if unknown). */
+cc_method cc__method_from(const char *m, size_t n);
 
 /*
  * Server-side helper for chunked uploads: the decoder leaves a gap between the
@@ -82,10 +88,27 @@ extern const char *const cc__method_names[CC_METHOD_COUNT];
 #define CC_DRIVE_ROUNDS 16               /* read/parse rounds per connection before others get a turn */
 #define CC_POOL_MAX 1024u                /* free connection structs kept per loop */
 
+#define CC_H2_DEFAULT_MAX_STREAMS 256u   /* SETTINGS_MAX_CONCURRENT_STREAMS unless configured */
+#define CC_H2_STREAM_WINDOW (1u << 20)   /* SETTINGS_INITIAL_WINDOW_SIZE: 1 MiB per stream */
+#define CC_H2_CONN_WINDOW (16u << 20)    /* connection receive window: 16 MiB */
+#define CC_H2_STREAM_POOL_MAX 1024u      /* free stream structs kept per loop */
+/* Response header fields one HEADERS frame can carry: the core's five plus
+ * as many added headers as fit in CC_EXTRA_HEADERS_MAX ("a: \r\n" is 5 bytes). */
+#define CC_H2_NV_MAX (8u + CC_EXTRA_HEADERS_MAX / 5u)
+
+/* Protocol of a connection (cc_conn.proto). */
+enum {
+    CC_PROTO_H1 = 0, /* HTTP/1.x */
+    CC_PROTO_SNIFF,  /* cleartext with h2c on: undecided until the first bytes */
+    CC_PROTO_H2      /* HTTP/2: c->h2 is set */
+};
+
 /* First field of everything registered with epoll, to tell them apart. */
 enum { CC_TAG_CONN = 1, CC_TAG_LISTEN, CC_TAG_WAKE };
 
 typedef struct cc_loop cc_loop;
+typedef struct cc_h2 cc_h2;               /* h2.c: one HTTP/2 connection */
+typedef struct cc_h2_stream cc_h2_stream; /* h2.c: one HTTP/2 request/response */
 
 typedef struct cc_conn {
     int tag; /* CC_TAG_CONN; must stay first */
@@ -111,6 +134,16 @@ typedef struct cc_conn {
     bool held;      /* parsing stopped for backpressure with input left */
     bool in_ready;
     bool sent_continue;
+    uint8_t proto;  /* CC_PROTO_* */
+    bool h2_more;   /* HTTP/2 output stopped at CC_OUT_HIGH with frames still queued */
+    cc_h2 *h2;      /* HTTP/2 state once proto is CC_PROTO_H2 */
+    SSL *ssl;       /* TLS connections only */
+    uint64_t open_ms;
+    bool tls_handshaking;      /* the handshake is not done yet */
+    bool tls_fatal;            /* a fatal TLS error: no close_notify */
+    bool tls_notified;         /* close_notify sent */
+    bool tls_read_wants_write; /* SSL_read needs the socket writable first */
+    uint8_t tls_rd_pending;    /* EOF or error seen behind data already returned (connection.c RD_*) */
 } cc_conn;
 
 struct cc_loop {
@@ -139,6 +172,9 @@ struct cc_loop {
     void *task_ctx;
     cc_request req; /* scratch for the request being parsed */
     char extra_headers[CC_EXTRA_HEADERS_MAX];
+    cc_h2_stream *h2_pool; /* free HTTP/2 stream structs with their buffers */
+    uint32_t h2_npool;
+    nghttp2_nv h2_nv[CC_H2_NV_MAX]; /* scratch for one response's header fields */
 };
 
 struct cc_server {
@@ -159,14 +195,28 @@ struct cc_server {
     int exited;     /* loops that left their event loop */
     int tasks_left; /* loops yet to run the posted task */
     pthread_mutex_t run_mu; /* one cc_server_run_on_workers at a time */
+    /* HTTP/2 (h2.c): shared, read-only once the loops run */
+    bool h2c;
+    uint32_t h2_max_streams;
+    size_t h2_body_budget; /* request body bytes one connection may buffer over all its streams */
+    nghttp2_session_callbacks *h2_callbacks;
+    nghttp2_option *h2_option;
+    /* TLS (tls.c): one context for every loop (SSL_new is thread-safe) */
+    SSL_CTX *tls_ctx;
+    BIO_METHOD *tls_bio;
 };
 
 struct cc_exchange {
     cc_conn *conn;
+    cc_h2_stream *stream; /* HTTP/2 only */
     const cc_request *req;
     cc_match match;
     size_t extra_len; /* bytes used in loop->extra_headers */
     bool responded;
+    bool close;     /* HTTP/1: the connection ends after this answer */
+    bool send_body; /* not HEAD */
+    bool ka10;      /* HTTP/1.0 keep-alive to confirm */
+    bool failed;    /* the answer could not be written (out of memory) */
 };
 
 /* connection.c */
@@ -189,5 +239,47 @@ bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const c
                      bool keep_alive_10);
 bool cc__out_append(cc_conn *c, const char *data, size_t n);
 void cc__handle_request(cc_conn *c, const cc_request *req);
+/* Routes ex->req and answers it: the handler (500 if it does not answer),
+ * or the core's 404/405. Sets ex->failed when the answer could not be written. */
+void cc__route(cc_exchange *ex);
+/* Answers ex with the core's JSON error body for status. */
+bool cc__answer_error(cc_exchange *ex, int status, const char *extra, size_t extra_len);
+
+/* h2.c */
+bool cc__h2_setup(cc_server *s, char *err, size_t err_len);
+void cc__h2_teardown(cc_server *s);
+/* Makes c an HTTP/2 connection (server session, our SETTINGS queued). */
+bool cc__h2_start(cc_conn *c);
+/* Feeds c's received bytes to the session; handlers run from here. */
+void cc__h2_input(cc_conn *c);
+/* Serialises queued frames into c's output buffer, up to CC_OUT_HIGH.
+ * Returns false on a fatal session error. */
+bool cc__h2_pump(cc_conn *c);
+/* Queues GOAWAY; the session ends once it is sent. */
+void cc__h2_goaway(cc_conn *c, uint32_t error_code);
+/* True while some stream's request is still arriving. */
+bool cc__h2_waiting(const cc_conn *c);
+void cc__h2_free(cc_conn *c);
+void cc__h2_free_pool(cc_loop *L);
+bool cc__h2_submit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
+                   size_t extra_len, const void *body, size_t body_len);
+
+/* tls.c */
+enum { CC_TLS_OK = 0, CC_TLS_AGAIN, CC_TLS_EOF, CC_TLS_ERROR };
+bool cc__tls_setup(cc_server *s, const cc_server_config *cfg, char *err, size_t err_len);
+void cc__tls_teardown(cc_server *s);
+/* Gives c an SSL object in server mode over its socket. */
+bool cc__tls_attach(cc_conn *c);
+/* Advances the handshake: 1 done (c->proto set from ALPN), 0 waiting for
+ * the socket, -1 failed. */
+int cc__tls_handshake(cc_conn *c);
+/* Reads into buf until it is full, the socket is drained (CC_TLS_AGAIN),
+ * the peer closed (CC_TLS_EOF) or an error; *got says how much arrived. */
+int cc__tls_read(cc_conn *c, char *buf, size_t len, size_t *got);
+/* Writes some of buf: CC_TLS_OK with *sent > 0, CC_TLS_AGAIN or CC_TLS_ERROR. */
+int cc__tls_write(cc_conn *c, const char *buf, size_t len, size_t *sent);
+/* Sends close_notify once, best effort (never blocks). */
+void cc__tls_notify(cc_conn *c);
+void cc__tls_free(cc_conn *c);
 
 #endif

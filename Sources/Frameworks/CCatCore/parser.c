@@ -77,7 +77,7 @@ static inline bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 const char *const cc__method_names[CC_METHOD_COUNT] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
                                                        "OPTIONS"};
 
-static cc_method method_from(const char *m, size_t n) {
+cc_method cc__method_from(const char *m, size_t n) {
     /* Methods are case-sensitive (RFC 9110 §9.1). */
     switch (n) {
     case 3:
@@ -498,11 +498,12 @@ static int parse_head(cc_parser *p, const char *buf, cc_request *req) {
     int r = parse_request_line(buf, start, pos, &rl);
     if (r) return r;
     req->method_text = rl.method;
-    req->method = method_from(rl.method.at, rl.method.len);
+    req->method = cc__method_from(rl.method.at, rl.method.len);
     req->target = rl.target;
     req->path = rl.path;
     req->query = rl.query;
     req->version_minor = rl.minor;
+    req->http_major = 1;
     req->num_headers = 0;
     req->body = (cc_slice){buf + end, 0};
 

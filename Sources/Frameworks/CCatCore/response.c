@@ -215,72 +215,106 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
     return true;
 }
 
+static const char *error_json(int status) {
+    switch (status) {
+    case 400: return "{\"error\":\"bad request\"}";
+    case 404: return "{\"error\":\"not found\"}";
+    case 405: return "{\"error\":\"method not allowed\"}";
+    case 408: return "{\"error\":\"request timeout\"}";
+    case 413: return "{\"error\":\"payload too large\"}";
+    case 414: return "{\"error\":\"uri too long\"}";
+    case 431: return "{\"error\":\"request header fields too large\"}";
+    case 501: return "{\"error\":\"not implemented\"}";
+    case 503: return "{\"error\":\"service unavailable\"}";
+    case 505: return "{\"error\":\"http version not supported\"}";
+    default: return "{\"error\":\"internal server error\"}";
+    }
+}
+
+static const char json_type[] = "application/json";
+
 bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len,
                      bool keep_alive_10) {
-    const char *msg;
-    switch (status) {
-    case 400: msg = "{\"error\":\"bad request\"}"; break;
-    case 404: msg = "{\"error\":\"not found\"}"; break;
-    case 405: msg = "{\"error\":\"method not allowed\"}"; break;
-    case 408: msg = "{\"error\":\"request timeout\"}"; break;
-    case 413: msg = "{\"error\":\"payload too large\"}"; break;
-    case 414: msg = "{\"error\":\"uri too long\"}"; break;
-    case 431: msg = "{\"error\":\"request header fields too large\"}"; break;
-    case 501: msg = "{\"error\":\"not implemented\"}"; break;
-    case 505: msg = "{\"error\":\"http version not supported\"}"; break;
-    default: msg = "{\"error\":\"internal server error\"}"; break;
-    }
-    static const char json[] = "application/json";
-    return cc__write_response(c, status, json, sizeof json - 1, extra, extra_len, msg, strlen(msg), send_body, close,
-                              keep_alive_10);
+    const char *msg = error_json(status);
+    return cc__write_response(c, status, json_type, sizeof json_type - 1, extra, extra_len, msg, strlen(msg),
+                              send_body, close, keep_alive_10);
 }
 
 /* ------------------------------------------------------------------ */
 /* Routing and the exchange                                             */
 /* ------------------------------------------------------------------ */
 
-static bool should_close(const cc_conn *c, const cc_request *req) {
-    return !req->keep_alive || c->closing || atomic_load_explicit(&c->loop->server->stopping, memory_order_relaxed);
+/* One answer on whichever protocol the exchange speaks. */
+static bool emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
+                 size_t extra_len, const void *body, size_t body_len) {
+    if (ex->stream) return cc__h2_submit(ex, status, ctype, ctype_len, extra, extra_len, body, body_len);
+    return cc__write_response(ex->conn, status, ctype, ctype_len, extra, extra_len, body, body_len, ex->send_body,
+                              ex->close, ex->ka10);
 }
 
-void cc__handle_request(cc_conn *c, const cc_request *req) {
-    cc_loop *L = c->loop;
-    cc_server *s = L->server;
-    cc_exchange ex;
-    ex.conn = c;
-    ex.req = req;
-    ex.extra_len = 0;
-    ex.responded = false;
-    bool close = should_close(c, req), send_body = req->method != CC_METHOD_HEAD, ok = true;
-    bool ka10 = !close && req->version_minor == 0; /* HTTP/1.0 keep-alive must be confirmed */
+bool cc__answer_error(cc_exchange *ex, int status, const char *extra, size_t extra_len) {
+    const char *msg = error_json(status);
+    return emit(ex, status, json_type, sizeof json_type - 1, extra, extra_len, msg, strlen(msg));
+}
 
-    cc_route_result rr = cc_router_match(s->router, req->method, req->path.at, req->path.len, &ex.match);
+void cc__route(cc_exchange *ex) {
+    cc_server *s = ex->conn->loop->server;
+    const cc_request *req = ex->req;
+    bool ok = true;
+    cc_route_result rr = cc_router_match(s->router, req->method, req->path.at, req->path.len, &ex->match);
     if (rr == CC_ROUTE_FOUND) {
-        s->cfg.on_request(s->cfg.ctx, &ex);
-        if (!ex.responded) ok = cc__write_error(c, 500, close, send_body, NULL, 0, ka10);
+        s->cfg.on_request(s->cfg.ctx, ex);
+        if (!ex->responded) {
+            ex->responded = true;
+            ok = cc__answer_error(ex, 500, NULL, 0);
+        }
     } else if (rr == CC_ROUTE_NOT_FOUND) {
-        ok = cc__write_error(c, 404, close, send_body, NULL, 0, ka10);
+        ex->responded = true;
+        ok = cc__answer_error(ex, 404, NULL, 0);
     } else {
         /* RFC 9110 §15.5.6: a 405 MUST carry Allow. */
         char allow[128];
         char *p = PUTLIT(allow, "Allow: ");
         bool first = true;
         for (int m = 1; m < CC_METHOD_COUNT; m++) {
-            if (!(ex.match.allowed_methods & (1u << m))) continue;
+            if (!(ex->match.allowed_methods & (1u << m))) continue;
             if (!first) p = PUTLIT(p, ", ");
             p = put(p, cc__method_names[m], strlen(cc__method_names[m]));
             first = false;
         }
         p = PUTLIT(p, "\r\n");
-        ok = cc__write_error(c, 405, close, send_body, allow, (size_t)(p - allow), ka10);
+        ex->responded = true;
+        ok = cc__answer_error(ex, 405, allow, (size_t)(p - allow));
     }
-    if (!ok) close = true; /* out of memory: give up on the connection */
-    if (close) c->closing = true;
+    if (!ok) ex->failed = true;
+}
+
+static bool should_close(const cc_conn *c, const cc_request *req) {
+    return !req->keep_alive || c->closing || atomic_load_explicit(&c->loop->server->stopping, memory_order_relaxed);
+}
+
+void cc__handle_request(cc_conn *c, const cc_request *req) {
+    cc_exchange ex;
+    ex.conn = c;
+    ex.stream = NULL;
+    ex.req = req;
+    ex.extra_len = 0;
+    ex.responded = false;
+    ex.failed = false;
+    ex.close = should_close(c, req);
+    ex.send_body = req->method != CC_METHOD_HEAD;
+    ex.ka10 = !ex.close && req->version_minor == 0; /* HTTP/1.0 keep-alive must be confirmed */
+    cc__route(&ex);
+    /* A closing answer, or none could be written (out of memory): the
+     * connection ends. */
+    if (ex.close || ex.failed) c->closing = true;
 }
 
 const cc_request *cc_exchange_request(const cc_exchange *ex) { return ex->req; }
 const cc_match *cc_exchange_match(const cc_exchange *ex) { return &ex->match; }
 int cc_exchange_worker(const cc_exchange *ex) { return ex->conn->loop->index; }
+int cc_exchange_http_version(const cc_exchange *ex) { return ex->stream ? 2 : 1; }
+int cc_exchange_is_tls(const cc_exchange *ex) { return ex->conn->ssl != NULL; }
 
 static bool is_token(const char *s, size_t n) {
     if (n == 0) return false;
@@ -318,17 +352,15 @@ void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t co
                 size_t body_len) {
     if (ex->responded) return; /* a second call is ignored */
     ex->responded = true;
-    cc_conn *c = ex->conn;
-    const cc_request *req = ex->req;
-    bool close = should_close(c, req), send_body = req->method != CC_METHOD_HEAD;
+    bool ok;
     /* A final status only (1xx are the core's business), and nothing in the
      * content type that could split the header block. */
     if (status < 200 || status > 999 || (content_type && !is_field_value(content_type, content_type_len)) ||
         (!body && body_len)) {
-        if (!cc__write_error(c, 500, close, send_body, NULL, 0, !close && req->version_minor == 0)) close = true;
-    } else if (!cc__write_response(c, status, content_type, content_type_len, c->loop->extra_headers, ex->extra_len,
-                                   body, body_len, send_body, close, !close && req->version_minor == 0)) {
-        close = true;
+        ok = cc__answer_error(ex, 500, NULL, 0);
+    } else {
+        ok = emit(ex, status, content_type, content_type_len, ex->conn->loop->extra_headers, ex->extra_len, body,
+                  body_len);
     }
-    if (close) c->closing = true;
+    if (!ok) ex->failed = true;
 }

@@ -6,7 +6,8 @@
  * connections across them, so loops never contend on an accept queue), an
  * eventfd to be woken from other threads, and its connections. Nothing on
  * the request path is shared between loops except the read-only router and
- * config.
+ * config, nghttp2's callback table and the TLS context (SSL_CTX is safe to
+ * share, and its locking session cache is off).
  */
 #define _GNU_SOURCE
 #include "core_internal.h"
@@ -319,6 +320,8 @@ static void free_server(cc_server *s) {
         if (L->epfd >= 0) close(L->epfd);
     }
     free(s->loops);
+    cc__h2_teardown(s);
+    cc__tls_teardown(s);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->run_mu);
@@ -376,6 +379,8 @@ int cc_server_start(const cc_server_config *config, const cc_router *router, cc_
     s->cfg = *config;
     s->cfg.host = NULL; /* not kept: the caller's strings may not outlive start */
     s->cfg.server_name = NULL;
+    s->cfg.tls_cert_pem = s->cfg.tls_key_pem = s->cfg.tls_cert_file = s->cfg.tls_key_file = NULL;
+    s->h2c = config->h2c != 0;
     s->router = router;
     s->limits = cc__normalize_limits(config->limits);
     /* Head + body, plus room for a chunked upload's trailer and framing (see
@@ -404,6 +409,10 @@ int cc_server_start(const cc_server_config *config, const cc_router *router, cc_
         L->index = i;
         L->epfd = L->lfd = L->wfd = -1;
         atomic_init(&L->responses, 0);
+    }
+    if (!cc__h2_setup(s, err, err_len) || !cc__tls_setup(s, config, err, err_len)) {
+        free_server(s);
+        return -1;
     }
 
     unsigned port = config->port;

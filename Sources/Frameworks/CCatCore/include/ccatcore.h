@@ -4,6 +4,11 @@
  * typed path parameters, and an epoll event loop per worker thread that calls
  * handlers (written in Swift) synchronously from the loop.
  *
+ * The loop also speaks HTTP/2 (libnghttp2: prior knowledge on cleartext when
+ * asked, ALPN "h2" over TLS) and TLS 1.2/1.3 (OpenSSL). Handlers see the same
+ * cc_request and answer with the same cc_respond whatever the protocol.
+ * Linking needs -lnghttp2 -lssl -lcrypto.
+ *
  * Threading: a cc_server owns `workers` loop threads. Handlers run on those
  * threads; everything reachable from a cc_exchange is valid only during the
  * handler call.
@@ -81,6 +86,15 @@ typedef struct cc_request {
     uint32_t num_headers;
     cc_header headers[CC_MAX_HEADERS_CAP];
     cc_slice body;         /* decoded body (chunked bodies are decoded in place) */
+    /*
+     * 1 for HTTP/1.x, 2 for HTTP/2. An HTTP/2 request reports version_minor 1
+     * and keep_alive 1 (a persistent connection, HTTP/1.1 semantics);
+     * target is :path, method_text is :method, headers are the regular
+     * fields with lowercase names (no pseudo-headers) plus a "host" field
+     * made from :authority when the request has no Host (RFC 9113 §8.3.1),
+     * and body is the DATA frames' payload, contiguous.
+     */
+    uint8_t http_major;
 } cc_request;
 
 /* Resumable parser state for one connection. */
@@ -190,6 +204,30 @@ typedef struct cc_server_config {
     cc_handler_fn on_request;  /* called for every routed request */
     cc_worker_fn on_thread_start; /* called first on each loop thread; may be NULL */
     void *ctx;                 /* passed to the callbacks */
+
+    /* --- HTTP/2 and TLS (zero = off: cleartext HTTP/1.1 only) --- */
+
+    /*
+     * 1: a cleartext connection whose first bytes are the HTTP/2 connection
+     * preface speaks HTTP/2 ("prior knowledge", RFC 9113 §3.3); any other
+     * connection stays HTTP/1.1 on the same port. 0: HTTP/1.1 only (the
+     * preface gets 505). TLS listeners offer h2 through ALPN regardless.
+     */
+    uint8_t h2c;
+    /* SETTINGS_MAX_CONCURRENT_STREAMS per HTTP/2 connection (0 = 256). */
+    uint32_t h2_max_concurrent_streams;
+    /*
+     * TLS: give the certificate chain (leaf first) and its private key,
+     * either as PEM text in memory (tls_cert_pem/tls_key_pem) or as paths of
+     * PEM files (tls_cert_file/tls_key_file), not both. With them the
+     * listener speaks TLS 1.2/1.3 only and picks the protocol by ALPN ("h2"
+     * preferred, "http/1.1"; no ALPN means HTTP/1.1). All NULL = cleartext.
+     * The strings are read during cc_server_start and not kept.
+     */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    const char *tls_cert_file;
+    const char *tls_key_file;
 } cc_server_config;
 
 /*
@@ -203,7 +241,9 @@ uint16_t cc_server_port(const cc_server *s);
 uint64_t cc_server_requests(const cc_server *s);
 /* Runs fn on every loop thread and returns when all have run it. */
 void cc_server_run_on_workers(cc_server *s, cc_worker_fn fn, void *ctx);
-/* Stops accepting, closes every connection, joins the threads, frees the server. */
+/* Stops accepting, closes every connection (HTTP/2 ones after a GOAWAY,
+ * TLS ones after a close_notify, both best effort), joins the threads,
+ * frees the server. */
 void cc_server_stop(cc_server *s);
 
 /* --- inside a handler ------------------------------------------------ */
@@ -211,6 +251,10 @@ void cc_server_stop(cc_server *s);
 const cc_request *cc_exchange_request(const cc_exchange *ex);
 const cc_match *cc_exchange_match(const cc_exchange *ex);
 int cc_exchange_worker(const cc_exchange *ex);
+/* 1 for an HTTP/1.x exchange, 2 for an HTTP/2 stream (as cc_request.http_major). */
+int cc_exchange_http_version(const cc_exchange *ex);
+/* 1 when the exchange arrived over TLS. */
+int cc_exchange_is_tls(const cc_exchange *ex);
 /* Adds a response header (before cc_respond). Returns 0, or -1 when the header space is full. */
 int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, const char *value, size_t value_len);
 /*
@@ -218,8 +262,31 @@ int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, c
  * content_type is NULL), Content-Length, added headers, Connection: close when
  * the connection ends, then the body (no body for HEAD). Call once; a handler
  * that returns without responding gets a 500.
+ *
+ * On HTTP/2 the same fields go out as a HEADERS frame (:status, server, date,
+ * content-type, content-length, the added headers minus connection-specific
+ * ones such as Connection or Transfer-Encoding, RFC 9113 §8.2.2) and the
+ * body as DATA frames from a copy the stream keeps until it is sent.
  */
 void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t content_type_len, const void *body, size_t body_len);
+
+/* ------------------------------------------------------------------ */
+/* TLS helpers                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Makes a self-signed certificate for local serving: an EC P-256 key, an
+ * X.509 v3 certificate valid from an hour ago for 365 days, subject and
+ * issuer CN=common_name (NULL or "" = "localhost"), subjectAltName
+ * DNS:localhost, IP:127.0.0.1, IP:::1 and the common name (as an IP address
+ * when it parses as one, else as a DNS name), extendedKeyUsage serverAuth.
+ * On success returns 0 with *cert_pem and *key_pem set to NUL-terminated PEM
+ * text (the key unencrypted PKCS#8) that the caller releases with cc_free;
+ * else -1 with a message in err and both set to NULL.
+ */
+int cc_tls_generate_self_signed(const char *common_name, char **cert_pem, char **key_pem, char *err, size_t err_len);
+/* Frees memory the core returned (cc_tls_generate_self_signed's strings). */
+void cc_free(void *p);
 
 #ifdef __cplusplus
 }
