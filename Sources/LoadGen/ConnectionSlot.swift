@@ -1,13 +1,14 @@
 /// Everything the load loop keeps for one connection, stored in a flat array
-/// (no object per connection, no allocation per request).
+/// (no object per connection, no allocation per request). The requests in
+/// flight live in the worker's per-slot FIFO rings (`pipeline` entries each).
 struct ConnectionSlot {
     enum State: UInt8 {
-        case closed        // waiting to (re)connect at `reconnectAt`
+        case parked        // not active in the profile: no socket
+        case waiting       // active, no socket: (re)connect at `reconnectAt`
         case connecting    // non-blocking connect under way
-        case idle          // connected, nothing in flight
-        case writing       // request partly written
-        case reading       // request written, answer not complete
-        case finished      // no more requests for this connection
+        case handshaking   // TLS handshake under way
+        case open          // connected; `pendCount` requests in flight
+        case finished      // nothing more to send this run
     }
 
     enum Phase: UInt8 {
@@ -15,18 +16,28 @@ struct ConnectionSlot {
     }
 
     var fd: Int32 = -1
-    var state: State = .closed
+    /// The OpenSSL connection over `fd`, for https targets.
+    var ssl: OpaquePointer?
+    var state: State = .parked
     var phase: Phase = .head
     var closeAfter = false
     var sampling = false
     var noBody = false
-    var variant: Int32 = 0
+    var inHeap = false
+    /// The connection speaks HTTP/2 (h2c, or h2 chosen by ALPN).
+    var http2 = false
     var status: Int32 = 0
-    var writeOffset: Int32 = 0
     var used: Int32 = 0
     var scanFrom: Int32 = 0
     var remaining: Int64 = 0
-    var sentAt: UInt64 = 0
+    /// In-flight FIFO: first entry, entries, entries written whole, bytes of the next one written.
+    var pendHead: Int32 = 0
+    var pendCount: Int32 = 0
+    var written: Int32 = 0
+    var writeOffset: Int32 = 0
+    /// Open loop: the intended send time of this connection's next request.
+    var nextDue: UInt64 = 0
+    var connectStartedAt: UInt64 = 0
     var reconnectAt: UInt64 = 0
     var connectFailures: UInt32 = 0
     var buffer: UnsafeMutablePointer<UInt8>
@@ -35,5 +46,5 @@ struct ConnectionSlot {
         self.buffer = buffer
     }
 
-    var inFlight: Bool { state == .writing || state == .reading }
+    var busy: Bool { pendCount > 0 || state == .connecting || state == .handshaking }
 }

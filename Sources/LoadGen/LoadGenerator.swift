@@ -3,40 +3,51 @@ import Histogram
 import Posix
 
 /// Runs a bounded HTTP/1.1 load: `threads` epoll loops sharing `connections`
-/// keep-alive connections in a closed loop (each connection sends its next
-/// request when the last answer is in).
+/// connections, in a closed loop (each connection sends its next request when
+/// an answer is in) or an open loop (requests at a constant rate).
 public enum LoadGenerator {
     public static func run(_ options: LoadOptions) throws -> LoadResult {
         try options.validate()
+        var options = options
+        if !options.keepAlive {
+            options.requests = options.requests.map { $0.withConnectionClose() }
+        }
         let budget = options.maxRequests.map { ManagedAtomic<Int>($0) }
+        let tls = try options.tls.map { try TLSContext($0) }
+        let speaksHTTP2 = options.http2 || (options.tls?.alpn.contains("h2") ?? false)
+        let h2Table = speaksHTTP2 ? try H2RequestTable(requests: options.requests, scheme: options.tls == nil ? "http" : "https") : nil
         var workers: [LoadWorker] = []
         for t in 0..<options.threads {
             let share = options.connections / options.threads + (t < options.connections % options.threads ? 1 : 0)
-            workers.append(LoadWorker(options: options, index: t, connections: share, budget: budget))
+            workers.append(LoadWorker(options: options, index: t, threads: options.threads, connections: share, budget: budget, tls: tls, h2Table: h2Table))
         }
         let start = Clock.monotonicNanos()
-        let boxes = workers.map { UncheckedBox($0) }
         var threads: [PosixThread] = []
-        for (t, box) in boxes.enumerated() {
+        for (t, worker) in workers.enumerated() {
+            let box = UncheckedBox(worker)
+            let hook = options.onThreadStart
             threads.append(try PosixThread(name: "load-\(t)") {
-                options.onThreadStart?()
+                hook?()
                 box.value.run(startAt: start)
             })
         }
         for thread in threads { thread.join() }
-        return merge(workers, start: start)
+        return merge(workers, start: start, openLoop: options.rate != nil)
     }
 
-    private static func merge(_ workers: [LoadWorker], start: UInt64) -> LoadResult {
+    /// Adds every thread's figures; histograms merge exactly (bucket by bucket).
+    static func merge(_ workers: [LoadWorker], start: UInt64, openLoop: Bool) -> LoadResult {
         var histogram = LoadResult.makeHistogram()
+        var uncorrected: Histogram<UInt64>? = openLoop ? LoadResult.makeHistogram() : nil
         var statusCounts: [Int: UInt64] = [:]
         var errors = ErrorCounts()
-        var result = LoadResult(requests: 0, sent: 0, seconds: 0, latency: histogram, statusCounts: [:], errors: errors,
-                                wrongAnswers: 0, wrongAnswerExamples: [], verified: 0, bytesRead: 0,
-                                connectionsOpened: 0, cpuNanos: 0, interrupted: false)
+        var result = LoadResult(requests: 0, sent: 0, seconds: 0, latency: histogram, uncorrectedLatency: nil, timeline: [],
+                                statusCounts: [:], errors: errors, wrongAnswers: 0, wrongAnswerExamples: [], verified: 0,
+                                bytesRead: 0, connectionsOpened: 0, cpuNanos: 0, interrupted: false, tlsFailures: [], negotiated: [:], abortReason: nil)
         var end = start
         for worker in workers {
             histogram.add(worker.histogram)
+            if let u = worker.uncorrected { uncorrected?.add(u) }
             for (status, count) in worker.statusCounts.enumerated() where count > 0 {
                 statusCounts[status, default: 0] += count
             }
@@ -50,9 +61,14 @@ public enum LoadGenerator {
             result.connectionsOpened += worker.connectionsOpened
             result.cpuNanos += worker.cpuNanos
             result.interrupted = result.interrupted || worker.interrupted
+            for failure in worker.tlsFailures where !result.tlsFailures.contains(failure) { result.tlsFailures.append(failure) }
+            for (name, count) in worker.negotiated { result.negotiated[name, default: 0] += count }
+            if result.abortReason == nil { result.abortReason = worker.abortReason }
             end = max(end, worker.lastAnswerAt)
         }
         result.latency = histogram
+        result.uncorrectedLatency = uncorrected
+        result.timeline = TimelineRecorder.merge(workers.map(\.timeline))
         result.statusCounts = statusCounts
         result.errors = errors
         result.seconds = Double(end - start) / 1e9
@@ -60,8 +76,19 @@ public enum LoadGenerator {
     }
 }
 
-/// Hands a worker to its thread; the thread is joined before the worker is read again.
-private final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+extension LoadRequest {
+    /// The same request asking the server to close after answering.
+    func withConnectionClose() -> LoadRequest {
+        guard let lineEnd = bytes.firstIndex(of: 10) else { return self }
+        var headEnd = bytes.count
+        for i in 0..<max(0, bytes.count - 3) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            headEnd = i
+            break
+        }
+        let head = String(decoding: bytes[..<headEnd], as: UTF8.self).lowercased()
+        if head.contains("\r\nconnection: close") { return self }
+        var copy = self
+        copy.bytes.insert(contentsOf: Array("Connection: close\r\n".utf8), at: lineEnd + 1)
+        return copy
+    }
 }

@@ -29,7 +29,14 @@ public struct LoadResult: Sendable {
     public var sent: UInt64
     /// From the first connection attempt to the last answer.
     public var seconds: Double
+    /// Latency of every answer, ns. In open loop, from the request's intended
+    /// send time (corrected for coordinated omission); in closed loop, from its send.
     public var latency: Histogram<UInt64>
+    /// Open loop only: latency from the actual send, which hides stalls
+    /// (kept to show what the correction changed).
+    public var uncorrectedLatency: Histogram<UInt64>?
+    /// Requests, errors and latency second by second.
+    public var timeline: [TimelineSecond]
     /// Answers by status code.
     public var statusCounts: [Int: UInt64]
     public var errors: ErrorCounts
@@ -45,6 +52,12 @@ public struct LoadResult: Sendable {
     public var cpuNanos: UInt64
     /// True when the run was ended early from outside.
     public var interrupted: Bool
+    /// Distinct reasons TLS handshakes failed (counted as connect errors).
+    public var tlsFailures: [String]
+    /// TLS connections by the protocol ALPN chose.
+    public var negotiated: [String: UInt64]
+    /// Why the run ended before its time: no connection could be made.
+    public var abortReason: String?
 
     public var requestsPerSecond: Double { seconds > 0 ? Double(requests) / seconds : 0 }
 
@@ -55,6 +68,16 @@ public struct LoadResult: Sendable {
 
     public var maxLatencyMicros: Double { latency.totalCount == 0 ? 0 : Double(latency.max) / 1000 }
     public var meanLatencyMicros: Double { latency.totalCount == 0 ? 0 : latency.mean / 1000 }
+
+    /// A smaller histogram for one second of the timeline (µs resolution, two digits).
+    static func makeIntervalHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(lowestDiscernibleValue: 1000, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .two)
+    }
+
+    public func uncorrectedMicros(_ percentile: Double) -> Double? {
+        guard let h = uncorrectedLatency, h.totalCount > 0 else { return uncorrectedLatency == nil ? nil : 0 }
+        return Double(h.valueAtPercentile(percentile)) / 1000
+    }
 
     static func makeHistogram() -> Histogram<UInt64> {
         // Nanoseconds from 1 ns to 60 s at three significant digits: sub-microsecond

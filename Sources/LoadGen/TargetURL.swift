@@ -1,8 +1,9 @@
-/// An `http://host:port/path?query` target. `https://` arrives with TLS support.
+/// An `http://` or `https://host:port/path?query` target.
 public struct TargetURL: Sendable {
     public let host: String
     public let port: UInt16
     public let pathAndQuery: String
+    public let secure: Bool
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
@@ -12,11 +13,14 @@ public struct TargetURL: Sendable {
         var rest: Substring
         if text.hasPrefix("http://") {
             rest = text.dropFirst(7)
+            secure = false
         } else if text.hasPrefix("https://") {
-            throw Invalid(description: "https:// is not supported by this version of catbench (TLS is planned); use http://")
+            rest = text.dropFirst(8)
+            secure = true
         } else {
-            throw Invalid(description: "'\(text)' is not an http:// URL")
+            throw Invalid(description: "'\(text)' is not an http:// or https:// URL")
         }
+        let defaultPort: UInt16 = secure ? 443 : 80
         let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<slash]
         rest = rest[slash...]
@@ -26,13 +30,13 @@ public struct TargetURL: Sendable {
             guard let close = authority.firstIndex(of: "]") else { throw Invalid(description: "unclosed '[' in '\(text)'") }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
-            port = try Self.port(after.hasPrefix(":") ? after.dropFirst() : nil, in: text)
+            port = try Self.port(after.hasPrefix(":") ? after.dropFirst() : nil, default: defaultPort, in: text)
         } else if let colon = authority.lastIndex(of: ":") {
             host = String(authority[..<colon])
-            port = try Self.port(authority[authority.index(after: colon)...], in: text)
+            port = try Self.port(authority[authority.index(after: colon)...], default: defaultPort, in: text)
         } else {
             host = String(authority)
-            port = 80
+            port = defaultPort
         }
         guard !pathAndQuery.contains(" ") else { throw Invalid(description: "the path of '\(text)' contains a space; percent-encode it") }
     }
@@ -40,11 +44,11 @@ public struct TargetURL: Sendable {
     /// The Host header value.
     public var hostHeader: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? h : "\(h):\(port)"
+        return port == (secure ? 443 : 80) ? h : "\(h):\(port)"
     }
 
-    private static func port(_ text: Substring?, in url: String) throws -> UInt16 {
-        guard let text else { return 80 }
+    private static func port(_ text: Substring?, default defaultPort: UInt16, in url: String) throws -> UInt16 {
+        guard let text else { return defaultPort }
         guard let value = UInt16(text), value > 0 else { throw Invalid(description: "invalid port '\(text)' in '\(url)'") }
         return value
     }

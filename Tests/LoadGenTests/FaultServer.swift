@@ -7,13 +7,16 @@ import Glibc
 /// A TCP server that misbehaves on purpose, to see the load generator count
 /// each fault by kind and still end on time.
 final class FaultServer: @unchecked Sendable {
-    enum Mode: Sendable {
+    enum Mode: Sendable, Equatable {
         /// Answers every request with bytes that are not HTTP.
         case garbage
         /// Reads requests and never answers.
         case stall
         /// Closes every connection as soon as a request arrives.
         case closeOnRequest
+        /// Answers every request at once with 200 "ok", except that once,
+        /// `after` seconds after the first request, it stops answering for `pause` seconds.
+        case stallOnce(after: Double, pause: Double)
     }
 
     let port: UInt16
@@ -34,6 +37,9 @@ final class FaultServer: @unchecked Sendable {
 
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var firstRequestAt: UInt64 = 0
+        var stalled = false
+        var partial: [Int32: Int] = [:]
         while !stopping.load(ordering: .relaxed) {
             var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             pthread_mutex_lock(&lock)
@@ -50,13 +56,34 @@ final class FaultServer: @unchecked Sendable {
             }
             for pfd in fds.dropFirst() where pfd.revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { recv(pfd.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if n <= 0 || mode == .closeOnRequest {
+                if n <= 0 || { if case .closeOnRequest = mode { return true }; return false }() {
                     remove(pfd.fd)
                     continue
                 }
-                if mode == .garbage {
+                switch mode {
+                case .garbage:
                     let junk = Array("NOT HTTP AT ALL\r\n\r\n".utf8)
                     _ = junk.withUnsafeBytes { send(pfd.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                case .stallOnce(let after, let pause):
+                    let now = Clock.monotonicNanos()
+                    if firstRequestAt == 0 { firstRequestAt = now }
+                    if !stalled && Double(now - firstRequestAt) / 1e9 >= after {
+                        stalled = true
+                        Clock.sleep(seconds: pause)
+                    }
+                    // Count complete request heads (GETs without bodies) and answer each.
+                    var matched = partial[pfd.fd] ?? 0
+                    var heads = 0
+                    for b in buffer[0..<n] {
+                        let want: [UInt8] = [13, 10, 13, 10]
+                        if b == want[matched] { matched += 1 } else { matched = b == 13 ? 1 : 0 }
+                        if matched == 4 { heads += 1; matched = 0 }
+                    }
+                    partial[pfd.fd] = matched
+                    let answer = Array(repeating: Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8), count: heads).flatMap { $0 }
+                    _ = answer.withUnsafeBytes { send(pfd.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                default:
+                    break
                 }
             }
         }

@@ -153,7 +153,8 @@ struct LoadGeneratorTests {
         #expect(t.host == "127.0.0.1" && t.port == 8080 && t.pathAndQuery == "/search?q=a")
         let v6 = try TargetURL("http://[::1]:9000")
         #expect(v6.host == "::1" && v6.port == 9000 && v6.pathAndQuery == "/")
-        #expect(throws: TargetURL.Invalid.self) { try TargetURL("https://127.0.0.1/") }
+        let secure = try TargetURL("https://localhost/x")
+        #expect(secure.secure && secure.port == 443 && secure.hostHeader == "localhost")
         #expect(throws: TargetURL.Invalid.self) { try TargetURL("ftp://x") }
         #expect(throws: TargetURL.Invalid.self) { try TargetURL("http://127.0.0.1:99999/") }
     }

@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,4 +43,21 @@ int32_t cposix_gettid(void) {
 
 int cposix_accept4(int fd, int flags) {
     return accept4(fd, NULL, NULL, flags);
+}
+
+int cposix_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_ns) {
+    static int no_pwait2;
+    if (timeout_ns < 0) return epoll_wait(epfd, events, maxevents, -1);
+    if (!no_pwait2) {
+        struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+        int n = epoll_pwait2(epfd, events, maxevents, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS) return n;
+        no_pwait2 = 1;
+    }
+    return epoll_wait(epfd, events, maxevents, (int)((timeout_ns + 999999) / 1000000));
+}
+
+int cposix_set_linger_zero(int fd) {
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }

@@ -19,6 +19,13 @@ size_t cposix_available_cpus(int *out, size_t capacity);
 void cposix_set_thread_name(const char *name);
 /* accept4(2) without the peer address; flags as SOCK_NONBLOCK | SOCK_CLOEXEC. */
 int cposix_accept4(int fd, int flags);
+/* epoll_wait with a timeout in nanoseconds (epoll_pwait2, Linux 5.11+; falls
+ * back to epoll_wait rounded up to milliseconds). A negative timeout waits
+ * without end. */
+int cposix_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_ns);
+/* Sets SO_LINGER to {on, 0}: close() then resets the connection instead of
+ * leaving it in TIME_WAIT (for a client that closes after every answer). */
+int cposix_set_linger_zero(int fd);
 /* The kernel thread id of the caller. */
 int32_t cposix_gettid(void);
 
