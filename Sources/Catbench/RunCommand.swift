@@ -22,8 +22,17 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Load before the measured repetitions of each workload.")
     var warmup = DurationArgument(seconds: 0.5)
 
-    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections.")
-    var connections = 64
+    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level.")
+    var connections = "64"
+
+    @Option(help: "Also measure with this many HTTP/1.1 requests pipelined per connection (its own rows, never the headline).")
+    var pipeline: Int?
+
+    @Flag(help: "Also measure with a new connection per request (its own rows).")
+    var noKeepalive = false
+
+    @Option(name: [.customShort("R"), .customLong("rate")], help: "Also measure in open loop at this many requests/s, with coordinated-omission correction (its own rows).")
+    var rate: Double?
 
     @Option(name: [.customShort("t"), .long], help: "Load-generator threads.")
     var threads = 1
@@ -56,7 +65,14 @@ struct RunCommand: ParsableCommand {
         }
         plan.duration = duration.seconds
         plan.warmup = warmup.seconds
-        plan.connections = connections
+        let levels = connections.split(separator: ",").map { Int($0.trimmingCharacters()) }
+        guard !levels.isEmpty, levels.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--connections takes a number or a comma-separated list, e.g. 16,64,256")
+        }
+        plan.connectionLevels = levels.map { $0! }
+        plan.pipeline = pipeline
+        plan.connectionPerRequest = noKeepalive
+        plan.rate = rate
         plan.loadThreads = threads
         plan.repetitions = repetitions
         plan.workers = workers
@@ -80,7 +96,7 @@ struct RunCommand: ParsableCommand {
             if !quiet { OutputFile.standardError(line) }
         }
         if !quiet {
-            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \(plan.stacks.map(\.rawValue).joined(separator: ", ")); \(plan.repetitions)× \(duration) at \(plan.connections) connections")
+            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \(plan.stacks.map(\.rawValue).joined(separator: ", ")); \(plan.repetitions)× \(duration) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
         }
         let document = try runner.run()
         OutputFile.standardOutput(TableRenderer.render(document))
@@ -94,4 +110,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(3)
         }
     }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
 }

@@ -6,17 +6,29 @@ public struct MeasurementRecord: Codable, Sendable {
     public var description: String
     public var protocolName: String
     public var connections: Int
+    /// 1 unless pipelining was the axis measured.
+    public var pipeline: Int
+    public var keepAlive: Bool
+    /// Open loop rate (requests/s); nil for a closed loop.
+    public var rate: Double?
+    /// `c64`, `c64 ×16`, `c64 close`, `c64 R5000`.
+    public var mode: String
     public var repetitions: [RepetitionRecord]
     /// Medians over the repetitions, metric by metric.
     public var median: SummaryRecord?
 
-    public init(server: String, suite: String, workload: String, description: String, protocolName: String, connections: Int) {
+    public init(server: String, suite: String, workload: String, description: String, protocolName: String, connections: Int,
+                pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil, mode: String? = nil) {
         self.server = server
         self.suite = suite
         self.workload = workload
         self.description = description
         self.protocolName = protocolName
         self.connections = connections
+        self.pipeline = pipeline
+        self.keepAlive = keepAlive
+        self.rate = rate
+        self.mode = mode ?? "c\(connections)"
         repetitions = []
     }
 
@@ -66,8 +78,11 @@ public struct RepetitionRecord: Codable, Sendable {
     public var requests: UInt64
     public var seconds: Double
     public var rps: Double
-    /// Microseconds.
+    /// Microseconds; in open loop from each request's intended send time.
     public var latencyUs: LatencyRecord
+    /// Open loop only: from the actual send (what the correction changed).
+    public var uncorrectedLatencyUs: LatencyRecord?
+    public var timeline: [TimelineRecord]?
     public var statusCounts: [String: UInt64]
     public var errors: ErrorRecord
     public var wrongAnswers: UInt64
@@ -153,4 +168,22 @@ public func median(_ values: [Double]) -> Double {
 func optionalMedian(_ values: [Double?]) -> Double? {
     let present = values.compactMap { $0 }
     return present.count == values.count && !present.isEmpty ? median(present) : nil
+}
+
+public struct TimelineRecord: Codable, Sendable, Equatable {
+    public var second: Int
+    public var requests: UInt64
+    public var errors: UInt64
+    public var p50Us: Double
+    public var p99Us: Double
+    public var activeConnections: Int
+
+    public init(second: Int, requests: UInt64, errors: UInt64, p50Us: Double, p99Us: Double, activeConnections: Int) {
+        self.second = second
+        self.requests = requests
+        self.errors = errors
+        self.p50Us = p50Us
+        self.p99Us = p99Us
+        self.activeConnections = activeConnections
+    }
 }

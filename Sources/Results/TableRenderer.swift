@@ -2,17 +2,18 @@
 /// spread of throughput, then what kept any server from being measured.
 public enum TableRenderer {
     public static func render(_ document: RunDocument) -> String {
-        var rows: [[String]] = [["server", "suite", "workload", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "errors", "wrong"]]
+        var rows: [[String]] = [["server", "suite", "workload", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "errors", "wrong"]]
         var best: [String: Double] = [:]
+        func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.mode)" }
         for m in document.measurements {
-            if let r = m.median?.rps { best["\(m.suite)/\(m.workload)"] = max(best["\(m.suite)/\(m.workload)"] ?? 0, r) }
+            if let r = m.median?.rps { best[key(m)] = max(best[key(m)] ?? 0, r) }
         }
         for m in document.measurements {
             guard let s = m.median else { continue }
             let spread = s.rps > 0 ? (s.rpsMax - s.rpsMin) / 2 / s.rps * 100 : 0
-            let isBest = best["\(m.suite)/\(m.workload)"] == s.rps && document.measurements.filter { $0.suite == m.suite && $0.workload == m.workload }.count > 1
+            let isBest = best[key(m)] == s.rps && document.measurements.filter { key($0) == key(m) }.count > 1
             rows.append([
-                m.server, m.suite, m.workload,
+                m.server, m.suite, m.workload, m.mode,
                 format(s.rps, decimals: 0) + (s.loadBound ? " ‡" : "") + (isBest ? " *" : ""),
                 format(spread, decimals: 1) + "%",
                 format(s.latencyUs.p50, decimals: 1),
@@ -59,7 +60,7 @@ public enum TableRenderer {
             for (i, cell) in row.enumerated() {
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 // Text columns align left, figures right.
-                line += i < 3 ? cell + pad : pad + cell
+                line += i < 4 ? cell + pad : pad + cell
                 if i < row.count - 1 { line += "  " }
             }
             out += line + "\n"

@@ -35,7 +35,7 @@ public final class BenchmarkRunner {
                                    loadAverageBefore: ProcessStats.loadAverage(), loadAverageAfter: []),
             settings: SettingsRecord(
                 suites: plan.suites, servers: plan.stacks.map(\.rawValue), durationSeconds: plan.duration,
-                warmupSeconds: plan.warmup, repetitions: plan.repetitions, connections: plan.connections,
+                warmupSeconds: plan.warmup, repetitions: plan.repetitions, connections: plan.connectionLevels[0],
                 loadThreads: plan.loadThreads, workers: plan.workers, protocolName: "http/1.1",
                 requestTimeoutSeconds: plan.timeout, requestVariants: plan.requestVariants,
                 verifyEvery: plan.verifyEvery, seed: plan.seed, serverCpus: serverCPUs, loadCpus: loadCPUs))
@@ -111,36 +111,40 @@ public final class BenchmarkRunner {
 
         for suite in passedSuites {
             for loadCase in suite.cases {
-                if stop.load(ordering: .relaxed) { break }
                 let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
                 let requests = LoadRequests.make(specs, host: address.description, check: "\(suite.name)/\(loadCase.name)")
-                var measurement = MeasurementRecord(
-                    server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
-                    protocolName: "http/1.1", connections: plan.connections)
-                if plan.warmup > 0 {
-                    _ = try? LoadGenerator.run(options(address, requests, duration: plan.warmup, loadGroup: loadGroup))
-                }
-                for rep in 0..<plan.repetitions {
+                for mode in plan.modes {
                     if stop.load(ordering: .relaxed) { break }
-                    guard let repetition = measure(server, serverGroup: serverGroup, loadGroup: loadGroup,
-                                                   options: options(address, requests, duration: plan.duration, loadGroup: loadGroup)) else {
-                        continue
+                    var measurement = MeasurementRecord(
+                        server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
+                        protocolName: "http/1.1", connections: mode.connections, pipeline: mode.pipeline,
+                        keepAlive: mode.keepAlive, rate: mode.rate, mode: mode.label)
+                    if plan.warmup > 0 {
+                        _ = try? LoadGenerator.run(options(address, requests, mode: mode, duration: plan.warmup, loadGroup: loadGroup))
                     }
-                    measurement.repetitions.append(repetition)
-                    log("\(stack.rawValue) \(suite.name)/\(loadCase.name) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                    for rep in 0..<plan.repetitions {
+                        if stop.load(ordering: .relaxed) { break }
+                        guard let repetition = measure(server, serverGroup: serverGroup, loadGroup: loadGroup,
+                                                       options: options(address, requests, mode: mode, duration: plan.duration, loadGroup: loadGroup)) else {
+                            continue
+                        }
+                        measurement.repetitions.append(repetition)
+                        log("\(stack.rawValue) \(suite.name)/\(loadCase.name) \(mode.label) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                    }
+                    measurement.summarize()
+                    if !measurement.repetitions.isEmpty { doc.measurements.append(measurement) }
                 }
-                measurement.summarize()
-                if !measurement.repetitions.isEmpty { doc.measurements.append(measurement) }
             }
         }
         record.rssAfterBytes = ProcessStats.residentBytes()
         doc.servers.append(record)
     }
 
-    private func options(_ address: SocketAddress, _ requests: [LoadRequest], duration: Double, loadGroup: ThreadGroup) -> LoadOptions {
-        LoadOptions(address: address, requests: requests, connections: plan.connections, threads: plan.loadThreads,
-                    duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery,
-                    onThreadStart: { loadGroup.enter() }, stop: stop)
+    private func options(_ address: SocketAddress, _ requests: [LoadRequest], mode: LoadMode, duration: Double,
+                         loadGroup: ThreadGroup) -> LoadOptions {
+        LoadOptions(address: address, requests: requests, connections: mode.connections, threads: min(plan.loadThreads, mode.connections),
+                    duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery, pipeline: mode.pipeline,
+                    keepAlive: mode.keepAlive, rate: mode.rate, onThreadStart: { loadGroup.enter() }, stop: stop)
     }
 
     /// One measured repetition with the server's counters read around it.
@@ -169,7 +173,12 @@ public final class BenchmarkRunner {
             bytes = Double(delta.bytes) * perRequest
         }
         let e = result.errors
-        return RepetitionRecord(
+        var uncorrected: LatencyRecord?
+        if let h = result.uncorrectedLatency, h.totalCount > 0 {
+            func p(_ q: Double) -> Double { Double(h.valueAtPercentile(q)) / 1000 }
+            uncorrected = LatencyRecord(p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: Double(h.max) / 1000, mean: h.mean / 1000)
+        }
+        var record = RepetitionRecord(
             requests: result.requests, seconds: result.seconds, rps: result.requestsPerSecond,
             latencyUs: LatencyRecord(p50: result.latencyMicros(50), p90: result.latencyMicros(90), p99: result.latencyMicros(99),
                                      p999: result.latencyMicros(99.9), max: result.maxLatencyMicros, mean: result.meanLatencyMicros),
@@ -182,5 +191,11 @@ public final class BenchmarkRunner {
             loadCpuUsPerRequest: result.requests > 0 ? Double(result.cpuNanos) / 1000 / Double(result.requests) : nil,
             loadCpuUtilization: result.seconds > 0 ? Double(result.cpuNanos) / 1e9 / (result.seconds * Double(options.threads)) : nil,
             rssBytes: ProcessStats.residentBytes(), loadAverage: ProcessStats.loadAverage())
+        record.uncorrectedLatencyUs = uncorrected
+        record.timeline = result.timeline.map {
+            TimelineRecord(second: $0.second, requests: $0.requests, errors: $0.errors, p50Us: $0.p50Micros,
+                           p99Us: $0.p99Micros, activeConnections: $0.activeConnections)
+        }
+        return record
     }
 }

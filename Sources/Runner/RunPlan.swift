@@ -9,7 +9,14 @@ public struct RunPlan: Sendable {
     /// Seconds of load before the measured repetitions of each workload.
     public var warmup: Double = 0.5
     public var repetitions: Int = 3
-    public var connections: Int = 64
+    /// Connection levels; each is measured (the first is the headline).
+    public var connectionLevels: [Int] = [64]
+    /// Extra axes, measured beside the headline and labelled as such, never
+    /// mixed into it: HTTP/1.1 pipelining depth, a connection per request,
+    /// an open-loop rate.
+    public var pipeline: Int?
+    public var connectionPerRequest = false
+    public var rate: Double?
     public var loadThreads: Int = 1
     /// Worker threads or event loops of every server.
     public var workers: Int = 1
@@ -33,14 +40,28 @@ public struct RunPlan: Sendable {
         guard duration > 0, duration <= 3600 else { throw Invalid(description: "--duration must be within 0…3600 seconds") }
         guard warmup >= 0, warmup <= 600 else { throw Invalid(description: "--warmup must be within 0…600 seconds") }
         guard (1...100).contains(repetitions) else { throw Invalid(description: "--repeat must be within 1…100") }
-        guard (1...100_000).contains(connections) else { throw Invalid(description: "--connections must be within 1…100000") }
+        guard !connectionLevels.isEmpty, connectionLevels.allSatisfy({ (1...100_000).contains($0) }) else {
+            throw Invalid(description: "--connections must be within 1…100000")
+        }
         guard (1...256).contains(loadThreads) else { throw Invalid(description: "--threads must be within 1…256") }
-        guard loadThreads <= connections else { throw Invalid(description: "--threads must not exceed --connections") }
+        guard connectionLevels.allSatisfy({ loadThreads <= $0 }) else { throw Invalid(description: "--threads must not exceed --connections") }
+        if let pipeline { guard (2...256).contains(pipeline) else { throw Invalid(description: "--pipeline must be within 2…256") } }
+        if let rate { guard rate > 0 && rate <= 10_000_000 else { throw Invalid(description: "--rate must be within 0…10,000,000 requests/s") } }
         guard (1...256).contains(workers) else { throw Invalid(description: "--workers must be within 1…256") }
         guard !stacks.isEmpty else { throw Invalid(description: "no stack to run") }
         for suite in suites where suite != "basic" {
             throw Invalid(description: "unknown suite '\(suite)'; known suites: basic")
         }
+    }
+
+    /// Every way of loading a workload this plan measures, headline first.
+    public var modes: [LoadMode] {
+        var modes = connectionLevels.map { LoadMode(connections: $0) }
+        let c = connectionLevels[0]
+        if let pipeline { modes.append(LoadMode(connections: c, pipeline: pipeline)) }
+        if connectionPerRequest { modes.append(LoadMode(connections: c, keepAlive: false)) }
+        if let rate { modes.append(LoadMode(connections: c, rate: rate)) }
+        return modes
     }
 
     /// CPUs for the server and for the load generator: separate halves of the
@@ -49,5 +70,30 @@ public struct RunPlan: Sendable {
         guard pin, available.count >= 2 else { return (nil, nil) }
         let half = available.count / 2
         return (Array(available.prefix(half)), Array(available.suffix(from: half)))
+    }
+}
+
+/// One way of putting load on a workload.
+public struct LoadMode: Sendable, Equatable, Codable {
+    public var connections: Int
+    public var pipeline = 1
+    public var keepAlive = true
+    /// Open loop at this many requests per second; nil is a closed loop.
+    public var rate: Double?
+
+    public init(connections: Int, pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil) {
+        self.connections = connections
+        self.pipeline = pipeline
+        self.keepAlive = keepAlive
+        self.rate = rate
+    }
+
+    /// A short label for tables: `c64`, `c64 ×16`, `c64 close`, `c64 R5000`.
+    public var label: String {
+        var text = "c\(connections)"
+        if pipeline > 1 { text += " ×\(pipeline)" }
+        if !keepAlive { text += " close" }
+        if let rate { text += " R\(Int(rate))" }
+        return text
     }
 }

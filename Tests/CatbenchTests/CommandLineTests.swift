@@ -71,7 +71,7 @@ struct CommandLineTests {
         #expect(suite.stderr.contains("unknown suite"))
         let url = try BinaryHarness.run(binary, ["load", "ftp://x"])
         #expect(url.status != 0)
-        #expect(url.stderr.contains("not an http:// URL"))
+        #expect(url.stderr.contains("not an http:// or https:// URL"))
         let help = try BinaryHarness.run(binary, ["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("serve"))

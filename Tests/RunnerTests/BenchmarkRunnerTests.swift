@@ -12,7 +12,7 @@ struct BenchmarkRunnerTests {
         plan.duration = 0.3
         plan.warmup = 0.1
         plan.repetitions = 2
-        plan.connections = 8
+        plan.connectionLevels = [8]
         return plan
     }
 
@@ -76,7 +76,7 @@ struct BenchmarkRunnerTests {
         plan.suites = ["nope"]
         #expect(throws: RunPlan.Invalid.self) { try plan.validate() }
         plan = RunPlan()
-        plan.connections = 0
+        plan.connectionLevels = [0]
         #expect(throws: RunPlan.Invalid.self) { try plan.validate() }
         plan = RunPlan()
         plan.duration = 0
