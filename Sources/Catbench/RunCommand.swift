@@ -25,6 +25,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level.")
     var connections = "64"
 
+    @Option(help: "Protocols to measure, a list of h1, h2c, h1-tls, h2-tls (threaded shows n/a for all but h1).")
+    var `protocol` = "h1"
+
+    @Option(help: "HTTP/2 streams in flight per connection.")
+    var streams = 10
+
     @Option(help: "Also measure with this many HTTP/1.1 requests pipelined per connection (its own rows, never the headline).")
     var pipeline: Int?
 
@@ -73,6 +79,13 @@ struct RunCommand: ParsableCommand {
         plan.pipeline = pipeline
         plan.connectionPerRequest = noKeepalive
         plan.rate = rate
+        plan.streams = streams
+        plan.protocols = try `protocol`.split(separator: ",").map { name in
+            guard let proto = WireProtocol(rawValue: name.trimmingCharacters()) else {
+                throw ValidationError("unknown protocol '\(name)'; known: \(WireProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return proto
+        }
         plan.loadThreads = threads
         plan.repetitions = repetitions
         plan.workers = workers
@@ -96,7 +109,7 @@ struct RunCommand: ParsableCommand {
             if !quiet { OutputFile.standardError(line) }
         }
         if !quiet {
-            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \(plan.stacks.map(\.rawValue).joined(separator: ", ")); \(plan.repetitions)× \(duration) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
+            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \(plan.stacks.map(\.rawValue).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
         }
         let document = try runner.run()
         OutputFile.standardOutput(TableRenderer.render(document))

@@ -23,22 +23,49 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Worker threads or event loops.")
     var workers = 1
 
+    @Flag(help: "Serve TLS (HTTP/2 or HTTP/1.1 by ALPN) with a self-signed certificate made now.")
+    var tls = false
+
+    @Option(help: "Serve TLS with this PEM certificate chain (with --key).")
+    var cert: String?
+
+    @Option(help: "The PEM private key for --cert.")
+    var key: String?
+
+    @Flag(help: "Do not accept HTTP/2 with prior knowledge (h2c) on the cleartext port.")
+    var noH2c = false
+
     func run() throws {
         guard let stackName = StackName(rawValue: stack) else {
             throw ValidationError("unknown stack '\(stack)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be within 1…256") }
+        guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
+        var material: TLSMaterial?
+        do {
+            if let cert, let key {
+                material = try TLSMaterial.files(certificate: cert, key: key)
+            } else if tls {
+                material = try TLSMaterial.selfSigned()
+            }
+        } catch {
+            OutputFile.standardError("catbench: \(error)")
+            throw ExitCode(2)
+        }
         let stopped = DispatchSemaphore(value: 0)
         try SignalWatcher.install { _ in stopped.signal() }
         let server: EmbeddedServer
         do {
-            server = try startServer(stackName, suites: suites, settings: ServerSettings(host: host, port: port, workers: workers))
+            server = try startServer(stackName, suites: suites, settings: ServerSettings(
+                host: host, port: port, workers: workers, h2c: !noH2c && stackName.speaksHTTP2, tls: material))
         } catch {
             OutputFile.standardError("catbench: \(error)")
             throw ExitCode(2)
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        OutputFile.standardOutput("serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on http://\(shownHost):\(server.port)/ with \(workers) worker(s); Ctrl-C stops\n")
+        let scheme = material == nil ? "http" : "https"
+        let protocols = material != nil ? "h2 and HTTP/1.1 by ALPN" : (!noH2c && stackName.speaksHTTP2 ? "HTTP/1.1 and h2c" : "HTTP/1.1")
+        OutputFile.standardOutput("serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on \(scheme)://\(shownHost):\(server.port)/ (\(protocols)) with \(workers) worker(s); Ctrl-C stops\n")
         stopped.wait()
         server.stop()
         OutputFile.standardError("stopped; \(server.requestsServed) requests served")

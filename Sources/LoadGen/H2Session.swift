@@ -11,6 +11,10 @@ final class H2Session {
         var status: Int32 = 0
         var bodyOffset = 0
         var sampling = false
+        /// The answer kept for checking (sampled streams only): each stream
+        /// has its own, since streams finish in any order.
+        var head: [UInt8] = []
+        var body: [UInt8] = []
     }
 
     let session: OpaquePointer
@@ -124,6 +128,8 @@ final class H2Session {
     func release(_ e: Int32) -> Stream {
         let stream = streams[Int(e)]
         streams[Int(e)].variant = -1
+        streams[Int(e)].head = []
+        streams[Int(e)].body = []
         free.append(e)
         active -= 1
         return stream
@@ -147,15 +153,15 @@ final class H2Session {
             var status: Int32 = 0
             for b in value where b >= 48 && b <= 57 { status = status * 10 + Int32(b - 48) }
             streams[e].status = status
-            if streams[e].sampling { worker?.sampleHead = Array("HTTP/2 \(status)".utf8) }
+            if streams[e].sampling { streams[e].head = Array("HTTP/2 \(status)".utf8) }
         } else if streams[e].sampling {
-            worker?.sampleHead += [13, 10] + Array(name) + Array(": ".utf8) + Array(value)
+            streams[e].head += [13, 10] + Array(name) + Array(": ".utf8) + Array(value)
         }
     }
 
     private func data(streamID: Int32, bytes: UnsafeBufferPointer<UInt8>) {
         guard let e = entry(streamID) else { return }
         worker?.bytesRead += UInt64(bytes.count)
-        if streams[e].sampling { worker?.sampleBody += bytes }
+        if streams[e].sampling { streams[e].body += bytes }
     }
 }

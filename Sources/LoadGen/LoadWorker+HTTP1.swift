@@ -237,13 +237,13 @@ extension LoadWorker {
             slots[i].sampling = false
             samplingSlot = -1
         }
-        judge(variant: variant, status: status, sampled: sampled)
+        judge(variant: variant, status: status, sampled: sampled, head: sampleHead, body: sampleBody)
     }
 
     /// Counts an answer as wrong when its status is not the one expected, or
     /// when it was sampled and fails the request's full check.
     @inline(__always)
-    func judge(variant: Int, status: Int, sampled: Bool) {
+    func judge(variant: Int, status: Int, sampled: Bool, head: [UInt8], body: [UInt8]) {
         let want = expected[variant]
         if want != 0 && Int32(status) != want {
             wrongAnswers += 1
@@ -254,7 +254,7 @@ extension LoadWorker {
         }
         if sampled, let check = options.requests[variant].check {
             verified += 1
-            if let problem = check(SampledResponse(status: status, head: sampleHead, body: sampleBody)) {
+            if let problem = check(SampledResponse(status: status, head: head, body: body)) {
                 wrongAnswers += 1
                 if wrongExamples.count < 5 { wrongExamples.append(problem) }
             }

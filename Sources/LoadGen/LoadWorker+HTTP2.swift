@@ -46,16 +46,12 @@ extension LoadWorker {
             var sampling = false
             if options.verifyEvery > 0 {
                 sinceSample += 1
-                if sinceSample >= options.verifyEvery && samplingSlot < 0 && options.requests[variant].check != nil {
+                if sinceSample >= options.verifyEvery && options.requests[variant].check != nil {
                     sinceSample = 0
-                    samplingSlot = i
                     sampling = true
-                    sampleHead.removeAll(keepingCapacity: true)
-                    sampleBody.removeAll(keepingCapacity: true)
                 }
             }
             guard h2.submit(variant: variant, now: now, intended: intended, sampling: sampling) else {
-                if sampling { samplingSlot = -1 }
                 errors.write += 1
                 timeline.recordError()
                 drop(i, now: now)
@@ -134,7 +130,7 @@ extension LoadWorker {
             closeAfterAnswer(i, now: now)
             return false
         }
-        fillHTTP2(i, now: now)
+        fill(i, now: now)  // checks the end of the run and the profile first
         guard slots[i].state == .open else { return false }
         flushHTTP2(i)
         return slots[i].state == .open
@@ -144,9 +140,6 @@ extension LoadWorker {
     private func answeredHTTP2(_ i: Int, _ h2: H2Session, entry: Int32, ok: Bool, now: UInt64) {
         let stream = h2.release(entry)
         slots[i].pendCount = Int32(h2.active)
-        if stream.sampling {
-            samplingSlot = -1
-        }
         guard ok, stream.status > 0 else {
             // Reset by the server, or closed without an answer.
             errors.badResponse += 1
@@ -162,6 +155,6 @@ extension LoadWorker {
         let status = Int(stream.status)
         if status < 600 { statusCounts[status] += 1 }
         let variant = Int(stream.variant)
-        judge(variant: variant, status: status, sampled: stream.sampling)
+        judge(variant: variant, status: status, sampled: stream.sampling, head: stream.head, body: stream.body)
     }
 }

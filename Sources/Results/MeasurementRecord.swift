@@ -11,8 +11,12 @@ public struct MeasurementRecord: Codable, Sendable {
     public var keepAlive: Bool
     /// Open loop rate (requests/s); nil for a closed loop.
     public var rate: Double?
-    /// `c64`, `c64 ×16`, `c64 close`, `c64 R5000`.
+    /// HTTP/2 streams in flight per connection (1 for HTTP/1.1).
+    public var streams: Int = 1
+    /// `c64`, `c64 m10`, `c64 ×16`, `c64 close`, `c64 R5000`.
     public var mode: String
+    /// Why this server was not measured this way (a protocol its design does not speak).
+    public var notApplicable: String?
     public var repetitions: [RepetitionRecord]
     /// Medians over the repetitions, metric by metric.
     public var median: SummaryRecord?

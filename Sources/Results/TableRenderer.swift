@@ -2,18 +2,24 @@
 /// spread of throughput, then what kept any server from being measured.
 public enum TableRenderer {
     public static func render(_ document: RunDocument) -> String {
-        var rows: [[String]] = [["server", "suite", "workload", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "errors", "wrong"]]
+        var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "errors", "wrong"]]
         var best: [String: Double] = [:]
-        func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.mode)" }
+        func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.protocolName)/\(m.mode)" }
+        var notApplicable: [String] = []
         for m in document.measurements {
             if let r = m.median?.rps { best[key(m)] = max(best[key(m)] ?? 0, r) }
         }
         for m in document.measurements {
+            if let reason = m.notApplicable {
+                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a", "", "", "", "", "", "", "", ""])
+                if !notApplicable.contains(reason) { notApplicable.append(reason) }
+                continue
+            }
             guard let s = m.median else { continue }
             let spread = s.rps > 0 ? (s.rpsMax - s.rpsMin) / 2 / s.rps * 100 : 0
             let isBest = best[key(m)] == s.rps && document.measurements.filter { key($0) == key(m) }.count > 1
             rows.append([
-                m.server, m.suite, m.workload, m.mode,
+                m.server, m.suite, m.workload, m.protocolName, m.mode,
                 format(s.rps, decimals: 0) + (s.loadBound ? " ‡" : "") + (isBest ? " *" : ""),
                 format(spread, decimals: 1) + "%",
                 format(s.latencyUs.p50, decimals: 1),
@@ -30,6 +36,7 @@ public enum TableRenderer {
         if document.measurements.contains(where: { $0.median?.loadBound == true }) {
             out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
         }
+        for reason in notApplicable { out += "n/a: \(reason)\n" }
         for server in document.servers {
             if server.status != .measured {
                 out += "\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())"
@@ -60,7 +67,7 @@ public enum TableRenderer {
             for (i, cell) in row.enumerated() {
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 // Text columns align left, figures right.
-                line += i < 4 ? cell + pad : pad + cell
+                line += i < 5 ? cell + pad : pad + cell
                 if i < row.count - 1 { line += "  " }
             }
             out += line + "\n"

@@ -59,39 +59,24 @@ public final class BenchmarkRunner {
     private func runStack(_ stack: StackName, serverCPUs: [Int]?, loadGroup: ThreadGroup, into doc: inout RunDocument) {
         var record = ServerRecord(
             name: stack.rawValue, kind: "embedded", design: stack.design,
-            configuration: ["workers": String(plan.workers), "host": plan.host, "protocol": "http/1.1"],
+            configuration: ["workers": String(plan.workers), "host": plan.host,
+                            "protocols": stack.speaksHTTP2 ? "http/1.1, h2c, http/1.1+tls, h2" : "http/1.1"],
             status: .measured)
-        // A group per server: its own arena and a fresh list of thread clocks.
-        let serverGroup = ThreadGroup(name: stack.rawValue, cpus: serverCPUs)
-        let started = Clock.monotonicNanos()
-        let server: EmbeddedServer
-        do {
-            server = try startServer(stack, suites: plan.suites, settings: ServerSettings(
-                host: plan.host, port: 0, workers: plan.workers, onThreadStart: { serverGroup.enter() }))
-        } catch {
-            record.status = .failedToStart
-            record.error = "\(error)"
-            log("\(stack.rawValue): failed to start: \(error)")
-            doc.servers.append(record)
-            return
-        }
-        defer { server.stop() }
-        let address: SocketAddress
-        do {
-            address = try SocketAddress(host: plan.host, port: server.port)
-        } catch {
-            record.status = .failedToStart
-            record.error = "\(error)"
+        let cleartext = plan.protocols.filter { !$0.secure }
+        let secure = plan.protocols.filter(\.secure)
+        var passedSuites: [Suite] = []
+
+        // The cleartext instance: verified over HTTP/1.1, then measured over
+        // the cleartext protocols.
+        guard let clear = startInstance(stack, tls: nil, serverCPUs: serverCPUs, record: &record) else {
             doc.servers.append(record)
             return
         }
         record.rssIdleBytes = ProcessStats.residentBytes()
-
-        var passedSuites: [Suite] = []
         for name in plan.suites {
             guard let suite = Suite.named(name) else { continue }
-            let report = Verifier.verify(suite: suite, address: address, seed: plan.seed)
-            if record.startupSeconds == nil { record.startupSeconds = Double(Clock.monotonicNanos() - started) / 1e9 }
+            let report = Verifier.verify(suite: suite, address: clear.address, seed: plan.seed)
+            if record.startupSeconds == nil { record.startupSeconds = clear.startup + Double(report.checksRun) * 0 }
             record.verification.append(VerificationRecord(
                 suite: suite.name, checksRun: report.checksRun, passed: report.passed,
                 failures: report.failures.map { FindingRecord(check: $0.check, message: $0.message) },
@@ -104,47 +89,138 @@ public final class BenchmarkRunner {
             }
         }
         if passedSuites.isEmpty {
+            clear.server.stop()
             record.status = .failedVerification
             doc.servers.append(record)
             return
         }
+        measureInstance(clear, protocols: cleartext, suites: passedSuites, loadGroup: loadGroup, record: &record, into: &doc)
+        clear.server.stop()
 
-        for suite in passedSuites {
-            for loadCase in suite.cases {
-                let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
-                let requests = LoadRequests.make(specs, host: address.description, check: "\(suite.name)/\(loadCase.name)")
-                for mode in plan.modes {
-                    if stop.load(ordering: .relaxed) { break }
-                    var measurement = MeasurementRecord(
-                        server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
-                        protocolName: "http/1.1", connections: mode.connections, pipeline: mode.pipeline,
-                        keepAlive: mode.keepAlive, rate: mode.rate, mode: mode.label)
-                    if plan.warmup > 0 {
-                        _ = try? LoadGenerator.run(options(address, requests, mode: mode, duration: plan.warmup, loadGroup: loadGroup))
+        // The TLS instance, for the TLS protocols, with a certificate made now.
+        if !secure.isEmpty && !stop.load(ordering: .relaxed) {
+            if stack.speaksHTTP2 {
+                do {
+                    let material = try TLSMaterial.selfSigned()
+                    if let tls = startInstance(stack, tls: material, serverCPUs: serverCPUs, record: &record) {
+                        measureInstance(tls, protocols: secure, suites: passedSuites, loadGroup: loadGroup, record: &record, into: &doc)
+                        tls.server.stop()
                     }
-                    for rep in 0..<plan.repetitions {
-                        if stop.load(ordering: .relaxed) { break }
-                        guard let repetition = measure(server, serverGroup: serverGroup, loadGroup: loadGroup,
-                                                       options: options(address, requests, mode: mode, duration: plan.duration, loadGroup: loadGroup)) else {
-                            continue
-                        }
-                        measurement.repetitions.append(repetition)
-                        log("\(stack.rawValue) \(suite.name)/\(loadCase.name) \(mode.label) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
-                    }
-                    measurement.summarize()
-                    if !measurement.repetitions.isEmpty { doc.measurements.append(measurement) }
+                } catch {
+                    record.error = "TLS: \(error)"
                 }
+            } else {
+                notApplicable(stack, protocols: secure, suites: passedSuites, into: &doc)
             }
         }
         record.rssAfterBytes = ProcessStats.residentBytes()
         doc.servers.append(record)
     }
 
-    private func options(_ address: SocketAddress, _ requests: [LoadRequest], mode: LoadMode, duration: Double,
-                         loadGroup: ThreadGroup) -> LoadOptions {
-        LoadOptions(address: address, requests: requests, connections: mode.connections, threads: min(plan.loadThreads, mode.connections),
-                    duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery, pipeline: mode.pipeline,
-                    keepAlive: mode.keepAlive, rate: mode.rate, onThreadStart: { loadGroup.enter() }, stop: stop)
+    /// A started server, with the thread group that counts its allocations and CPU.
+    private struct Instance {
+        let server: EmbeddedServer
+        let group: ThreadGroup
+        let address: SocketAddress
+        let startup: Double
+    }
+
+    private func startInstance(_ stack: StackName, tls: TLSMaterial?, serverCPUs: [Int]?, record: inout ServerRecord) -> Instance? {
+        // A group per server: its own arena and a fresh list of thread clocks.
+        let group = ThreadGroup(name: stack.rawValue, cpus: serverCPUs)
+        let started = Clock.monotonicNanos()
+        do {
+            let server = try startServer(stack, suites: plan.suites, settings: ServerSettings(
+                host: plan.host, port: 0, workers: plan.workers, h2c: stack.speaksHTTP2, tls: tls,
+                onThreadStart: { group.enter() }))
+            let address = try SocketAddress(host: plan.host, port: server.port)
+            return Instance(server: server, group: group, address: address, startup: Double(Clock.monotonicNanos() - started) / 1e9)
+        } catch {
+            if tls == nil {
+                record.status = .failedToStart
+                record.error = "\(error)"
+            } else {
+                record.error = "TLS instance failed to start: \(error)"
+            }
+            log("\(stack.rawValue): failed to start\(tls == nil ? "" : " with TLS"): \(error)")
+            return nil
+        }
+    }
+
+    private func measureInstance(_ instance: Instance, protocols: [WireProtocol], suites: [Suite], loadGroup: ThreadGroup,
+                                 record: inout ServerRecord, into doc: inout RunDocument) {
+        let stack = instance.server.stack
+        for proto in protocols {
+            if proto.isHTTP2 && !stack.speaksHTTP2 {
+                notApplicable(stack, protocols: [proto], suites: suites, into: &doc)
+                continue
+            }
+            if proto != .http1, let problem = ProtocolCheck.run(suites: suites, address: instance.address, proto: proto, seed: plan.seed) {
+                // The same answers over another protocol must be as right as over HTTP/1.1.
+                log("\(stack.rawValue): \(proto.resultName) FAILED its check, not measured: \(problem)")
+                record.verification.append(VerificationRecord(
+                    suite: suites.map(\.name).joined(separator: ","), checksRun: 1, passed: false,
+                    failures: [FindingRecord(check: "answers over \(proto.resultName)", message: problem)], warnings: []))
+                continue
+            }
+            for suite in suites {
+                for loadCase in suite.cases {
+                    let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
+                    let requests = LoadRequests.make(specs, host: instance.address.description, check: "\(suite.name)/\(loadCase.name)")
+                    for mode in plan.modes(for: proto) {
+                        if stop.load(ordering: .relaxed) { return }
+                        var measurement = MeasurementRecord(
+                            server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
+                            protocolName: proto.resultName, connections: mode.connections, pipeline: mode.pipeline,
+                            keepAlive: mode.keepAlive, rate: mode.rate, mode: mode.label)
+                        measurement.streams = mode.streams
+                        if plan.warmup > 0 {
+                            _ = try? LoadGenerator.run(options(instance.address, requests, mode: mode, proto: proto,
+                                                               duration: plan.warmup, loadGroup: loadGroup))
+                        }
+                        for rep in 0..<plan.repetitions {
+                            if stop.load(ordering: .relaxed) { break }
+                            guard let repetition = measure(instance.server, serverGroup: instance.group, loadGroup: loadGroup,
+                                                           options: options(instance.address, requests, mode: mode, proto: proto,
+                                                                            duration: plan.duration, loadGroup: loadGroup)) else {
+                                continue
+                            }
+                            measurement.repetitions.append(repetition)
+                            log("\(stack.rawValue) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                        }
+                        measurement.summarize()
+                        if !measurement.repetitions.isEmpty { doc.measurements.append(measurement) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows that say a design does not speak a protocol, rather than leaving it out.
+    private func notApplicable(_ stack: StackName, protocols: [WireProtocol], suites: [Suite], into doc: inout RunDocument) {
+        for proto in protocols {
+            for suite in suites {
+                for loadCase in suite.cases {
+                    for mode in plan.modes(for: proto) {
+                        var measurement = MeasurementRecord(
+                            server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
+                            protocolName: proto.resultName, connections: mode.connections, mode: mode.label)
+                        measurement.notApplicable = "\(stack.rawValue) speaks cleartext HTTP/1.1 only, as the sync servers it stands for"
+                        doc.measurements.append(measurement)
+                    }
+                }
+            }
+        }
+    }
+
+    private func options(_ address: SocketAddress, _ requests: [LoadRequest], mode: LoadMode, proto: WireProtocol,
+                         duration: Double, loadGroup: ThreadGroup) -> LoadOptions {
+        var options = LoadOptions(
+            address: address, requests: requests, connections: mode.connections, threads: min(plan.loadThreads, mode.connections),
+            duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery, pipeline: mode.pipeline,
+            keepAlive: mode.keepAlive, rate: mode.rate, onThreadStart: { loadGroup.enter() }, stop: stop)
+        proto.apply(to: &options, streams: mode.streams)
+        return options
     }
 
     /// One measured repetition with the server's counters read around it.

@@ -17,6 +17,9 @@ public struct RunPlan: Sendable {
     public var pipeline: Int?
     public var connectionPerRequest = false
     public var rate: Double?
+    /// Protocols measured; HTTP/2 rows use `streams` streams per connection.
+    public var protocols: [WireProtocol] = [.http1]
+    public var streams: Int = 10
     public var loadThreads: Int = 1
     /// Worker threads or event loops of every server.
     public var workers: Int = 1
@@ -49,9 +52,18 @@ public struct RunPlan: Sendable {
         if let rate { guard rate > 0 && rate <= 10_000_000 else { throw Invalid(description: "--rate must be within 0…10,000,000 requests/s") } }
         guard (1...256).contains(workers) else { throw Invalid(description: "--workers must be within 1…256") }
         guard !stacks.isEmpty else { throw Invalid(description: "no stack to run") }
+        guard !protocols.isEmpty else { throw Invalid(description: "no protocol to measure") }
+        guard (1...1000).contains(streams) else { throw Invalid(description: "--streams must be within 1…1000") }
         for suite in suites where suite != "basic" {
             throw Invalid(description: "unknown suite '\(suite)'; known suites: basic")
         }
+    }
+
+    /// The ways of loading a workload over `proto`: the connection levels,
+    /// and for cleartext HTTP/1.1 the extra axes (pipelining, connection per
+    /// request, open loop).
+    public func modes(for proto: WireProtocol) -> [LoadMode] {
+        proto == .http1 ? modes : connectionLevels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) }
     }
 
     /// Every way of loading a workload this plan measures, headline first.
@@ -76,13 +88,16 @@ public struct RunPlan: Sendable {
 /// One way of putting load on a workload.
 public struct LoadMode: Sendable, Equatable, Codable {
     public var connections: Int
+    /// HTTP/2 streams in flight per connection.
+    public var streams = 1
     public var pipeline = 1
     public var keepAlive = true
     /// Open loop at this many requests per second; nil is a closed loop.
     public var rate: Double?
 
-    public init(connections: Int, pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil) {
+    public init(connections: Int, streams: Int = 1, pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil) {
         self.connections = connections
+        self.streams = streams
         self.pipeline = pipeline
         self.keepAlive = keepAlive
         self.rate = rate
@@ -91,6 +106,7 @@ public struct LoadMode: Sendable, Equatable, Codable {
     /// A short label for tables: `c64`, `c64 ×16`, `c64 close`, `c64 R5000`.
     public var label: String {
         var text = "c\(connections)"
+        if streams > 1 { text += " m\(streams)" }
         if pipeline > 1 { text += " ×\(pipeline)" }
         if !keepAlive { text += " close" }
         if let rate { text += " R\(Int(rate))" }

@@ -101,3 +101,28 @@ struct BenchmarkRunnerTests {
         #expect(median([]) == 0)
     }
 }
+
+@Suite("benchmark runner protocols", .serialized)
+struct RunnerProtocolTests {
+    @Test("HTTP/2 and TLS rows are measured where the design speaks them and n/a where it does not")
+    func protocolsAxis() throws {
+        var plan = BenchmarkRunnerTests.shortPlan([.ccore, .threaded])
+        plan.repetitions = 1
+        plan.protocols = [.http1, .h2c, .h2]
+        let doc = try BenchmarkRunner(plan: plan) { _ in }.run()
+        let ccore = doc.measurements.filter { $0.server == "ccore" }
+        #expect(Set(ccore.map(\.protocolName)) == ["http/1.1", "h2c", "h2"])
+        #expect(ccore.allSatisfy { $0.notApplicable == nil && $0.repetitions.count == 1 })
+        for m in ccore {
+            let rep = m.repetitions[0]
+            #expect(rep.errors.total == 0 && rep.wrongAnswers == 0, "\(m.protocolName)/\(m.workload)")
+            #expect(rep.serverRequests == rep.requests, "\(m.protocolName)/\(m.workload)")
+        }
+        let threaded = doc.measurements.filter { $0.server == "threaded" }
+        #expect(threaded.filter { $0.protocolName == "http/1.1" }.allSatisfy { $0.notApplicable == nil && !$0.repetitions.isEmpty })
+        let missing = threaded.filter { $0.protocolName != "http/1.1" }
+        #expect(missing.count == 8)
+        #expect(missing.allSatisfy { $0.notApplicable != nil && $0.repetitions.isEmpty })
+        #expect(TableRenderer.render(doc).contains("n/a"))
+    }
+}

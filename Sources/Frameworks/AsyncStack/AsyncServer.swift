@@ -14,7 +14,7 @@ public final class AsyncServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let connections: ConnectionRegistry
-    private let served: ManagedAtomic<UInt64>
+    private let counter: RequestCounter
 
     /// Binds and starts serving `app` at once.
     public init(app: AsyncApp, configuration: AsyncConfiguration = AsyncConfiguration()) throws {
@@ -24,10 +24,11 @@ public final class AsyncServer: Sendable {
         if let hook = configuration.onThreadStart {
             for loop in group.makeIterator() { try loop.submit(hook).wait() }
         }
-        let served = ManagedAtomic<UInt64>(0)
+        let counter = RequestCounter()
         let connections = ConnectionRegistry()
         let executors = ExecutorTable(group)
         do {
+            let pipelines = try HTTPPipelines(app: app, configuration: configuration, executors: executors, counter: counter)
             let address = try SocketAddress(host: configuration.host, port: UInt16(clamping: configuration.port))
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 1024)
@@ -36,10 +37,7 @@ public final class AsyncServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         connections.add(channel)
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(RequestHandler(
-                            app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop),
-                            served: served))
+                        try pipelines.configure(channel)
                     }
                 }
                 .bind(host: address.host, port: Int(address.port)).wait()
@@ -53,11 +51,11 @@ public final class AsyncServer: Sendable {
         port = channel.localAddress?.port ?? configuration.port
         self.group = group
         self.connections = connections
-        self.served = served
+        self.counter = counter
     }
 
     /// Answers written so far.
-    public var requestsServed: UInt64 { served.load(ordering: .relaxed) }
+    public var requestsServed: UInt64 { counter.value }
 
     /// Runs `task` on every event-loop thread and returns when all have.
     public func runOnEveryThread(_ task: @escaping @Sendable () -> Void) {
@@ -72,8 +70,15 @@ public final class AsyncServer: Sendable {
     }
 }
 
+/// Answers written, over every loop and stream.
+final class RequestCounter: Sendable {
+    private let count = ManagedAtomic<UInt64>(0)
+    var value: UInt64 { count.load(ordering: .relaxed) }
+    func increment() { count.wrappingIncrement(ordering: .relaxed) }
+}
+
 /// One task executor per event loop, made once.
-private final class ExecutorTable: Sendable {
+final class ExecutorTable: Sendable {
     private let executors: [(EventLoop, EventLoopTaskExecutor)]
 
     init(_ group: MultiThreadedEventLoopGroup) {

@@ -11,17 +11,17 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let app: AsyncApp
     private let configuration: AsyncConfiguration
     private let executor: EventLoopTaskExecutor
-    private let served: ManagedAtomic<UInt64>
+    private let counter: RequestCounter
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     private var dates = HTTPDate.Cache()
 
-    init(app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, served: ManagedAtomic<UInt64>) {
+    init(app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, counter: RequestCounter) {
         self.app = app
         self.configuration = configuration
         self.executor = executor
-        self.served = served
+        self.counter = counter
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -65,11 +65,16 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: AsyncResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        var keepAlive = keepAlive
         var headers = response.headers
         headers.add(name: "Server", value: configuration.serverName)
         headers.add(name: "Date", value: dates.current())
         headers.add(name: "Content-Length", value: String(response.body.readableBytes))
-        if !keepAlive {
+        // An HTTP/2 stream ends with its answer; connection fields do not exist there (RFC 9113 §8.2.2).
+        let http2 = request.version.major == 2
+        if http2 {
+            keepAlive = true
+        } else if !keepAlive {
             headers.add(name: "Connection", value: "close")
         } else if request.version.minor == 0 {
             headers.add(name: "Connection", value: "keep-alive")
@@ -79,7 +84,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         if request.method != .HEAD && response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
-        served.wrappingIncrement(ordering: .relaxed)
+        counter.increment()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {

@@ -12,6 +12,10 @@ public struct CCoreConfiguration: Sendable {
     public var headerTimeoutMilliseconds: Int
     public var keepAliveTimeoutMilliseconds: Int
     public var serverName: String
+    /// Accept HTTP/2 with prior knowledge (h2c) on a cleartext port, beside HTTP/1.1.
+    public var h2c: Bool
+    /// Serve TLS only (HTTP/2 or HTTP/1.1 by ALPN) with this PEM certificate chain and key.
+    public var tls: CCoreTLS?
     /// Runs first on every loop thread.
     public var onThreadStart: (@Sendable () -> Void)?
 
@@ -19,7 +23,7 @@ public struct CCoreConfiguration: Sendable {
                 maxHeaderBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 1 << 20,
                 maxConnectionsPerWorker: Int = 10_000, headerTimeoutMilliseconds: Int = 10_000,
                 keepAliveTimeoutMilliseconds: Int = 60_000, serverName: String = "ccore",
-                onThreadStart: (@Sendable () -> Void)? = nil) {
+                h2c: Bool = false, tls: CCoreTLS? = nil, onThreadStart: (@Sendable () -> Void)? = nil) {
         self.host = host
         self.port = port
         self.workers = workers
@@ -30,6 +34,8 @@ public struct CCoreConfiguration: Sendable {
         self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
         self.keepAliveTimeoutMilliseconds = keepAliveTimeoutMilliseconds
         self.serverName = serverName
+        self.h2c = h2c
+        self.tls = tls
         self.onThreadStart = onThreadStart
     }
 }

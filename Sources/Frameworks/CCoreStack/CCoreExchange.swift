@@ -16,6 +16,9 @@ public struct CCoreExchange {
     /// The request method as sent.
     public var method: String { string(request.pointee.method_text) }
 
+    /// 1 for HTTP/1.x, 2 for an HTTP/2 stream.
+    public var httpVersion: Int { Int(cc_exchange_http_version(raw)) }
+
     /// The path (before `?`), not percent-decoded.
     public var path: String { string(request.pointee.path) }
 

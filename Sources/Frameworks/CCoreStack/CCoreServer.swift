@@ -48,13 +48,23 @@ public final class CCoreServer: @unchecked Sendable {
             context.onThreadStart?()
         }
         config.ctx = Unmanaged.passUnretained(context).toOpaque()
+        config.h2c = configuration.h2c ? 1 : 0
         var message = [CChar](repeating: 0, count: 512)
         var started: OpaquePointer?
+        let cert = configuration.tls?.certificatePEM
+        let key = configuration.tls?.privateKeyPEM
         let rc = configuration.host.withCString { host in
             configuration.serverName.withCString { name in
-                config.host = host
-                config.server_name = name
-                return cc_server_start(&config, app.router, &started, &message, message.count)
+                withOptionalCString(cert) { certPEM in
+                    withOptionalCString(key) { keyPEM in
+                        config.host = host
+                        config.server_name = name
+                        config.tls_cert_pem = certPEM
+                        config.tls_key_pem = keyPEM
+                        // The core copies what it needs while starting.
+                        return cc_server_start(&config, app.router, &started, &message, message.count)
+                    }
+                }
             }
         }
         guard rc == 0, let started else {
@@ -104,4 +114,9 @@ public final class CCoreServer: @unchecked Sendable {
             }
         }
     }
+}
+
+private func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }

@@ -5,9 +5,13 @@ import Contract
 /// response models.
 final class AsyncBasicApp: EmbeddedServer, @unchecked Sendable {
     let stack = StackName.async
+    let secure: Bool
     private let server: AsyncServer
 
-    private init(server: AsyncServer) { self.server = server }
+    private init(server: AsyncServer, secure: Bool) {
+        self.server = server
+        self.secure = secure
+    }
 
     struct Message: Encodable { let message: String }
     struct User: Encodable { let id: Int; let name: String }
@@ -29,8 +33,9 @@ final class AsyncBasicApp: EmbeddedServer, @unchecked Sendable {
             return try .json(SearchPage(query: query, limit: limit, results: results))
         }
         let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
-            host: settings.host, port: Int(settings.port), workers: settings.workers, onThreadStart: settings.onThreadStart))
-        return AsyncBasicApp(server: server)
+            host: settings.host, port: Int(settings.port), workers: settings.workers, h2c: settings.h2c,
+            tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
+        return AsyncBasicApp(server: server, secure: settings.tls != nil)
     }
 
     var port: UInt16 { UInt16(server.port) }

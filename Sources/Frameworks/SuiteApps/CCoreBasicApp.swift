@@ -4,9 +4,13 @@ import Contract
 /// The basic suite written for the ccore stack.
 final class CCoreBasicApp: EmbeddedServer, @unchecked Sendable {
     let stack = StackName.ccore
+    let secure: Bool
     private let server: CCoreServer
 
-    private init(server: CCoreServer) { self.server = server }
+    private init(server: CCoreServer, secure: Bool) {
+        self.server = server
+        self.secure = secure
+    }
 
     static func start(_ settings: ServerSettings) throws -> CCoreBasicApp {
         let app = CCoreApp()
@@ -44,8 +48,10 @@ final class CCoreBasicApp: EmbeddedServer, @unchecked Sendable {
             }
         }
         let server = try CCoreServer(app: app, configuration: CCoreConfiguration(
-            host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
-        return CCoreBasicApp(server: server)
+            host: settings.host, port: settings.port, workers: settings.workers, h2c: settings.h2c,
+            tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
+            onThreadStart: settings.onThreadStart))
+        return CCoreBasicApp(server: server, secure: settings.tls != nil)
     }
 
     var port: UInt16 { server.port }

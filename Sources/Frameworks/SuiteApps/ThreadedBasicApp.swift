@@ -5,6 +5,7 @@ import ThreadedStack
 /// JSON, as a Flask view returns `jsonify({...})`.
 final class ThreadedBasicApp: EmbeddedServer, @unchecked Sendable {
     let stack = StackName.threaded
+    let secure = false
     private let server: ThreadedServer
 
     private init(server: ThreadedServer) { self.server = server }
