@@ -64,41 +64,35 @@ extension LoadWorker {
         if submitted { flushHTTP2(i) }
     }
 
-    /// Writes what the session has to send.
+    /// Writes what the session has to send: frames are gathered into one
+    /// buffer first, so that a batch of new streams costs one write (nghttp2
+    /// hands out about a frame per call).
     @inline(__always)
     func flushHTTP2(_ i: Int) {
         guard let h2 = h2Sessions[i] else { return }
-        if !h2.pending.isEmpty {
-            let n = h2.pending.withUnsafeBytes { transportSend(i, $0.baseAddress!, $0.count) }
-            if n == IO.wouldBlock { return }
-            if n < 0 {
-                failWrite(i)
-                return
-            }
-            h2.pending.removeFirst(n)
-            if !h2.pending.isEmpty { return }
-        }
         while true {
-            var data: UnsafePointer<UInt8>?
-            let produced = nghttp2_session_mem_send(h2.session, &data)
-            if produced < 0 {
-                failWrite(i)
-                return
-            }
-            if produced == 0 { return }
-            let n = transportSend(i, data!, produced)
-            if n == IO.wouldBlock {
+            while h2.pending.count < 65536 {
+                var data: UnsafePointer<UInt8>?
+                let produced = nghttp2_session_mem_send(h2.session, &data)
+                if produced < 0 {
+                    failWrite(i)
+                    return
+                }
+                if produced == 0 { break }
                 h2.pending.append(contentsOf: UnsafeBufferPointer(start: data, count: produced))
-                return
             }
+            if h2.pending.isEmpty { return }
+            let n = h2.pending.withUnsafeBytes { transportSend(i, $0.baseAddress!, $0.count) }
+            if n == IO.wouldBlock { return }  // EPOLLOUT will come
             if n < 0 {
                 failWrite(i)
                 return
             }
-            if n < produced {
-                h2.pending.append(contentsOf: UnsafeBufferPointer(start: data! + n, count: produced - n))
+            if n < h2.pending.count {
+                h2.pending.removeFirst(n)
                 return
             }
+            h2.pending.removeAll(keepingCapacity: true)
         }
     }
 
