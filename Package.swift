@@ -13,6 +13,7 @@ let buildCommit = Context.environment["CATBENCH_COMMIT"].map { String($0.filter 
 /// - `Accounting`     jemalloc arenas and counters, thread CPU clocks, RSS, pinning
 /// - `Posix`          threads, sockets, clocks and errors over Glibc
 /// - `WireFormat`     small HTTP helpers shared by the Swift stacks (dates, reasons)
+/// - `SharedLogic`    business logic every stack shares (JWT, rate limits, services)
 /// - `Contract`       the suites: routes, requests, expected answers, verification
 /// - `CCatCore`       the C core of the ccore stack (parser, router, epoll loop)
 /// - `CCoreStack`, `AsyncStack`, `ThreadedStack`  the three embedded frameworks
@@ -61,8 +62,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SharedLogic",
+            dependencies: ["COpenSSL", "Posix", .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Frameworks/SharedLogic"
+        ),
+        .target(
             name: "Contract",
-            dependencies: ["WireFormat", "Posix"],
+            dependencies: ["WireFormat", "Posix", "SharedLogic"],
             path: "Sources/Frameworks/Contract"
         ),
         .target(
@@ -95,7 +101,10 @@ let package = Package(
         ),
         .target(
             name: "SuiteApps",
-            dependencies: ["Contract", "CCoreStack", "AsyncStack", "ThreadedStack"],
+            dependencies: [
+                "Contract", "SharedLogic", "CCoreStack", "AsyncStack", "ThreadedStack", "Posix",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Sources/Frameworks/SuiteApps"
         ),
         .target(
@@ -138,6 +147,7 @@ let package = Package(
         ]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
+        .testTarget(name: "SharedLogicTests", dependencies: ["SharedLogic"]),
         .testTarget(name: "CatbenchTests", dependencies: []),
     ]
 )

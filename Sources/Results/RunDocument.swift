@@ -16,6 +16,8 @@ public struct RunDocument: Codable, Sendable {
     public var settings: SettingsRecord
     public var servers: [ServerRecord]
     public var measurements: [MeasurementRecord]
+    /// Figures a suite derives from its measurements (cost per middleware layer, …).
+    public var figures: [FigureRecord] = []
 
     public init(catbench: ToolInfo, startedAt: String, machine: MachineRecord, settings: SettingsRecord) {
         self.catbench = catbench
@@ -97,5 +99,26 @@ public struct SettingsRecord: Codable, Sendable {
         self.seed = seed
         self.serverCpus = serverCpus
         self.loadCpus = loadCpus
+    }
+}
+
+/// A figure derived from several measurements of one server and suite.
+public struct FigureRecord: Codable, Sendable {
+    public var server: String
+    public var suite: String
+    public var protocolName: String
+    public var name: String
+    public var value: Double
+    public var unit: String
+    public var description: String
+
+    public init(server: String, suite: String, protocolName: String, name: String, value: Double, unit: String, description: String) {
+        self.server = server
+        self.suite = suite
+        self.protocolName = protocolName
+        self.name = name
+        self.value = value
+        self.unit = unit
+        self.description = description
     }
 }

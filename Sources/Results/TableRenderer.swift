@@ -37,6 +37,13 @@ public enum TableRenderer {
             out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
         }
         for reason in notApplicable { out += "n/a: \(reason)\n" }
+        if !document.figures.isEmpty {
+            var figureRows: [[String]] = [["server", "suite", "protocol", "figure", "value"]]
+            for f in document.figures {
+                figureRows.append([f.server, f.suite, f.protocolName, f.name, format(f.value, decimals: f.unit == "%" ? 1 : 2) + " " + f.unit])
+            }
+            out += "\n" + align(figureRows, textColumns: 4)
+        }
         for server in document.servers {
             if server.status != .measured {
                 out += "\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())"
@@ -55,7 +62,7 @@ public enum TableRenderer {
         return out
     }
 
-    static func align(_ rows: [[String]]) -> String {
+    static func align(_ rows: [[String]], textColumns: Int = 5) -> String {
         guard let first = rows.first else { return "" }
         var widths = [Int](repeating: 0, count: first.count)
         for row in rows {
@@ -67,7 +74,7 @@ public enum TableRenderer {
             for (i, cell) in row.enumerated() {
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 // Text columns align left, figures right.
-                line += i < 5 ? cell + pad : pad + cell
+                line += i < textColumns ? cell + pad : pad + cell
                 if i < row.count - 1 { line += "  " }
             }
             out += line + "\n"

@@ -114,6 +114,7 @@ public final class BenchmarkRunner {
             }
         }
         record.rssAfterBytes = ProcessStats.residentBytes()
+        doc.figures += SuiteFigures.derive(from: doc.measurements, server: stack.rawValue)
         doc.servers.append(record)
     }
 

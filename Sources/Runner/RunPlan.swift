@@ -1,3 +1,4 @@
+import Contract
 import SuiteApps
 
 /// What `catbench run` measures and how.
@@ -54,8 +55,8 @@ public struct RunPlan: Sendable {
         guard !stacks.isEmpty else { throw Invalid(description: "no stack to run") }
         guard !protocols.isEmpty else { throw Invalid(description: "no protocol to measure") }
         guard (1...1000).contains(streams) else { throw Invalid(description: "--streams must be within 1…1000") }
-        for suite in suites where suite != "basic" {
-            throw Invalid(description: "unknown suite '\(suite)'; known suites: basic")
+        for suite in suites where Suite.named(suite) == nil {
+            throw Invalid(description: "unknown suite '\(suite)'; known suites: \(Suite.all.map(\.name).joined(separator: ", "))")
         }
     }
 

@@ -7,14 +7,16 @@ import ThreadedStack
 /// Every embedded stack against the basic contract, over real sockets.
 @Suite("stacks meet the basic contract")
 struct StackVerificationTests {
-    @Test("each stack passes the basic verification with no failures and no warnings", arguments: StackName.allCases)
-    func basicVerification(_ stack: StackName) throws {
-        let server = try startServer(stack, settings: ServerSettings(port: 0))
+    @Test("each stack passes every suite's verification with no failures and no warnings",
+          arguments: StackName.allCases, Suite.all.map(\.name))
+    func verification(_ stack: StackName, _ suiteName: String) throws {
+        let suite = try #require(Suite.named(suiteName))
+        let server = try startServer(stack, suites: [suiteName], settings: ServerSettings(port: 0))
         defer { server.stop() }
-        let report = Verifier.verify(suite: BasicSuite.suite, address: try SocketAddress(host: "127.0.0.1", port: server.port))
+        let report = Verifier.verify(suite: suite, address: try SocketAddress(host: "127.0.0.1", port: server.port))
         #expect(report.failures.isEmpty, "\(report.failures)")
         #expect(report.warnings.isEmpty, "\(report.warnings)")
-        #expect(report.checksRun >= BasicSuite.suite.checks.count + 4 * 5)
+        #expect(report.checksRun == suite.checks.count + suite.cases.count * 5 + suite.scenarios.count)
     }
 
     @Test("each stack answers malformed input with 400, closes that connection and keeps serving others", arguments: StackName.allCases)

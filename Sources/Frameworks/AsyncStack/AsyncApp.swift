@@ -1,4 +1,5 @@
 import NIOCore
+import Posix
 import NIOHTTP1
 
 /// An application of the async stack: `async` handlers on `{name}` routes.
@@ -14,16 +15,20 @@ public final class AsyncApp: Sendable {
 
     public init() {}
 
-    public func on(_ method: HTTPMethod, _ path: String, _ handler: @escaping AsyncHandler) throws {
-        try router.add(method, path, handler)
+    public func on(_ method: HTTPMethod, _ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
+        try router.add(method, path, middleware.wrap(handler))
     }
 
-    public func get(_ path: String, _ handler: @escaping AsyncHandler) throws {
-        try on(.GET, path, handler)
+    public func get(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
+        try on(.GET, path, middleware: middleware, handler)
     }
 
-    public func post(_ path: String, _ handler: @escaping AsyncHandler) throws {
-        try on(.POST, path, handler)
+    public func post(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
+        try on(.POST, path, middleware: middleware, handler)
+    }
+
+    public func options(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
+        try on(.OPTIONS, path, middleware: middleware, handler)
     }
 
     /// Routes `request` and runs its handler; errors become answers.
@@ -34,7 +39,8 @@ public final class AsyncApp: Sendable {
         let query = question.map { uri[uri.index(after: $0)...] } ?? ""
         switch router.match(head.method, path) {
         case .found(let handler, let parameters):
-            let request = AsyncRequest(head: head, body: body, parameters: parameters, path: path, query: query)
+            let request = AsyncRequest(head: head, body: body, parameters: parameters, path: path, query: query,
+                                       state: RequestState(startedAt: Clock.monotonicNanos()))
             do {
                 return try await handler(request)
             } catch let error as AsyncHTTPError {

@@ -11,9 +11,14 @@ public struct AsyncRequest: Sendable {
     public let path: Substring
     /// The raw query (after `?`), still percent-encoded.
     public let query: Substring
+    /// What middleware found out about this request.
+    public let state: RequestState
 
     public var method: HTTPMethod { head.method }
     public var headers: HTTPHeaders { head.headers }
+
+    /// The first value of a header, or nil.
+    public func header(_ name: String) -> String? { head.headers.first(name: name) }
 
     /// The first decoded value of query argument `name`.
     public func queryValue(_ name: String) -> String? {

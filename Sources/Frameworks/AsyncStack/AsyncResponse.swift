@@ -28,7 +28,7 @@ public struct AsyncResponse: Sendable {
         return AsyncResponse(status: status, headers: headers, body: ByteBuffer(bytes: data))
     }
 
-    static func error(_ status: HTTPResponseStatus, _ message: String) -> AsyncResponse {
+    public static func error(_ status: HTTPResponseStatus, _ message: String) -> AsyncResponse {
         struct ErrorBody: Encodable { let error: String }
         return (try? json(ErrorBody(error: message), status: status)) ?? AsyncResponse(status: status)
     }

@@ -13,7 +13,7 @@ public final class CCoreApp: @unchecked Sendable {
     public typealias Handler = @Sendable (CCoreExchange) throws -> Void
 
     let router: OpaquePointer
-    private(set) var handlers: [Handler] = []
+    private(set) var routes: [CCoreRoute] = []
 
     public struct RouteError: Error, CustomStringConvertible {
         public let description: String
@@ -25,29 +25,34 @@ public final class CCoreApp: @unchecked Sendable {
 
     deinit { cc_router_destroy(router) }
 
-    public func get(_ pattern: String, _ handler: @escaping Handler) throws {
-        try route(CC_METHOD_GET, pattern, handler)
+    public func get(_ pattern: String, middleware: [CCoreMiddleware] = [], _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_GET, pattern, middleware: middleware, handler)
     }
 
-    public func post(_ pattern: String, _ handler: @escaping Handler) throws {
-        try route(CC_METHOD_POST, pattern, handler)
+    public func post(_ pattern: String, middleware: [CCoreMiddleware] = [], _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_POST, pattern, middleware: middleware, handler)
     }
 
-    public func put(_ pattern: String, _ handler: @escaping Handler) throws {
-        try route(CC_METHOD_PUT, pattern, handler)
+    public func put(_ pattern: String, middleware: [CCoreMiddleware] = [], _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_PUT, pattern, middleware: middleware, handler)
     }
 
-    public func delete(_ pattern: String, _ handler: @escaping Handler) throws {
-        try route(CC_METHOD_DELETE, pattern, handler)
+    public func delete(_ pattern: String, middleware: [CCoreMiddleware] = [], _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_DELETE, pattern, middleware: middleware, handler)
     }
 
-    func route(_ method: cc_method, _ pattern: String, _ handler: @escaping Handler) throws {
+    public func options(_ pattern: String, middleware: [CCoreMiddleware] = [], _ handler: @escaping Handler) throws {
+        try route(CC_METHOD_OPTIONS, pattern, middleware: middleware, handler)
+    }
+
+    /// Registers a route; its middleware chain is sorted by priority now, once.
+    func route(_ method: cc_method, _ pattern: String, middleware: [CCoreMiddleware], _ handler: @escaping Handler) throws {
         var message = [CChar](repeating: 0, count: 256)
-        let id = Int32(handlers.count)
+        let id = Int32(routes.count)
         let rc = cc_router_add(router, method, pattern, id, &message, message.count)
         guard rc == 0 else {
             throw RouteError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        handlers.append(handler)
+        routes.append(CCoreRoute(handler: handler, chain: middleware.sorted { $0.priority < $1.priority }))
     }
 }

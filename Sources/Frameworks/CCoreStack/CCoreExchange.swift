@@ -1,4 +1,5 @@
 import CCatCore
+import Posix
 import WireFormat
 #if canImport(Glibc)
 import Glibc
@@ -15,6 +16,27 @@ public struct CCoreExchange {
 
     /// The request method as sent.
     public var method: String { string(request.pointee.method_text) }
+
+    /// What middleware put into this request.
+    public var context: CCoreContext {
+        get { scratch.context }
+        nonmutating set { scratch.context = newValue }
+    }
+
+    /// Runs async work from this sync handler and waits for it (the C-core
+    /// design's "sync calling async"): the loop thread blocks meanwhile, and
+    /// the work runs on the worker's own executor thread.
+    public func awaitBlocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        guard let bridge = scratch.bridge else { fatalError("no async bridge: the server was started without one") }
+        return bridge.runBlocking(body)
+    }
+
+    /// Answers with a middleware's early answer.
+    public func answer(_ early: CCoreAnswer) {
+        for (name, value) in early.headers { addHeader(name, value) }
+        var body = early.json
+        body.withUTF8 { respond(status: early.status, contentType: "application/json", body: UnsafeRawBufferPointer($0)) }
+    }
 
     /// 1 for HTTP/1.x, 2 for an HTTP/2 stream.
     public var httpVersion: Int { Int(cc_exchange_http_version(raw)) }
@@ -71,9 +93,10 @@ public struct CCoreExchange {
     }
 
     /// Adds a header to the answer (call before answering).
-    public func addHeader(_ name: StaticString, _ value: String) {
+    public func addHeader(_ name: String, _ value: String) {
+        var name = name
         var value = value
-        name.withUTF8Buffer { n in
+        name.withUTF8 { n in
             value.withUTF8 { v in
                 _ = cc_exchange_add_header(raw, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self), n.count,
                                            UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self), v.count)
@@ -81,8 +104,15 @@ public struct CCoreExchange {
         }
     }
 
-    /// Answers with raw bytes.
+    /// Answers with raw bytes, after the middleware `after` steps.
     public func respond(status: Int, contentType: StaticString, body: UnsafeRawBufferPointer) {
+        guard !scratch.responded else { return }
+        scratch.responded = true
+        var k = scratch.entered
+        while k > 0 {
+            k -= 1
+            scratch.chain[k].after?(self, status)
+        }
         contentType.withUTF8Buffer { ct in
             cc_respond(raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
                        body.baseAddress, body.count)
@@ -115,6 +145,15 @@ public struct CCoreExchange {
 /// Per-loop buffers reused across requests.
 final class WorkerScratch {
     var json = JSONWriter(capacity: 4096)
+    var context = CCoreContext()
+    /// The current route's chain and how many of its `before` steps ran (their
+    /// `after` steps run, innermost first, when the answer is written).
+    var chain: [CCoreMiddleware] = []
+    var entered = 0
+    var responded = false
+    let bridge: ThreadExecutor?
+
+    init(bridge: ThreadExecutor?) { self.bridge = bridge }
 }
 
 /// Thrown by a ccore handler to answer with an error status.

@@ -13,15 +13,21 @@ public final class CCoreServer: @unchecked Sendable {
 
     /// What the C callbacks reach through their `ctx` pointer.
     final class ServerContext {
-        let handlers: [CCoreApp.Handler]
+        let routes: [CCoreRoute]
         let scratch: [WorkerScratch]
+        let bridges: [ThreadExecutor]
         let onThreadStart: (@Sendable () -> Void)?
 
-        init(handlers: [CCoreApp.Handler], workers: Int, onThreadStart: (@Sendable () -> Void)?) {
-            self.handlers = handlers
-            scratch = (0..<workers).map { _ in WorkerScratch() }
+        init(routes: [CCoreRoute], workers: Int, onThreadStart: (@Sendable () -> Void)?) throws {
+            self.routes = routes
+            // One executor thread per loop for async work its handlers await;
+            // it belongs to the server (started with the same thread hook).
+            bridges = try (0..<workers).map { try ThreadExecutor(name: "ccore-async-\($0)", onThreadStart: onThreadStart) }
+            scratch = bridges.map { WorkerScratch(bridge: $0) }
             self.onThreadStart = onThreadStart
         }
+
+        func stopBridges() { for bridge in bridges { bridge.stop() } }
     }
 
     /// Binds and starts serving `app` at once.
@@ -29,7 +35,7 @@ public final class CCoreServer: @unchecked Sendable {
         precondition(configuration.workers >= 1, "at least one worker")
         self.app = app
         self.configuration = configuration
-        context = ServerContext(handlers: app.handlers, workers: configuration.workers, onThreadStart: configuration.onThreadStart)
+        context = try ServerContext(routes: app.routes, workers: configuration.workers, onThreadStart: configuration.onThreadStart)
         var config = cc_server_config()
         config.port = configuration.port
         config.workers = Int32(configuration.workers)
@@ -68,6 +74,7 @@ public final class CCoreServer: @unchecked Sendable {
             }
         }
         guard rc == 0, let started else {
+            context.stopBridges()
             throw Socket.ListenError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         server = started
@@ -82,6 +89,7 @@ public final class CCoreServer: @unchecked Sendable {
     /// Runs `task` on every loop thread and returns when all have.
     public func runOnEveryThread(_ task: @escaping @Sendable () -> Void) {
         guard let server else { return }
+        for bridge in context.bridges { bridge.runBlocking { task() } }
         final class Box { let task: @Sendable () -> Void; init(_ t: @escaping @Sendable () -> Void) { task = t } }
         let box = Box(task)
         withExtendedLifetime(box) {
@@ -96,14 +104,30 @@ public final class CCoreServer: @unchecked Sendable {
         guard let server else { return }
         self.server = nil
         cc_server_stop(server)
+        context.stopBridges()
     }
 
     private static func dispatch(_ context: ServerContext, _ ex: OpaquePointer) {
         let match = cc_exchange_match(ex)!
         let worker = Int(cc_exchange_worker(ex))
-        let exchange = CCoreExchange(raw: ex, scratch: context.scratch[worker])
+        let scratch = context.scratch[worker]
+        let exchange = CCoreExchange(raw: ex, scratch: scratch)
+        let route = context.routes[Int(match.pointee.handler_id)]
+        scratch.chain = route.chain
+        scratch.entered = 0
+        scratch.responded = false
+        scratch.context.reset(now: Clock.monotonicNanos())
+        // Before steps, outermost first; one may answer in place of the handler.
+        while scratch.entered < route.chain.count {
+            let middleware = route.chain[scratch.entered]
+            scratch.entered += 1
+            if let before = middleware.before, let early = before(exchange) {
+                exchange.answer(early)
+                return
+            }
+        }
         do {
-            try context.handlers[Int(match.pointee.handler_id)](exchange)
+            try route.handler(exchange)
         } catch let error as CCoreError {
             exchange.json(status: error.status) { w in
                 w.beginObject(); w.key("error"); w.string(error.message); w.endObject()

@@ -31,6 +31,11 @@ public struct Expectation: Sendable {
     public var body: Body
     /// Headers every answer should carry; a missing one is a warning.
     public var recommendedHeaders: [String]
+    /// Headers the answer must carry (with this value, compared
+    /// case-insensitively, or any value when nil); a missing one is a failure.
+    public var requiredHeaders: [(name: String, value: String?)] = []
+    /// Headers the answer must not carry.
+    public var forbiddenHeaders: [String] = []
 
     public init(status: Int, mediaType: String? = nil, body: Body = .any,
                 recommendedHeaders: [String] = Expectation.standardHeaders) {
@@ -81,6 +86,18 @@ public struct Expectation: Sendable {
             } else {
                 fail("body is not JSON: \(response.bodyText.prefix(120))")
             }
+        }
+        for (name, value) in requiredHeaders {
+            guard let actual = response.header(name) else {
+                fail("no \(name) header")
+                continue
+            }
+            if let value, actual.lowercased() != value.lowercased() {
+                fail("\(name) is '\(actual)', expected '\(value)'")
+            }
+        }
+        for name in forbiddenHeaders where response.header(name) != nil {
+            fail("has a \(name) header ('\(response.header(name)!)') it must not have")
         }
         for name in recommendedHeaders where response.header(name) == nil {
             if name == "Content-Type" && mediaType != nil { continue }  // already a failure above

@@ -9,17 +9,21 @@ public struct Suite: Sendable {
     public let cases: [LoadCase]
     /// Requests that are only verified, never measured (error paths, edge cases).
     public let checks: [NamedRequest]
+    /// Checks that take several requests in order (state: counts, limits).
+    public let scenarios: [Scenario]
 
-    public init(name: String, summary: String, routes: [RouteDescription], cases: [LoadCase], checks: [NamedRequest]) {
+    public init(name: String, summary: String, routes: [RouteDescription], cases: [LoadCase], checks: [NamedRequest],
+                scenarios: [Scenario] = []) {
         self.name = name
         self.summary = summary
         self.routes = routes
         self.cases = cases
         self.checks = checks
+        self.scenarios = scenarios
     }
 
     /// Every suite catbench knows, by name.
-    public static let all: [Suite] = [BasicSuite.suite]
+    public static let all: [Suite] = [BasicSuite.suite, MiddlewareSuite.suite]
 
     public static func named(_ name: String) -> Suite? { all.first { $0.name == name } }
 }
@@ -52,6 +56,17 @@ public struct LoadCase: Sendable {
     public func requests(seed: UInt64, count: Int) -> [RequestSpec] {
         var random = SeededRandom(seed: seed ^ UInt64(truncatingIfNeeded: name.hashValueStable))
         return (0..<count).map { _ in generate(&random) }
+    }
+}
+
+/// A check made of several requests on one connection; returns what is wrong.
+public struct Scenario: Sendable {
+    public let name: String
+    public let run: @Sendable (ProbeClient) throws -> [String]
+
+    public init(_ name: String, _ run: @escaping @Sendable (ProbeClient) throws -> [String]) {
+        self.name = name
+        self.run = run
     }
 }
 

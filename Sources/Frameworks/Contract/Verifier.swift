@@ -40,6 +40,17 @@ public enum Verifier {
                 report.failures.append(Finding(level: .failure, check: name, message: "\(error)"))
             }
         }
+        for scenario in suite.scenarios {
+            report.checksRun += 1
+            let scenarioClient = ProbeClient(address: address)
+            do {
+                for problem in try scenario.run(scenarioClient) {
+                    report.failures.append(Finding(level: .failure, check: scenario.name, message: problem))
+                }
+            } catch {
+                report.failures.append(Finding(level: .failure, check: scenario.name, message: "\(error)"))
+            }
+        }
         return report
     }
 }

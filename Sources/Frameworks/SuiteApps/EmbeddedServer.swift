@@ -1,4 +1,5 @@
 import CCoreStack
+import Contract
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -86,19 +87,19 @@ public struct UnsupportedProtocol: Error, CustomStringConvertible {
 
 public struct UnknownSuite: Error, CustomStringConvertible {
     public let name: String
-    public var description: String { "unknown suite '\(name)'; known suites: basic" }
+    public var description: String { "unknown suite '\(name)'; known suites: \(Suite.all.map(\.name).joined(separator: ", "))" }
 }
 
 /// Starts `stack` serving the named suites.
 public func startServer(_ stack: StackName, suites: [String] = ["basic"], settings: ServerSettings) throws -> EmbeddedServer {
-    for suite in suites where suite != "basic" { throw UnknownSuite(name: suite) }
+    for suite in suites where Suite.named(suite) == nil { throw UnknownSuite(name: suite) }
     if settings.tls != nil && !stack.speaksHTTP2 {
         throw UnsupportedProtocol(description: "\(stack.rawValue) serves cleartext HTTP/1.1 only (no TLS, no HTTP/2), like the sync servers it stands for")
     }
     switch stack {
-    case .ccore: return try CCoreBasicApp.start(settings)
-    case .async: return try AsyncBasicApp.start(settings)
-    case .threaded: return try ThreadedBasicApp.start(settings)
+    case .ccore: return try CCoreSuiteServer.start(settings, suites: suites)
+    case .async: return try AsyncSuiteServer.start(settings, suites: suites)
+    case .threaded: return try ThreadedSuiteServer.start(settings, suites: suites)
     }
 }
 

@@ -1,4 +1,11 @@
+import Posix
 import WireFormat
+
+/// What a server lends its requests: the executor async work runs on.
+final class ThreadedRuntime: Sendable {
+    let bridge: ThreadExecutor
+    init(bridge: ThreadExecutor) { self.bridge = bridge }
+}
 
 /// A request as a handler of the threaded stack sees it: everything already
 /// copied out of the socket buffer, like a WSGI environ.
@@ -11,6 +18,30 @@ public struct Request: Sendable {
     public let body: [UInt8]
     /// Path parameters by name, as matched (`<int:id>` values are checked integers).
     public internal(set) var pathParameters: [String: String] = [:]
+    /// Attributes middleware set on the request (Django's `request.user`, …).
+    public var attributes: [String: String] = [:]
+    /// Monotonic time the request was read, for timing middleware.
+    public internal(set) var startedAt: UInt64 = 0
+    let runtime: ThreadedRuntime?
+
+    init(method: String, path: String, queryString: String, headers: [(name: String, value: String)], body: [UInt8],
+         runtime: ThreadedRuntime?, startedAt: UInt64) {
+        self.method = method
+        self.path = path
+        self.queryString = queryString
+        self.headers = headers
+        self.body = body
+        self.runtime = runtime
+        self.startedAt = startedAt
+    }
+
+    /// Runs async work from this sync view and waits for it (Django's
+    /// async_to_sync): the worker thread blocks meanwhile, and the work runs on
+    /// the server's executor thread.
+    public func awaitBlocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        guard let runtime else { fatalError("no async bridge outside a server") }
+        return runtime.bridge.runBlocking(body)
+    }
 
     /// Decoded query arguments, first value per name (Flask's `request.args`).
     public var args: [String: String] {

@@ -11,10 +11,12 @@ public final class ThreadedApp: @unchecked Sendable {
 
     public init() {}
 
-    /// Registers `handler` for `pattern` and `methods` (HEAD is answered by GET routes).
-    public func route(_ pattern: String, methods: [String] = ["GET"], _ handler: @escaping Handler) throws {
+    /// Registers `handler` for `pattern` and `methods` (HEAD is answered by GET
+    /// routes), wrapped in `middleware`, first outermost.
+    public func route(_ pattern: String, methods: [String] = ["GET"], middleware: [any ThreadedMiddleware] = [],
+                      _ handler: @escaping Handler) throws {
         precondition(!frozen, "routes must be added before the server starts")
-        try router.add(pattern, methods: Set(methods), handler: handler)
+        try router.add(pattern, methods: Set(methods), handler: middleware.wrap(handler))
     }
 
     func freeze() { frozen = true }

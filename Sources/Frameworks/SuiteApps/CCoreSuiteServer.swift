@@ -1,8 +1,8 @@
 import CCoreStack
 import Contract
 
-/// The basic suite written for the ccore stack.
-final class CCoreBasicApp: EmbeddedServer, @unchecked Sendable {
+/// The suites written for the ccore stack, served by one server.
+final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
     let stack = StackName.ccore
     let secure: Bool
     private let server: CCoreServer
@@ -12,8 +12,23 @@ final class CCoreBasicApp: EmbeddedServer, @unchecked Sendable {
         self.secure = secure
     }
 
-    static func start(_ settings: ServerSettings) throws -> CCoreBasicApp {
+    static func start(_ settings: ServerSettings, suites: [String]) throws -> CCoreSuiteServer {
         let app = CCoreApp()
+        for suite in suites {
+            switch suite {
+            case "basic": try registerBasic(app)
+            case "middleware": try registerMiddleware(app)
+            default: throw UnknownSuite(name: suite)
+            }
+        }
+        let server = try CCoreServer(app: app, configuration: CCoreConfiguration(
+            host: settings.host, port: settings.port, workers: settings.workers, h2c: settings.h2c,
+            tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
+            onThreadStart: settings.onThreadStart))
+        return CCoreSuiteServer(server: server, secure: settings.tls != nil)
+    }
+
+    static func registerBasic(_ app: CCoreApp) throws {
         try app.get("/plaintext") { ex in ex.text("Hello, World!") }
         try app.get("/json") { ex in
             ex.json { w in
@@ -47,11 +62,6 @@ final class CCoreBasicApp: EmbeddedServer, @unchecked Sendable {
                 w.endObject()
             }
         }
-        let server = try CCoreServer(app: app, configuration: CCoreConfiguration(
-            host: settings.host, port: settings.port, workers: settings.workers, h2c: settings.h2c,
-            tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
-            onThreadStart: settings.onThreadStart))
-        return CCoreBasicApp(server: server, secure: settings.tls != nil)
     }
 
     var port: UInt16 { server.port }

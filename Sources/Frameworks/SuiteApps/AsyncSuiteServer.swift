@@ -1,9 +1,9 @@
 import AsyncStack
 import Contract
 
-/// The basic suite written for the async stack: Codable models, as FastAPI's
-/// response models.
-final class AsyncBasicApp: EmbeddedServer, @unchecked Sendable {
+/// The suites written for the async stack, served by one server. Answers are
+/// Codable models, as FastAPI's response models.
+final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
     let stack = StackName.async
     let secure: Bool
     private let server: AsyncServer
@@ -18,8 +18,22 @@ final class AsyncBasicApp: EmbeddedServer, @unchecked Sendable {
     struct SearchResult: Encodable { let id: Int; let title: String }
     struct SearchPage: Encodable { let query: String; let limit: Int; let results: [SearchResult] }
 
-    static func start(_ settings: ServerSettings) throws -> AsyncBasicApp {
+    static func start(_ settings: ServerSettings, suites: [String]) throws -> AsyncSuiteServer {
         let app = AsyncApp()
+        for suite in suites {
+            switch suite {
+            case "basic": try registerBasic(app)
+            case "middleware": try registerMiddleware(app)
+            default: throw UnknownSuite(name: suite)
+            }
+        }
+        let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
+            host: settings.host, port: Int(settings.port), workers: settings.workers, h2c: settings.h2c,
+            tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
+        return AsyncSuiteServer(server: server, secure: settings.tls != nil)
+    }
+
+    static func registerBasic(_ app: AsyncApp) throws {
         try app.get("/plaintext") { _ in .text(BasicSuite.plaintextBody) }
         try app.get("/json") { _ in try .json(Message(message: BasicSuite.jsonMessage)) }
         try app.get("/users/{id}") { request in
@@ -32,10 +46,6 @@ final class AsyncBasicApp: EmbeddedServer, @unchecked Sendable {
             let results = (1...limit).map { SearchResult(id: $0, title: BasicSuite.resultTitle(query: query, index: $0)) }
             return try .json(SearchPage(query: query, limit: limit, results: results))
         }
-        let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
-            host: settings.host, port: Int(settings.port), workers: settings.workers, h2c: settings.h2c,
-            tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
-        return AsyncBasicApp(server: server, secure: settings.tls != nil)
     }
 
     var port: UInt16 { UInt16(server.port) }

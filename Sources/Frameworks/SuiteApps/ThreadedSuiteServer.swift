@@ -1,17 +1,30 @@
 import Contract
 import ThreadedStack
 
-/// The basic suite written for the threaded stack: dictionaries turned into
-/// JSON, as a Flask view returns `jsonify({...})`.
-final class ThreadedBasicApp: EmbeddedServer, @unchecked Sendable {
+/// The suites written for the threaded stack, served by one server: views
+/// return dictionaries turned into JSON, as a Flask view returns `jsonify({...})`.
+final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
     let stack = StackName.threaded
     let secure = false
     private let server: ThreadedServer
 
     private init(server: ThreadedServer) { self.server = server }
 
-    static func start(_ settings: ServerSettings) throws -> ThreadedBasicApp {
+    static func start(_ settings: ServerSettings, suites: [String]) throws -> ThreadedSuiteServer {
         let app = ThreadedApp()
+        for suite in suites {
+            switch suite {
+            case "basic": try registerBasic(app)
+            case "middleware": try registerMiddleware(app)
+            default: throw UnknownSuite(name: suite)
+            }
+        }
+        let server = try ThreadedServer(app: app, configuration: Configuration(
+            host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
+        return ThreadedSuiteServer(server: server)
+    }
+
+    static func registerBasic(_ app: ThreadedApp) throws {
         try app.route("/plaintext") { _ in .text(BasicSuite.plaintextBody) }
         try app.route("/json") { _ in .json(["message": .string(BasicSuite.jsonMessage)]) }
         try app.route("/users/<int:id>") { request in
@@ -25,9 +38,6 @@ final class ThreadedBasicApp: EmbeddedServer, @unchecked Sendable {
             let results: [JSON] = (1...limit).map { ["id": .int($0), "title": .string(BasicSuite.resultTitle(query: query, index: $0))] }
             return .json(["query": .string(query), "limit": .int(limit), "results": .array(results)])
         }
-        let server = try ThreadedServer(app: app, configuration: Configuration(
-            host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
-        return ThreadedBasicApp(server: server)
     }
 
     var port: UInt16 { server.port }
