@@ -21,6 +21,12 @@
  *     its input to nghttp2 instead of the HTTP/1.1 parser (handlers run from
  *     there) and, before each write, copies nghttp2's queued frames into the
  *     output buffer, up to CC_OUT_HIGH: still one write per batch.
+ *
+ * A handler may defer its exchange (defer.c). On HTTP/1.1 the connection
+ * then parses and reads nothing more -- later pipelined requests wait in the
+ * buffer or the socket, so answers stay in request order -- until the
+ * deferred answer is written; then the cycle resumes where it stopped. On
+ * HTTP/2 only that stream waits.
  */
 #define _GNU_SOURCE
 #include "core_internal.h"
@@ -129,6 +135,10 @@ void cc__conn_close(cc_conn *c) {
     if (c->fd < 0) return;
     cc_loop *L = c->loop;
     cc__tls_notify(c); /* a TLS peer can tell our close from a truncation */
+    /* Deferred answers still to come are dropped when they do (HTTP/2
+     * streams orphan theirs as they are released). */
+    if (c->deferred) cc__defer_orphan(c->deferred);
+    c->deferred = NULL;
     cc__h2_free(c);
     cc__tls_free(c);
     close(c->fd); /* also removes it from the epoll set */
@@ -348,7 +358,8 @@ static void process_input(cc_conn *c) {
         return;
     }
     c->held = false;
-    while (c->rstart < c->rlen && !c->closing) {
+    /* A deferred exchange stops the pipeline until its answer is written. */
+    while (c->rstart < c->rlen && !c->closing && !c->deferred) {
         if (out_pending(c) >= CC_OUT_HIGH) {
             c->held = true;
             break;
@@ -431,6 +442,10 @@ static void ready_push(cc_conn *c) {
     c->loop->ready = c;
 }
 
+void cc__conn_kick(cc_conn *c) {
+    if (c->fd >= 0) ready_push(c);
+}
+
 void cc__conn_drive(cc_conn *c) {
     if (c->fd < 0) return;
     if (c->lingering) {
@@ -447,7 +462,9 @@ void cc__conn_drive(cc_conn *c) {
     }
     for (int round = 0; round < CC_DRIVE_ROUNDS; round++) {
         if (!c->closing) process_input(c);
-        if (!c->closing && !c->held && c->readable && !c->eof && out_pending(c) < CC_OUT_HIGH) {
+        /* Not while an HTTP/1.1 exchange is deferred: nothing would parse
+         * what we read, and the buffer must not grow meanwhile. */
+        if (!c->closing && !c->held && !c->deferred && c->readable && !c->eof && out_pending(c) < CC_OUT_HIGH) {
             int r = read_some(c);
             if (r == RD_DATA_FULL || r == RD_DATA_SHORT) {
                 /* A short read means drained, unless the peer also shut its
@@ -483,6 +500,7 @@ void cc__conn_drive(cc_conn *c) {
             finish(c);
             return;
         }
+        if (c->deferred) return; /* the deferred answer resumes us (cc__conn_kick) */
         if (c->held || (c->readable && !c->eof)) continue; /* backpressure is gone: resume */
         if (c->eof) {
             /* The peer is done sending and every complete request is
@@ -497,6 +515,13 @@ void cc__conn_drive(cc_conn *c) {
 
 void cc__conn_event(cc_conn *c, uint32_t events) {
     if (c->fd < 0) return;
+    if (c->deferred && (events & (EPOLLERR | EPOLLHUP))) {
+        /* Reset (or both ways shut) while an HTTP/1.1 exchange waits: we are
+         * not reading, so read() would never report it. Nothing can reach
+         * the client any more. */
+        cc__conn_close(c);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true; /* read() reports EOF/errors */
     if (events & (EPOLLRDHUP | EPOLLHUP)) c->rdhup = true;
     if ((events & EPOLLOUT) && c->tls_read_wants_write) {
@@ -532,7 +557,10 @@ void cc__conn_sweep(cc_loop *L) {
             uint64_t idle = now - c->last_io_ms;
             if (c->closing) {
                 if (idle >= s->keepalive_timeout_ms) cc__conn_close(c);
-            } else if (idle >= s->keepalive_timeout_ms || (idle >= s->header_timeout_ms && cc__h2_waiting(c))) {
+            } else if ((idle >= s->keepalive_timeout_ms && c->ndeferred == 0) ||
+                       (idle >= s->header_timeout_ms && cc__h2_waiting(c))) {
+                /* Streams waiting for deferred answers are not idleness:
+                 * defer_timeout_ms bounds them (cc__defer_sweep). */
                 cc__h2_goaway(c, NGHTTP2_NO_ERROR);
                 c->closing = true;
                 cc__conn_drive(c);
@@ -544,6 +572,7 @@ void cc__conn_sweep(cc_loop *L) {
             if (now - c->last_io_ms >= s->keepalive_timeout_ms) cc__conn_close(c);
             continue;
         }
+        if (c->deferred) continue; /* waiting for us, not the client: defer_timeout_ms bounds it */
         bool in_request = (c->parser.flags & CC_PF_STARTED) != 0 || (c->proto == CC_PROTO_SNIFF && c->rlen > c->rstart);
         if (in_request) {
             /* header_timeout_ms bounds the head from its first byte (a

@@ -87,6 +87,9 @@ extern const char *const cc__method_names[CC_METHOD_COUNT];
 #define CC_LINGER_MS 2000u               /* how long a closing connection may drain the peer's input */
 #define CC_DRIVE_ROUNDS 16               /* read/parse rounds per connection before others get a turn */
 #define CC_POOL_MAX 1024u                /* free connection structs kept per loop */
+#define CC_DEFER_POOL_MAX 1024u          /* free deferred records kept per loop */
+#define CC_DEFER_BUF_INIT 1024u          /* a deferred record's answer buffer to start with */
+#define CC_DEFER_TIMEOUT_MS 30000u       /* defer_timeout_ms unless configured */
 
 #define CC_H2_DEFAULT_MAX_STREAMS 256u   /* SETTINGS_MAX_CONCURRENT_STREAMS unless configured */
 #define CC_H2_STREAM_WINDOW (1u << 20)   /* SETTINGS_INITIAL_WINDOW_SIZE: 1 MiB per stream */
@@ -109,6 +112,53 @@ enum { CC_TAG_CONN = 1, CC_TAG_LISTEN, CC_TAG_WAKE };
 typedef struct cc_loop cc_loop;
 typedef struct cc_h2 cc_h2;               /* h2.c: one HTTP/2 connection */
 typedef struct cc_h2_stream cc_h2_stream; /* h2.c: one HTTP/2 request/response */
+typedef struct cc_conn cc_conn;
+
+/* States of a deferred record (cc_deferred.state). */
+enum {
+    CC_DS_FREE = 0, /* in the loop's pool */
+    CC_DS_HELD,     /* a handle out there; the loop may still write to its exchange */
+    CC_DS_POSTING,  /* cc_deferred_respond is queueing it */
+    CC_DS_POSTED,   /* in the loop's completion queue: the loop's again */
+    CC_DS_DETACHED  /* the server stopped: the handle's holder frees it */
+};
+
+/*
+ * One deferred exchange (defer.c). Three parties touch it:
+ *   - the handle's holder (any thread) fills the answer fields and buf,
+ *     then moves state HELD -> POSTING -> POSTED while queueing it;
+ *   - the owning loop links it in its lists and points it at the exchange's
+ *     connection / stream (cleared when those go away, so a record never
+ *     points at a recycled one), and recycles it once drained from the queue;
+ *   - cc_server_stop, after the loops are joined, moves HELD records to
+ *     DETACHED (the holder's cc_deferred_respond frees them) and frees the
+ *     POSTED ones.
+ * The holder's writes reach the loop through loop->dmu (queue push / pop).
+ */
+struct cc_deferred {
+    _Atomic int state; /* CC_DS_* */
+    cc_loop *loop;     /* owner; fixed while the record is out */
+    int worker;
+    /* the loop's (or, after the join, cc_server_stop's) */
+    struct cc_deferred *prev, *next; /* loop->dlive or loop->dorphans; the pool through next */
+    bool on_live;      /* in dlive (else in dorphans) */
+    bool close;        /* HTTP/1: the connection ends after this answer */
+    bool send_body;    /* not HEAD */
+    bool ka10;         /* HTTP/1.0 keep-alive to confirm */
+    cc_conn *conn;         /* NULL once orphaned (connection or stream gone, timed out) */
+    cc_h2_stream *stream;  /* HTTP/2 only */
+    uint64_t deadline_ms;  /* answered 504 by the loop after this */
+    /* queue link, written under loop->dmu */
+    struct cc_deferred *qnext;
+    /* the answer, written by the holder before posting:
+     * buf = added header lines, then the content type, then the body */
+    char *buf;
+    size_t cap;
+    size_t hdr_len, ctype_len, body_len;
+    int status;
+    bool has_ctype;
+    bool invalid; /* answer 500 instead (bad arguments, out of memory) */
+};
 
 typedef struct cc_conn {
     int tag; /* CC_TAG_CONN; must stay first */
@@ -144,6 +194,8 @@ typedef struct cc_conn {
     bool tls_notified;         /* close_notify sent */
     bool tls_read_wants_write; /* SSL_read needs the socket writable first */
     uint8_t tls_rd_pending;    /* EOF or error seen behind data already returned (connection.c RD_*) */
+    cc_deferred *deferred;     /* HTTP/1: the deferred exchange parsing waits for */
+    uint32_t ndeferred;        /* deferred exchanges outstanding (HTTP/2: one per stream at most) */
 } cc_conn;
 
 struct cc_loop {
@@ -175,6 +227,13 @@ struct cc_loop {
     cc_h2_stream *h2_pool; /* free HTTP/2 stream structs with their buffers */
     uint32_t h2_npool;
     nghttp2_nv h2_nv[CC_H2_NV_MAX]; /* scratch for one response's header fields */
+    /* Deferred responses (defer.c). */
+    pthread_mutex_t dmu;           /* guards the completion queue */
+    cc_deferred *dq_head, *dq_tail; /* completed records, oldest first; guarded by dmu */
+    cc_deferred *dlive, *dlive_tail; /* out, with an exchange to answer; oldest (earliest deadline) first */
+    cc_deferred *dorphans;         /* out, exchange gone: waiting for their cc_deferred_respond */
+    cc_deferred *dpool;            /* free records with their buffers */
+    uint32_t ndpool;
 };
 
 struct cc_server {
@@ -182,7 +241,7 @@ struct cc_server {
     const cc_router *router;
     cc_limits limits;
     size_t rbuf_max;
-    uint32_t max_connections, header_timeout_ms, keepalive_timeout_ms;
+    uint32_t max_connections, header_timeout_ms, keepalive_timeout_ms, defer_timeout_ms;
     char server_hdr[160]; /* "Server: name\r\n" */
     size_t server_hdr_len;
     uint16_t port;
@@ -217,10 +276,44 @@ struct cc_exchange {
     bool send_body; /* not HEAD */
     bool ka10;      /* HTTP/1.0 keep-alive to confirm */
     bool failed;    /* the answer could not be written (out of memory) */
+    cc_deferred *deferred; /* set by cc_exchange_defer: answered later */
 };
+
+/* No CR, LF, NUL or other CTLs (HTAB aside): nothing that could split a
+ * header or a response. */
+static inline bool cc__is_field_value(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+    }
+    return true;
+}
+
+/* RFC 9110 §5.6.2 token. */
+static inline bool cc__is_token(const char *s, size_t n) {
+    if (n == 0) return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f) return false;
+        switch (c) {
+        case '"': case '(': case ')': case ',': case '/': case ':': case ';': case '<': case '=':
+        case '>': case '?': case '@': case '[': case '\\': case ']': case '{': case '}':
+            return false;
+        default: break;
+        }
+    }
+    return true;
+}
+
+/* server.c */
+/* Wakes L's thread (its eventfd); callable from any thread while L's eventfd is open. */
+void cc__loop_wake(cc_loop *L);
 
 /* connection.c */
 cc_conn *cc__conn_open(cc_loop *L, int fd);
+/* Queues c to be driven later in this loop iteration (after new output or
+ * when parsing may resume). */
+void cc__conn_kick(cc_conn *c);
 void cc__conn_event(cc_conn *c, uint32_t events);
 void cc__conn_drive(cc_conn *c);
 void cc__conn_close(cc_conn *c);
@@ -238,6 +331,9 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
 bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len,
                      bool keep_alive_10);
 bool cc__out_append(cc_conn *c, const char *data, size_t n);
+/* One answer on whichever protocol the exchange speaks. */
+bool cc__emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra, size_t extra_len,
+              const void *body, size_t body_len);
 void cc__handle_request(cc_conn *c, const cc_request *req);
 /* Routes ex->req and answers it: the handler (500 if it does not answer),
  * or the core's 404/405. Sets ex->failed when the answer could not be written. */
@@ -263,6 +359,22 @@ void cc__h2_free(cc_conn *c);
 void cc__h2_free_pool(cc_loop *L);
 bool cc__h2_submit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
                    size_t extra_len, const void *body, size_t body_len);
+/* Ties (d) or unties (NULL) a deferred record to the stream. */
+void cc__h2_stream_defer(cc_h2_stream *st, cc_deferred *d);
+/* A deferred stream's answer was submitted (ok) or could not be: reset it. */
+void cc__h2_deferred_done(cc_conn *c, cc_h2_stream *st, bool ok);
+
+/* defer.c */
+/* Takes the completed records off L's queue and writes their answers. */
+void cc__defer_drain(cc_loop *L);
+/* Answers 504 for every deferred exchange past its deadline. */
+void cc__defer_sweep(cc_loop *L);
+/* The exchange of d is gone (connection closed, stream reset): its answer
+ * will be dropped. */
+void cc__defer_orphan(cc_deferred *d);
+/* After L's thread has exited: detaches the records still out, frees the
+ * queued and pooled ones. */
+void cc__defer_teardown(cc_loop *L);
 
 /* tls.c */
 enum { CC_TLS_OK = 0, CC_TLS_AGAIN, CC_TLS_EOF, CC_TLS_ERROR };

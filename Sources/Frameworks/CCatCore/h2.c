@@ -11,7 +11,10 @@
  * there, on the loop, with the same cc_request / cc_exchange as HTTP/1.1.
  * cc_respond submits the response to the session; cc__h2_pump later copies
  * nghttp2_session_mem_send's frames into the connection's output buffer, so
- * a batch of requests still ends in one write.
+ * a batch of requests still ends in one write. A handler may defer its
+ * stream (defer.c): the stream stays open, the others go on, and the answer
+ * is submitted the same way when it comes back; a stream reset or a
+ * session ended meanwhile orphans the deferred record.
  *
  * Memory: stream structs (with their header, body and response buffers) come
  * from a per-loop free list, so a connection in steady state allocates
@@ -31,7 +34,8 @@ struct cc_h2_stream {
     int32_t id;
     uint16_t error;   /* status the core answers instead of routing (413, 431, 503); 0 if none */
     bool complete;    /* END_STREAM received: the whole request is here */
-    bool answered;    /* a response was submitted (or the stream was given up) */
+    bool answered;    /* a response was submitted, deferred, or the stream was given up */
+    cc_deferred *deferred; /* the handler deferred: the answer comes later (defer.c) */
     bool has_method, has_path, has_authority, has_host, expect_continue;
     uint32_t head_bytes; /* field bytes counted against max_header_bytes */
     uint32_t method_at, method_len, path_at, path_len, authority_at, authority_len;
@@ -76,6 +80,7 @@ static cc_h2_stream *stream_get(cc_conn *c, int32_t id) {
     st->id = id;
     st->error = 0;
     st->complete = st->answered = false;
+    st->deferred = NULL;
     st->has_method = st->has_path = st->has_authority = st->has_host = st->expect_continue = false;
     st->head_bytes = 0;
     st->content_length = -1;
@@ -113,6 +118,10 @@ static void stream_drop_body(cc_h2 *h, cc_h2_stream *st) {
 static void stream_release(cc_conn *c, cc_h2_stream *st) {
     cc_h2 *h = c->h2;
     cc_loop *L = c->loop;
+    /* Reset by the client or the session ended before the deferred answer
+     * came: it will be dropped. */
+    if (st->deferred) cc__defer_orphan(st->deferred);
+    st->deferred = NULL;
     if (st->prev) st->prev->next = st->next;
     else h->streams = st->next;
     if (st->next) st->next->prev = st->prev;
@@ -233,6 +242,7 @@ static void answer(cc_conn *c, cc_h2_stream *st) {
     ex.extra_len = 0;
     ex.responded = false;
     ex.failed = false;
+    ex.deferred = NULL;
     ex.close = false;
     ex.send_body = L->req.method != CC_METHOD_HEAD;
     ex.ka10 = false;
@@ -361,6 +371,15 @@ bool cc__h2_submit(cc_exchange *ex, int status, const char *ctype, size_t ctype_
     atomic_store_explicit(&L->responses, atomic_load_explicit(&L->responses, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     return true;
+}
+
+void cc__h2_stream_defer(cc_h2_stream *st, cc_deferred *d) { st->deferred = d; }
+
+void cc__h2_deferred_done(cc_conn *c, cc_h2_stream *st, bool ok) {
+    st->deferred = NULL;
+    /* As in answer(): no memory for the answer ends the stream, not the
+     * connection. */
+    if (!ok) nghttp2_submit_rst_stream(c->h2->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
 }
 
 /* ------------------------------------------------------------------ */

@@ -143,6 +143,7 @@ static const char *reason_phrase(int status) {
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
     default: return ""; /* reason-phrase may be empty (RFC 9112 §4) */
     }
@@ -226,6 +227,7 @@ static const char *error_json(int status) {
     case 431: return "{\"error\":\"request header fields too large\"}";
     case 501: return "{\"error\":\"not implemented\"}";
     case 503: return "{\"error\":\"service unavailable\"}";
+    case 504: return "{\"error\":\"gateway timeout\"}";
     case 505: return "{\"error\":\"http version not supported\"}";
     default: return "{\"error\":\"internal server error\"}";
     }
@@ -244,8 +246,7 @@ bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const c
 /* Routing and the exchange                                             */
 /* ------------------------------------------------------------------ */
 
-/* One answer on whichever protocol the exchange speaks. */
-static bool emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
+bool cc__emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
                  size_t extra_len, const void *body, size_t body_len) {
     if (ex->stream) return cc__h2_submit(ex, status, ctype, ctype_len, extra, extra_len, body, body_len);
     return cc__write_response(ex->conn, status, ctype, ctype_len, extra, extra_len, body, body_len, ex->send_body,
@@ -254,7 +255,7 @@ static bool emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_le
 
 bool cc__answer_error(cc_exchange *ex, int status, const char *extra, size_t extra_len) {
     const char *msg = error_json(status);
-    return emit(ex, status, json_type, sizeof json_type - 1, extra, extra_len, msg, strlen(msg));
+    return cc__emit(ex, status, json_type, sizeof json_type - 1, extra, extra_len, msg, strlen(msg));
 }
 
 void cc__route(cc_exchange *ex) {
@@ -301,10 +302,14 @@ void cc__handle_request(cc_conn *c, const cc_request *req) {
     ex.extra_len = 0;
     ex.responded = false;
     ex.failed = false;
+    ex.deferred = NULL;
     ex.close = should_close(c, req);
     ex.send_body = req->method != CC_METHOD_HEAD;
     ex.ka10 = !ex.close && req->version_minor == 0; /* HTTP/1.0 keep-alive must be confirmed */
     cc__route(&ex);
+    /* Deferred: the record keeps ex.close and applies it when the answer is
+     * written (defer.c); until then the connection parses nothing more. */
+    if (ex.deferred) return;
     /* A closing answer, or none could be written (out of memory): the
      * connection ends. */
     if (ex.close || ex.failed) c->closing = true;
@@ -316,27 +321,9 @@ int cc_exchange_worker(const cc_exchange *ex) { return ex->conn->loop->index; }
 int cc_exchange_http_version(const cc_exchange *ex) { return ex->stream ? 2 : 1; }
 int cc_exchange_is_tls(const cc_exchange *ex) { return ex->conn->ssl != NULL; }
 
-static bool is_token(const char *s, size_t n) {
-    if (n == 0) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
-    }
-    return true;
-}
-
-/* No CR, LF, NUL or other CTLs (HTAB aside): nothing that could split a
- * header or a response. */
-static bool is_field_value(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-    }
-    return true;
-}
-
 int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, const char *value, size_t value_len) {
-    if (ex->responded || !is_token(name, name_len) || !is_field_value(value, value_len)) return -1;
+    /* responded also covers a deferred exchange: its headers go to the record. */
+    if (ex->responded || !cc__is_token(name, name_len) || !cc__is_field_value(value, value_len)) return -1;
     size_t need = name_len + 2 + value_len + 2;
     if (need > CC_EXTRA_HEADERS_MAX - ex->extra_len) return -1;
     char *p = ex->conn->loop->extra_headers + ex->extra_len;
@@ -350,16 +337,16 @@ int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, c
 
 void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t content_type_len, const void *body,
                 size_t body_len) {
-    if (ex->responded) return; /* a second call is ignored */
+    if (ex->responded) return; /* a second call, or one after cc_exchange_defer, is ignored */
     ex->responded = true;
     bool ok;
     /* A final status only (1xx are the core's business), and nothing in the
      * content type that could split the header block. */
-    if (status < 200 || status > 999 || (content_type && !is_field_value(content_type, content_type_len)) ||
+    if (status < 200 || status > 999 || (content_type && !cc__is_field_value(content_type, content_type_len)) ||
         (!body && body_len)) {
         ok = cc__answer_error(ex, 500, NULL, 0);
     } else {
-        ok = emit(ex, status, content_type, content_type_len, ex->conn->loop->extra_headers, ex->extra_len, body,
+        ok = cc__emit(ex, status, content_type, content_type_len, ex->conn->loop->extra_headers, ex->extra_len, body,
                   body_len);
     }
     if (!ok) ex->failed = true;

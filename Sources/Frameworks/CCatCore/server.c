@@ -4,7 +4,8 @@
  * Every worker owns a loop thread with its own epoll set, its own
  * SO_REUSEPORT listener on the shared port (the kernel spreads new
  * connections across them, so loops never contend on an accept queue), an
- * eventfd to be woken from other threads, and its connections. Nothing on
+ * eventfd to be woken from other threads (posted tasks, deferred answers
+ * completed elsewhere: defer.c), and its connections. Nothing on
  * the request path is shared between loops except the read-only router and
  * config, nghttp2's callback table and the TLS context (SSL_CTX is safe to
  * share, and its locking session cache is off).
@@ -33,7 +34,7 @@ static _Thread_local cc_loop *tls_loop; /* the loop running on this thread, if a
 /* Cross-thread tasks                                                   */
 /* ------------------------------------------------------------------ */
 
-static void wake(cc_loop *L) {
+void cc__loop_wake(cc_loop *L) {
     uint64_t one = 1;
     ssize_t n;
     do {
@@ -82,7 +83,7 @@ void cc_server_run_on_workers(cc_server *s, cc_worker_fn fn, void *ctx) {
         s->tasks_left++;
     }
     pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->nloops; i++) wake(&s->loops[i]);
+    for (int i = 0; i < s->nloops; i++) cc__loop_wake(&s->loops[i]);
     if (self) run_posted_task(self);
 
     pthread_mutex_lock(&s->mu);
@@ -138,9 +139,12 @@ static void accept_all(cc_loop *L) {
 
 static void drain_wake(cc_loop *L) {
     uint64_t v;
+    /* Reset the counter before looking at the queues: a completion posted
+     * after this read wakes us again, none is missed. */
     while (read(L->wfd, &v, sizeof v) < 0 && errno == EINTR) {
     }
     run_posted_task(L);
+    cc__defer_drain(L);
 }
 
 static void *loop_main(void *arg) {
@@ -182,6 +186,7 @@ static void *loop_main(void *arg) {
         }
         if (L->now_ms - L->last_sweep_ms >= CC_SWEEP_MS) {
             L->last_sweep_ms = L->now_ms;
+            cc__defer_sweep(L);
             cc__conn_sweep(L);
             if (L->accept_paused) accept_all(L);
         }
@@ -315,6 +320,10 @@ static int open_listener(const addr *a, const char *host, unsigned port, char *e
 static void free_server(cc_server *s) {
     for (int i = 0; i < s->nloops; i++) {
         cc_loop *L = &s->loops[i];
+        /* The threads are gone; a cc_deferred_respond may still be queueing
+         * (and waking through wfd): teardown waits for it before we close. */
+        cc__defer_teardown(L);
+        pthread_mutex_destroy(&L->dmu);
         if (L->lfd >= 0) close(L->lfd);
         if (L->wfd >= 0) close(L->wfd);
         if (L->epfd >= 0) close(L->epfd);
@@ -331,7 +340,7 @@ static void free_server(cc_server *s) {
 static void join_all(cc_server *s) {
     atomic_store_explicit(&s->stopping, true, memory_order_release);
     for (int i = 0; i < s->nloops; i++)
-        if (s->loops[i].thread_started) wake(&s->loops[i]);
+        if (s->loops[i].thread_started) cc__loop_wake(&s->loops[i]);
     for (int i = 0; i < s->nloops; i++)
         if (s->loops[i].thread_started) pthread_join(s->loops[i].thread, NULL);
 }
@@ -389,6 +398,7 @@ int cc_server_start(const cc_server_config *config, const cc_router *router, cc_
     s->max_connections = config->max_connections ? config->max_connections : 10000;
     s->header_timeout_ms = config->header_timeout_ms ? config->header_timeout_ms : 10000;
     s->keepalive_timeout_ms = config->keepalive_timeout_ms ? config->keepalive_timeout_ms : 60000;
+    s->defer_timeout_ms = config->defer_timeout_ms ? config->defer_timeout_ms : CC_DEFER_TIMEOUT_MS;
     s->server_hdr_len = (size_t)snprintf(s->server_hdr, sizeof s->server_hdr, "Server: %.*s\r\n", (int)name_len, name);
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->mu, NULL);
@@ -409,6 +419,7 @@ int cc_server_start(const cc_server_config *config, const cc_router *router, cc_
         L->index = i;
         L->epfd = L->lfd = L->wfd = -1;
         atomic_init(&L->responses, 0);
+        pthread_mutex_init(&L->dmu, NULL);
     }
     if (!cc__h2_setup(s, err, err_len) || !cc__tls_setup(s, config, err, err_len)) {
         free_server(s);

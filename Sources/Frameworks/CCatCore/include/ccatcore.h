@@ -11,7 +11,8 @@
  *
  * Threading: a cc_server owns `workers` loop threads. Handlers run on those
  * threads; everything reachable from a cc_exchange is valid only during the
- * handler call.
+ * handler call. A handler with asynchronous work takes the exchange out of
+ * the call with cc_exchange_defer and answers later from any thread.
  */
 #ifndef CCATCORE_H
 #define CCATCORE_H
@@ -228,6 +229,12 @@ typedef struct cc_server_config {
     const char *tls_key_pem;
     const char *tls_cert_file;
     const char *tls_key_file;
+
+    /* --- deferred responses --- */
+
+    /* A deferred exchange not completed within this is answered 504 by the
+     * core; its late completion is dropped (0 = 30000). */
+    uint32_t defer_timeout_ms;
 } cc_server_config;
 
 /*
@@ -243,7 +250,9 @@ uint64_t cc_server_requests(const cc_server *s);
 void cc_server_run_on_workers(cc_server *s, cc_worker_fn fn, void *ctx);
 /* Stops accepting, closes every connection (HTTP/2 ones after a GOAWAY,
  * TLS ones after a close_notify, both best effort), joins the threads,
- * frees the server. */
+ * frees the server. Deferred exchanges still out are dropped without
+ * waiting for them; their handles stay valid until their
+ * cc_deferred_respond (see Deferred responses below). */
 void cc_server_stop(cc_server *s);
 
 /* --- inside a handler ------------------------------------------------ */
@@ -269,6 +278,64 @@ int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, c
  * body as DATA frames from a copy the stream keeps until it is sent.
  */
 void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t content_type_len, const void *body, size_t body_len);
+
+/* ------------------------------------------------------------------ */
+/* Deferred responses                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The "sync calling async" bridge: a handler that has to wait (a timer, an
+ * upstream call, a file read, work on a pool) defers the exchange and
+ * returns at once; the loop goes on serving. The answer comes later, from
+ * any thread, through cc_deferred_respond, which copies it and hands it to
+ * the owning loop; the loop writes it.
+ *
+ * Ordering: HTTP/1.1 answers stay in request order -- a connection parses
+ * no further (pipelined) request while one of its exchanges is deferred and
+ * resumes once the deferred answer is written; its keep-alive decision
+ * (Connection: close, HTTP/1.0) applies then. HTTP/2 streams are
+ * independent: other streams go on, the deferred answer goes out on its
+ * stream when it arrives. TLS makes no difference.
+ *
+ * Lifetime: a handle is given back by exactly one cc_deferred_respond,
+ * whatever happened meanwhile. If the client went away, the exchange timed
+ * out (defer_timeout_ms: the core answered 504) or the server stopped, the
+ * answer is dropped quietly. cc_server_stop does not wait for outstanding
+ * handles: it closes their connections and leaves each handle valid until
+ * its cc_deferred_respond, which may come during or after cc_server_stop
+ * and then only frees it (a handle never completed stays allocated).
+ */
+typedef struct cc_deferred cc_deferred;
+
+/*
+ * Inside a handler: answer later. The core sends nothing for this exchange
+ * until cc_deferred_respond is called, from any thread, exactly once.
+ * The exchange's request views (cc_request, params) are valid only until
+ * the handler returns: copy what the later work needs. Headers already added
+ * with cc_exchange_add_header carry over to the deferred answer. After a
+ * successful defer, cc_respond on the exchange is ignored and
+ * cc_exchange_add_header returns -1. Returns NULL (and the handler must
+ * answer now) when the exchange cannot be deferred: it was already answered
+ * or deferred, or there is no memory.
+ */
+cc_deferred *cc_exchange_defer(cc_exchange *ex);
+/* Adds a response header to a deferred answer (before cc_deferred_respond),
+ * from the thread that holds the handle. Returns 0, or -1 for an invalid
+ * name or value or when the header space (as for an exchange) is full. */
+int cc_deferred_add_header(cc_deferred *d, const char *name, size_t name_len, const char *value, size_t value_len);
+/*
+ * Completes a deferred exchange from any thread (copies everything; the loop
+ * writes it, in order, with Server, Date and Content-Length as cc_respond
+ * does and no body for HEAD). An invalid answer (status outside 200..999, a
+ * content type with control characters, NULL body with a length) becomes a
+ * 500, as with cc_respond. After this call the handle is gone. If the client
+ * went away meanwhile, the exchange timed out or the server stopped, the
+ * answer is dropped quietly.
+ */
+void cc_deferred_respond(cc_deferred *d, int status, const char *content_type, size_t content_type_len,
+                         const void *body, size_t body_len);
+/* The worker (loop) that owns the exchange, e.g. to pick a per-worker pool. */
+int cc_deferred_worker(const cc_deferred *d);
 
 /* ------------------------------------------------------------------ */
 /* TLS helpers                                                          */
