@@ -145,9 +145,10 @@ let package = Package(
         .testTarget(name: "AccountingTests", dependencies: [
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "SuiteApps"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "SharedLogicTests", dependencies: ["SharedLogic"]),
+        .testTarget(name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "SharedLogic", "Contract", "Posix"]),
         .testTarget(name: "CatbenchTests", dependencies: []),
     ]
 )

@@ -62,6 +62,9 @@ public enum TableRenderer {
         return out
     }
 
+    /// Aligned rows with a rule under the first; the first `textColumns` align left.
+    public static func plain(_ rows: [[String]], textColumns: Int) -> String { align(rows, textColumns: textColumns) }
+
     static func align(_ rows: [[String]], textColumns: Int = 5) -> String {
         guard let first = rows.first else { return "" }
         var widths = [Int](repeating: 0, count: first.count)

@@ -126,3 +126,23 @@ struct RunnerProtocolTests {
         #expect(TableRenderer.render(doc).contains("n/a"))
     }
 }
+
+@Suite("micro benchmarks", .serialized)
+struct MicroBenchmarkTests {
+    @Test("micro di measures every scope on every stack, and the allocations follow the scopes")
+    func microDI() throws {
+        let rows = try MicroDI.run(stacks: StackName.allCases, iterations: 2000, cpus: nil)
+        #expect(rows.count == StackName.allCases.count * DIResolution.allCases.count)
+        for stack in StackName.allCases {
+            func row(_ kind: DIResolution) -> MicroDI.Row { rows.first { $0.stack == stack.rawValue && $0.resolution == kind.rawValue }! }
+            // A cached instance or a warm singleton costs no allocation; a fresh
+            // request makes at least Logger and RequestContext; the graph makes more.
+            #expect(row(.singleton).allocationsPerResolution < 0.5, "\(stack)")
+            #expect(row(.cached).allocationsPerResolution < 0.5, "\(stack)")
+            #expect(row(.request).allocationsPerResolution >= 2, "\(stack)")
+            #expect(row(.transient).allocationsPerResolution >= 1, "\(stack)")
+            #expect(row(.graph).allocationsPerResolution > row(.request).allocationsPerResolution, "\(stack)")
+            #expect(rows.filter { $0.stack == stack.rawValue }.allSatisfy { $0.nanosPerResolution > 0 })
+        }
+    }
+}

@@ -12,8 +12,17 @@ import NIOHTTP1
 ///     let server = try AsyncServer(app: app, configuration: .init(port: 8080))
 public final class AsyncApp: Sendable {
     let router = TrieRouter()
+    let dependencies = AppDependencies()
 
     public init() {}
+
+    /// A resolver as one request gets (for measuring resolution outside HTTP).
+    public func makeResolver() -> DependencyResolver { DependencyResolver(app: dependencies) }
+
+    /// Declares the dependencies handlers use, and checks them for cycles now.
+    public func declare(_ dependencies: [AnyDependency]) throws {
+        try AppDependencies.check(dependencies)
+    }
 
     public func on(_ method: HTTPMethod, _ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
         try router.add(method, path, middleware.wrap(handler))
@@ -40,14 +49,18 @@ public final class AsyncApp: Sendable {
         switch router.match(head.method, path) {
         case .found(let handler, let parameters):
             let request = AsyncRequest(head: head, body: body, parameters: parameters, path: path, query: query,
-                                       state: RequestState(startedAt: Clock.monotonicNanos()))
+                                       state: RequestState(startedAt: Clock.monotonicNanos(), app: dependencies))
+            let response: AsyncResponse
             do {
-                return try await handler(request)
+                response = try await handler(request)
             } catch let error as AsyncHTTPError {
-                return .error(error.status, error.message)
+                response = .error(error.status, error.message)
             } catch {
-                return .error(.internalServerError, "internal error")
+                response = .error(.internalServerError, "internal error")
             }
+            // Dependencies' cleanups run once the answer is known (FastAPI's code after `yield`).
+            if let resolver = request.state.resolverIfMade { await resolver.close() }
+            return response
         case .methodNotAllowed(let methods):
             var response = AsyncResponse.error(.methodNotAllowed, "method not allowed")
             response.headers.add(name: "Allow", value: methods.sorted().joined(separator: ", "))

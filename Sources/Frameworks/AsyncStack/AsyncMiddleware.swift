@@ -13,8 +13,21 @@ public final class RequestState: @unchecked Sendable {
     public var user: String?
     public var values: [String: String] = [:]
     public let startedAt: UInt64
+    private let app: AppDependencies
+    private(set) var resolverIfMade: DependencyResolver?
 
-    init(startedAt: UInt64) { self.startedAt = startedAt }
+    init(startedAt: UInt64, app: AppDependencies) {
+        self.startedAt = startedAt
+        self.app = app
+    }
+
+    /// This request's dependency resolver, made on first use.
+    public var resolver: DependencyResolver {
+        if let resolverIfMade { return resolverIfMade }
+        let made = DependencyResolver(app: app)
+        resolverIfMade = made
+        return made
+    }
 }
 
 extension Array where Element == any AsyncMiddleware {

@@ -17,6 +17,11 @@ public struct AsyncRequest: Sendable {
     public var method: HTTPMethod { head.method }
     public var headers: HTTPHeaders { head.headers }
 
+    /// A dependency for this request (FastAPI's `Depends`).
+    public func resolve<Value>(_ dependency: Dependency<Value>) async throws -> Value {
+        try await state.resolver.resolve(dependency)
+    }
+
     /// The first value of a header, or nil.
     public func header(_ name: String) -> String? { head.headers.first(name: name) }
 

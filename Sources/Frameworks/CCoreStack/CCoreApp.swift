@@ -14,6 +14,8 @@ public final class CCoreApp: @unchecked Sendable {
 
     let router: OpaquePointer
     private(set) var routes: [CCoreRoute] = []
+    /// The app's services; compiled when the server starts.
+    public let container = CCoreContainer()
 
     public struct RouteError: Error, CustomStringConvertible {
         public let description: String

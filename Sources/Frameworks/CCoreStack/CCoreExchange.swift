@@ -31,6 +31,15 @@ public struct CCoreExchange {
         return bridge.runBlocking(body)
     }
 
+    /// A service from the app's container, in this request's scope.
+    public func resolve<T>(_ type: T.Type = T.self) -> T {
+        guard let container = scratch.container else { fatalError("no container") }
+        scratch.scope.active = true
+        return container.resolve(type, scope: scratch.scope) { make in
+            self.awaitBlocking { UncheckedSendable(await make()) }.value
+        }
+    }
+
     /// Answers with a middleware's early answer.
     public func answer(_ early: CCoreAnswer) {
         for (name, value) in early.headers { addHeader(name, value) }
@@ -152,8 +161,14 @@ final class WorkerScratch {
     var entered = 0
     var responded = false
     let bridge: ThreadExecutor?
+    let container: CCoreContainer?
+    let scope: CCoreRequestScope
 
-    init(bridge: ThreadExecutor?) { self.bridge = bridge }
+    init(bridge: ThreadExecutor?, container: CCoreContainer?) {
+        self.bridge = bridge
+        self.container = container
+        scope = CCoreRequestScope(count: container?.serviceCount ?? 0)
+    }
 }
 
 /// Thrown by a ccore handler to answer with an error status.

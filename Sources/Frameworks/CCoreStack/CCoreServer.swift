@@ -18,12 +18,15 @@ public final class CCoreServer: @unchecked Sendable {
         let bridges: [ThreadExecutor]
         let onThreadStart: (@Sendable () -> Void)?
 
-        init(routes: [CCoreRoute], workers: Int, onThreadStart: (@Sendable () -> Void)?) throws {
+        let container: CCoreContainer
+
+        init(routes: [CCoreRoute], container: CCoreContainer, workers: Int, onThreadStart: (@Sendable () -> Void)?) throws {
             self.routes = routes
+            self.container = container
             // One executor thread per loop for async work its handlers await;
             // it belongs to the server (started with the same thread hook).
             bridges = try (0..<workers).map { try ThreadExecutor(name: "ccore-async-\($0)", onThreadStart: onThreadStart) }
-            scratch = bridges.map { WorkerScratch(bridge: $0) }
+            scratch = bridges.map { WorkerScratch(bridge: $0, container: container) }
             self.onThreadStart = onThreadStart
         }
 
@@ -35,7 +38,9 @@ public final class CCoreServer: @unchecked Sendable {
         precondition(configuration.workers >= 1, "at least one worker")
         self.app = app
         self.configuration = configuration
-        context = try ServerContext(routes: app.routes, workers: configuration.workers, onThreadStart: configuration.onThreadStart)
+        try app.container.compile()
+        context = try ServerContext(routes: app.routes, container: app.container, workers: configuration.workers,
+                                    onThreadStart: configuration.onThreadStart)
         var config = cc_server_config()
         config.port = configuration.port
         config.workers = Int32(configuration.workers)
@@ -124,6 +129,13 @@ public final class CCoreServer: @unchecked Sendable {
             if let before = middleware.before, let early = before(exchange) {
                 exchange.answer(early)
                 return
+            }
+        }
+        // The request's injected instances end with it (pooled ones go back).
+        defer {
+            if scratch.scope.active {
+                scratch.scope.active = false
+                context.container.end(scratch.scope)
             }
         }
         do {

@@ -18,6 +18,7 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
             switch suite {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
+            case "di": try registerDI(app)
             default: throw UnknownSuite(name: suite)
             }
         }

@@ -16,6 +16,7 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
             switch suite {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
+            case "di": try registerDI(app)
             default: throw UnknownSuite(name: suite)
             }
         }

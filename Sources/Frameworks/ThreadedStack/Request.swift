@@ -1,10 +1,19 @@
 import Posix
 import WireFormat
 
-/// What a server lends its requests: the executor async work runs on.
+/// What a server lends its requests: the executor async work runs on, and the app's injector.
 final class ThreadedRuntime: Sendable {
     let bridge: ThreadExecutor
-    init(bridge: ThreadExecutor) { self.bridge = bridge }
+    let injector: Injector
+    init(bridge: ThreadExecutor, injector: Injector) {
+        self.bridge = bridge
+        self.injector = injector
+    }
+}
+
+/// A request's injector, made on first use and closed when the request ends.
+final class InjectorBox: @unchecked Sendable {
+    var injector: RequestInjector?
 }
 
 /// A request as a handler of the threaded stack sees it: everything already
@@ -23,6 +32,16 @@ public struct Request: Sendable {
     /// Monotonic time the request was read, for timing middleware.
     public internal(set) var startedAt: UInt64 = 0
     let runtime: ThreadedRuntime?
+    let injectorBox = InjectorBox()
+
+    /// This request's injector (a child of the app's).
+    public var injector: RequestInjector {
+        if let made = injectorBox.injector { return made }
+        guard let runtime else { fatalError("no injector outside a server") }
+        let made = runtime.injector.requestInjector(bridge: runtime.bridge)
+        injectorBox.injector = made
+        return made
+    }
 
     init(method: String, path: String, queryString: String, headers: [(name: String, value: String)], body: [UInt8],
          runtime: ThreadedRuntime?, startedAt: UInt64) {

@@ -7,6 +7,8 @@
 ///     let server = try ThreadedServer(app: app, configuration: .init(port: 8080))
 public final class ThreadedApp: @unchecked Sendable {
     private(set) var router = Router()
+    /// The app's bindings; views get a per-request child as `request.injector`.
+    public let injector = Injector()
     private var frozen = false
 
     public init() {}

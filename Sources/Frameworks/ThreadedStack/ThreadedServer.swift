@@ -38,7 +38,8 @@ public final class ThreadedServer: @unchecked Sendable {
         precondition(configuration.workers >= 1, "at least one worker")
         self.app = app
         self.configuration = configuration
-        runtime = ThreadedRuntime(bridge: try ThreadExecutor(name: "threaded-async", onThreadStart: configuration.onThreadStart))
+        runtime = ThreadedRuntime(bridge: try ThreadExecutor(name: "threaded-async", onThreadStart: configuration.onThreadStart),
+                                  injector: app.injector)
         app.freeze()
         let address = try SocketAddress(host: configuration.host, port: configuration.port)
         listener = try Socket.listen(on: address, blocking: false)
@@ -317,6 +318,7 @@ private struct Worker {
             } catch {
                 response = HTTPError(500, "internal error").response
             }
+            request.injectorBox.injector?.close()
         case .methodNotAllowed(let allowed):
             var r = HTTPError(405).response
             r.headers.append(("Allow", allowed.sorted().joined(separator: ", ")))
