@@ -31,6 +31,12 @@ public struct JSONWriter {
         if !needsComma.isEmpty { needsComma[needsComma.count - 1] = false }
     }
 
+    /// Appends JSON text written elsewhere as one value.
+    public mutating func raw(_ json: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: json)
+    }
+
     /// Writes a key that is not known at compile time.
     public mutating func dynamicKey(_ key: String) {
         string(key)
@@ -74,6 +80,16 @@ public struct JSONWriter {
             if value < 0 { bytes.append(UInt8(ascii: "-")) }
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[n...]))
         }
+    }
+
+    /// A number in its shortest round-tripping form (integral values without a fraction).
+    public mutating func number(_ value: Double) {
+        if value == value.rounded(), abs(value) < 1e15 {
+            int(Int(value))
+            return
+        }
+        separate()
+        bytes.append(contentsOf: value.description.utf8)
     }
 
     public mutating func bool(_ value: Bool) {

@@ -146,3 +146,18 @@ struct MicroBenchmarkTests {
         }
     }
 }
+
+@Suite("micro validation", .serialized)
+struct MicroValidationTests {
+    @Test("micro validation runs every model on every stack; the large model costs more than the small one")
+    func microValidation() throws {
+        let rows = try MicroValidation.run(stacks: StackName.allCases, iterations: 400, cpus: nil)
+        #expect(rows.count == StackName.allCases.count * 3)
+        for stack in StackName.allCases {
+            func row(_ model: String) -> MicroValidation.Row { rows.first { $0.stack == stack.rawValue && $0.model == model }! }
+            #expect(row("small").modelsPerSecond > 0)
+            #expect(row("large").microsPerModel > row("small").microsPerModel * 10, "\(stack)")
+            #expect(row("large").allocationsPerModel > row("small").allocationsPerModel, "\(stack)")
+        }
+    }
+}

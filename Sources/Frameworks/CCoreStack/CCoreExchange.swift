@@ -40,6 +40,19 @@ public struct CCoreExchange {
         }
     }
 
+    /// Validates the JSON body against `schema`: the normalized document
+    /// (written into a per-loop buffer) or every failure. nil when the body
+    /// is not JSON.
+    public func validateBody(_ schema: CCoreSchema) -> (document: JSONValue, normalized: [UInt8], failures: [CCoreSchema.Failure])? {
+        let slice = request.pointee.body
+        guard let at = slice.at, let document = at.withMemoryRebound(to: UInt8.self, capacity: Int(slice.len), {
+            JSONValue.parse(UnsafeBufferPointer(start: $0, count: Int(slice.len)))
+        }) else { return nil }
+        scratch.side.reset()
+        let failures = schema.validate(document, into: &scratch.side)
+        return (document, scratch.side.bytes, failures)
+    }
+
     /// Answers with a middleware's early answer.
     public func answer(_ early: CCoreAnswer) {
         for (name, value) in early.headers { addHeader(name, value) }
@@ -154,6 +167,8 @@ public struct CCoreExchange {
 /// Per-loop buffers reused across requests.
 final class WorkerScratch {
     var json = JSONWriter(capacity: 4096)
+    /// A second reusable buffer, for a document built before the answer (a validated model).
+    var side = JSONWriter(capacity: 4096)
     var context = CCoreContext()
     /// The current route's chain and how many of its `before` steps ran (their
     /// `after` steps run, innermost first, when the answer is written).

@@ -38,6 +38,8 @@ public final class ProbeClient {
     public func sendRaw(_ bytes: [UInt8], method: String = "GET") throws -> HTTPResponse {
         if fd < 0 { fd = try Socket.connect(to: address, timeoutSeconds: timeoutSeconds) }
         guard bytes.withUnsafeBytes({ Socket.sendAll(fd, $0) }) else {
+            // A server may answer early (413) and stop reading: its answer is still there to read.
+            if let early = try? readResponse(method: method) { return early }
             disconnect()
             throw ProbeError(description: "could not send the request to \(address) (connection closed)")
         }

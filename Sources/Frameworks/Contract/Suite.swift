@@ -23,7 +23,7 @@ public struct Suite: Sendable {
     }
 
     /// Every suite catbench knows, by name.
-    public static let all: [Suite] = [BasicSuite.suite, MiddlewareSuite.suite, DISuite.suite]
+    public static let all: [Suite] = [BasicSuite.suite, MiddlewareSuite.suite, DISuite.suite, ValidationSuite.suite]
 
     public static func named(_ name: String) -> Suite? { all.first { $0.name == name } }
 }

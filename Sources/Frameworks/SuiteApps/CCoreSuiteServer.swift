@@ -19,6 +19,7 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
             case "di": try registerDI(app)
+            case "validation": try registerValidation(app)
             default: throw UnknownSuite(name: suite)
             }
         }

@@ -17,6 +17,7 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
             case "di": try registerDI(app)
+            case "validation": try registerValidation(app)
             default: throw UnknownSuite(name: suite)
             }
         }

@@ -8,6 +8,7 @@ public indirect enum JSON: Sendable, ExpressibleByDictionaryLiteral, Expressible
     case array([JSON])
     case string(String)
     case int(Int)
+    case number(Double)
     case bool(Bool)
     case null
 
@@ -39,6 +40,7 @@ public indirect enum JSON: Sendable, ExpressibleByDictionaryLiteral, Expressible
             writer.endArray()
         case .string(let s): writer.string(s)
         case .int(let i): writer.int(i)
+        case .number(let d): writer.number(d)
         case .bool(let b): writer.bool(b)
         case .null: writer.null()
         }

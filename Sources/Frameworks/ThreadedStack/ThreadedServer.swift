@@ -331,6 +331,16 @@ private struct Worker {
 
     private mutating func write(_ connection: Connection, errorStatus: Int, method: String) {
         _ = write(connection, HTTPError(errorStatus).response, method: method, keepAlive: false, versionMinor: 1)
+        // The client may still be sending (a body over the limit): close our side
+        // and drain a little, so it reads the answer instead of a reset.
+        shutdown(connection.fd, Int32(SHUT_WR))
+        Socket.setTimeouts(connection.fd, seconds: 0.2)
+        var drained = 0
+        while drained < 4 << 20 {
+            let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            drained += n
+        }
     }
 
     @discardableResult

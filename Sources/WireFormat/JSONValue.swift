@@ -1,5 +1,6 @@
-/// A parsed JSON document, for checking answers by meaning rather than by bytes
-/// (servers may order keys and space their output as they like).
+/// A parsed JSON document: the verifier checks answers by meaning with it
+/// (servers may order keys and space their output as they like), and the
+/// ccore and threaded stacks read request bodies with it.
 public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     case null
     case bool(Bool)
@@ -14,12 +15,14 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     /// from Foundation because the load generator checks sampled answers with
     /// it while it runs, and Foundation's decoder costs tens of µs per answer.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(bytes: buffer)
-            guard let value = parser.value(depth: 0) else { return nil }
-            parser.skipWhitespace()
-            return parser.position == buffer.count ? value : nil
-        }
+        bytes.withUnsafeBufferPointer { parse($0) }
+    }
+
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        var parser = JSONParser(bytes: buffer)
+        guard let value = parser.value(depth: 0) else { return nil }
+        parser.skipWhitespace()
+        return parser.position == buffer.count ? value : nil
     }
 
     public subscript(key: String) -> JSONValue? {
@@ -33,6 +36,25 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         case .double(let d) where d == d.rounded() && abs(d) < 9.0e15: return Int64(d)
         default: return nil
         }
+    }
+
+    /// The number, whether written as an integer or not.
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
     }
 
     public var stringValue: String? {
