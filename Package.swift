@@ -103,6 +103,9 @@ let package = Package(
             name: "SuiteApps",
             dependencies: [
                 "Contract", "SharedLogic", "CCoreStack", "AsyncStack", "ThreadedStack", "Posix",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/Frameworks/SuiteApps"

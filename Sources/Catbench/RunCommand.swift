@@ -22,8 +22,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Load before the measured repetitions of each workload.")
     var warmup = DurationArgument(seconds: 0.5)
 
-    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level.")
-    var connections = "64"
+    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level. Default 64 (the async suite: 1,64,256).")
+    var connections: String?
 
     @Option(help: "Protocols to measure, a list of h1, h2c, h1-tls, h2-tls (threaded shows n/a for all but h1).")
     var `protocol` = "h1"
@@ -71,11 +71,14 @@ struct RunCommand: ParsableCommand {
         }
         plan.duration = duration.seconds
         plan.warmup = warmup.seconds
-        let levels = connections.split(separator: ",").map { Int($0.trimmingCharacters()) }
-        guard !levels.isEmpty, levels.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--connections takes a number or a comma-separated list, e.g. 16,64,256")
+        if let connections {
+            let levels = connections.split(separator: ",").map { Int($0.trimmingCharacters()) }
+            guard !levels.isEmpty, levels.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--connections takes a number or a comma-separated list, e.g. 16,64,256")
+            }
+            plan.connectionLevels = levels.map { $0! }
+            plan.connectionLevelsGiven = true
         }
-        plan.connectionLevels = levels.map { $0! }
         plan.pipeline = pipeline
         plan.connectionPerRequest = noKeepalive
         plan.rate = rate

@@ -22,6 +22,7 @@ public final class BenchmarkRunner {
 
     /// The results of the run so far; complete unless `stop` was set.
     public private(set) var document: RunDocument?
+    private var upstream: UpstreamServer?
 
     public func run() throws -> RunDocument {
         try plan.validate()
@@ -41,6 +42,19 @@ public final class BenchmarkRunner {
                 verifyEvery: plan.verifyEvery, seed: plan.seed, serverCpus: serverCPUs, loadCpus: loadCPUs))
         document = doc
         let loadGroup = ThreadGroup(name: "load", cpus: loadCPUs)
+        // The async suite's upstream: one for the run, on threads of its own
+        // (neither the server's nor the load generator's).
+        if plan.suites.contains("async") {
+            do {
+                upstream = try UpstreamServer()
+            } catch {
+                throw RunPlan.Invalid(description: "cannot start the async suite's upstream server: \(error)")
+            }
+        }
+        defer {
+            upstream?.stop()
+            upstream = nil
+        }
         for stack in plan.stacks {
             if stop.load(ordering: .relaxed) { break }
             runStack(stack, serverCPUs: serverCPUs, loadGroup: loadGroup, into: &doc)
@@ -133,7 +147,7 @@ public final class BenchmarkRunner {
         do {
             let server = try startServer(stack, suites: plan.suites, settings: ServerSettings(
                 host: plan.host, port: 0, workers: plan.workers, h2c: stack.speaksHTTP2, tls: tls,
-                onThreadStart: { group.enter() }))
+                upstream: upstream?.address, onThreadStart: { group.enter() }))
             let address = try SocketAddress(host: plan.host, port: server.port)
             return Instance(server: server, group: group, address: address, startup: Double(Clock.monotonicNanos() - started) / 1e9)
         } catch {
@@ -168,7 +182,7 @@ public final class BenchmarkRunner {
                 for loadCase in suite.cases {
                     let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
                     let requests = LoadRequests.make(specs, host: instance.address.description, check: "\(suite.name)/\(loadCase.name)")
-                    for mode in plan.modes(for: proto) {
+                    for mode in plan.modes(for: proto, suite: suite) {
                         if stop.load(ordering: .relaxed) { return }
                         var measurement = MeasurementRecord(
                             server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
@@ -202,7 +216,7 @@ public final class BenchmarkRunner {
         for proto in protocols {
             for suite in suites {
                 for loadCase in suite.cases {
-                    for mode in plan.modes(for: proto) {
+                    for mode in plan.modes(for: proto, suite: suite) {
                         var measurement = MeasurementRecord(
                             server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
                             protocolName: proto.resultName, connections: mode.connections, mode: mode.label)

@@ -12,6 +12,8 @@ public struct RunPlan: Sendable {
     public var repetitions: Int = 3
     /// Connection levels; each is measured (the first is the headline).
     public var connectionLevels: [Int] = [64]
+    /// False: a suite with levels of its own (async: 1, 64, 256) uses them.
+    public var connectionLevelsGiven = false
     /// Extra axes, measured beside the headline and labelled as such, never
     /// mixed into it: HTTP/1.1 pipelining depth, a connection per request,
     /// an open-loop rate.
@@ -63,8 +65,15 @@ public struct RunPlan: Sendable {
     /// The ways of loading a workload over `proto`: the connection levels,
     /// and for cleartext HTTP/1.1 the extra axes (pipelining, connection per
     /// request, open loop).
-    public func modes(for proto: WireProtocol) -> [LoadMode] {
-        proto == .http1 ? modes : connectionLevels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) }
+    public func modes(for proto: WireProtocol, suite: Suite? = nil) -> [LoadMode] {
+        let levels = connectionLevelsGiven ? connectionLevels : (suite?.connectionLevels ?? connectionLevels)
+        guard proto == .http1 else { return levels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) } }
+        var modes = levels.map { LoadMode(connections: $0) }
+        let c = levels[0]
+        if let pipeline { modes.append(LoadMode(connections: c, pipeline: pipeline)) }
+        if connectionPerRequest { modes.append(LoadMode(connections: c, keepAlive: false)) }
+        if let rate { modes.append(LoadMode(connections: c, rate: rate)) }
+        return modes
     }
 
     /// Every way of loading a workload this plan measures, headline first.

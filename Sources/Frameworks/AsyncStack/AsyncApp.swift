@@ -36,6 +36,12 @@ public final class AsyncApp: Sendable {
         try on(.POST, path, middleware: middleware, handler)
     }
 
+    /// A sync handler: it runs on `pool`, as FastAPI runs a plain `def`
+    /// endpoint in its thread pool, so it never holds an event loop.
+    public func get(_ path: String, runningOn pool: WorkerPool, _ handler: @escaping @Sendable (AsyncRequest) -> AsyncResponse) throws {
+        try on(.GET, path) { request in await pool.run { handler(request) } }
+    }
+
     public func options(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
         try on(.OPTIONS, path, middleware: middleware, handler)
     }

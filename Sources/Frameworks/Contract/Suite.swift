@@ -11,9 +11,12 @@ public struct Suite: Sendable {
     public let checks: [NamedRequest]
     /// Checks that take several requests in order (state: counts, limits).
     public let scenarios: [Scenario]
+    /// Connection levels this suite is measured at unless a run asks for others.
+    public let connectionLevels: [Int]?
 
     public init(name: String, summary: String, routes: [RouteDescription], cases: [LoadCase], checks: [NamedRequest],
-                scenarios: [Scenario] = []) {
+                scenarios: [Scenario] = [], connectionLevels: [Int]? = nil) {
+        self.connectionLevels = connectionLevels
         self.name = name
         self.summary = summary
         self.routes = routes
@@ -23,7 +26,7 @@ public struct Suite: Sendable {
     }
 
     /// Every suite catbench knows, by name.
-    public static let all: [Suite] = [BasicSuite.suite, MiddlewareSuite.suite, DISuite.suite, ValidationSuite.suite]
+    public static let all: [Suite] = [BasicSuite.suite, MiddlewareSuite.suite, DISuite.suite, ValidationSuite.suite, AsyncOpsSuite.suite]
 
     public static func named(_ name: String) -> Suite? { all.first { $0.name == name } }
 }

@@ -8,9 +8,12 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
     let secure: Bool
     private let server: AsyncServer
 
-    private init(server: AsyncServer, secure: Bool) {
+    private let resources: AsyncOpsResources?
+
+    private init(server: AsyncServer, secure: Bool, resources: AsyncOpsResources?) {
         self.server = server
         self.secure = secure
+        self.resources = resources
     }
 
     struct Message: Encodable { let message: String }
@@ -20,19 +23,21 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
 
     static func start(_ settings: ServerSettings, suites: [String]) throws -> AsyncSuiteServer {
         let app = AsyncApp()
+        let resources = suites.contains("async") ? try AsyncOpsResources(settings: settings) : nil
         for suite in suites {
             switch suite {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
             case "di": try registerDI(app)
             case "validation": try registerValidation(app)
+            case "async": try registerAsyncOps(app, resources!)
             default: throw UnknownSuite(name: suite)
             }
         }
         let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
             host: settings.host, port: Int(settings.port), workers: settings.workers, h2c: settings.h2c,
             tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
-        return AsyncSuiteServer(server: server, secure: settings.tls != nil)
+        return AsyncSuiteServer(server: server, secure: settings.tls != nil, resources: resources)
     }
 
     static func registerBasic(_ app: AsyncApp) throws {
@@ -53,5 +58,8 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
     var port: UInt16 { UInt16(server.port) }
     var requestsServed: UInt64 { server.requestsServed }
     func runOnServerThreads(_ task: @escaping @Sendable () -> Void) { server.runOnEveryThread(task) }
-    func stop() { server.stop() }
+    func stop() {
+        server.stop()
+        resources?.stop()
+    }
 }

@@ -7,19 +7,24 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
     let secure: Bool
     private let server: CCoreServer
 
-    private init(server: CCoreServer, secure: Bool) {
+    private let resources: AsyncOpsResources?
+
+    private init(server: CCoreServer, secure: Bool, resources: AsyncOpsResources?) {
         self.server = server
         self.secure = secure
+        self.resources = resources
     }
 
     static func start(_ settings: ServerSettings, suites: [String]) throws -> CCoreSuiteServer {
         let app = CCoreApp()
+        let resources = suites.contains("async") ? try AsyncOpsResources(settings: settings) : nil
         for suite in suites {
             switch suite {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
             case "di": try registerDI(app)
             case "validation": try registerValidation(app)
+            case "async": try registerAsyncOps(app, resources!)
             default: throw UnknownSuite(name: suite)
             }
         }
@@ -27,7 +32,7 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
             host: settings.host, port: settings.port, workers: settings.workers, h2c: settings.h2c,
             tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
             onThreadStart: settings.onThreadStart))
-        return CCoreSuiteServer(server: server, secure: settings.tls != nil)
+        return CCoreSuiteServer(server: server, secure: settings.tls != nil, resources: resources)
     }
 
     static func registerBasic(_ app: CCoreApp) throws {
@@ -69,5 +74,8 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
     var port: UInt16 { server.port }
     var requestsServed: UInt64 { server.requestsServed }
     func runOnServerThreads(_ task: @escaping @Sendable () -> Void) { server.runOnEveryThread(task) }
-    func stop() { server.stop() }
+    func stop() {
+        server.stop()
+        resources?.stop()
+    }
 }

@@ -1,4 +1,5 @@
 import CCoreStack
+import Posix
 import Contract
 #if canImport(Glibc)
 import Glibc
@@ -32,11 +33,14 @@ public struct ServerSettings: Sendable {
     public var h2c: Bool
     /// Serve TLS only, with HTTP/2 or HTTP/1.1 chosen by ALPN.
     public var tls: TLSMaterial?
+    /// The upstream the async suite calls; nil starts one with the server.
+    public var upstream: SocketAddress?
     /// Runs first on every thread the server starts (arena, CPU pinning).
     public var onThreadStart: (@Sendable () -> Void)?
 
     public init(host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, h2c: Bool = true, tls: TLSMaterial? = nil,
-                onThreadStart: (@Sendable () -> Void)? = nil) {
+                upstream: SocketAddress? = nil, onThreadStart: (@Sendable () -> Void)? = nil) {
+        self.upstream = upstream
         self.host = host
         self.port = port
         self.workers = workers

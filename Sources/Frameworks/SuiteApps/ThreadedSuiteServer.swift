@@ -8,22 +8,29 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
     let secure = false
     private let server: ThreadedServer
 
-    private init(server: ThreadedServer) { self.server = server }
+    private let resources: AsyncOpsResources?
+
+    private init(server: ThreadedServer, resources: AsyncOpsResources?) {
+        self.server = server
+        self.resources = resources
+    }
 
     static func start(_ settings: ServerSettings, suites: [String]) throws -> ThreadedSuiteServer {
         let app = ThreadedApp()
+        let resources = suites.contains("async") ? try AsyncOpsResources(settings: settings) : nil
         for suite in suites {
             switch suite {
             case "basic": try registerBasic(app)
             case "middleware": try registerMiddleware(app)
             case "di": try registerDI(app)
             case "validation": try registerValidation(app)
+            case "async": try registerAsyncOps(app, resources!)
             default: throw UnknownSuite(name: suite)
             }
         }
         let server = try ThreadedServer(app: app, configuration: Configuration(
             host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
-        return ThreadedSuiteServer(server: server)
+        return ThreadedSuiteServer(server: server, resources: resources)
     }
 
     static func registerBasic(_ app: ThreadedApp) throws {
@@ -45,5 +52,8 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
     var port: UInt16 { server.port }
     var requestsServed: UInt64 { server.requestsServed }
     func runOnServerThreads(_ task: @escaping @Sendable () -> Void) { server.runOnEveryThread(task) }
-    func stop() { server.stop() }
+    func stop() {
+        server.stop()
+        resources?.stop()
+    }
 }

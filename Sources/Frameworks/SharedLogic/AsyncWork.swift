@@ -1,0 +1,52 @@
+/// What the async-operations suite's handlers do, the same on every stack:
+/// waits that stand for I/O, a file to read, an upstream to call and CPU work
+/// to hand to a pool. How a design waits is what the suite compares.
+public enum AsyncWork {
+    /// The simulated I/O call: a wait of this long.
+    public static let ioNanos: UInt64 = 1_000_000
+    /// Calls made concurrently by the fan-out handler.
+    public static let fanout = 10
+    /// The upstream service answers after this long.
+    public static let upstreamDelayMillis = 2
+    /// The file the file handler reads.
+    public static let fileBytes = 64 * 1024
+
+    /// The file's content: deterministic, so the checksum can be verified.
+    public static func fileContent() -> [UInt8] {
+        var state: UInt32 = 2_463_534_242
+        return (0..<fileBytes).map { _ in
+            state ^= state << 13
+            state ^= state >> 17
+            state ^= state << 5
+            return UInt8(truncatingIfNeeded: state)
+        }
+    }
+
+    /// FNV-1a, 64 bits, as lowercase hex.
+    public static func fnv1a(_ bytes: some Sequence<UInt8>) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return hex(h)
+    }
+
+    /// The CPU work: 50,000 rounds of xorshift mixing from `seed`, about 100 µs.
+    public static func cpu(seed: UInt64) -> String {
+        var x = seed | 1
+        var acc: UInt64 = 0
+        for _ in 0..<50_000 {
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+            acc = acc &+ (x &* 0x9E37_79B9_7F4A_7C15)
+        }
+        return hex(acc)
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let s = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}

@@ -1,0 +1,82 @@
+import Posix
+import SharedLogic
+import ThreadedStack
+
+/// The async-operations suite on the threaded stack: everything blocks the
+/// worker thread that serves the request, as a sync WSGI view does; the
+/// fan-out and the CPU work go to a thread pool and the worker waits.
+extension ThreadedSuiteServer {
+    static func registerAsyncOps(_ app: ThreadedApp, _ r: AsyncOpsResources) throws {
+        try app.route("/async/io") { _ in
+            let start = Clock.monotonicNanos()
+            Clock.sleep(seconds: Double(AsyncWork.ioNanos) / 1e9)
+            return .json(["io": "done", "waited_us": .int(Int((Clock.monotonicNanos() - start) / 1000))])
+        }
+        try app.route("/async/fanout") { _ in
+            let start = Clock.monotonicNanos()
+            // concurrent.futures: submit the calls, then wait for every one.
+            let done = FanoutResults(count: AsyncWork.fanout)
+            for call in 0..<AsyncWork.fanout {
+                r.pool.submit {
+                    Clock.sleep(seconds: Double(AsyncWork.ioNanos) / 1e9)
+                    done.finish(call)
+                }
+            }
+            let results = done.wait()
+            return .json(["calls": .int(results.count), "results": .array(results.map { .int($0) }),
+                          "waited_us": .int(Int((Clock.monotonicNanos() - start) / 1000))])
+        }
+        try app.route("/async/upstream") { request in
+            let n = Int(request.args["n"] ?? "") ?? 0
+            return .json(["upstream": ["n": .int(Int(r.blockingUpstream(n: n) ?? -1))]])
+        }
+        try app.route("/async/file") { _ in
+            let (bytes, checksum) = r.readFile()
+            return .json(["bytes": .int(bytes), "fnv1a": .string(checksum)])
+        }
+        try app.route("/async/cpu") { request in
+            let seed = UInt64(request.args["seed"] ?? "") ?? 1
+            let result = r.pool.runAndWait { AsyncWork.cpu(seed: seed) }
+            return .json(["seed": .string(String(seed)), "result": .string(result)])
+        }
+        try app.route("/async/sync") { _ in .json(["sync": true]) }
+    }
+}
+
+/// The fan-out's results, collected from pool threads; `wait` blocks until all are in.
+final class FanoutResults: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var results: [Int] = []
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(&condition)
+    }
+
+    func finish(_ value: Int) {
+        pthread_mutex_lock(&mutex)
+        results.append(value)
+        if results.count == count { pthread_cond_signal(&condition) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func wait() -> [Int] {
+        pthread_mutex_lock(&mutex)
+        while results.count < count { pthread_cond_wait(&condition, &mutex) }
+        let sorted = results.sorted()
+        pthread_mutex_unlock(&mutex)
+        return sorted
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
