@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "Catbench",
             dependencies: [
-                "Runner", "Results", "LoadGen", "SuiteApps", "Posix",
+                "Runner", "Results", "LoadGen", "Contract", "SuiteApps", "Posix",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

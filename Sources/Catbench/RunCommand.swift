@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contract
 import Atomics
 import Posix
 import Results
@@ -10,7 +11,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Verify and measure suites on the embedded stacks; print a table and write the JSON result.")
 
-    @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: basic.")
+    @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: \(Suite.all.map(\.name).joined(separator: ", ")).")
     var suites: [String] = []
 
     @Option(name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded. Default: all.")

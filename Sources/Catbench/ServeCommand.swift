@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contract
 import Dispatch
 import Posix
 import SuiteApps
@@ -11,7 +12,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Stack to serve: ccore, async, threaded.")
     var stack: String
 
-    @Option(name: .customLong("suite"), help: "Suite whose routes to serve (repeatable). Known: basic.")
+    @Option(name: .customLong("suite"), help: "Suite whose routes to serve (repeatable). Known: \(Suite.all.map(\.name).joined(separator: ", ")).")
     var suites: [String] = ["basic"]
 
     @Option(help: "Address to listen on (numeric IPv4 or IPv6).")

@@ -77,9 +77,14 @@ public struct NamedRequest: Sendable {
     public let name: String
     public let request: RequestSpec
 
-    public init(_ name: String, _ request: RequestSpec) {
+    /// The load case this check belongs to: a server that cannot serve the
+    /// case (declared not applicable) is not checked on it either.
+    public let caseName: String?
+
+    public init(_ name: String, _ request: RequestSpec, case caseName: String? = nil) {
         self.name = name
         self.request = request
+        self.caseName = caseName
     }
 }
 
