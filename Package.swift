@@ -18,6 +18,7 @@ let buildCommit = Context.environment["CATBENCH_COMMIT"].map { String($0.filter 
 /// - `CCatCore`       the C core of the ccore stack (parser, router, epoll loop)
 /// - `CCoreStack`, `AsyncStack`, `ThreadedStack`  the three embedded frameworks
 /// - `SuiteApps`      each stack's implementation of the suites
+/// - `Peers`          external framework servers: bundled apps, install, nginx
 let package = Package(
     name: "catbench",
     platforms: [.macOS(.v15)],
@@ -121,17 +122,23 @@ let package = Package(
         .target(
             name: "Results"
         ),
+        // The external framework servers: bundled apps (generated from peers/),
+        // their manifest, installation into a virtual environment, nginx.
+        .target(
+            name: "Peers",
+            dependencies: ["Posix"]
+        ),
         .target(
             name: "Runner",
             dependencies: [
-                "LoadGen", "Contract", "SuiteApps", "Accounting", "Results", "CBuildInfo",
+                "LoadGen", "Contract", "SuiteApps", "Accounting", "Results", "CBuildInfo", "Peers",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .executableTarget(
             name: "Catbench",
             dependencies: [
-                "Runner", "Results", "LoadGen", "Contract", "SuiteApps", "Posix",
+                "Runner", "Results", "LoadGen", "Contract", "SuiteApps", "Posix", "Peers",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -152,6 +159,7 @@ let package = Package(
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "SharedLogicTests", dependencies: ["SharedLogic"]),
         .testTarget(name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "SharedLogic", "Contract", "Posix"]),
+        .testTarget(name: "PeersTests", dependencies: ["Peers", "Posix", "Accounting", "Contract"]),
         .testTarget(name: "CatbenchTests", dependencies: []),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contract
+import Peers
 import Atomics
 import Posix
 import Results
@@ -14,8 +15,20 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: \(Suite.all.map(\.name).joined(separator: ", ")).")
     var suites: [String] = []
 
-    @Option(name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded. Default: all.")
+    @Option(name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded, or none. Default: all.")
     var stacks: [String] = []
+
+    @Option(name: .customLong("peer"), help: "External server (repeatable): a bundled peer (catzilla, fastapi, flask, django, aiohttp, tornado, nginx, or all), installed on demand; or NAME=http://HOST:PORT for one already running.")
+    var peers: [String] = []
+
+    @Option(name: .customLong("peer-cmd"), help: "External server catbench starts (repeatable): 'NAME=COMMAND', run by /bin/sh with {port} (and $CATBENCH_PORT) set to a free port.")
+    var peerCommands: [String] = []
+
+    @Option(help: "Python for installing the bundled peers (default: $CATBENCH_PYTHON or python3).")
+    var python: String?
+
+    @Option(help: "How long a started peer has to give its first correct answer.")
+    var startTimeout = DurationArgument(seconds: 60)
 
     @Option(help: "Load per repetition, e.g. 1s, 500ms.")
     var duration = DurationArgument(seconds: 1)
@@ -62,7 +75,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         var plan = RunPlan()
         if !suites.isEmpty { plan.suites = suites }
-        if !stacks.isEmpty {
+        if stacks == ["none"] {
+            plan.stacks = []
+        } else if !stacks.isEmpty {
             plan.stacks = try stacks.map { name in
                 guard let stack = StackName(rawValue: name) else {
                     throw ValidationError("unknown stack '\(name)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -94,12 +109,15 @@ struct RunCommand: ParsableCommand {
         plan.repetitions = repetitions
         plan.workers = workers
         plan.pin = !noPin
+        plan.startTimeout = startTimeout.seconds
+        let path = out ?? "catbench-results/run-\(Timestamp.compact()).json"
+        plan.logDirectory = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".logs"
+        (plan.peers, plan.unavailablePeers) = try PeerChoice.resolve(peers: peers, commands: peerCommands, python: python, quiet: quiet)
         do {
             try plan.validate()
         } catch {
             throw ValidationError("\(error)")
         }
-        let path = out ?? "catbench-results/run-\(Timestamp.compact()).json"
 
         let stop = ManagedAtomic<Bool>(false)
         let signalNumber = ManagedAtomic<Int32>(0)
@@ -113,9 +131,16 @@ struct RunCommand: ParsableCommand {
             if !quiet { OutputFile.standardError(line) }
         }
         if !quiet {
-            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \(plan.stacks.map(\.rawValue).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
+            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \((plan.stacks.map(\.rawValue) + plan.peers.map(\.name)).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
         }
-        let document = try runner.run()
+        let document: RunDocument
+        do {
+            document = try runner.run()
+        } catch {
+            ChildProcess.killAll()
+            throw error
+        }
+        ChildProcess.killAll()
         OutputFile.standardOutput(TableRenderer.render(document))
         try OutputFile.writeAtomically(try ResultsJSON.encode(document), to: path)
         OutputFile.standardError("result written to \(path)")

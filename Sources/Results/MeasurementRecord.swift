@@ -138,6 +138,10 @@ public struct SummaryRecord: Codable, Sendable {
     public var allocationsPerRequest: Double?
     public var bytesPerRequest: Double?
     public var serverCpuUsPerRequest: Double?
+    /// Resident memory: an external server's processes at their peak during
+    /// the load; for an embedded stack the whole catbench process (load
+    /// generator included) after it.
+    public var rssBytes: Double?
     public var errors: UInt64
     public var wrongAnswers: UInt64
     /// True when the load generator was busy at least 90% of the time in a
@@ -155,6 +159,7 @@ public struct SummaryRecord: Codable, Sendable {
         allocationsPerRequest = optionalMedian(reps.map(\.allocationsPerRequest))
         bytesPerRequest = optionalMedian(reps.map(\.bytesPerRequest))
         serverCpuUsPerRequest = optionalMedian(reps.map(\.serverCpuUsPerRequest))
+        rssBytes = optionalMedian(reps.map { rep in rep.rssBytes.map { Double($0) } })
         errors = reps.reduce(0) { $0 + $1.errors.total }
         wrongAnswers = reps.reduce(0) { $0 + $1.wrongAnswers }
         loadBound = reps.contains { ($0.loadCpuUtilization ?? 0) >= 0.9 }

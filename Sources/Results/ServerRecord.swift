@@ -17,6 +17,11 @@ public struct ServerRecord: Codable, Sendable {
     public var startupSeconds: Double?
     public var rssIdleBytes: UInt64?
     public var rssAfterBytes: UInt64?
+    /// External servers: where their output went, the end of it when they
+    /// failed, and how their process ended when stopped.
+    public var logPath: String?
+    public var logTail: String?
+    public var exit: String?
     public var verification: [VerificationRecord]
 
     public init(name: String, kind: String, design: String, configuration: [String: String], status: Status) {

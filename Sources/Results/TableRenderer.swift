@@ -2,7 +2,7 @@
 /// spread of throughput, then what kept any server from being measured.
 public enum TableRenderer {
     public static func render(_ document: RunDocument) -> String {
-        var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "errors", "wrong"]]
+        var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "RSS MiB", "errors", "wrong"]]
         var best: [String: Double] = [:]
         func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.protocolName)/\(m.mode)" }
         var notApplicable: [String] = []
@@ -11,7 +11,7 @@ public enum TableRenderer {
         }
         for m in document.measurements {
             if let reason = m.notApplicable {
-                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a", "", "", "", "", "", "", "", ""])
+                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a", "", "", "", "", "", "", "", "", ""])
                 if !notApplicable.contains(reason) { notApplicable.append(reason) }
                 continue
             }
@@ -27,6 +27,7 @@ public enum TableRenderer {
                 s.allocationsPerRequest.map { format($0, decimals: 2) } ?? "n/a",
                 s.bytesPerRequest.map { format($0, decimals: 0) } ?? "n/a",
                 s.serverCpuUsPerRequest.map { format($0, decimals: 2) } ?? "n/a",
+                s.rssBytes.map { format($0 / 1_048_576, decimals: 1) } ?? "n/a",
                 String(s.errors),
                 String(s.wrongAnswers),
             ])
@@ -35,6 +36,9 @@ public enum TableRenderer {
         if rows.count > 1 { out += "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n" }
         if document.measurements.contains(where: { $0.median?.loadBound == true }) {
             out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
+        }
+        if document.measurements.contains(where: { $0.median?.rssBytes != nil }) {
+            out += "RSS: an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"
         }
         for reason in notApplicable { out += "n/a: \(reason)\n" }
         if !document.figures.isEmpty {
@@ -49,6 +53,10 @@ public enum TableRenderer {
                 out += "\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())"
                 if let error = server.error { out += ": \(error)" }
                 out += "\n"
+                if let tail = server.logTail, !tail.isEmpty {
+                    out += "  last lines of its log\(server.logPath.map { " (\($0))" } ?? ""):\n"
+                    out += tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10).map { "  | \($0)\n" }.joined()
+                }
                 for v in server.verification {
                     for f in v.failures.prefix(5) { out += "  FAIL \(v.suite) · \(f.check): \(f.message)\n" }
                     if v.failures.count > 5 { out += "  … and \(v.failures.count - 5) more failures\n" }

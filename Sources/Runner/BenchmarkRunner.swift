@@ -2,9 +2,13 @@ import Accounting
 import Atomics
 import Contract
 import LoadGen
+import Peers
 import Posix
 import Results
 import SuiteApps
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a plan: for each server, start it, verify it against each suite,
 /// then warm up and measure every workload `repetitions` times, reading the
@@ -35,7 +39,7 @@ public final class BenchmarkRunner {
                                    memoryBytes: machine.memoryBytes, hostname: machine.hostname,
                                    loadAverageBefore: ProcessStats.loadAverage(), loadAverageAfter: []),
             settings: SettingsRecord(
-                suites: plan.suites, servers: plan.stacks.map(\.rawValue), durationSeconds: plan.duration,
+                suites: plan.suites, servers: plan.stacks.map(\.rawValue) + plan.peers.map(\.name) + plan.unavailablePeers.map(\.name), durationSeconds: plan.duration,
                 warmupSeconds: plan.warmup, repetitions: plan.repetitions, connections: plan.connectionLevels[0],
                 loadThreads: plan.loadThreads, workers: plan.workers, protocolName: "http/1.1",
                 requestTimeoutSeconds: plan.timeout, requestVariants: plan.requestVariants,
@@ -59,6 +63,17 @@ public final class BenchmarkRunner {
             if stop.load(ordering: .relaxed) { break }
             runStack(stack, serverCPUs: serverCPUs, loadGroup: loadGroup, into: &doc)
             document = doc
+        }
+        for peer in plan.peers {
+            if stop.load(ordering: .relaxed) { break }
+            runPeer(peer, serverCPUs: serverCPUs, loadGroup: loadGroup, into: &doc)
+            document = doc
+        }
+        for (name, reason) in plan.unavailablePeers {
+            var record = ServerRecord(name: name, kind: PeerSpec.Kind.bundled.rawValue, design: "bundled peer", configuration: [:],
+                                      status: .failedToStart)
+            record.error = reason
+            doc.servers.append(record)
         }
         doc.finishedAt = Timestamp.iso8601()
         doc.machine.loadAverageAfter = ProcessStats.loadAverage()
@@ -89,17 +104,9 @@ public final class BenchmarkRunner {
         record.rssIdleBytes = ProcessStats.residentBytes()
         for name in plan.suites {
             guard let suite = Suite.named(name) else { continue }
-            let report = Verifier.verify(suite: suite, address: clear.address, seed: plan.seed)
-            if record.startupSeconds == nil { record.startupSeconds = clear.startup + Double(report.checksRun) * 0 }
-            record.verification.append(VerificationRecord(
-                suite: suite.name, checksRun: report.checksRun, passed: report.passed,
-                failures: report.failures.map { FindingRecord(check: $0.check, message: $0.message) },
-                warnings: report.warnings.map { FindingRecord(check: $0.check, message: $0.message) }))
-            if report.passed {
+            if record.startupSeconds == nil { record.startupSeconds = clear.startup }
+            if verify(stack.rawValue, suite: suite, address: clear.address, exclusions: Exclusions(), record: &record) {
                 passedSuites.append(suite)
-                log("\(stack.rawValue): \(suite.name) verified (\(report.checksRun) checks, \(report.warnings.count) warnings)")
-            } else {
-                log("\(stack.rawValue): \(suite.name) FAILED verification, not measured: \(report.failures.first?.description ?? "")")
             }
         }
         if passedSuites.isEmpty {
@@ -108,7 +115,8 @@ public final class BenchmarkRunner {
             doc.servers.append(record)
             return
         }
-        measureInstance(clear, protocols: cleartext, suites: passedSuites, loadGroup: loadGroup, record: &record, into: &doc)
+        measure(target(clear), protocols: cleartext, http2: stack.speaksHTTP2, suites: passedSuites, loadGroup: loadGroup,
+                record: &record, into: &doc)
         clear.server.stop()
 
         // The TLS instance, for the TLS protocols, with a certificate made now.
@@ -117,19 +125,100 @@ public final class BenchmarkRunner {
                 do {
                     let material = try TLSMaterial.selfSigned()
                     if let tls = startInstance(stack, tls: material, serverCPUs: serverCPUs, record: &record) {
-                        measureInstance(tls, protocols: secure, suites: passedSuites, loadGroup: loadGroup, record: &record, into: &doc)
+                        measure(target(tls), protocols: secure, http2: true, suites: passedSuites, loadGroup: loadGroup,
+                                record: &record, into: &doc)
                         tls.server.stop()
                     }
                 } catch {
                     record.error = "TLS: \(error)"
                 }
             } else {
-                notApplicable(stack, protocols: secure, suites: passedSuites, into: &doc)
+                notApplicable(stack.rawValue, protocols: secure, suites: passedSuites, reason: Self.cleartextOnly(stack.rawValue), into: &doc)
             }
         }
         record.rssAfterBytes = ProcessStats.residentBytes()
+        if record.verification.contains(where: { !$0.passed }) { record.status = .failedVerification }
         doc.figures += SuiteFigures.derive(from: doc.measurements, server: stack.rawValue)
         doc.servers.append(record)
+    }
+
+    private func runPeer(_ peer: PeerSpec, serverCPUs: [Int]?, loadGroup: ThreadGroup, into doc: inout RunDocument) {
+        var configuration = peer.configuration
+        configuration["workers"] = String(plan.workers)
+        configuration["host"] = peer.address?.host ?? plan.host
+        configuration["protocols"] = "http/1.1"
+        var record = ServerRecord(name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: configuration, status: .measured)
+        let exclusions = Exclusions(reasons: peer.notApplicable)
+        let suites = plan.suites.compactMap(Suite.named)
+        defer {
+            doc.figures += SuiteFigures.derive(from: doc.measurements, server: peer.name)
+            doc.servers.append(record)
+        }
+        log("\(peer.name): starting")
+        let server: ExternalServer
+        do {
+            server = try ExternalServer.start(peer, host: plan.host, workers: plan.workers, upstream: upstream?.address,
+                                              logDirectory: plan.logDirectory, cpus: serverCPUs,
+                                              readyTimeout: plan.startTimeout, stop: stop)
+        } catch let failure as ExternalServer.StartFailure {
+            record.status = .failedToStart
+            record.error = failure.description
+            record.logTail = failure.logTail
+            record.logPath = peer.kind == .running ? nil : "\(plan.logDirectory)/\(peer.name).log"
+            log("\(peer.name): failed to start: \(failure.description)" + (failure.logTail.map { "\n" + $0 } ?? ""))
+            return
+        } catch {
+            record.status = .failedToStart
+            record.error = "\(error)"
+            return
+        }
+        record.logPath = server.logPath
+        record.startupSeconds = server.startupSeconds
+        record.rssIdleBytes = server.sample()?.rssBytes
+        if server.tree == nil { log("\(peer.name): its processes are not visible here; CPU and memory are not reported") }
+        defer {
+            record.rssAfterBytes = server.sample()?.rssBytes
+            if let gone = server.failure(), record.status == .measured || record.status == .failedVerification {
+                record.status = .failedDuringRun
+                record.error = record.error ?? gone
+            }
+            let ended = server.stop()
+            if let ended { record.exit = "\(ended)" }
+            if record.status != .measured { record.logTail = server.logTail() }
+        }
+
+        var passed: [Suite] = []
+        for suite in suites {
+            if stop.load(ordering: .relaxed) { return }
+            if exclusions.excludesSuite(suite.name), let reason = exclusions.reasons[suite.name] {
+                notApplicable(peer.name, protocols: [.http1], suites: [suite], reason: reason, into: &doc)
+                continue
+            }
+            if verify(peer.name, suite: suite, address: server.address, exclusions: exclusions, record: &record) {
+                passed.append(suite)
+            }
+            if let gone = server.failure() {
+                record.status = .failedDuringRun
+                record.error = "\(gone) during the verification of \(suite.name)"
+                log("\(peer.name): \(record.error!)")
+                return
+            }
+        }
+        if passed.isEmpty && record.verification.contains(where: { !$0.passed }) {
+            record.status = .failedVerification
+            return
+        }
+        let secure = plan.protocols.filter { $0 != .http1 }
+        if plan.protocols.contains(.http1) {
+            if let died = measure(target(server, exclusions: exclusions), protocols: [.http1], http2: false, suites: passed,
+                                  loadGroup: loadGroup, record: &record, into: &doc) {
+                record.status = .failedDuringRun
+                record.error = died
+                return
+            }
+        }
+        notApplicable(peer.name, protocols: secure, suites: passed, reason: Self.cleartextOnly(peer.name), into: &doc)
+        if record.verification.contains(where: { !$0.passed }) { record.status = .failedVerification }
     }
 
     /// A started server, with the thread group that counts its allocations and CPU.
@@ -162,17 +251,77 @@ public final class BenchmarkRunner {
         }
     }
 
-    private func measureInstance(_ instance: Instance, protocols: [WireProtocol], suites: [Suite], loadGroup: ThreadGroup,
-                                 record: inout ServerRecord, into doc: inout RunDocument) {
-        let stack = instance.server.stack
+    /// Verifies `suite` on a server and records the verdict; true when it may be measured.
+    private func verify(_ name: String, suite: Suite, address: SocketAddress, exclusions: Exclusions, record: inout ServerRecord) -> Bool {
+        let report = Verifier.verify(suite: suite, address: address, seed: plan.seed, exclusions: exclusions)
+        record.verification.append(VerificationRecord(
+            suite: suite.name, checksRun: report.checksRun, passed: report.passed,
+            failures: report.failures.map { FindingRecord(check: $0.check, message: $0.message) },
+            warnings: report.warnings.map { FindingRecord(check: $0.check, message: $0.message) }))
+        if report.passed {
+            log("\(name): \(suite.name) verified (\(report.checksRun) checks, \(report.warnings.count) warnings\(report.skipped.isEmpty ? "" : ", \(report.skipped.count) not applicable"))")
+        } else {
+            log("\(name): \(suite.name) FAILED verification, not measured: \(report.failures.first?.description ?? "")")
+        }
+        return report.passed
+    }
+
+    /// What the measuring loop needs of a server, embedded or external.
+    struct Target: Sendable {
+        let name: String
+        let address: SocketAddress
+        let exclusions: Exclusions
+        /// Makes the counters exact before a reading (jemalloc's thread caches flushed).
+        let settle: @Sendable () -> Void
+        let read: @Sendable () -> Counters
+        /// Why the server is gone, or nil while it runs.
+        let failure: @Sendable () -> String?
+        /// Sample memory during the load (its peak), for servers in processes of their own.
+        let samplesMemoryDuringLoad: Bool
+    }
+
+    struct Counters: Sendable {
+        var cpuNanos: UInt64?
+        var allocations: AllocationCounters?
+        /// Answers the server counted itself; nil when only the load generator counts them.
+        var served: UInt64?
+        var rssBytes: UInt64?
+    }
+
+    private func target(_ instance: Instance) -> Target {
+        let server = instance.server
+        let group = instance.group
+        return Target(
+            name: server.stack.rawValue, address: instance.address, exclusions: Exclusions(),
+            settle: { server.runOnServerThreads { Jemalloc.flushThreadCache() } },
+            read: { Counters(cpuNanos: group.cpuNanos(), allocations: group.allocationCounters(), served: server.requestsServed,
+                             rssBytes: ProcessStats.residentBytes()) },
+            failure: { nil }, samplesMemoryDuringLoad: false)
+    }
+
+    private func target(_ external: ExternalServer, exclusions: Exclusions) -> Target {
+        Target(
+            name: external.spec.name, address: external.address, exclusions: exclusions, settle: {},
+            read: {
+                let sample = external.sample()
+                return Counters(cpuNanos: sample?.cpuNanos, allocations: nil, served: nil, rssBytes: sample?.rssBytes)
+            },
+            failure: { external.failure() }, samplesMemoryDuringLoad: external.tree != nil)
+    }
+
+    /// Measures every workload of `suites` over `protocols`. Returns why the
+    /// server failed during the run, or nil.
+    @discardableResult
+    private func measure(_ target: Target, protocols: [WireProtocol], http2: Bool, suites: [Suite], loadGroup: ThreadGroup,
+                         record: inout ServerRecord, into doc: inout RunDocument) -> String? {
         for proto in protocols {
-            if proto.isHTTP2 && !stack.speaksHTTP2 {
-                notApplicable(stack, protocols: [proto], suites: suites, into: &doc)
+            if proto.isHTTP2 && !http2 {
+                notApplicable(target.name, protocols: [proto], suites: suites, reason: Self.cleartextOnly(target.name), into: &doc)
                 continue
             }
-            if proto != .http1, let problem = ProtocolCheck.run(suites: suites, address: instance.address, proto: proto, seed: plan.seed) {
+            if proto != .http1, let problem = ProtocolCheck.run(suites: suites, address: target.address, proto: proto, seed: plan.seed) {
                 // The same answers over another protocol must be as right as over HTTP/1.1.
-                log("\(stack.rawValue): \(proto.resultName) FAILED its check, not measured: \(problem)")
+                log("\(target.name): \(proto.resultName) FAILED its check, not measured: \(problem)")
                 record.verification.append(VerificationRecord(
                     suite: suites.map(\.name).joined(separator: ","), checksRun: 1, passed: false,
                     failures: [FindingRecord(check: "answers over \(proto.resultName)", message: problem)], warnings: []))
@@ -180,47 +329,64 @@ public final class BenchmarkRunner {
             }
             for suite in suites {
                 for loadCase in suite.cases {
+                    if let reason = target.exclusions.reason(suite: suite.name, item: loadCase.name) {
+                        notApplicable(target.name, protocols: [proto], suites: [suite], only: loadCase.name, reason: reason, into: &doc)
+                        continue
+                    }
                     let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
-                    let requests = LoadRequests.make(specs, host: instance.address.description, check: "\(suite.name)/\(loadCase.name)")
+                    let requests = LoadRequests.make(specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)")
                     for mode in plan.modes(for: proto, suite: suite) {
-                        if stop.load(ordering: .relaxed) { return }
+                        if stop.load(ordering: .relaxed) { return nil }
                         var measurement = MeasurementRecord(
-                            server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
+                            server: target.name, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
                             protocolName: proto.resultName, connections: mode.connections, pipeline: mode.pipeline,
                             keepAlive: mode.keepAlive, rate: mode.rate, mode: mode.label)
                         measurement.streams = mode.streams
                         if plan.warmup > 0 {
-                            _ = try? LoadGenerator.run(options(instance.address, requests, mode: mode, proto: proto,
+                            _ = try? LoadGenerator.run(options(target.address, requests, mode: mode, proto: proto,
                                                                duration: plan.warmup, loadGroup: loadGroup))
                         }
                         for rep in 0..<plan.repetitions {
                             if stop.load(ordering: .relaxed) { break }
-                            guard let repetition = measure(instance.server, serverGroup: instance.group, loadGroup: loadGroup,
-                                                           options: options(instance.address, requests, mode: mode, proto: proto,
-                                                                            duration: plan.duration, loadGroup: loadGroup)) else {
+                            if target.failure() != nil { break }
+                            guard let repetition = measureOnce(target, options: options(target.address, requests, mode: mode, proto: proto,
+                                                                                       duration: plan.duration, loadGroup: loadGroup)) else {
                                 continue
                             }
                             measurement.repetitions.append(repetition)
-                            log("\(stack.rawValue) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                            log("\(target.name) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
                         }
                         measurement.summarize()
                         if !measurement.repetitions.isEmpty { doc.measurements.append(measurement) }
+                        if let gone = target.failure() {
+                            // Its last repetition ran against a dying server: kept, but the server is reported failed.
+                            let reason = "\(gone) during \(suite.name)/\(loadCase.name)"
+                            log("\(target.name): \(reason); the run goes on without it")
+                            return reason
+                        }
                     }
                 }
             }
         }
+        return nil
     }
 
-    /// Rows that say a design does not speak a protocol, rather than leaving it out.
-    private func notApplicable(_ stack: StackName, protocols: [WireProtocol], suites: [Suite], into doc: inout RunDocument) {
+    static func cleartextOnly(_ name: String) -> String {
+        StackName(rawValue: name).map { _ in "\(name) speaks cleartext HTTP/1.1 only, as the sync servers it stands for" }
+            ?? "external servers are measured over cleartext HTTP/1.1"
+    }
+
+    /// Rows that say a server cannot do something, with the reason, rather than leaving it out.
+    private func notApplicable(_ server: String, protocols: [WireProtocol], suites: [Suite], only caseName: String? = nil,
+                               reason: String, into doc: inout RunDocument) {
         for proto in protocols {
             for suite in suites {
-                for loadCase in suite.cases {
+                for loadCase in suite.cases where caseName == nil || loadCase.name == caseName {
                     for mode in plan.modes(for: proto, suite: suite) {
                         var measurement = MeasurementRecord(
-                            server: stack.rawValue, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
+                            server: server, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
                             protocolName: proto.resultName, connections: mode.connections, mode: mode.label)
-                        measurement.notApplicable = "\(stack.rawValue) speaks cleartext HTTP/1.1 only, as the sync servers it stands for"
+                        measurement.notApplicable = reason
                         doc.measurements.append(measurement)
                     }
                 }
@@ -239,29 +405,34 @@ public final class BenchmarkRunner {
     }
 
     /// One measured repetition with the server's counters read around it.
-    private func measure(_ server: EmbeddedServer, serverGroup: ThreadGroup, loadGroup: ThreadGroup, options: LoadOptions) -> RepetitionRecord? {
-        server.runOnServerThreads { Jemalloc.flushThreadCache() }
-        let allocBefore = serverGroup.allocationCounters()
-        let cpuBefore = serverGroup.cpuNanos()
-        let servedBefore = server.requestsServed
+    private func measureOnce(_ target: Target, options: LoadOptions) -> RepetitionRecord? {
+        target.settle()
+        let before = target.read()
+        let sampler = target.samplesMemoryDuringLoad ? MemorySampler(read: { target.read().rssBytes }) : nil
         let result: LoadResult
         do {
             result = try LoadGenerator.run(options)
         } catch {
+            sampler?.finish()
             log("load failed: \(error)")
             return nil
         }
-        server.runOnServerThreads { Jemalloc.flushThreadCache() }
-        let served = server.requestsServed - servedBefore
-        let cpu = serverGroup.cpuNanos() - cpuBefore
-        let allocAfter = serverGroup.allocationCounters()
+        let peak = sampler?.finish()
+        target.settle()
+        let after = target.read()
+        // Answers the server counted, or (for an external server) those the load generator received.
+        let served = after.served.flatMap { a in before.served.map { a - $0 } } ?? result.requests
         let perRequest = served > 0 ? 1 / Double(served) : 0
         var allocations: Double?
         var bytes: Double?
-        if let allocBefore, let allocAfter, served > 0 {
+        if let allocBefore = before.allocations, let allocAfter = after.allocations, served > 0 {
             let delta = allocAfter - allocBefore
             allocations = Double(delta.allocations) * perRequest
             bytes = Double(delta.bytes) * perRequest
+        }
+        var cpuPerRequest: Double?
+        if let cpuBefore = before.cpuNanos, let cpuAfter = after.cpuNanos, cpuAfter >= cpuBefore, served > 0 {
+            cpuPerRequest = Double(cpuAfter - cpuBefore) / 1000 * perRequest
         }
         let e = result.errors
         var uncorrected: LatencyRecord?
@@ -276,17 +447,46 @@ public final class BenchmarkRunner {
             statusCounts: Dictionary(uniqueKeysWithValues: result.statusCounts.map { (String($0.key), $0.value) }),
             errors: ErrorRecord(connect: e.connect, read: e.read, write: e.write, timeout: e.timeout, badResponse: e.badResponse),
             wrongAnswers: result.wrongAnswers, wrongAnswerExamples: result.wrongAnswerExamples,
-            verifiedAnswers: result.verified, serverRequests: served,
+            verifiedAnswers: result.verified, serverRequests: after.served == nil ? nil : served,
             allocationsPerRequest: allocations, bytesPerRequest: bytes,
-            serverCpuUsPerRequest: served > 0 ? Double(cpu) / 1000 * perRequest : nil,
+            serverCpuUsPerRequest: cpuPerRequest,
             loadCpuUsPerRequest: result.requests > 0 ? Double(result.cpuNanos) / 1000 / Double(result.requests) : nil,
             loadCpuUtilization: result.seconds > 0 ? Double(result.cpuNanos) / 1e9 / (result.seconds * Double(options.threads)) : nil,
-            rssBytes: ProcessStats.residentBytes(), loadAverage: ProcessStats.loadAverage())
+            rssBytes: max(peak ?? 0, after.rssBytes ?? 0) > 0 ? max(peak ?? 0, after.rssBytes ?? 0) : nil,
+            loadAverage: ProcessStats.loadAverage())
         record.uncorrectedLatencyUs = uncorrected
         record.timeline = result.timeline.map {
             TimelineRecord(second: $0.second, requests: $0.requests, errors: $0.errors, p50Us: $0.p50Micros,
                            p99Us: $0.p99Micros, activeConnections: $0.activeConnections)
         }
         return record
+    }
+}
+
+/// The peak of a server's memory while a load runs, sampled every 50 ms on a thread of its own.
+final class MemorySampler: @unchecked Sendable {
+    private let running = ManagedAtomic<Bool>(true)
+    private let peak = ManagedAtomic<UInt64>(0)
+    private var thread: PosixThread?
+
+    init(read: @escaping @Sendable () -> UInt64?) {
+        let running = self.running
+        let peak = self.peak
+        thread = try? PosixThread(name: "catbench-memory") {
+            while running.load(ordering: .relaxed) {
+                if let bytes = read(), bytes > peak.load(ordering: .relaxed) { peak.store(bytes, ordering: .relaxed) }
+                usleep(50_000)
+            }
+        }
+    }
+
+    /// Stops sampling; the peak seen, or nil when nothing could be read.
+    @discardableResult
+    func finish() -> UInt64? {
+        running.store(false, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+        let value = peak.load(ordering: .relaxed)
+        return value > 0 ? value : nil
     }
 }

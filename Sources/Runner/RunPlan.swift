@@ -1,10 +1,19 @@
 import Contract
+import Peers
 import SuiteApps
 
 /// What `catbench run` measures and how.
 public struct RunPlan: Sendable {
     public var suites: [String] = ["basic"]
     public var stacks: [StackName] = StackName.allCases
+    /// External servers measured after the stacks, on the same contract.
+    public var peers: [PeerSpec] = []
+    /// Peers asked for that cannot run here, with the reason (reported as failed to start).
+    public var unavailablePeers: [(name: String, reason: String)] = []
+    /// Seconds an external server has, once started, to answer correctly.
+    public var startTimeout: Double = 60
+    /// Where external servers' logs are kept.
+    public var logDirectory: String = "catbench-results/logs"
     /// Seconds of load per repetition.
     public var duration: Double = 1
     /// Seconds of load before the measured repetitions of each workload.
@@ -53,8 +62,13 @@ public struct RunPlan: Sendable {
         guard connectionLevels.allSatisfy({ loadThreads <= $0 }) else { throw Invalid(description: "--threads must not exceed --connections") }
         if let pipeline { guard (2...256).contains(pipeline) else { throw Invalid(description: "--pipeline must be within 2…256") } }
         if let rate { guard rate > 0 && rate <= 10_000_000 else { throw Invalid(description: "--rate must be within 0…10,000,000 requests/s") } }
+        guard startTimeout > 0, startTimeout <= 3600 else { throw Invalid(description: "--start-timeout must be within 0…3600 seconds") }
         guard (1...256).contains(workers) else { throw Invalid(description: "--workers must be within 1…256") }
-        guard !stacks.isEmpty else { throw Invalid(description: "no stack to run") }
+        guard !stacks.isEmpty || !peers.isEmpty || !unavailablePeers.isEmpty else { throw Invalid(description: "no server to run") }
+        var names = Set(stacks.map(\.rawValue))
+        for peer in peers where !names.insert(peer.name).inserted {
+            throw Invalid(description: "two servers are named '\(peer.name)'; give each peer its own name")
+        }
         guard !protocols.isEmpty else { throw Invalid(description: "no protocol to measure") }
         guard (1...1000).contains(streams) else { throw Invalid(description: "--streams must be within 1…1000") }
         for suite in suites where Suite.named(suite) == nil {

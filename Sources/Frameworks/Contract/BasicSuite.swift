@@ -69,6 +69,10 @@ public enum BasicSuite {
 
     static let queryWords = ["swift", "catzilla", "radix router", "epoll", "café", "zero copy", "naïve", "hello world"]
 
+    /// The request whose correct answer says a server is up: every server
+    /// implementing the contract serves the basic suite.
+    public static var readinessRequest: RequestSpec { plaintext() }
+
     static func plaintext() -> RequestSpec {
         RequestSpec(target: "/plaintext", expectation: Expectation(status: 200, mediaType: "text/plain", body: .text(plaintextBody)))
     }

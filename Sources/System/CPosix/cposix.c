@@ -2,6 +2,9 @@
 #include "cposix.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -60,4 +63,35 @@ int cposix_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, in
 int cposix_set_linger_zero(int fd) {
     struct linger l = {.l_onoff = 1, .l_linger = 0};
     return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+int32_t cposix_spawn(char *const argv[], char *const envp[], const char *cwd, int output_fd, int new_group) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return -rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return -rc;
+    }
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (rc == 0 && output_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
+    if (rc == 0 && output_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+    if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    if (rc == 0) rc = posix_spawnattr_setflags(&attr, (new_group ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+    pid_t pid = -1;
+    if (rc == 0) rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc == 0 ? (int32_t)pid : -rc;
 }

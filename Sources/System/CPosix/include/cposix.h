@@ -28,5 +28,13 @@ int cposix_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, in
 int cposix_set_linger_zero(int fd);
 /* The kernel thread id of the caller. */
 int32_t cposix_gettid(void);
+/* Starts `argv[0]` (a path, or a name looked up in PATH) with `envp`, in
+ * `cwd` when not NULL, as the leader of a new process group when
+ * `new_group` is not 0 (else in the caller's group), with stdin from
+ * /dev/null and stdout and stderr on `output_fd` (or inherited when it is -1),
+ * no signal blocked and SIGPIPE, SIGINT and SIGTERM at their defaults (a
+ * harness that blocks or ignores them must not pass that on). Returns the pid,
+ * or -errno. */
+int32_t cposix_spawn(char *const argv[], char *const envp[], const char *cwd, int output_fd, int new_group);
 
 #endif
