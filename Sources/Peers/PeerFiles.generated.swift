@@ -60,6 +60,3148 @@ reason; the report shows "n/a" and that reason).
   `not_applicable` (`"suite"`, `"suite/case"`), never faked.
 
 """#),
+        ("aiohttp_app.py", #"""
+"""The catbench contract on aiohttp: a web.Application served by gunicorn's
+aiohttp.GunicornUVLoopWebWorker, native coroutine handlers.
+
+Mechanisms: middleware are @web.middleware coroutines, scoped per level by
+sub-applications (/mw5 is a sub-app whose middlewares are the first five
+layers); DI is aiohttp's idiom of typed app keys for singletons and the
+request's own mapping for request-scoped objects, opened and closed by a
+middleware of the /di sub-app; validation is common.py's dictionary schema
+(aiohttp has no validation library); the async work runs on the worker's
+uvloop, with one keep-alive ClientSession per worker for the upstream.
+"""
+
+import asyncio
+import functools
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from aiohttp import ClientSession, web
+
+import common
+
+# --- basic suite -------------------------------------------------------------
+
+basic = web.RouteTableDef()
+
+
+@basic.get("/plaintext")
+async def plaintext(request):
+    return web.Response(text=common.PLAINTEXT_BODY)
+
+
+@basic.get("/json")
+async def json_message(request):
+    return web.json_response({"message": common.JSON_MESSAGE})
+
+
+@basic.get(r"/users/{id:[+-]?[0-9]+}")
+async def user(request):
+    # The route admits only integer text; one beyond int64 is not a user either.
+    user_id = common.parse_int64(request.match_info["id"])
+    if user_id is None:
+        raise web.HTTPNotFound()
+    return web.json_response(common.user_document(user_id))
+
+
+@basic.get("/search")
+async def search(request):
+    limit = common.search_limit(request.query.get("limit"))
+    return web.json_response(common.search_document(request.query.get("q", ""), limit))
+
+
+# --- middleware suite ----------------------------------------------------------
+# Ten @web.middleware layers, outermost first (common.LAYER_NAMES). What a layer
+# finds is kept in the request's mapping for the inner layers and the handler.
+
+SINK = web.AppKey("sink", common.LogSink)
+LIMITER = web.AppKey("limiter", common.RateLimiter)
+
+
+def error_response(status, message, headers=None):
+    return web.json_response(common.error_document(message), status=status, headers=headers)
+
+
+@web.middleware
+async def request_id_layer(request, handler):
+    request_id = request.headers.get("X-Request-Id") or common.next_request_id()
+    request["request_id"] = request_id
+    response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def logging_layer(request, handler):
+    start = time.perf_counter()
+    response = await handler(request)
+    record = common.LogRecord(request.method, request.path, response.status, common.micros_since(start))
+    request.config_dict[SINK].append(record)
+    return response
+
+
+@web.middleware
+async def security_layer(request, handler):
+    response = await handler(request)
+    response.headers.update(common.SECURITY_HEADERS)
+    return response
+
+
+@web.middleware
+async def cors_layer(request, handler):
+    origin = request.headers.get("Origin")
+    if common.is_cors_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method")):
+        response = web.Response(status=204, headers=common.CORS_PREFLIGHT_HEADERS)
+    else:
+        response = await handler(request)
+    if origin == common.ALLOWED_ORIGIN:
+        response.headers["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+@web.middleware
+async def auth_layer(request, handler):
+    try:
+        claims = common.verify_jwt(request.headers.get("Authorization"))
+    except common.JWTRejected as rejection:
+        return error_response(401, rejection.reason, {"WWW-Authenticate": common.WWW_AUTHENTICATE})
+    request["user"] = claims.subject
+    return await handler(request)
+
+
+@web.middleware
+async def rate_limit_layer(request, handler):
+    key = common.client_key(request.headers.get("X-Client-Key"), request.get("user"))
+    decision = request.config_dict[LIMITER].take(key)
+    if not decision.allowed:
+        return error_response(429, common.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
+    return await handler(request)
+
+
+@web.middleware
+async def async_context_layer(request, handler):
+    request["context"] = await common.resolve_context()
+    return await handler(request)
+
+
+@web.middleware
+async def timing_layer(request, handler):
+    start = time.perf_counter()
+    response = await handler(request)
+    response.headers.add("Server-Timing", f"app;dur={common.micros_since(start) / 1000}")
+    return response
+
+
+@web.middleware
+async def cache_control_layer(request, handler):
+    response = await handler(request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@web.middleware
+async def accept_guard_layer(request, handler):
+    if not common.accepts_json(request.headers.get("Accept")):
+        return error_response(406, common.NOT_ACCEPTABLE)
+    return await handler(request)
+
+
+LAYERS = (request_id_layer, logging_layer, security_layer, cors_layer, auth_layer,
+          rate_limit_layer, async_context_layer, timing_layer, cache_control_layer, accept_guard_layer)
+
+
+def hello_app(level):
+    """The sub-app mounted at /mw{level}: GET and OPTIONS /hello behind the first `level` layers."""
+
+    async def hello(request):
+        return web.json_response(common.hello_document(
+            level, request.get("user"), request.get("request_id"), request.get("context")))
+
+    async def options(request):
+        # Reached when no CORS layer answered a preflight: list the methods.
+        return web.Response(status=204, headers={"Allow": common.CORS_METHODS})
+
+    subapp = web.Application(middlewares=LAYERS[:level])
+    subapp.router.add_get("/hello", hello)
+    subapp.router.add_route("OPTIONS", "/hello", options)
+    return subapp
+
+
+async def stats(request):
+    return web.json_response({"logged": request.app[SINK].total})
+
+
+def add_middleware_suite(app):
+    app[SINK] = common.LogSink()
+    app[LIMITER] = common.RateLimiter()
+    app.router.add_get("/mw/stats", stats)
+    for level in common.LEVELS:
+        app.add_subapp(f"/mw{level}", hello_app(level))
+
+
+# --- DI suite -------------------------------------------------------------------
+# aiohttp has no container: singletons live under app keys, made at start-up;
+# request-scoped objects live in the request's mapping, made on first use by the
+# provider coroutines below; transients are made at every call. The /di
+# sub-app's middleware closes the request scope: it gives the pooled connection
+# back when the handler is done.
+
+CONFIG = web.AppKey("config", common.Config)
+CLOCK = web.AppKey("clock", common.ServiceClock)
+CACHE = web.AppKey("cache", common.Cache)
+POOL = web.AppKey("pool", common.ConnectionPool)
+
+
+def request_scoped(make):
+    """A provider that makes its object once per request and keeps it in the request."""
+    key = make.__name__
+
+    @functools.wraps(make)
+    async def provide(request):
+        if key not in request:
+            request[key] = await make(request)
+        return request[key]
+
+    return provide
+
+
+@request_scoped
+async def request_context(request):
+    return common.RequestContext()
+
+
+@request_scoped
+async def db_connection(request):
+    return await request.config_dict[POOL].acquire()
+
+
+@request_scoped
+async def logger(request):
+    return common.Logger(await request_context(request), request.config_dict[CONFIG])
+
+
+@request_scoped
+async def user_repository(request):
+    return common.UserRepository(await db_connection(request), await logger(request))
+
+
+@request_scoped
+async def token_provider(request):
+    return await common.make_token_provider(request.config_dict[CONFIG])
+
+
+@request_scoped
+async def user_service(request):
+    services = request.config_dict
+    return common.UserService(await user_repository(request), services[CACHE], services[CLOCK],
+                              await token_provider(request))
+
+
+async def audit_event(request):
+    return common.AuditEvent(await logger(request), request.config_dict[CLOCK])
+
+
+async def notifier(request):
+    return common.Notifier(await user_service(request), await audit_event(request))
+
+
+@web.middleware
+async def request_scope(request, handler):
+    try:
+        return await handler(request)
+    finally:
+        connection = request.get(db_connection.__name__)
+        if connection is not None:
+            connection.release()
+
+
+async def di_one(request):
+    return web.json_response({"request_context": (await request_context(request)).id})
+
+
+async def di_ten(request):
+    services = request.config_dict
+    return web.json_response(common.ten_document(
+        services[CONFIG], services[CLOCK], services[CACHE], await request_context(request),
+        await db_connection(request), await logger(request), await user_repository(request),
+        await token_provider(request), await user_service(request), await audit_event(request)))
+
+
+async def di_graph(request):
+    first, second = await notifier(request), await notifier(request)
+    return web.json_response(common.graph_document(first, second, request.config_dict[POOL]))
+
+
+async def di_pool(request):
+    return web.json_response(common.pool_document(request.config_dict[POOL]))
+
+
+def add_di_suite(app):
+    app[CONFIG], app[CLOCK], app[CACHE] = common.Config(), common.ServiceClock(), common.Cache()
+    app[POOL] = common.ConnectionPool()
+    di = web.Application(middlewares=[request_scope])
+    di.router.add_get("/one", di_one)
+    di.router.add_get("/ten", di_ten)
+    di.router.add_get("/graph", di_graph)
+    app.router.add_get("/di/pool", di_pool)
+    app.add_subapp("/di", di)
+
+
+# --- validation suite -------------------------------------------------------------
+# aiohttp has no validation library; the handler loads the body with common.py's
+# dictionary schema. aiohttp itself refuses a body over client_max_size (1 MiB)
+# with 413.
+
+validation = web.RouteTableDef()
+
+
+@validation.post("/validate/user")
+async def validate_user(request):
+    try:
+        data = json.loads(await request.read())
+    except ValueError:  # malformed JSON or text that is not UTF-8
+        return error_response(400, "malformed JSON")
+    user, errors = common.USER_SCHEMA.load(data)
+    if errors:
+        return web.json_response(common.errors_document(errors), status=422)
+    return web.json_response(common.created_document(user), status=201)
+
+
+# --- async suite ---------------------------------------------------------------------
+
+UPSTREAM = web.AppKey("upstream", ClientSession)
+CPU_POOL = web.AppKey("cpu_pool", ProcessPoolExecutor)
+FIXTURE = web.AppKey("fixture", str)
+
+async_ops = web.RouteTableDef()
+
+
+@async_ops.get("/async/io")
+async def async_io(request):
+    start = time.perf_counter()
+    await common.simulated_io()
+    return web.json_response(common.io_document(common.micros_since(start)))
+
+
+@async_ops.get("/async/fanout")
+async def async_fanout(request):
+    start = time.perf_counter()
+    results = await common.fanout()
+    return web.json_response(common.fanout_document(results, common.micros_since(start)))
+
+
+@async_ops.get("/async/upstream")
+async def async_upstream(request):
+    n = common.parse_upstream_n(request.query.get("n"))
+    async with request.app[UPSTREAM].get(common.upstream_target(n)) as answer:
+        body = await answer.read()
+    return web.json_response(common.upstream_document(common.upstream_n(body)))
+
+
+@async_ops.get("/async/file")
+async def async_file(request):
+    # aiohttp has no async file API; its docs send blocking calls to an executor.
+    loop = asyncio.get_running_loop()
+    return web.json_response(await loop.run_in_executor(None, common.read_fixture, request.app[FIXTURE]))
+
+
+@async_ops.get("/async/cpu")
+async def async_cpu(request):
+    seed = common.parse_seed(request.query.get("seed"))
+    result = await asyncio.get_running_loop().run_in_executor(request.app[CPU_POOL], common.cpu, seed)
+    return web.json_response(common.cpu_document(seed, result))
+
+
+@async_ops.get("/async/sync")
+def async_sync(request):
+    # A plain function: aiohttp still accepts it (deprecated) and calls it on the loop.
+    return web.json_response(common.SYNC_DOCUMENT)
+
+
+async def async_resources(app):
+    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown."""
+    host, port = common.upstream_address()
+    # The session's connector keeps connections alive and reuses them.
+    app[UPSTREAM] = ClientSession(f"http://{host}:{port}")
+    app[CPU_POOL] = common.start_cpu_pool()
+    yield
+    await app[UPSTREAM].close()
+    app[CPU_POOL].shutdown()
+
+
+# --- application -----------------------------------------------------------------------
+
+
+def make_app():
+    app = web.Application()
+    app.add_routes(basic)
+    app.add_routes(validation)
+    app.add_routes(async_ops)
+    add_middleware_suite(app)
+    add_di_suite(app)
+    app[FIXTURE] = common.write_fixture()
+    app.cleanup_ctx.append(async_resources)
+    return app
+
+
+app = make_app()
+
+"""#),
+        ("catzilla_app.py", #"""
+"""The catbench contract on Catzilla: its own C server (libuv, llhttp) and C router,
+its middleware system, DI container, validation models and asyncio bridge.
+
+Mechanisms:
+- middleware: each layer's request work is per-route middleware (run in list
+  order before the handler, may answer early); its response work is global
+  post-route middleware (run in ascending priority after the handler).
+- DI: Catzilla's container with constructor injection by parameter name and
+  Depends() in handlers; request scope through catzilla.scope (see the DI
+  section for why).
+- validation: Catzilla's BaseModel and Field.
+- async: async handlers run on Catzilla's asyncio bridge loop; sync handlers on
+  the server's thread.
+Catzilla serves from one process: it has no multi-process mode.
+"""
+
+import asyncio
+import itertools
+import json
+import os
+import time
+from email.utils import formatdate
+from typing import List, Optional
+
+import common
+
+# Catzilla's C extension starts threads as it loads; the CPU pool forks its
+# processes first, so that they start from a single-threaded process.
+CPU_POOL = common.start_cpu_pool()
+
+from aiohttp import ClientSession  # noqa: E402
+from catzilla import BaseModel, Catzilla, Depends, Field, JSONResponse, Response, ScopedDIContainer  # noqa: E402
+from catzilla.scope import ScopeType, get_scope_manager  # noqa: E402
+from catzilla.validation import ValidationError  # noqa: E402
+
+app = Catzilla(production=True, show_banner=False, di_container=ScopedDIContainer())
+
+# Catzilla's documented way to await in sync code (middleware, factories) is to
+# run the coroutine to completion; a Runner does that on one reused loop.
+RUNNER = asyncio.Runner()
+
+
+# --- standard headers --------------------------------------------------------
+# Catzilla's C server writes Content-Type, Content-Length and Connection only;
+# Date and Server come from post-route middleware, and from the 404 handler
+# (Catzilla sends a not-found answer without running middleware).
+
+_date = [0, ""]
+
+
+def http_date():
+    """The IMF-fixdate of now, formatted once per second."""
+    now = int(time.time())
+    if now != _date[0]:
+        _date[0], _date[1] = now, formatdate(now, usegmt=True)
+    return _date[1]
+
+
+def standard_headers(request, response):
+    response.set_header("Date", http_date())
+    response.set_header("Server", "Catzilla")
+
+
+def not_found(request):
+    response = JSONResponse({"error": "Not found"}, status_code=404)
+    standard_headers(request, response)
+    return response
+
+
+app.set_not_found_handler(not_found)
+
+
+# --- basic suite -------------------------------------------------------------
+
+
+@app.get("/plaintext")
+def plaintext(request):
+    return Response(body=common.PLAINTEXT_BODY, content_type="text/plain")
+
+
+@app.get("/json")
+def json_message(request):
+    return JSONResponse({"message": common.JSON_MESSAGE})
+
+
+@app.get("/users/{id}")
+def user(request):
+    # Catzilla's path parameters are untyped (a typed Path() answers 422 for
+    # "abc", where the contract wants 404), so the handler reads the integer.
+    user_id = common.parse_int64(request.path_params["id"])
+    if user_id is None:
+        return not_found(request)
+    return JSONResponse(common.user_document(user_id))
+
+
+@app.get("/search")
+def search(request):
+    query = request.query_params
+    return JSONResponse(common.search_document(query.get("q", ""), common.search_limit(query.get("limit"))))
+
+
+# --- middleware suite ----------------------------------------------------------
+# A layer at position p (1…10, common.LAYER_NAMES) has a `before` per-route
+# middleware and, when it touches the answer, an `after` post-route middleware.
+# What layers find is kept in request._context (Catzilla's middleware guide:
+# the app creates it). `after` acts only on requests that entered its layer.
+#
+# Catzilla sends an answer returned by per-route middleware straight away,
+# without post-route middleware; for the outer layers to see it, as the
+# contract asks, the layer that answers early hands it to the entered layers'
+# `after` middleware itself (answer_early).
+
+SINK = common.LogSink()
+LIMITER = common.RateLimiter()
+
+
+def enter(request, position):
+    """Marks the layer at `position` entered; the request's middleware context
+    (made by layer 1, which begins every chain)."""
+    if position == 1:
+        request._context = {}
+    request._context["depth"] = position
+    return request._context
+
+
+def entered(request, position):
+    context = getattr(request, "_context", None)
+    return context is not None and context["depth"] >= position
+
+
+def error_response(status, message, headers=None):
+    return JSONResponse(common.error_document(message), status_code=status, headers=headers)
+
+
+def request_id_before(request):
+    enter(request, 1)["request_id"] = request.get_header("X-Request-Id") or common.next_request_id()
+
+
+def request_id_after(request, response):
+    if entered(request, 1):
+        response.set_header("X-Request-Id", request._context["request_id"])
+
+
+def logging_before(request):
+    enter(request, 2)["started"] = time.perf_counter()
+
+
+def logging_after(request, response):
+    if entered(request, 2):
+        micros = common.micros_since(request._context["started"])
+        SINK.append(common.LogRecord(request.method, request.path.split("?", 1)[0], response.status_code, micros))
+
+
+def security_before(request):
+    enter(request, 3)
+
+
+def security_after(request, response):
+    if entered(request, 3):
+        for name, value in common.SECURITY_HEADERS:
+            response.set_header(name, value)
+
+
+def cors_before(request):
+    enter(request, 4)
+    if common.is_cors_preflight(request.method, request.get_header("Origin"),
+                                request.get_header("Access-Control-Request-Method")):
+        return answer_early(request, Response(status_code=204, headers=dict(common.CORS_PREFLIGHT_HEADERS)))
+    return None
+
+
+def cors_after(request, response):
+    if entered(request, 4) and request.get_header("Origin") == common.ALLOWED_ORIGIN:
+        response.set_header("Access-Control-Allow-Origin", common.ALLOWED_ORIGIN)
+        response.set_header("Vary", "Origin")
+
+
+def auth_before(request):
+    context = enter(request, 5)
+    try:
+        context["user"] = common.verify_jwt(request.get_header("Authorization")).subject
+    except common.JWTRejected as rejection:
+        return answer_early(request, error_response(401, rejection.reason,
+                                                    {"WWW-Authenticate": common.WWW_AUTHENTICATE}))
+    return None
+
+
+def rate_limit_before(request):
+    context = enter(request, 6)
+    decision = LIMITER.take(common.client_key(request.get_header("X-Client-Key"), context.get("user")))
+    if not decision.allowed:
+        return answer_early(request, error_response(429, common.RATE_LIMITED,
+                                                    {"Retry-After": str(decision.retry_after)}))
+    return None
+
+
+def async_context_before(request):
+    enter(request, 7)["context"] = RUNNER.run(common.resolve_context())
+
+
+def timing_before(request):
+    enter(request, 8)["timing_started"] = time.perf_counter()
+
+
+def timing_after(request, response):
+    if entered(request, 8):
+        millis = common.micros_since(request._context["timing_started"]) / 1000
+        response.set_header("Server-Timing", f"app;dur={millis}")
+
+
+def cache_control_before(request):
+    enter(request, 9)
+
+
+def cache_control_after(request, response):
+    if entered(request, 9):
+        response.set_header("Cache-Control", "no-store")
+
+
+def accept_guard_before(request):
+    enter(request, 10)
+    if not common.accepts_json(request.get_header("Accept")):
+        return answer_early(request, error_response(406, common.NOT_ACCEPTABLE))
+    return None
+
+
+BEFORE = (request_id_before, logging_before, security_before, cors_before, auth_before,
+          rate_limit_before, async_context_before, timing_before, cache_control_before, accept_guard_before)
+# Post-route middleware, innermost layer first (Catzilla runs lower priorities first).
+AFTER = (cache_control_after, timing_after, cors_after, security_after, logging_after, request_id_after,
+         standard_headers)
+
+
+def answer_early(request, response):
+    """An early answer, passed through the post-route middleware Catzilla skips for it."""
+    for after in AFTER:
+        after(request, response)
+    return response
+
+
+def hello_handler(level):
+    """GET /mw{level}/hello: what the layers in front of it found."""
+
+    def hello(request):
+        context = getattr(request, "_context", {})
+        return JSONResponse(common.hello_document(
+            level, context.get("user"), context.get("request_id"), context.get("context")))
+
+    return hello
+
+
+def options(request):
+    # Reached when no CORS layer answered a preflight: list the methods.
+    return Response(status_code=204, headers={"Allow": common.CORS_METHODS})
+
+
+@app.get("/mw/stats")
+def stats(request):
+    return JSONResponse({"logged": SINK.total})
+
+
+for priority, after in enumerate(AFTER, start=1):
+    app.middleware(priority=priority, pre_route=False, post_route=True)(after)
+for level in common.LEVELS:
+    app.get(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(hello_handler(level))
+    app.options(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(options)
+
+
+# --- DI suite -------------------------------------------------------------------
+# Services are registered on the app's container; classes get their
+# constructor arguments by parameter name (Logger(context, config) needs the
+# services "context" and "config"), handlers by Depends("name").
+#
+# Catzilla's default DIContainer makes a new "request"-scoped instance at every
+# resolution (it caches singletons only), so the app uses catzilla.scope's
+# ScopedDIContainer, whose scope manager keeps one instance per active request
+# scope and calls cleanup() on them when the scope ends. Per-route middleware
+# opens the scope, post-route middleware closes it (sync handlers: one thread).
+
+POOL = common.ConnectionPool()
+SCOPES = get_scope_manager()
+_scope_ids = itertools.count(1)
+
+
+def the_pool():
+    return POOL
+
+
+def lease_connection(pool):
+    connection = pool.acquire_blocking()
+    # The scope manager disposes request-scoped instances through cleanup().
+    connection.cleanup = connection.release
+    return connection
+
+
+def make_tokens(config):
+    # Catzilla's factories are sync; the async factory runs to completion.
+    return RUNNER.run(common.make_token_provider(config))
+
+
+SERVICES = (
+    ("config", common.Config, "singleton"), ("clock", common.ServiceClock, "singleton"),
+    ("cache", common.Cache, "singleton"), ("pool", the_pool, "singleton"),
+    ("context", common.RequestContext, "request"), ("connection", lease_connection, "request"),
+    ("logger", common.Logger, "request"), ("repository", common.UserRepository, "request"),
+    ("tokens", make_tokens, "request"), ("users", common.UserService, "request"),
+    ("audit", common.AuditEvent, "transient"), ("notifier", common.Notifier, "transient"),
+)
+
+
+def open_request_scope(request):
+    request._di_scope = f"request-{next(_scope_ids)}"
+    SCOPES.create_scope(request._di_scope, ScopeType.REQUEST)
+    SCOPES.activate_scope(request._di_scope)
+
+
+def close_request_scope(request, response):
+    scope = getattr(request, "_di_scope", None)
+    if scope is not None:
+        SCOPES.cleanup_scope(scope)
+
+
+for name, factory, scope in SERVICES:
+    app.register_service(name, factory, scope)
+app.middleware(priority=len(AFTER) + 1, pre_route=False, post_route=True)(close_request_scope)
+
+
+@app.get("/di/one", middleware=[open_request_scope])
+def di_one(request, context=Depends("context")):
+    return JSONResponse({"request_context": context.id})
+
+
+@app.get("/di/ten", middleware=[open_request_scope])
+def di_ten(request, config=Depends("config"), clock=Depends("clock"), cache=Depends("cache"),
+           context=Depends("context"), connection=Depends("connection"), logger=Depends("logger"),
+           repository=Depends("repository"), tokens=Depends("tokens"), users=Depends("users"),
+           audit=Depends("audit")):
+    return JSONResponse(common.ten_document(config, clock, cache, context, connection, logger,
+                                            repository, tokens, users, audit))
+
+
+@app.get("/di/graph", middleware=[open_request_scope])
+def di_graph(request, first=Depends("notifier"), second=Depends("notifier")):
+    return JSONResponse(common.graph_document(first, second, POOL))
+
+
+@app.get("/di/pool")
+def di_pool(request):
+    return JSONResponse(common.pool_document(POOL))
+
+
+# --- validation suite -------------------------------------------------------------
+# The model is Catzilla's BaseModel with Field rules; __post_init__ (its hook for
+# custom validation) trims the name and lowercases the email, as Catzilla has
+# no field transforms. The handler parses the body itself: Catzilla's
+# auto-validation turns malformed JSON into {} (Request.json), so it could not
+# answer 400, and it has no body limit to answer 413.
+
+
+class Address(BaseModel):
+    street: str = Field(min_length=common.STREET_LENGTH[0], max_length=common.STREET_LENGTH[1])
+    city: str = Field(min_length=common.CITY_LENGTH[0], max_length=common.CITY_LENGTH[1])
+    zip: str = Field(regex=common.ZIP_PATTERN)
+    country: str = Field(regex=common.COUNTRY_PATTERN)
+
+
+class Item(BaseModel):
+    sku: str = Field(regex=common.SKU_PATTERN)
+    quantity: int = Field(ge=common.QUANTITY_RANGE[0], le=common.QUANTITY_RANGE[1])
+    price: float = Field(ge=common.PRICE_RANGE[0], le=common.PRICE_RANGE[1])
+    tags: List[str] = Field([], max_items=common.TAGS_MAX)
+
+
+NAME_RULE = common.Length(*common.NAME_LENGTH)
+EMAIL_RULE = common.Pattern(common.EMAIL_PATTERN)
+
+
+class UserModel(BaseModel):
+    name: str
+    email: str
+    age: int = Field(ge=common.AGE_RANGE[0], le=common.AGE_RANGE[1])
+    username: str = Field(regex=common.USERNAME_PATTERN)
+    nickname: Optional[str] = Field(None, max_length=common.NICKNAME_MAX)
+    newsletter: bool = Field(False)
+    address: Address
+    items: List[Item] = Field(min_items=common.ITEM_COUNT[0], max_items=common.ITEM_COUNT[1])
+
+    def __post_init__(self):
+        # The rules of these two fields apply to the normalized values.
+        self.name = common.trim(self.name)
+        self.email = common.normalize_email(self.email)
+        for field, rule in (("name", NAME_RULE), ("email", EMAIL_RULE)):
+            problem = rule.check(getattr(self, field))
+            if problem:
+                raise ValidationError(f"{field}: {problem}")
+
+
+def user_document(user):
+    """The normalized user as JSON: Catzilla's dict() leaves nested models as objects."""
+    document = user.dict()
+    document["address"] = user.address.dict()
+    document["items"] = [{**item.dict(), "tags": list(item.tags)} for item in user.items]
+    return document
+
+
+@app.post("/validate/user")
+def validate_user(request):
+    body = request.body or ""
+    if len(body.encode()) > common.MAX_BODY_BYTES:
+        return error_response(413, "body over 1 MiB")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return error_response(400, "malformed JSON")
+    if not isinstance(data, dict):
+        return JSONResponse(common.errors_document([("body", "must be an object")]), status_code=422)
+    try:
+        user = UserModel(**data)
+    except ValidationError as error:
+        # Catzilla reports one message for the whole model, not a path per field.
+        return JSONResponse(common.errors_document([("body", str(error))]), status_code=422)
+    return JSONResponse(common.created_document(user_document(user)), status_code=201)
+
+
+# --- async suite -------------------------------------------------------------------
+# Async handlers run on Catzilla's asyncio bridge loop. Catzilla has no HTTP
+# client; the upstream is called with aiohttp's ClientSession (keep-alive),
+# made on that loop at the first call.
+
+FIXTURE = common.write_fixture()
+_upstream = []
+
+
+def upstream_session():
+    if not _upstream:
+        host, port = common.upstream_address()
+        _upstream.append(ClientSession(f"http://{host}:{port}"))
+    return _upstream[0]
+
+
+@app.get("/async/io")
+async def async_io(request):
+    start = time.perf_counter()
+    await common.simulated_io()
+    return JSONResponse(common.io_document(common.micros_since(start)))
+
+
+@app.get("/async/fanout")
+async def async_fanout(request):
+    start = time.perf_counter()
+    results = await common.fanout()
+    return JSONResponse(common.fanout_document(results, common.micros_since(start)))
+
+
+@app.get("/async/upstream")
+async def async_upstream(request):
+    n = common.parse_upstream_n(request.query_params.get("n"))
+    async with upstream_session().get(common.upstream_target(n)) as answer:
+        body = await answer.read()
+    return JSONResponse(common.upstream_document(common.upstream_n(body)))
+
+
+@app.get("/async/file")
+async def async_file(request):
+    return JSONResponse(await asyncio.get_running_loop().run_in_executor(None, common.read_fixture, FIXTURE))
+
+
+@app.get("/async/cpu")
+async def async_cpu(request):
+    seed = common.parse_seed(request.query_params.get("seed"))
+    result = await asyncio.get_running_loop().run_in_executor(CPU_POOL, common.cpu, seed)
+    return JSONResponse(common.cpu_document(seed, result))
+
+
+@app.get("/async/sync")
+def async_sync(request):
+    return JSONResponse(common.SYNC_DOCUMENT)
+
+
+if __name__ == "__main__":
+    app.listen(port=int(os.environ.get("CATBENCH_PORT", "8000")), host=os.environ.get("CATBENCH_HOST", "127.0.0.1"))
+
+"""#),
+        ("common.py", #"""
+"""Business logic shared by every peer, ported from Sources/Frameworks/SharedLogic.
+
+Every peer (FastAPI, Flask, Django, aiohttp, Tornado, Catzilla) imports this
+module, so that only the framework's mechanism (routing, middleware, DI,
+validation, async) differs between peers, never the work a request does.
+The Swift files each part comes from are named in its section; answers the
+verifier compares are the same byte for byte as the embedded stacks'.
+
+Only the standard library is used here. The API is stable: other peers
+depend on it.
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, NamedTuple
+
+# --------------------------------------------------------------------------
+# Environment (peers/README.md: "How catbench runs a peer")
+# --------------------------------------------------------------------------
+
+
+def workers() -> int:
+    """CATBENCH_WORKERS: the worker processes the run gives every server (1 when unset)."""
+    return max(1, int(os.environ.get("CATBENCH_WORKERS", "1") or "1"))
+
+
+def pool_threads() -> int:
+    """Threads (or processes) of one worker process's work pool. The stacks give a
+    server one pool of max(2, workers) threads; a peer of several processes has
+    a pool in each, so each gets its share, rounded up."""
+    return -(-max(2, workers()) // workers())
+
+
+# --------------------------------------------------------------------------
+# Basic suite (Contract/BasicSuite.swift)
+# --------------------------------------------------------------------------
+
+PLAINTEXT_BODY = "Hello, World!"
+JSON_MESSAGE = "Hello, World!"
+DEFAULT_LIMIT = 10
+LIMIT_MIN, LIMIT_MAX = 1, 100
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+UINT64_MAX = (1 << 64) - 1
+
+# What Swift's Int(text) accepts: an optional sign and ASCII digits, nothing else
+# (Python's int() would also take spaces, underscores and other digits).
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_int64(text: str | None) -> int | None:
+    """The integer `text` spells, as Swift's Int(text): None unless it is an int64."""
+    if text is None or not _INTEGER_TEXT.fullmatch(text):
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+def user_document(user_id: int) -> dict:
+    """GET /users/{id}: {"id": id, "name": "User <id>"}."""
+    return {"id": user_id, "name": f"User {user_id}"}
+
+
+def search_limit(raw: str | None) -> int:
+    """`limit` from the query: absent or not an integer gives 10; an integer is clamped to 1…100."""
+    value = parse_int64(raw)
+    if value is None:
+        return DEFAULT_LIMIT
+    return min(max(value, LIMIT_MIN), LIMIT_MAX)
+
+
+def search_document(query: str, limit: int) -> dict:
+    """GET /search: the query, the limit and `limit` results titled "<q> #i"."""
+    results = [{"id": i, "title": f"{query} #{i}"} for i in range(1, limit + 1)]
+    return {"query": query, "limit": limit, "results": results}
+
+
+# --------------------------------------------------------------------------
+# Middleware suite (SharedLogic/MiddlewarePolicy.swift, JWT.swift, HMAC.swift,
+# Base64URL.swift, TokenBucket.swift, AsyncContextSource.swift)
+#
+# Layers, outermost first; /mw{level}/hello runs the first `level` of them:
+#  1 request id, 2 logging, 3 security headers, 4 CORS, 5 authentication,
+#  6 rate limit, 7 async context, 8 timing, 9 cache control, 10 accept guard.
+# --------------------------------------------------------------------------
+
+LEVELS = (0, 1, 5, 10)
+LAYER_NAMES = ("request-id", "logging", "security", "cors", "auth", "rate-limit",
+               "async-context", "timing", "cache-control", "accept-guard")
+SECRET = b"catbench-middleware-secret"
+ALLOWED_ORIGIN = "https://app.example"
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", "default-src 'none'"),
+)
+CORS_METHODS = "GET, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, X-Client-Key, X-Request-Id"
+CORS_MAX_AGE = "600"
+CONTEXT_VALUE = "resolved"
+WWW_AUTHENTICATE = 'Bearer error="invalid_token"'
+RATE_LIMITED = "rate limited"
+NOT_ACCEPTABLE = "only application/json is available"
+
+
+def hello_document(level: int, user: str | None, request_id: str | None, context: str | None) -> dict:
+    """GET /mw{level}/hello: what the inner layers found; absent values are null."""
+    return {"message": "hello", "layers": level, "user": user, "request_id": request_id, "context": context}
+
+
+def error_document(message: str) -> dict:
+    """The body of an early answer from a layer (401, 406, 429): {"error": message}."""
+    return {"error": message}
+
+
+def is_cors_preflight(method: str, origin: str | None, request_method: str | None) -> bool:
+    """True for an OPTIONS from the allowed origin naming Access-Control-Request-Method."""
+    return method == "OPTIONS" and origin == ALLOWED_ORIGIN and request_method is not None
+
+
+CORS_PREFLIGHT_HEADERS = (
+    ("Access-Control-Allow-Methods", CORS_METHODS),
+    ("Access-Control-Allow-Headers", CORS_HEADERS),
+    ("Access-Control-Max-Age", CORS_MAX_AGE),
+)
+
+
+def rate_policy(key: str) -> tuple[float, float]:
+    """(capacity, refill per second) of a key: `tight-` keys get 2 then one every 2 s."""
+    return (2.0, 0.5) if key.startswith("tight-") else (10_000_000.0, 10_000_000.0)
+
+
+def client_key(header: str | None, subject: str | None) -> str:
+    """The rate-limit key: the X-Client-Key header, else the token's subject."""
+    return header or subject or "anonymous"
+
+
+def accepts_json(accept: str | None) -> bool:
+    """True when an Accept value allows a JSON answer (an absent one allows anything)."""
+    if accept is None:
+        return True
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip(" \t").lower()
+        if media in ("application/json", "*/*", "application/*"):
+            return True
+    return False
+
+
+_request_ids = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A counter-based request id, unique within the process: req-<n>."""
+    return f"req-{next(_request_ids)}"
+
+
+async def resolve_context() -> str:
+    """The async layer's value: ready only after the task gave up the loop once."""
+    await asyncio.sleep(0)
+    return CONTEXT_VALUE
+
+
+# ---- base64url and HMAC-SHA256 ------------------------------------------------
+
+_BASE64URL_TEXT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def base64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 4648 §5), as JWTs use it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def base64url_decode(text: str) -> bytes | None:
+    """The bytes of unpadded base64url `text`, or None when it is not base64url."""
+    # A lone leftover character (6 bits) cannot come from any byte string.
+    if not _BASE64URL_TEXT.fullmatch(text) or len(text) % 4 == 1:
+        return None
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 of `message` under `key`."""
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+# ---- JWT (HS256) ---------------------------------------------------------------
+
+class Claims(NamedTuple):
+    """What a verified token says: its subject and expiry (seconds since the epoch)."""
+    subject: str
+    expires: int
+
+
+class JWTRejected(Exception):
+    """A refused token; `reason` is one of the REJECT_* texts (all answered 401)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+REJECT_MISSING = "missing bearer token"
+REJECT_MALFORMED = "malformed token"
+REJECT_ALGORITHM = "unsupported algorithm"
+REJECT_SIGNATURE = "bad signature"
+REJECT_EXPIRED = "token expired"
+
+
+def sign_jwt(subject: str, expires: int, secret: bytes = SECRET) -> str:
+    """An HS256 token for `subject`, valid until `expires`."""
+    header = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+    payload = base64url_encode(f'{{"sub":"{subject}","exp":{expires}}}'.encode())
+    signature = base64url_encode(hmac_sha256(secret, f"{header}.{payload}".encode()))
+    return f"{header}.{payload}.{signature}"
+
+
+def _flat_json(data: bytes) -> dict | None:
+    """A one-level JSON object (strings, numbers, booleans, null as values), else None."""
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_refuse)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    if not isinstance(value, dict):
+        return None
+    flat = all(v is None or isinstance(v, (str, int, float)) for v in value.values())
+    return value if flat else None
+
+
+def _refuse(constant: str):
+    # NaN and Infinity are not JSON; json.loads accepts them unless told.
+    raise ValueError(constant)
+
+
+def verify_jwt(authorization: str | None, secret: bytes = SECRET, now: int | None = None) -> Claims:
+    """Checks an Authorization value: `Bearer <token>`, HS256 only (`none` or any
+    other algorithm is refused), a valid signature, a string `sub` and a numeric
+    `exp` in the future. Returns the claims or raises JWTRejected."""
+    if authorization is None or not authorization.startswith("Bearer "):
+        raise JWTRejected(REJECT_MISSING)
+    token = authorization[7:]
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise JWTRejected(REJECT_MALFORMED)
+    header_bytes, payload_bytes, signature = (base64url_decode(p) for p in parts)
+    if header_bytes is None or payload_bytes is None or signature is None:
+        raise JWTRejected(REJECT_MALFORMED)
+    header, payload = _flat_json(header_bytes), _flat_json(payload_bytes)
+    if header is None or payload is None:
+        raise JWTRejected(REJECT_MALFORMED)
+    if header.get("alg") != "HS256":
+        raise JWTRejected(REJECT_ALGORITHM)
+    signed = token[:len(parts[0]) + 1 + len(parts[1])].encode("ascii")
+    if not hmac.compare_digest(hmac_sha256(secret, signed), signature):
+        raise JWTRejected(REJECT_SIGNATURE)
+    subject, expires = payload.get("sub"), payload.get("exp")
+    # bool is an int in Python, but `true` is not a number in JSON.
+    if not isinstance(subject, str) or isinstance(expires, bool) or not isinstance(expires, (int, float)) \
+            or not math.isfinite(expires):
+        raise JWTRejected(REJECT_MALFORMED)
+    if int(expires) <= (int(time.time()) if now is None else now):
+        raise JWTRejected(REJECT_EXPIRED)
+    return Claims(subject, int(expires))
+
+
+# ---- rate limit and logging sink ----------------------------------------------
+
+class Decision(NamedTuple):
+    """A rate-limit verdict; `retry_after` is whole seconds until a token is back."""
+    allowed: bool
+    retry_after: int
+
+
+_ALLOWED = Decision(True, 0)
+
+
+class RateLimiter:
+    """A token bucket per client key, refilled continuously. Thread-safe."""
+
+    def __init__(self, policy=rate_policy):
+        self._policy = policy
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, int]] = {}
+
+    def take(self, key: str, now: int | None = None) -> Decision:
+        """Takes one token of `key`'s bucket (`now` in monotonic nanoseconds)."""
+        capacity, rate = self._policy(key)
+        now = time.monotonic_ns() if now is None else now
+        with self._lock:
+            tokens, updated = self._buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + (now - updated) / 1e9 * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return _ALLOWED
+            self._buckets[key] = (tokens, now)
+        return Decision(False, max(1, math.ceil((1 - tokens) / rate)))
+
+
+class LogRecord(NamedTuple):
+    """One request as the logging layer records it."""
+    method: str
+    path: str
+    status: int
+    micros: int
+
+
+class LogSink:
+    """The logging layer's in-memory sink: a count and the latest records, bounded."""
+
+    def __init__(self, capacity: int = 1024):
+        self._ring: list[LogRecord | None] = [None] * capacity
+        self._next = 0
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def append(self, record: LogRecord) -> None:
+        with self._lock:
+            self._ring[self._next] = record
+            self._next = (self._next + 1) % len(self._ring)
+            self._count += 1
+
+    @property
+    def total(self) -> int:
+        """Records appended since start-up (GET /mw/stats answers {"logged": total})."""
+        return self._count
+
+
+# --------------------------------------------------------------------------
+# DI suite (SharedLogic/DIServices.swift, ConnectionPool.swift)
+#
+#   Notifier (transient) ─┬─ UserService (request) ─┬─ UserRepository (request) ─┬─ DBConnection (request, pooled)
+#                         │                          │                           └─ Logger (request) ─┬─ RequestContext (request)
+#                         │                          ├─ Cache (singleton)                             └─ Config (singleton)
+#                         │                          ├─ Clock (singleton)
+#                         │                          └─ TokenProvider (request, made asynchronously) ── Config
+#                         └─ AuditEvent (transient) ─┬─ Logger
+#                                                     └─ Clock
+#
+# Every instance has an id `<Name>#<n>` (n counts per class and process), so
+# answers show which instance a request got. Each framework builds and scopes
+# these classes with its own mechanism; none of them scopes itself.
+# --------------------------------------------------------------------------
+
+POOL_SIZE = 32
+# The ten services /di/ten resolves: (class name, answer key), in answer order.
+TEN = (("Config", "config"), ("Clock", "clock"), ("Cache", "cache"), ("RequestContext", "request_context"),
+       ("DBConnection", "db_connection"), ("Logger", "logger"), ("UserRepository", "user_repository"),
+       ("TokenProvider", "token_provider"), ("UserService", "user_service"), ("AuditEvent", "audit_event"))
+
+
+def _id_maker(name: str):
+    # itertools.count's next() is atomic under the GIL, so ids stay unique across threads.
+    counter = itertools.count(1)
+    return lambda: f"{name}#{next(counter)}"
+
+
+class Config:
+    """Singleton: the app's settings."""
+    _new_id = _id_maker("Config")
+
+    def __init__(self):
+        self.id = Config._new_id()
+        self.region = "eu-west"
+
+
+class ServiceClock:
+    """Singleton: the clock (named Clock in ids)."""
+    _new_id = _id_maker("Clock")
+
+    def __init__(self):
+        self.id = ServiceClock._new_id()
+
+    def now(self) -> int:
+        return int(time.time())
+
+
+class Cache:
+    """Singleton: a cache."""
+    _new_id = _id_maker("Cache")
+
+    def __init__(self):
+        self.id = Cache._new_id()
+
+
+class RequestContext:
+    """Request-scoped: the request's context."""
+    _new_id = _id_maker("RequestContext")
+
+    def __init__(self):
+        self.id = RequestContext._new_id()
+
+
+class Logger:
+    """Request-scoped: a logger bound to the request's context."""
+    _new_id = _id_maker("Logger")
+
+    def __init__(self, context: RequestContext, config: Config):
+        self.id = Logger._new_id()
+        self.context = context
+        self.config = config
+
+
+class UserRepository:
+    """Request-scoped: data access over the request's pooled connection."""
+    _new_id = _id_maker("UserRepository")
+
+    def __init__(self, connection: "DBConnection", logger: Logger):
+        self.id = UserRepository._new_id()
+        self.connection = connection
+        self.logger = logger
+
+
+class TokenProvider:
+    """Request-scoped, made by the async factory `make_token_provider`."""
+    _new_id = _id_maker("TokenProvider")
+
+    def __init__(self, config: Config):
+        self.id = TokenProvider._new_id()
+        self.config = config
+
+
+async def make_token_provider(config: Config) -> TokenProvider:
+    """The async factory: the provider is ready only after the task gave up the loop once."""
+    await asyncio.sleep(0)
+    return TokenProvider(config)
+
+
+class UserService:
+    """Request-scoped: the service the endpoints use."""
+    _new_id = _id_maker("UserService")
+
+    def __init__(self, repository: UserRepository, cache: Cache, clock: ServiceClock, tokens: TokenProvider):
+        self.id = UserService._new_id()
+        self.repository = repository
+        self.cache = cache
+        self.clock = clock
+        self.tokens = tokens
+
+
+class AuditEvent:
+    """Transient: a new one at every injection."""
+    _new_id = _id_maker("AuditEvent")
+
+    def __init__(self, logger: Logger, clock: ServiceClock):
+        self.id = AuditEvent._new_id()
+        self.logger = logger
+        self.clock = clock
+
+
+class Notifier:
+    """Transient: the root of the graph /di/graph resolves twice."""
+    _new_id = _id_maker("Notifier")
+
+    def __init__(self, users: UserService, audit: AuditEvent):
+        self.id = Notifier._new_id()
+        self.users = users
+        self.audit = audit
+
+    def graph(self) -> dict:
+        """The ids of this instance and of everything it was built from."""
+        repository = self.users.repository
+        return {
+            "notifier": self.id, "audit_event": self.audit.id, "user_service": self.users.id,
+            "user_repository": repository.id, "db_connection": repository.connection.lease_id,
+            "logger_via_repository": repository.logger.id, "logger_via_audit": self.audit.logger.id,
+            "request_context": repository.logger.context.id, "token_provider": self.users.tokens.id,
+            "config": repository.logger.config.id, "clock": self.users.clock.id, "cache": self.users.cache.id,
+        }
+
+
+def ten_document(config: Config, clock: ServiceClock, cache: Cache, context: RequestContext,
+                 connection: "DBConnection", logger: Logger, repository: UserRepository,
+                 tokens: TokenProvider, users: UserService, audit: AuditEvent) -> dict:
+    """GET /di/ten: the ids of the ten services, keyed as TEN says."""
+    ids = (config.id, clock.id, cache.id, context.id, connection.lease_id, logger.id,
+           repository.id, tokens.id, users.id, audit.id)
+    return {key: value for (_, key), value in zip(TEN, ids)}
+
+
+def graph_document(first: Notifier, second: Notifier, pool: "ConnectionPool") -> dict:
+    """GET /di/graph: the graph resolved twice in one request, and the pool's use."""
+    return {"resolutions": [first.graph(), second.graph()], "pool_in_use": pool.in_use}
+
+
+def pool_document(pool: "ConnectionPool") -> dict:
+    """GET /di/pool: {"size": 32, "in_use": n}."""
+    return {"size": pool.size, "in_use": pool.in_use}
+
+
+class DBConnection:
+    """A pooled connection lent for one request; `release()` gives it back
+    (the framework's DI calls it when the request ends). Idempotent."""
+
+    def __init__(self, number: int, lease: int, pool: "ConnectionPool"):
+        self._number = number
+        self._pool = pool
+        self._released = False
+        # Unique per lease, so one request's connection differs from the next one's.
+        self.lease_id = f"DBConnection#{number}/lease#{lease}"
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._pool._give_back(self._number)
+
+
+class ConnectionPool:
+    """A fixed pool of POOL_SIZE connections. Sync designs block a thread until
+    one is free (`acquire_blocking`); async ones suspend (`await acquire()`)."""
+    _new_id = _id_maker("ConnectionPool")
+
+    def __init__(self, size: int = POOL_SIZE):
+        self.id = ConnectionPool._new_id()
+        self.size = size
+        self._idle = list(range(1, size + 1))
+        self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._waiters: deque[asyncio.Future] = deque()
+        self._leases = 0
+
+    @property
+    def in_use(self) -> int:
+        """Connections handed out and not yet returned."""
+        return self.size - len(self._idle)
+
+    def acquire_blocking(self) -> DBConnection:
+        """Takes a connection, blocking the thread until one is free."""
+        with self._freed:
+            while not self._idle:
+                self._freed.wait()
+            return self._lease(self._idle.pop())
+
+    async def acquire(self) -> DBConnection:
+        """Takes a connection, suspending the task until one is free."""
+        with self._lock:
+            if self._idle:
+                return self._lease(self._idle.pop())
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+        try:
+            number = await waiter
+        except asyncio.CancelledError:
+            # Handed a connection just as the task was cancelled: pass it on.
+            if waiter.done() and not waiter.cancelled():
+                self._give_back(waiter.result())
+            raise
+        with self._lock:
+            return self._lease(number)
+
+    def _lease(self, number: int) -> DBConnection:
+        # Called with the lock held.
+        self._leases += 1
+        return DBConnection(number, self._leases, self)
+
+    def _give_back(self, number: int) -> None:
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.cancelled():
+                    waiter.get_loop().call_soon_threadsafe(self._hand_over, waiter, number)
+                    return
+            self._idle.append(number)
+            self._freed.notify()
+
+    def _hand_over(self, waiter: asyncio.Future, number: int) -> None:
+        # On the waiter's loop; it may have been cancelled since it was chosen.
+        if waiter.cancelled():
+            self._give_back(number)
+        else:
+            waiter.set_result(number)
+
+
+# --------------------------------------------------------------------------
+# Validation suite (SharedLogic/ValidationRules.swift)
+#
+#   user        object, required fields below; unknown fields are ignored
+#   name        string, 1…100 characters after trimming; trimmed
+#   email       string, local@domain.tld; trimmed and lowercased
+#   age         integer, 0…150
+#   username    string matching ^[a-z0-9_]{3,20}$
+#   nickname    optional string (null when absent), at most 50 characters
+#   newsletter  optional boolean, default false
+#   address     object: street 1…200, city 1…100, zip ^[0-9]{5}$, country ^[A-Z]{2}$
+#   items       array of 1…1000 objects:
+#     sku       string matching ^[A-Z]{3}-[0-9]{3}$
+#     quantity  integer, 1…1000
+#     price     number, 0.01…100000
+#     tags      optional array of at most 10 strings of 1…20 characters, default []
+#
+# Valid → 201 {"user": <normalized>, "item_count": n, "total": Σ quantity × price};
+# invalid → 422 {"errors": [{"path": "items[3].quantity", "message": "…"}…]}
+# listing every failing field; malformed JSON → 400; a body over 1 MiB → 413.
+# A null counts as absent, as on the stacks.
+# --------------------------------------------------------------------------
+
+NAME_LENGTH = (1, 100)
+AGE_RANGE = (0, 150)
+USERNAME_PATTERN = r"^[a-z0-9_]{3,20}$"
+NICKNAME_MAX = 50
+STREET_LENGTH = (1, 200)
+CITY_LENGTH = (1, 100)
+ZIP_PATTERN = r"^[0-9]{5}$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ITEM_COUNT = (1, 1000)
+SKU_PATTERN = r"^[A-Z]{3}-[0-9]{3}$"
+QUANTITY_RANGE = (1, 1000)
+PRICE_RANGE = (0.01, 100_000.0)
+TAGS_MAX = 10
+TAG_LENGTH = (1, 20)
+MAX_BODY_BYTES = 1 << 20
+
+
+def trim(text: str) -> str:
+    """Whitespace trimmed from both ends: space, tab, CR and LF only (not all of Unicode's)."""
+    return text.strip(" \t\r\n")
+
+
+def normalize_email(text: str) -> str:
+    """The email as answered: trimmed and lowercased."""
+    return trim(text).lower()
+
+
+def order_total(items) -> float:
+    """Σ quantity × price over (quantity, price) pairs, rounded to cents half away
+    from zero (Swift's rounded(), not Python's round-half-even)."""
+    total = 0.0
+    for quantity, price in items:
+        total += quantity * price
+    cents = total * 100
+    return math.copysign(math.floor(abs(cents) + 0.5), cents) / 100
+
+
+def created_document(user: dict) -> dict:
+    """The 201 answer for a validated, normalized user."""
+    items = user["items"]
+    return {"user": user, "item_count": len(items),
+            "total": order_total((item["quantity"], item["price"]) for item in items)}
+
+
+def errors_document(errors) -> dict:
+    """The 422 answer from (path, message) pairs."""
+    return {"errors": [{"path": path, "message": message} for path, message in errors]}
+
+
+# ---- a dictionary schema, for peers whose framework has no validation library ----
+# Marshmallow-style, as the threaded stack's Schema: named fields with a type,
+# validators, a default and a transform, loaded from what json.loads gave.
+
+class Length(NamedTuple):
+    """A string's characters or a list's items within lo…hi."""
+    lo: int
+    hi: int
+
+    def check(self, value) -> str | None:
+        if self.lo <= len(value) <= self.hi:
+            return None
+        if isinstance(value, str):
+            return f"length must be within {self.lo}...{self.hi}"
+        return f"must have {self.lo}...{self.hi} items"
+
+
+class Pattern:
+    """A string matching a regular expression as a whole."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self._regex = re.compile(pattern)
+
+    def check(self, value) -> str | None:
+        return None if self._regex.fullmatch(value) else f"does not match {self.pattern}"
+
+
+class Range(NamedTuple):
+    """A number within lo…hi."""
+    lo: float
+    hi: float
+
+    def check(self, value) -> str | None:
+        return None if self.lo <= value <= self.hi else f"must be within {self.lo}...{self.hi}"
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# name → (accepts the JSON value, turns it into the cleaned value)
+_SCALARS = {
+    "string": (lambda v: isinstance(v, str), lambda v: v),
+    "integer": (_is_integer, lambda v: v),
+    "number": (_is_number, float),
+    "boolean": (lambda v: isinstance(v, bool), lambda v: v),
+}
+
+
+class ListOf(NamedTuple):
+    """A list whose elements are `element` (a scalar name or a Schema), each
+    element also checked by the `each` validators."""
+    element: Any
+    each: tuple = ()
+
+
+class Field(NamedTuple):
+    """One field of a Schema. `kind` is a scalar name, a Schema or a ListOf."""
+    name: str
+    kind: Any
+    required: bool = True
+    default: Any = None
+    validators: tuple = ()
+    transform: Any = None
+
+
+class Schema:
+    """A list of fields; `load` cleans a parsed JSON document or lists every error."""
+
+    def __init__(self, *fields: Field):
+        self.fields = fields
+
+    def load(self, data) -> tuple[dict | None, list[tuple[str, str]]]:
+        """(cleaned data, []) when valid (unknown keys dropped, defaults filled
+        in), else (None, [(path, message), …]) with every failing field."""
+        errors: list[tuple[str, str]] = []
+        cleaned = self._load(data, "", errors)
+        return (cleaned, errors) if not errors else (None, errors)
+
+    def _load(self, data, path: str, errors: list) -> dict | None:
+        if not isinstance(data, dict):
+            errors.append((path or "body", "must be an object"))
+            return None
+        out = {}
+        for field in self.fields:
+            field_path = f"{path}.{field.name}" if path else field.name
+            raw = data.get(field.name)
+            if raw is None:
+                if field.required:
+                    errors.append((field_path, "Missing data for required field."))
+                out[field.name] = field.default() if callable(field.default) else field.default
+                continue
+            value = _deserialize(raw, field.kind, field_path, field.transform, errors)
+            if value is _INVALID:
+                continue
+            problem = next((p for p in (v.check(value) for v in field.validators) if p), None)
+            if problem:
+                errors.append((field_path, problem))
+            else:
+                out[field.name] = value
+        return out
+
+
+_INVALID = object()
+
+
+def _deserialize(raw, kind, path: str, transform, errors: list):
+    """The cleaned value of `raw` as `kind`, or _INVALID after recording why."""
+    if isinstance(kind, Schema):
+        value = kind._load(raw, path, errors)
+        return _INVALID if value is None else value
+    if isinstance(kind, ListOf):
+        if not isinstance(raw, list):
+            errors.append((path, "Not a valid list."))
+            return _INVALID
+        out, ok = [], True
+        for k, element in enumerate(raw):
+            element_path = f"{path}[{k}]"
+            value = _deserialize(element, kind.element, element_path, None, errors)
+            if value is _INVALID:
+                ok = False
+                continue
+            problem = next((p for p in (v.check(value) for v in kind.each) if p), None)
+            if problem:
+                errors.append((element_path, problem))
+                ok = False
+            else:
+                out.append(value)
+        return out if ok else _INVALID
+    accepts, convert = _SCALARS[kind]
+    if not accepts(raw):
+        errors.append((path, f"Not a valid {kind}."))
+        return _INVALID
+    value = convert(raw)
+    return transform(value) if transform else value
+
+
+ADDRESS_SCHEMA = Schema(
+    Field("street", "string", validators=(Length(*STREET_LENGTH),)),
+    Field("city", "string", validators=(Length(*CITY_LENGTH),)),
+    Field("zip", "string", validators=(Pattern(ZIP_PATTERN),)),
+    Field("country", "string", validators=(Pattern(COUNTRY_PATTERN),)),
+)
+
+ITEM_SCHEMA = Schema(
+    Field("sku", "string", validators=(Pattern(SKU_PATTERN),)),
+    Field("quantity", "integer", validators=(Range(*QUANTITY_RANGE),)),
+    Field("price", "number", validators=(Range(*PRICE_RANGE),)),
+    Field("tags", ListOf("string", each=(Length(*TAG_LENGTH),)), required=False, default=list,
+          validators=(Length(0, TAGS_MAX),)),
+)
+
+USER_SCHEMA = Schema(
+    Field("name", "string", validators=(Length(*NAME_LENGTH),), transform=trim),
+    Field("email", "string", validators=(Pattern(EMAIL_PATTERN),), transform=normalize_email),
+    Field("age", "integer", validators=(Range(*AGE_RANGE),)),
+    Field("username", "string", validators=(Pattern(USERNAME_PATTERN),)),
+    Field("nickname", "string", required=False, validators=(Length(0, NICKNAME_MAX),)),
+    Field("newsletter", "boolean", required=False, default=False),
+    Field("address", ADDRESS_SCHEMA),
+    Field("items", ListOf(ITEM_SCHEMA), validators=(Length(*ITEM_COUNT),)),
+)
+
+
+# --------------------------------------------------------------------------
+# Async-operations suite (SharedLogic/AsyncWork.swift)
+# --------------------------------------------------------------------------
+
+IO_SECONDS = 0.001
+FANOUT = 10
+UPSTREAM_DELAY_MS = 2
+FILE_BYTES = 64 * 1024
+FIXTURE_NAME = "catbench-async-fixture.bin"
+_MASK64 = (1 << 64) - 1
+
+
+def file_content() -> bytes:
+    """The fixture's 64 KiB: xorshift32 from a fixed seed, so its checksum is known."""
+    state = 2_463_534_242
+    out = bytearray(FILE_BYTES)
+    for i in range(FILE_BYTES):
+        state ^= (state << 13) & 0xFFFFFFFF
+        state ^= state >> 17
+        state ^= (state << 5) & 0xFFFFFFFF
+        out[i] = state & 0xFF
+    return bytes(out)
+
+
+def checksum(data: bytes) -> str:
+    """SHA-256 of data as lowercase hex. hashlib is OpenSSL, as in the Swift
+    stacks, so the file workload measures the read, not a hash loop."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def cpu(seed: int) -> str:
+    """The CPU work: 50,000 rounds of xorshift mixing from `seed`, as 16 hex digits.
+    (About 100 µs in Swift, about 10 ms in CPython.)"""
+    x = (seed | 1) & _MASK64
+    acc = 0
+    for _ in range(50_000):
+        x ^= (x << 13) & _MASK64
+        x ^= x >> 7
+        x ^= (x << 17) & _MASK64
+        acc = (acc + x * 0x9E3779B97F4A7C15) & _MASK64
+    return f"{acc:016x}"
+
+
+def parse_seed(raw: str | None) -> int:
+    """`seed` from the query, as Swift's UInt64(raw) ?? 1."""
+    if raw is None or not re.fullmatch(r"\+?[0-9]+", raw) or int(raw) > UINT64_MAX:
+        return 1
+    return int(raw)
+
+
+def parse_upstream_n(raw: str | None) -> int:
+    """`n` from the query, as Swift's Int(raw) ?? 0."""
+    value = parse_int64(raw)
+    return 0 if value is None else value
+
+
+def io_document(waited_us: int) -> dict:
+    return {"io": "done", "waited_us": waited_us}
+
+
+def fanout_document(results: list, waited_us: int) -> dict:
+    return {"calls": len(results), "results": results, "waited_us": waited_us}
+
+
+def upstream_document(n: int) -> dict:
+    return {"upstream": {"n": n}}
+
+
+def file_document(size: int, digest: str) -> dict:
+    return {"bytes": size, "sha256": digest}
+
+
+def cpu_document(seed: int, result: str) -> dict:
+    # The seed is answered as a string: a UInt64 does not fit a JSON number everywhere.
+    return {"seed": str(seed), "result": result}
+
+
+SYNC_DOCUMENT = {"sync": True}
+
+
+def micros_since(start: float) -> int:
+    """Whole microseconds since `start`, a time.perf_counter() value."""
+    return int((time.perf_counter() - start) * 1_000_000)
+
+
+async def simulated_io(value: Any = None) -> Any:
+    """The simulated I/O call: an awaited wait of at least 1 ms, then `value`.
+    Event loops round timers to their own clock (uvloop's is cached per loop
+    iteration), so a single sleep(0.001) can end early; wait out the rest."""
+    deadline = time.perf_counter() + IO_SECONDS
+    while (remaining := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(remaining)
+    return value
+
+
+async def fanout() -> list:
+    """FANOUT simulated I/O calls made concurrently; their results [0…9] in order."""
+    return list(await asyncio.gather(*(simulated_io(call) for call in range(FANOUT))))
+
+
+def blocking_io() -> None:
+    """The simulated I/O call for a sync handler: the thread sleeps at least 1 ms."""
+    deadline = time.perf_counter() + IO_SECONDS
+    while (remaining := deadline - time.perf_counter()) > 0:
+        time.sleep(remaining)
+
+
+def fixture_path() -> str:
+    """Where the fixture lives: CATBENCH_SCRATCH, else the system's temporary folder."""
+    directory = os.environ.get("CATBENCH_SCRATCH") or tempfile.gettempdir()
+    return os.path.join(directory, FIXTURE_NAME)
+
+
+def write_fixture() -> str:
+    """Writes the 64 KiB fixture (at start-up) and returns its path. Atomic, so
+    worker processes starting together never read a half-written file."""
+    path = fixture_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path}.{os.getpid()}"
+    with open(partial, "wb") as file:
+        file.write(file_content())
+    os.replace(partial, path)
+    return path
+
+
+def read_fixture(path: str) -> dict:
+    """Reads the fixture with blocking calls: the /async/file answer."""
+    with open(path, "rb") as file:
+        data = file.read()
+    return file_document(len(data), checksum(data))
+
+
+def upstream_address() -> tuple[str, int]:
+    """(host, port) of the upstream service, from CATBENCH_UPSTREAM (host:port),
+    which catbench always sets; 127.0.0.1:8090 when a peer is run by hand without it."""
+    host, _, port = os.environ.get("CATBENCH_UPSTREAM", "127.0.0.1:8090").rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def upstream_target(n: int) -> str:
+    """The request target of the upstream call: /delay?n=K."""
+    return f"/delay?n={n}"
+
+
+def upstream_n(body: bytes) -> int:
+    """`n` from the upstream's answer {"n": K}, or -1 when it is not that."""
+    try:
+        value = json.loads(body).get("n")
+    except (ValueError, AttributeError):
+        return -1
+    return value if _is_integer(value) else -1
+
+
+class BlockingUpstream:
+    """The sync designs' upstream client: one keep-alive http.client connection
+    per thread (a sync worker serves one request at a time), reopened when the
+    upstream closed it."""
+
+    def __init__(self):
+        self._host, self._port = upstream_address()
+        self._local = threading.local()
+
+    def get(self, n: int) -> int:
+        """GET /delay?n=K on the upstream; K from its answer, -1 on a bad answer."""
+        try:
+            return self._get(n)
+        except (http.client.HTTPException, OSError):
+            # Most likely a kept-alive connection the upstream closed: reconnect once.
+            self._drop()
+            return self._get(n)
+
+    def _get(self, n: int) -> int:
+        connection = self._connection()
+        connection.request("GET", upstream_target(n))
+        return upstream_n(connection.getresponse().read())
+
+    def _drop(self) -> None:
+        self._local.connection.close()
+        self._local.connection = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=5)
+            self._local.connection = connection
+        return connection
+
+
+def start_cpu_pool() -> ProcessPoolExecutor:
+    """A process pool of pool_threads() processes for the CPU work of asyncio
+    peers, its processes started now. CPU work in a thread would hold the GIL
+    and stall the event loop; processes run it beside the loop. Call it at
+    start-up, before the server makes threads, so the forks are clean."""
+    pool = ProcessPoolExecutor(max_workers=pool_threads())
+    # With the fork start method (Linux's default), the first submission forks every process.
+    pool.submit(int).result()
+    return pool
+
+"""#),
+        ("django_app.py", #"""
+"""The catbench contract on Django, a single-file project served by gunicorn's
+sync workers (WSGI).
+
+Run as `gunicorn django_app:application` (see peers.json). Business logic comes
+from common.py; what is Django's own here:
+
+- middleware: middleware classes (MiddlewareMixin, process_request /
+  process_response). Layers apply per route, so each /mw{level} view is
+  wrapped with the first `level` of them by `decorator_from_middleware`,
+  Django's way to use middleware on a per-view basis; the project-wide
+  MIDDLEWARE setting stays minimal. Under WSGI the hooks run synchronously;
+  the async layer awaits through asgiref's `async_to_sync`, Django's
+  documented adapter (what Django itself wraps an async middleware in under WSGI).
+- DI: Django has none; its idiom is request-scoped objects attached to the
+  request by a middleware (as AuthenticationMiddleware attaches a lazy
+  `request.user`), made at first use, and module-level singletons. The async
+  factory is awaited through `async_to_sync`.
+- validation: Django forms are made for flat, string-valued form data
+  (BooleanField takes "yes", CharField takes 7 as "7", nested objects and
+  lists of objects need formsets with management-form keys), so the typed,
+  nested JSON is checked by common.py's dictionary schema; the 413 comes from
+  DATA_UPLOAD_MAX_MEMORY_SIZE.
+- async: async views (io, fan-out), which Django runs under WSGI in an event
+  loop of their own; the upstream call is a blocking http.client call on a
+  kept-alive connection; CPU work goes to a thread pool while the worker waits.
+"""
+
+import json
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+import common
+
+
+def allowed_hosts() -> list[str]:
+    """Loopback names and the host catbench binds; any host when it binds every interface."""
+    host = os.environ.get("CATBENCH_HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::"):
+        return ["*"]
+    return ["127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host]
+
+
+settings.configure(
+    DEBUG=False,
+    ALLOWED_HOSTS=allowed_hosts(),
+    SECRET_KEY=secrets.token_urlsafe(32),  # nothing is signed; Django only wants one
+    ROOT_URLCONF=__name__,
+    INSTALLED_APPS=[],
+    # CommonMiddleware sets Content-Length, which Django's responses lack otherwise.
+    MIDDLEWARE=["django.middleware.common.CommonMiddleware", f"{__name__}.ServicesMiddleware"],
+    # request.body raises RequestDataTooBig beyond this.
+    DATA_UPLOAD_MAX_MEMORY_SIZE=common.MAX_BODY_BYTES,
+    USE_I18N=False,  # nothing is translated: skip the translation machinery
+)
+
+import django  # noqa: E402  (settings first)
+
+django.setup()
+
+from django.core.exceptions import RequestDataTooBig  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.http import HttpResponse, JsonResponse  # noqa: E402
+from django.urls import path, register_converter  # noqa: E402
+from django.utils.cache import patch_vary_headers  # noqa: E402
+from django.utils.decorators import decorator_from_middleware  # noqa: E402
+from django.utils.deprecation import MiddlewareMixin  # noqa: E402
+from django.views.decorators.http import require_GET, require_http_methods, require_POST  # noqa: E402
+
+
+# ---- basic suite ----------------------------------------------------------------
+
+class Int64Converter:
+    """A path segment of digits within int64; anything else does not match (404)."""
+    regex = "[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > common.INT64_MAX:
+            raise ValueError("beyond int64")  # Django's signal for "no match"
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(Int64Converter, "int64")
+
+
+@require_GET
+def plaintext(request):
+    return HttpResponse(common.PLAINTEXT_BODY, content_type="text/plain")
+
+
+@require_GET
+def json_message(request):
+    return JsonResponse({"message": common.JSON_MESSAGE})
+
+
+@require_GET
+def user(request, user_id: int):
+    return JsonResponse(common.user_document(user_id))
+
+
+@require_GET
+def search(request):
+    return JsonResponse(common.search_document(request.GET.get("q", ""), common.search_limit(request.GET.get("limit"))))
+
+
+# ---- middleware suite: middleware classes, per view ------------------------------
+
+sink = common.LogSink()
+limiter = common.RateLimiter()
+
+
+def error_answer(status: int, message: str) -> JsonResponse:
+    return JsonResponse(common.error_document(message), status=status)
+
+
+class RequestIDLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request_id = request.headers.get("X-Request-Id")
+        request.request_id = common.next_request_id() if request_id is None else request_id
+
+    def process_response(self, request, response):
+        response["X-Request-Id"] = request.request_id
+        return response
+
+
+class LoggingLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request.log_started = time.perf_counter()
+
+    def process_response(self, request, response):
+        sink.append(common.LogRecord(request.method, request.path, response.status_code,
+                                     common.micros_since(request.log_started)))
+        return response
+
+
+class SecurityHeadersLayer(MiddlewareMixin):
+    def process_response(self, request, response):
+        for name, value in common.SECURITY_HEADERS:
+            response[name] = value
+        return response
+
+
+class CORSLayer(MiddlewareMixin):
+    def process_request(self, request):
+        # A preflight is answered here, before authentication: it carries no token.
+        if common.is_cors_preflight(request.method, request.headers.get("Origin"),
+                                    request.headers.get("Access-Control-Request-Method")):
+            preflight = HttpResponse(status=204, headers=dict(common.CORS_PREFLIGHT_HEADERS))
+            # A view decorator skips the answering layer's own process_response
+            # (MIDDLEWARE would not): apply it here.
+            return self.process_response(request, preflight)
+        return None
+
+    def process_response(self, request, response):
+        if request.headers.get("Origin") == common.ALLOWED_ORIGIN:
+            response["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
+            patch_vary_headers(response, ("Origin",))
+        return response
+
+
+class AuthLayer(MiddlewareMixin):
+    def process_request(self, request):
+        try:
+            request.token_subject = common.verify_jwt(request.headers.get("Authorization")).subject
+        except common.JWTRejected as rejection:
+            response = error_answer(401, rejection.reason)
+            response["WWW-Authenticate"] = common.WWW_AUTHENTICATE
+            return response
+        return None
+
+
+class RateLimitLayer(MiddlewareMixin):
+    def process_request(self, request):
+        key = common.client_key(request.headers.get("X-Client-Key"), getattr(request, "token_subject", None))
+        decision = limiter.take(key)
+        if not decision.allowed:
+            response = error_answer(429, common.RATE_LIMITED)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
+        return None
+
+
+class AsyncContextLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request.async_context = async_to_sync(common.resolve_context)()
+
+
+class TimingLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request.timing_started = time.perf_counter()
+
+    def process_response(self, request, response):
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - request.timing_started) * 1000:.3f}"
+        return response
+
+
+class CacheControlLayer(MiddlewareMixin):
+    def process_response(self, request, response):
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AcceptGuardLayer(MiddlewareMixin):
+    def process_request(self, request):
+        if not common.accepts_json(request.headers.get("Accept")):
+            return error_answer(406, common.NOT_ACCEPTABLE)
+        return None
+
+
+# Outermost first, as MiddlewarePolicy orders them.
+LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLayer,
+          RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
+
+
+def layered_view(level: int):
+    """The /mw{level}/hello view wrapped in the first `level` layers, the first outermost."""
+    @require_http_methods(["GET", "OPTIONS"])
+    def hello(request):
+        if request.method == "OPTIONS":
+            return HttpResponse(status=204, headers={"Allow": common.CORS_METHODS})
+        return JsonResponse(common.hello_document(level, getattr(request, "token_subject", None),
+                                                  getattr(request, "request_id", None),
+                                                  getattr(request, "async_context", None)))
+
+    view = hello
+    for layer in reversed(LAYERS[:level]):
+        view = decorator_from_middleware(layer)(view)
+    return view
+
+
+@require_GET
+def middleware_stats(request):
+    return JsonResponse({"logged": sink.total})
+
+
+# ---- DI suite: request-scoped services attached by a middleware -----------------------
+
+CONFIG, CLOCK, CACHE = common.Config(), common.ServiceClock(), common.Cache()
+POOL = common.ConnectionPool()
+
+
+class RequestServices:
+    """One request's services: each request-scoped one made at first use and then
+    kept (cached_property); transients made at every call; singletons shared."""
+
+    @cached_property
+    def request_context(self) -> common.RequestContext:
+        return common.RequestContext()
+
+    @cached_property
+    def db_connection(self) -> common.DBConnection:
+        return POOL.acquire_blocking()
+
+    @cached_property
+    def logger(self) -> common.Logger:
+        return common.Logger(self.request_context, CONFIG)
+
+    @cached_property
+    def user_repository(self) -> common.UserRepository:
+        return common.UserRepository(self.db_connection, self.logger)
+
+    @cached_property
+    def token_provider(self) -> common.TokenProvider:
+        return async_to_sync(common.make_token_provider)(CONFIG)
+
+    @cached_property
+    def user_service(self) -> common.UserService:
+        return common.UserService(self.user_repository, CACHE, CLOCK, self.token_provider)
+
+    def audit_event(self) -> common.AuditEvent:
+        return common.AuditEvent(self.logger, CLOCK)
+
+    def notifier(self) -> common.Notifier:
+        return common.Notifier(self.user_service, self.audit_event())
+
+    def close(self) -> None:
+        """Gives the pooled connection back, if this request took one."""
+        if "db_connection" in self.__dict__:
+            self.db_connection.release()
+
+
+class ServicesMiddleware:
+    """Attaches `request.services` and closes them when the view has answered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.services = RequestServices()
+        try:
+            return self.get_response(request)
+        finally:
+            request.services.close()
+
+
+@require_GET
+def di_one(request):
+    return JsonResponse({"request_context": request.services.request_context.id})
+
+
+@require_GET
+def di_ten(request):
+    s = request.services
+    return JsonResponse(common.ten_document(CONFIG, CLOCK, CACHE, s.request_context, s.db_connection, s.logger,
+                                            s.user_repository, s.token_provider, s.user_service, s.audit_event()))
+
+
+@require_GET
+def di_graph(request):
+    services = request.services
+    return JsonResponse(common.graph_document(services.notifier(), services.notifier(), POOL))
+
+
+@require_GET
+def di_pool(request):
+    return JsonResponse(common.pool_document(POOL))
+
+
+# ---- validation suite: a dictionary schema --------------------------------------------
+
+@require_POST
+def validate_user(request):
+    try:
+        document = json.loads(request.body)
+    except RequestDataTooBig:
+        return error_answer(413, "the body is over 1 MiB")
+    except ValueError:
+        return error_answer(400, "malformed JSON")
+    user, errors = common.USER_SCHEMA.load(document)
+    if errors:
+        return JsonResponse(common.errors_document(errors), status=422)
+    return JsonResponse(common.created_document(user), status=201)
+
+
+# ---- async suite ------------------------------------------------------------------------
+
+FIXTURE = common.write_fixture()
+upstream = common.BlockingUpstream()
+cpu_pool = ThreadPoolExecutor(max_workers=common.pool_threads())
+
+
+@require_GET
+async def async_io(request):
+    started = time.perf_counter()
+    await common.simulated_io()
+    return JsonResponse(common.io_document(common.micros_since(started)))
+
+
+@require_GET
+async def async_fanout(request):
+    started = time.perf_counter()
+    results = await common.fanout()
+    return JsonResponse(common.fanout_document(results, common.micros_since(started)))
+
+
+@require_GET
+def async_upstream(request):
+    n = common.parse_upstream_n(request.GET.get("n"))
+    return JsonResponse(common.upstream_document(upstream.get(n)))
+
+
+@require_GET
+def async_file(request):
+    return JsonResponse(common.read_fixture(FIXTURE))
+
+
+@require_GET
+def async_cpu(request):
+    seed = common.parse_seed(request.GET.get("seed"))
+    # The worker waits for the pool, as the threaded stack's runAndWait.
+    return JsonResponse(common.cpu_document(seed, cpu_pool.submit(common.cpu, seed).result()))
+
+
+@require_GET
+def async_sync(request):
+    return JsonResponse(common.SYNC_DOCUMENT)
+
+
+# ---- URLs ------------------------------------------------------------------------------------
+
+def not_found(request, exception):
+    return error_answer(404, "not found")
+
+
+handler404 = not_found
+
+urlpatterns = [
+    path("plaintext", plaintext),
+    path("json", json_message),
+    path("users/<int64:user_id>", user),
+    path("search", search),
+    path("mw/stats", middleware_stats),
+    *(path(f"mw{level}/hello", layered_view(level)) for level in common.LEVELS),
+    path("di/one", di_one),
+    path("di/ten", di_ten),
+    path("di/graph", di_graph),
+    path("di/pool", di_pool),
+    path("validate/user", validate_user),
+    path("async/io", async_io),
+    path("async/fanout", async_fanout),
+    path("async/upstream", async_upstream),
+    path("async/file", async_file),
+    path("async/cpu", async_cpu),
+    path("async/sync", async_sync),
+]
+
+application = get_wsgi_application()
+
+"""#),
+        ("fastapi_app.py", #"""
+"""The catbench contract on FastAPI, served by uvicorn (uvloop, httptools).
+
+Run as `uvicorn fastapi_app:app` (see peers.json). Business logic comes from
+common.py; what is FastAPI's own here:
+
+- middleware: pure ASGI middleware classes (Starlette's recommended form; no
+  BaseHTTPMiddleware, which costs a task and a stream per layer). Layers apply
+  per route, so each /mw{level} is a mounted sub-application carrying the
+  first `level` layers in its own middleware stack.
+- DI: `Depends` with its per-request cache: singletons are module-level
+  instances, request scope is the default cache, transients are
+  `use_cache=False`, the pooled connection is a yield dependency, the token
+  provider an async dependency.
+- validation: pydantic models with declarative constraints, and an exception
+  handler that reshapes pydantic's errors into the contract's 422 document.
+- async: async endpoints; blocking file reads in Starlette's thread pool, CPU
+  work in a process pool, the upstream through aiohttp's pooled client; a
+  plain `def` endpoint runs in the thread pool as FastAPI runs any.
+"""
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import aiohttp
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware import Middleware
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+
+import common
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Start-up: the async suite's fixture, CPU pool and upstream client."""
+    fixture = common.write_fixture()
+    # Fork the pool's processes first, while the server has no threads yet.
+    cpu_pool = common.start_cpu_pool()
+    host, port = common.upstream_address()
+    async with aiohttp.ClientSession(f"http://{host}:{port}") as upstream:
+        # Lifespan state: Starlette copies it into every request's `request.state`.
+        yield {"fixture": fixture, "cpu_pool": cpu_pool, "upstream": upstream}
+    cpu_pool.shutdown()
+
+
+# No OpenAPI schema or docs pages: production serving, and no extra routes to match.
+app = FastAPI(lifespan=lifespan, openapi_url=None)
+
+
+# ---- basic suite ----------------------------------------------------------------
+
+@app.get("/plaintext", response_class=PlainTextResponse)
+async def plaintext():
+    return common.PLAINTEXT_BODY
+
+
+@app.get("/json")
+async def json_message():
+    return {"message": common.JSON_MESSAGE}
+
+
+@app.get("/users/{user_id}")
+async def user(user_id: Annotated[int, Path(ge=common.INT64_MIN, le=common.INT64_MAX)]):
+    return common.user_document(user_id)
+
+
+@app.get("/search")
+async def search(q: str = "", limit: str | None = None):
+    # `limit` is text: the contract gives a non-integer the default rather than an error.
+    return common.search_document(q, common.search_limit(limit))
+
+
+# ---- middleware suite: pure ASGI layers ------------------------------------------
+
+sink = common.LogSink()
+limiter = common.RateLimiter()
+
+
+class Layer:
+    """A pure ASGI middleware; `handle` sees HTTP requests, anything else passes by."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        scope.setdefault("state", {})
+        await self.handle(scope, receive, send)
+
+
+async def answer_early(scope, receive, send, status: int, message: str, headers: dict | None = None):
+    """A layer's own answer; the outer layers still see it through `send`."""
+    await JSONResponse(common.error_document(message), status_code=status, headers=headers)(scope, receive, send)
+
+
+class RequestIDLayer(Layer):
+    async def handle(self, scope, receive, send):
+        request_id = Headers(scope=scope).get("x-request-id")
+        if request_id is None:
+            request_id = common.next_request_id()
+        scope["state"]["request_id"] = request_id
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class LoggingLayer(Layer):
+    async def handle(self, scope, receive, send):
+        started = time.perf_counter()
+        status = 0
+
+        async def send_noting_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_noting_status)
+        sink.append(common.LogRecord(scope["method"], scope["path"], status, common.micros_since(started)))
+
+
+class SecurityHeadersLayer(Layer):
+    async def handle(self, scope, receive, send):
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in common.SECURITY_HEADERS:
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class CORSLayer(Layer):
+    async def handle(self, scope, receive, send):
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin == common.ALLOWED_ORIGIN:
+            send = self.allowing_origin(send)
+        if common.is_cors_preflight(scope["method"], origin, headers.get("access-control-request-method")):
+            # Answered here, before authentication: a preflight carries no token.
+            await Response(status_code=204, headers=dict(common.CORS_PREFLIGHT_HEADERS))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def allowing_origin(send):
+        async def send_allowing_origin(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
+                headers.append("Vary", "Origin")
+            await send(message)
+
+        return send_allowing_origin
+
+
+class AuthLayer(Layer):
+    async def handle(self, scope, receive, send):
+        try:
+            claims = common.verify_jwt(Headers(scope=scope).get("authorization"))
+        except common.JWTRejected as rejection:
+            await answer_early(scope, receive, send, 401, rejection.reason, {"WWW-Authenticate": common.WWW_AUTHENTICATE})
+            return
+        scope["state"]["user"] = claims.subject
+        await self.app(scope, receive, send)
+
+
+class RateLimitLayer(Layer):
+    async def handle(self, scope, receive, send):
+        key = common.client_key(Headers(scope=scope).get("x-client-key"), scope["state"].get("user"))
+        decision = limiter.take(key)
+        if not decision.allowed:
+            await answer_early(scope, receive, send, 429, common.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
+            return
+        await self.app(scope, receive, send)
+
+
+class AsyncContextLayer(Layer):
+    async def handle(self, scope, receive, send):
+        scope["state"]["context"] = await common.resolve_context()
+        await self.app(scope, receive, send)
+
+
+class TimingLayer(Layer):
+    async def handle(self, scope, receive, send):
+        started = time.perf_counter()
+
+        async def send_with_timing(message):
+            if message["type"] == "http.response.start":
+                millis = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={millis:.3f}")
+            await send(message)
+
+        await self.app(scope, receive, send_with_timing)
+
+
+class CacheControlLayer(Layer):
+    async def handle(self, scope, receive, send):
+        async def send_no_store(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
+class AcceptGuardLayer(Layer):
+    async def handle(self, scope, receive, send):
+        if not common.accepts_json(Headers(scope=scope).get("accept")):
+            await answer_early(scope, receive, send, 406, common.NOT_ACCEPTABLE)
+            return
+        await self.app(scope, receive, send)
+
+
+# Outermost first, as MiddlewarePolicy orders them.
+LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLayer,
+          RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
+
+
+def layered_app(level: int) -> FastAPI:
+    """/hello behind the first `level` layers (Starlette runs `middleware` outermost first)."""
+    sub = FastAPI(middleware=[Middleware(layer) for layer in LAYERS[:level]], openapi_url=None)
+
+    @sub.get("/hello")
+    async def hello(request: Request):
+        state = request.state
+        return common.hello_document(level, getattr(state, "user", None), getattr(state, "request_id", None),
+                                     getattr(state, "context", None))
+
+    @sub.options("/hello")
+    async def hello_options():
+        return Response(status_code=204, headers={"Allow": common.CORS_METHODS})
+
+    return sub
+
+
+@app.get("/mw/stats")
+async def middleware_stats():
+    return {"logged": sink.total}
+
+
+for level in common.LEVELS:
+    app.mount(f"/mw{level}", layered_app(level))
+
+
+# ---- DI suite: Depends ------------------------------------------------------------
+# Every provider is `async def`: none blocks, and FastAPI would run a plain
+# `def` dependency in its thread pool.
+
+CONFIG, CLOCK, CACHE = common.Config(), common.ServiceClock(), common.Cache()
+POOL = common.ConnectionPool()
+
+
+async def config() -> common.Config:
+    return CONFIG
+
+
+async def clock() -> common.ServiceClock:
+    return CLOCK
+
+
+async def cache() -> common.Cache:
+    return CACHE
+
+
+async def connection_pool() -> common.ConnectionPool:
+    return POOL
+
+
+async def request_context() -> common.RequestContext:
+    return common.RequestContext()
+
+
+async def db_connection(pool: Annotated[common.ConnectionPool, Depends(connection_pool)]):
+    """The request's pooled connection, given back when the request is done."""
+    connection = await pool.acquire()
+    try:
+        yield connection
+    finally:
+        connection.release()
+
+
+ConfigDep = Annotated[common.Config, Depends(config)]
+ClockDep = Annotated[common.ServiceClock, Depends(clock)]
+CacheDep = Annotated[common.Cache, Depends(cache)]
+RequestContextDep = Annotated[common.RequestContext, Depends(request_context)]
+DBConnectionDep = Annotated[common.DBConnection, Depends(db_connection)]
+
+
+async def logger(context: RequestContextDep, settings: ConfigDep) -> common.Logger:
+    return common.Logger(context, settings)
+
+
+LoggerDep = Annotated[common.Logger, Depends(logger)]
+
+
+async def user_repository(connection: DBConnectionDep, log: LoggerDep) -> common.UserRepository:
+    return common.UserRepository(connection, log)
+
+
+async def token_provider(settings: ConfigDep) -> common.TokenProvider:
+    return await common.make_token_provider(settings)
+
+
+UserRepositoryDep = Annotated[common.UserRepository, Depends(user_repository)]
+TokenProviderDep = Annotated[common.TokenProvider, Depends(token_provider)]
+
+
+async def user_service(repository: UserRepositoryDep, shared_cache: CacheDep, service_clock: ClockDep,
+                       tokens: TokenProviderDep) -> common.UserService:
+    return common.UserService(repository, shared_cache, service_clock, tokens)
+
+
+UserServiceDep = Annotated[common.UserService, Depends(user_service)]
+
+
+async def audit_event(log: LoggerDep, service_clock: ClockDep) -> common.AuditEvent:
+    return common.AuditEvent(log, service_clock)
+
+
+# Transient: use_cache=False makes every injection a new instance.
+AuditEventDep = Annotated[common.AuditEvent, Depends(audit_event, use_cache=False)]
+
+
+async def notifier(users: UserServiceDep, audit: AuditEventDep) -> common.Notifier:
+    return common.Notifier(users, audit)
+
+
+NotifierDep = Annotated[common.Notifier, Depends(notifier, use_cache=False)]
+
+
+@app.get("/di/one")
+async def di_one(context: RequestContextDep):
+    return {"request_context": context.id}
+
+
+@app.get("/di/ten")
+async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: CacheDep, context: RequestContextDep,
+                 connection: DBConnectionDep, log: LoggerDep, repository: UserRepositoryDep,
+                 tokens: TokenProviderDep, users: UserServiceDep, audit: AuditEventDep):
+    return common.ten_document(settings, service_clock, shared_cache, context, connection, log,
+                               repository, tokens, users, audit)
+
+
+@app.get("/di/graph")
+async def di_graph(first: NotifierDep, second: NotifierDep):
+    return common.graph_document(first, second, POOL)
+
+
+@app.get("/di/pool")
+async def di_pool():
+    return common.pool_document(POOL)
+
+
+# ---- validation suite: pydantic ---------------------------------------------------
+
+def null_as(default):
+    """A null counts as absent (as on the stacks): it becomes the field's default."""
+    return BeforeValidator(lambda value: default() if value is None else value)
+
+
+def length(bounds: tuple[int, int]):
+    return Field(min_length=bounds[0], max_length=bounds[1])
+
+
+def within(bounds: tuple[float, float]):
+    return Field(ge=bounds[0], le=bounds[1])
+
+
+class Address(BaseModel):
+    street: Annotated[StrictStr, length(common.STREET_LENGTH)]
+    city: Annotated[StrictStr, length(common.CITY_LENGTH)]
+    zip: Annotated[StrictStr, Field(pattern=common.ZIP_PATTERN)]
+    country: Annotated[StrictStr, Field(pattern=common.COUNTRY_PATTERN)]
+
+
+Tag = Annotated[StrictStr, length(common.TAG_LENGTH)]
+
+
+class Item(BaseModel):
+    sku: Annotated[StrictStr, Field(pattern=common.SKU_PATTERN)]
+    quantity: Annotated[StrictInt, within(common.QUANTITY_RANGE)]
+    # Strict, so "2" is refused; an integer is still a number.
+    price: Annotated[float, Field(strict=True), within(common.PRICE_RANGE)]
+    tags: Annotated[list[Tag], Field(max_length=common.TAGS_MAX), null_as(list)] = []
+
+
+class User(BaseModel):
+    # Unknown fields are ignored (pydantic's default, extra="ignore").
+    # Trimmed first, then measured: the constraint follows the validator.
+    name: Annotated[StrictStr, AfterValidator(common.trim), length(common.NAME_LENGTH)]
+    email: Annotated[StrictStr, AfterValidator(common.normalize_email), Field(pattern=common.EMAIL_PATTERN)]
+    age: Annotated[StrictInt, within(common.AGE_RANGE)]
+    username: Annotated[StrictStr, Field(pattern=common.USERNAME_PATTERN)]
+    nickname: Annotated[StrictStr | None, Field(max_length=common.NICKNAME_MAX)] = None
+    newsletter: Annotated[StrictBool, null_as(bool)] = False
+    address: Address
+    items: Annotated[list[Item], length(common.ITEM_COUNT)]
+
+
+class Created(BaseModel):
+    user: User
+    item_count: int
+    total: float
+
+
+def error_path(location: tuple) -> str:
+    """pydantic's error location as the contract's path: ("body", "items", 3, "quantity") → items[3].quantity."""
+    path = ""
+    for part in location[1:]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    return path or location[0]
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_failed(request: Request, error: RequestValidationError):
+    """Body errors → 422 with every failing field by path; malformed JSON and bad
+    path or query parameters → 400 (the contract's rules, not FastAPI's all-422)."""
+    errors = error.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        return JSONResponse(common.error_document("malformed JSON"), status_code=400)
+    document = common.errors_document((error_path(e["loc"]), e["msg"]) for e in errors)
+    status = 422 if all(e["loc"][0] == "body" for e in errors) else 400
+    return JSONResponse(document, status_code=status)
+
+
+@app.post("/validate/user", status_code=201, max_body_size=common.MAX_BODY_BYTES)
+async def validate_user(user: User) -> Created:
+    total = common.order_total((item.quantity, item.price) for item in user.items)
+    return Created(user=user, item_count=len(user.items), total=total)
+
+
+# ---- async suite --------------------------------------------------------------------
+
+@app.get("/async/io")
+async def async_io():
+    started = time.perf_counter()
+    await common.simulated_io()
+    return common.io_document(common.micros_since(started))
+
+
+@app.get("/async/fanout")
+async def async_fanout():
+    started = time.perf_counter()
+    results = await common.fanout()
+    return common.fanout_document(results, common.micros_since(started))
+
+
+@app.get("/async/upstream")
+async def async_upstream(request: Request, n: int = 0):
+    async with request.state.upstream.get(common.upstream_target(n)) as response:
+        body = await response.read()
+    return common.upstream_document(common.upstream_n(body))
+
+
+@app.get("/async/file")
+async def async_file(request: Request):
+    # A blocking read goes to Starlette's thread pool, as FastAPI does for `def` code.
+    return await run_in_threadpool(common.read_fixture, request.state.fixture)
+
+
+@app.get("/async/cpu")
+async def async_cpu(request: Request, seed: int = 1):
+    result = await asyncio.get_running_loop().run_in_executor(request.state.cpu_pool, common.cpu, seed)
+    return common.cpu_document(seed, result)
+
+
+@app.get("/async/sync")
+def async_sync():
+    # A plain `def` endpoint: FastAPI runs it in its thread pool.
+    return common.SYNC_DOCUMENT
+
+"""#),
+        ("flask_app.py", #"""
+"""The catbench contract on Flask, served by gunicorn's sync workers.
+
+Run as `gunicorn flask_app:app` (see peers.json). Business logic comes from
+common.py; what is Flask's own here:
+
+- middleware: request hooks. Each /mw{level} is a blueprint whose
+  `before_request` / `after_request` hooks are the first `level` layers:
+  Flask runs before-hooks in registration order and after-hooks in reverse,
+  so the first layer is the outermost. As always in Flask, a before-hook that
+  answers skips the remaining before-hooks and the view, but every
+  after-hook still runs on that answer. The async layer is an `async def`
+  before-hook, which Flask runs through asgiref (Flask's async support).
+- DI: Flask has none; its idiom is request-scoped helpers memoized in
+  `flask.g` (as `get_db` in Flask's tutorial), released in
+  `teardown_appcontext`, and module-level singletons. The async factory is
+  called through `app.ensure_sync`.
+- validation: Flask has no validation library; common.py's dictionary schema
+  (marshmallow-style fields and validators) over `request.get_json()`, with
+  `MAX_CONTENT_LENGTH` for the 413.
+- async: `async def` views (io, fan-out) run by Flask on an event loop per
+  request; the upstream call is a blocking http.client call on a kept-alive
+  connection; CPU work goes to a thread pool while the worker waits.
+"""
+
+import functools
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, Flask, Response, g, request
+
+import common
+
+app = Flask(__name__)
+# Werkzeug refuses larger bodies with 413 before reading them.
+app.config["MAX_CONTENT_LENGTH"] = common.MAX_BODY_BYTES
+# Keep answer keys in the contract's order (Flask sorts them by default).
+app.json.sort_keys = False
+
+
+# ---- basic suite ----------------------------------------------------------------
+
+@app.get("/plaintext")
+def plaintext():
+    return Response(common.PLAINTEXT_BODY, mimetype="text/plain")
+
+
+@app.get("/json")
+def json_message():
+    return {"message": common.JSON_MESSAGE}
+
+
+# The converter refuses non-digits and ids beyond int64 with 404.
+@app.get(f"/users/<int(max={common.INT64_MAX}):user_id>")
+def user(user_id: int):
+    return common.user_document(user_id)
+
+
+@app.get("/search")
+def search():
+    return common.search_document(request.args.get("q", ""), common.search_limit(request.args.get("limit")))
+
+
+# ---- middleware suite: blueprint request hooks --------------------------------------
+
+sink = common.LogSink()
+limiter = common.RateLimiter()
+
+
+def error_answer(status: int, message: str, headers: dict | None = None):
+    return common.error_document(message), status, headers or {}
+
+
+def request_id_before():
+    request_id = request.headers.get("X-Request-Id")
+    g.request_id = common.next_request_id() if request_id is None else request_id
+
+
+def request_id_after(response):
+    response.headers["X-Request-Id"] = g.request_id
+    return response
+
+
+def logging_before():
+    g.log_started = time.perf_counter()
+
+
+def logging_after(response):
+    sink.append(common.LogRecord(request.method, request.path, response.status_code,
+                                 common.micros_since(g.log_started)))
+    return response
+
+
+def security_after(response):
+    for name, value in common.SECURITY_HEADERS:
+        response.headers[name] = value
+    return response
+
+
+def cors_before():
+    # A preflight is answered here, before authentication: it carries no token.
+    if common.is_cors_preflight(request.method, request.headers.get("Origin"),
+                                request.headers.get("Access-Control-Request-Method")):
+        return Response(status=204, headers=common.CORS_PREFLIGHT_HEADERS)
+    return None
+
+
+def cors_after(response):
+    if request.headers.get("Origin") == common.ALLOWED_ORIGIN:
+        response.headers["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+def auth_before():
+    try:
+        g.user = common.verify_jwt(request.headers.get("Authorization")).subject
+    except common.JWTRejected as rejection:
+        return error_answer(401, rejection.reason, {"WWW-Authenticate": common.WWW_AUTHENTICATE})
+    return None
+
+
+def rate_limit_before():
+    decision = limiter.take(common.client_key(request.headers.get("X-Client-Key"), g.get("user")))
+    if not decision.allowed:
+        return error_answer(429, common.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
+    return None
+
+
+async def async_context_before():
+    g.context = await common.resolve_context()
+
+
+def timing_before():
+    g.timing_started = time.perf_counter()
+
+
+def timing_after(response):
+    # Flask runs this hook even when an outer before-hook answered and this
+    # layer's own before-hook never ran: then there is nothing to time.
+    started = g.get("timing_started")
+    if started is not None:
+        response.headers.add("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.3f}")
+    return response
+
+
+def cache_control_after(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def accept_guard_before():
+    if not common.accepts_json(request.headers.get("Accept")):
+        return error_answer(406, common.NOT_ACCEPTABLE)
+    return None
+
+
+# (before-hook, after-hook) of each layer, outermost first, as MiddlewarePolicy orders them.
+LAYERS = (
+    (request_id_before, request_id_after), (logging_before, logging_after), (None, security_after),
+    (cors_before, cors_after), (auth_before, None), (rate_limit_before, None), (async_context_before, None),
+    (timing_before, timing_after), (None, cache_control_after), (accept_guard_before, None),
+)
+
+
+def layered_blueprint(level: int) -> Blueprint:
+    """/mw{level}/hello with the first `level` layers as the blueprint's hooks."""
+    blueprint = Blueprint(f"mw{level}", __name__, url_prefix=f"/mw{level}")
+    for before, after in LAYERS[:level]:
+        if before:
+            blueprint.before_request(before)
+        if after:
+            blueprint.after_request(after)
+
+    # Declaring OPTIONS turns off Flask's automatic OPTIONS answer: the view gives its own.
+    @blueprint.route("/hello", methods=["GET", "OPTIONS"])
+    def hello():
+        if request.method == "OPTIONS":
+            return Response(status=204, headers={"Allow": common.CORS_METHODS})
+        return common.hello_document(level, g.get("user"), g.get("request_id"), g.get("context"))
+
+    return blueprint
+
+
+for level in common.LEVELS:
+    app.register_blueprint(layered_blueprint(level))
+
+
+@app.get("/mw/stats")
+def middleware_stats():
+    return {"logged": sink.total}
+
+
+# ---- DI suite: flask.g ---------------------------------------------------------------
+
+CONFIG, CLOCK, CACHE = common.Config(), common.ServiceClock(), common.Cache()
+POOL = common.ConnectionPool()
+
+
+def request_scoped(factory):
+    """Flask's g-memoized helper: made at the first call in a request, then the same one."""
+    name = factory.__name__
+
+    @functools.wraps(factory)
+    def get():
+        if name not in g:
+            setattr(g, name, factory())
+        return getattr(g, name)
+
+    return get
+
+
+@request_scoped
+def request_context():
+    return common.RequestContext()
+
+
+@request_scoped
+def db_connection():
+    return POOL.acquire_blocking()
+
+
+@app.teardown_appcontext
+def release_connection(error):
+    """The request's pooled connection goes back when the request ends."""
+    connection = g.pop("db_connection", None)
+    if connection is not None:
+        connection.release()
+
+
+@request_scoped
+def logger():
+    return common.Logger(request_context(), CONFIG)
+
+
+@request_scoped
+def user_repository():
+    return common.UserRepository(db_connection(), logger())
+
+
+@request_scoped
+def token_provider():
+    # Flask's bridge for calling async code from a sync view (asgiref's async_to_sync).
+    return app.ensure_sync(common.make_token_provider)(CONFIG)
+
+
+@request_scoped
+def user_service():
+    return common.UserService(user_repository(), CACHE, CLOCK, token_provider())
+
+
+def audit_event():
+    """Transient: a new one at every call."""
+    return common.AuditEvent(logger(), CLOCK)
+
+
+def notifier():
+    """Transient: a new one at every call."""
+    return common.Notifier(user_service(), audit_event())
+
+
+@app.get("/di/one")
+def di_one():
+    return {"request_context": request_context().id}
+
+
+@app.get("/di/ten")
+def di_ten():
+    return common.ten_document(CONFIG, CLOCK, CACHE, request_context(), db_connection(), logger(),
+                               user_repository(), token_provider(), user_service(), audit_event())
+
+
+@app.get("/di/graph")
+def di_graph():
+    return common.graph_document(notifier(), notifier(), POOL)
+
+
+@app.get("/di/pool")
+def di_pool():
+    return common.pool_document(POOL)
+
+
+# ---- validation suite: a dictionary schema -------------------------------------------
+
+@app.post("/validate/user")
+def validate_user():
+    # get_json answers malformed JSON with 400 and, with MAX_CONTENT_LENGTH, a large body with 413.
+    user, errors = common.USER_SCHEMA.load(request.get_json())
+    if errors:
+        return common.errors_document(errors), 422
+    return common.created_document(user), 201
+
+
+# ---- async suite ------------------------------------------------------------------------
+
+FIXTURE = common.write_fixture()
+upstream = common.BlockingUpstream()
+cpu_pool = ThreadPoolExecutor(max_workers=common.pool_threads())
+
+
+@app.get("/async/io")
+async def async_io():
+    started = time.perf_counter()
+    await common.simulated_io()
+    return common.io_document(common.micros_since(started))
+
+
+@app.get("/async/fanout")
+async def async_fanout():
+    started = time.perf_counter()
+    results = await common.fanout()
+    return common.fanout_document(results, common.micros_since(started))
+
+
+@app.get("/async/upstream")
+def async_upstream():
+    n = common.parse_upstream_n(request.args.get("n"))
+    return common.upstream_document(upstream.get(n))
+
+
+@app.get("/async/file")
+def async_file():
+    return common.read_fixture(FIXTURE)
+
+
+@app.get("/async/cpu")
+def async_cpu():
+    seed = common.parse_seed(request.args.get("seed"))
+    # The worker waits for the pool, as the threaded stack's runAndWait.
+    return common.cpu_document(seed, cpu_pool.submit(common.cpu, seed).result())
+
+
+@app.get("/async/sync")
+def async_sync():
+    return common.SYNC_DOCUMENT
+
+"""#),
         ("peers.json", #"""
 {
   "schema": 1,
@@ -70,8 +3212,15 @@ reason; the report shows "n/a" and that reason).
       "kind": "python",
       "package": "catzilla",
       "command": ["{python}", "catzilla_app.py"],
-      "configuration": "Catzilla's own C server (production mode, debug off), one process",
-      "not_applicable": {}
+      "configuration": "Catzilla's own C server (production mode, debug off, no request log), one process whatever CATBENCH_WORKERS says: Catzilla has no multi-process mode and its server cannot share a port (no SO_REUSEPORT); an early answer from route middleware skips Catzilla's post-route middleware, so the app applies the outer layers' response work to it itself",
+      "not_applicable": {
+        "validation/invalid": "Catzilla's BaseModel reports a failed model as one message and stops at the first failing nested model or list item; it cannot list every failing field by path",
+        "validation/invalid #1": "Catzilla's BaseModel reports a failed model as one message and stops at the first failing list item; it cannot list every failing field by path",
+        "validation/invalid #2": "Catzilla's BaseModel reports a failed model as one message, not an error per field path",
+        "validation/invalid #3": "Catzilla's BaseModel accepts 1.5 as an int and \"yes\" as a bool, does not check list items' rules, and reports one message, not an error per field path",
+        "validation/invalid #4": "Catzilla's BaseModel reports a failed model as one message, not an error per field path",
+        "validation/1001 items": "Catzilla's BaseModel reports a failed model as one message, not an error per field path"
+      }
     },
     {
       "name": "fastapi",
@@ -86,7 +3235,7 @@ reason; the report shows "n/a" and that reason).
       "kind": "python",
       "package": "flask",
       "command": ["{python}", "-m", "gunicorn", "flask_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--log-level", "warning"],
-      "configuration": "gunicorn, sync workers, no access log",
+      "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), no access log; async views and the async layer through asgiref",
       "not_applicable": {}
     },
     {
@@ -94,7 +3243,7 @@ reason; the report shows "n/a" and that reason).
       "kind": "python",
       "package": "django",
       "command": ["{python}", "-m", "gunicorn", "django_app:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--log-level", "warning"],
-      "configuration": "gunicorn, sync workers (WSGI), DEBUG off, no access log",
+      "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), DEBUG off, no access log; async views and the async layer through asgiref",
       "not_applicable": {}
     },
     {
@@ -110,7 +3259,7 @@ reason; the report shows "n/a" and that reason).
       "kind": "python",
       "package": "tornado",
       "command": ["{python}", "tornado_app.py"],
-      "configuration": "Tornado's own HTTPServer, one process per worker (fork_processes when CATBENCH_WORKERS > 1)",
+      "configuration": "Tornado's own HTTPServer on asyncio, one process per worker (fork_processes when CATBENCH_WORKERS > 1), access log off; upstream calls with AsyncHTTPClient's default simple client (a new connection per call, at most 10 at once)",
       "not_applicable": {}
     },
     {
@@ -133,20 +3282,536 @@ reason; the report shows "n/a" and that reason).
 
 """#),
         ("requirements.txt", #"""
-# Pinned versions of every peer framework and its server; catbench records
-# them in every result. Regenerate the full pin set with `pip freeze` after a
-# deliberate upgrade, and say why in the commit.
+# Every package of the peers' virtual environment, pinned: the frameworks and
+# their servers first, then what they pull in. catbench records the
+# frameworks' versions in every result. To upgrade, change a pin on purpose,
+# reinstall (`catbench peers install`), replace the second part with the
+# environment's `pip freeze`, run scripts/embed-peers, and say why in the commit.
+
+# The frameworks and their servers
 catzilla==0.2.3
 fastapi==0.165.0
 pydantic==2.14.4
 uvicorn[standard]==0.54.0
 uvloop==0.23.0
 httptools==0.9.0
-flask==3.1.3
-django==5.2.19
+Flask==3.1.3
+Django==5.2.19
 gunicorn==27.0.1
 aiohttp==3.14.5
 tornado==6.6.1
+asgiref==3.13.0
+
+# What they pull in
+aiohappyeyeballs==2.7.1
+aiosignal==1.4.0
+annotated-doc==0.0.7
+annotated-types==0.8.0
+anyio==4.16.0
+attrs==26.1.0
+blinker==1.9.0
+click==8.5.1
+frozenlist==1.8.0
+h11==0.16.0
+idna==3.20
+itsdangerous==2.2.0
+Jinja2==3.1.6
+MarkupSafe==3.0.4
+multidict==7.2.1
+opentelemetry-api==1.45.2
+propcache==0.5.4
+psutil==7.2.2
+pydantic_core==2.50.5
+python-dotenv==1.2.4
+PyYAML==6.0.4
+sqlparse==0.6.1
+starlette==1.10.0
+typing-inspection==0.4.5
+typing_extensions==4.16.0
+watchfiles==1.3.0
+websockets==17.4
+Werkzeug==3.1.9
+yarl==1.25.1
+
+"""#),
+        ("tornado_app.py", #"""
+"""The catbench contract on Tornado: its own HTTPServer and IOLoop (on asyncio),
+RequestHandler classes, native coroutines; one process per worker
+(fork_processes).
+
+Mechanisms: Tornado has no middleware system, so each layer is a RequestHandler
+mixin overriding prepare() (request work, may answer early), finish() (headers
+on the answer) or on_finish() (after the answer), chained by cooperative
+super() calls — a handler's bases are its layers, outermost first. DI: Tornado
+has no container either; singletons live in the Application's settings, and
+request-scoped objects on the handler, which Tornado makes anew for every
+request (released in on_finish). Validation: common.py's dictionary schema.
+Async: native coroutines, AsyncHTTPClient for the upstream, IOLoop.run_in_executor
+for the file read (threads) and the CPU work (processes).
+"""
+
+import asyncio
+import functools
+import json
+import os
+import time
+
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
+from tornado.process import fork_processes
+
+import common
+
+
+class ContractHandler(tornado.web.RequestHandler):
+    """The base of every handler: JSON answers."""
+
+    def answer(self, document, status=200):
+        self.set_status(status)
+        self.finish(document)
+
+    def refuse(self, status, message, headers=()):
+        for name, value in headers:
+            self.set_header(name, value)
+        self.answer(common.error_document(message), status)
+
+
+# --- basic suite -------------------------------------------------------------
+
+
+class PlaintextHandler(ContractHandler):
+    def get(self):
+        self.set_header("Content-Type", "text/plain")
+        self.finish(common.PLAINTEXT_BODY)
+
+
+class JSONHandler(ContractHandler):
+    def get(self):
+        self.finish({"message": common.JSON_MESSAGE})
+
+
+class UserHandler(ContractHandler):
+    def get(self, raw_id):
+        # The route admits only integer text; one beyond int64 is not a user either.
+        user_id = common.parse_int64(raw_id)
+        if user_id is None:
+            raise tornado.web.HTTPError(404)
+        self.finish(common.user_document(user_id))
+
+
+class SearchHandler(ContractHandler):
+    def get(self):
+        limit = common.search_limit(self.get_query_argument("limit", None))
+        self.finish(common.search_document(self.get_query_argument("q", ""), limit))
+
+
+BASIC_ROUTES = [
+    (r"/plaintext", PlaintextHandler),
+    (r"/json", JSONHandler),
+    (r"/users/([+-]?[0-9]+)", UserHandler),
+    (r"/search", SearchHandler),
+]
+
+
+# --- middleware suite ----------------------------------------------------------
+# One mixin per layer (common.LAYER_NAMES). A layer's prepare() marks it entered
+# and calls the next layer's; to answer early it finishes instead. Its finish()
+# and on_finish() act only when it was entered, so an early answer passes
+# through the outer layers alone.
+
+
+class RequestIDLayer:
+    async def prepare(self):
+        self.entered.add(RequestIDLayer)
+        self.request_id = self.request.headers.get("X-Request-Id") or common.next_request_id()
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if RequestIDLayer in self.entered:
+            self.set_header("X-Request-Id", self.request_id)
+        return super().finish(chunk)
+
+
+class LoggingLayer:
+    async def prepare(self):
+        self.entered.add(LoggingLayer)
+        await super().prepare()
+
+    def on_finish(self):
+        if LoggingLayer in self.entered:
+            micros = int(self.request.request_time() * 1_000_000)
+            record = common.LogRecord(self.request.method, self.request.path, self.get_status(), micros)
+            self.settings["log_sink"].append(record)
+        super().on_finish()
+
+
+class SecurityLayer:
+    async def prepare(self):
+        self.entered.add(SecurityLayer)
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if SecurityLayer in self.entered:
+            for name, value in common.SECURITY_HEADERS:
+                self.set_header(name, value)
+        return super().finish(chunk)
+
+
+class CORSLayer:
+    async def prepare(self):
+        self.entered.add(CORSLayer)
+        headers = self.request.headers
+        if common.is_cors_preflight(self.request.method, headers.get("Origin"),
+                                    headers.get("Access-Control-Request-Method")):
+            for name, value in common.CORS_PREFLIGHT_HEADERS:
+                self.set_header(name, value)
+            self.set_status(204)
+            self.finish()
+            return
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if CORSLayer in self.entered and self.request.headers.get("Origin") == common.ALLOWED_ORIGIN:
+            self.set_header("Access-Control-Allow-Origin", common.ALLOWED_ORIGIN)
+            self.add_header("Vary", "Origin")
+        return super().finish(chunk)
+
+
+class AuthLayer:
+    async def prepare(self):
+        self.entered.add(AuthLayer)
+        try:
+            self.user = common.verify_jwt(self.request.headers.get("Authorization")).subject
+        except common.JWTRejected as rejection:
+            self.refuse(401, rejection.reason, [("WWW-Authenticate", common.WWW_AUTHENTICATE)])
+            return
+        await super().prepare()
+
+
+class RateLimitLayer:
+    async def prepare(self):
+        self.entered.add(RateLimitLayer)
+        key = common.client_key(self.request.headers.get("X-Client-Key"), self.user)
+        decision = self.settings["rate_limiter"].take(key)
+        if not decision.allowed:
+            self.refuse(429, common.RATE_LIMITED, [("Retry-After", str(decision.retry_after))])
+            return
+        await super().prepare()
+
+
+class AsyncContextLayer:
+    async def prepare(self):
+        self.entered.add(AsyncContextLayer)
+        self.context = await common.resolve_context()
+        await super().prepare()
+
+
+class TimingLayer:
+    async def prepare(self):
+        self.entered.add(TimingLayer)
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if TimingLayer in self.entered:
+            self.add_header("Server-Timing", f"app;dur={self.request.request_time() * 1000}")
+        return super().finish(chunk)
+
+
+class CacheControlLayer:
+    async def prepare(self):
+        self.entered.add(CacheControlLayer)
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if CacheControlLayer in self.entered:
+            self.set_header("Cache-Control", "no-store")
+        return super().finish(chunk)
+
+
+class AcceptGuardLayer:
+    async def prepare(self):
+        self.entered.add(AcceptGuardLayer)
+        if not common.accepts_json(self.request.headers.get("Accept")):
+            self.refuse(406, common.NOT_ACCEPTABLE)
+            return
+        await super().prepare()
+
+
+class HelloHandler(ContractHandler):
+    """GET and OPTIONS /mw{level}/hello; the subclasses below put the layers in front."""
+    level = 0
+    user = request_id = context = None  # set by the layers that find them
+
+    def initialize(self):
+        self.entered = set()  # the layers this request went through
+
+    async def prepare(self):
+        pass  # the end of the layers' prepare() chain
+
+    def get(self):
+        self.finish(common.hello_document(self.level, self.user, self.request_id, self.context))
+
+    def options(self):
+        # Reached when no CORS layer answered a preflight: list the methods.
+        self.set_header("Allow", common.CORS_METHODS)
+        self.set_status(204)
+        self.finish()
+
+
+class Hello0(HelloHandler):
+    level = 0
+
+
+class Hello1(RequestIDLayer, HelloHandler):
+    level = 1
+
+
+class Hello5(RequestIDLayer, LoggingLayer, SecurityLayer, CORSLayer, AuthLayer, HelloHandler):
+    level = 5
+
+
+class Hello10(RequestIDLayer, LoggingLayer, SecurityLayer, CORSLayer, AuthLayer, RateLimitLayer,
+              AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer, HelloHandler):
+    level = 10
+
+
+class StatsHandler(ContractHandler):
+    def get(self):
+        self.finish({"logged": self.settings["log_sink"].total})
+
+
+MIDDLEWARE_ROUTES = [
+    (r"/mw0/hello", Hello0),
+    (r"/mw1/hello", Hello1),
+    (r"/mw5/hello", Hello5),
+    (r"/mw10/hello", Hello10),
+    (r"/mw/stats", StatsHandler),
+]
+
+
+def middleware_settings():
+    return {"log_sink": common.LogSink(), "rate_limiter": common.RateLimiter()}
+
+
+# --- DI suite -------------------------------------------------------------------
+# Singletons are made once, into the Application's settings; request-scoped
+# objects are made on first use and kept on the handler (one per request);
+# transients are made at every call.
+
+
+def request_scoped(make):
+    """A provider made once per request and kept in the handler's scope."""
+    name = make.__name__
+
+    @functools.wraps(make)
+    async def provide(self):
+        if name not in self.scope:
+            self.scope[name] = await make(self)
+        return self.scope[name]
+
+    return provide
+
+
+class DIHandler(ContractHandler):
+    def initialize(self):
+        super().initialize()
+        self.scope = {}
+        self.services = self.settings["services"]
+
+    def on_finish(self):
+        # The end of the request scope: the pooled connection goes back.
+        connection = self.scope.get("db_connection")
+        if connection is not None:
+            connection.release()
+
+    @request_scoped
+    async def request_context(self):
+        return common.RequestContext()
+
+    @request_scoped
+    async def db_connection(self):
+        return await self.services["pool"].acquire()
+
+    @request_scoped
+    async def logger(self):
+        return common.Logger(await self.request_context(), self.services["config"])
+
+    @request_scoped
+    async def user_repository(self):
+        return common.UserRepository(await self.db_connection(), await self.logger())
+
+    @request_scoped
+    async def token_provider(self):
+        return await common.make_token_provider(self.services["config"])
+
+    @request_scoped
+    async def user_service(self):
+        return common.UserService(await self.user_repository(), self.services["cache"], self.services["clock"],
+                                  await self.token_provider())
+
+    async def audit_event(self):
+        return common.AuditEvent(await self.logger(), self.services["clock"])
+
+    async def notifier(self):
+        return common.Notifier(await self.user_service(), await self.audit_event())
+
+
+class DIOneHandler(DIHandler):
+    async def get(self):
+        self.finish({"request_context": (await self.request_context()).id})
+
+
+class DITenHandler(DIHandler):
+    async def get(self):
+        s = self.services
+        self.finish(common.ten_document(
+            s["config"], s["clock"], s["cache"], await self.request_context(), await self.db_connection(),
+            await self.logger(), await self.user_repository(), await self.token_provider(),
+            await self.user_service(), await self.audit_event()))
+
+
+class DIGraphHandler(DIHandler):
+    async def get(self):
+        first, second = await self.notifier(), await self.notifier()
+        self.finish(common.graph_document(first, second, self.services["pool"]))
+
+
+class DIPoolHandler(ContractHandler):
+    def get(self):
+        self.finish(common.pool_document(self.settings["services"]["pool"]))
+
+
+DI_ROUTES = [
+    (r"/di/one", DIOneHandler),
+    (r"/di/ten", DITenHandler),
+    (r"/di/graph", DIGraphHandler),
+    (r"/di/pool", DIPoolHandler),
+]
+
+
+def di_settings():
+    services = {"config": common.Config(), "clock": common.ServiceClock(), "cache": common.Cache(),
+                "pool": common.ConnectionPool()}
+    return {"services": services}
+
+
+# --- validation suite -------------------------------------------------------------
+
+
+class ValidateUserHandler(ContractHandler):
+    def post(self):
+        body = self.request.body
+        if len(body) > common.MAX_BODY_BYTES:
+            self.refuse(413, "body over 1 MiB")
+            return
+        try:
+            data = json.loads(body)
+        except ValueError:  # malformed JSON or text that is not UTF-8
+            self.refuse(400, "malformed JSON")
+            return
+        user, errors = common.USER_SCHEMA.load(data)
+        if errors:
+            self.answer(common.errors_document(errors), 422)
+        else:
+            self.answer(common.created_document(user), 201)
+
+
+VALIDATION_ROUTES = [(r"/validate/user", ValidateUserHandler)]
+
+
+# --- async suite -------------------------------------------------------------------
+
+
+class AsyncIOHandler(ContractHandler):
+    async def get(self):
+        start = time.perf_counter()
+        await common.simulated_io()
+        self.finish(common.io_document(common.micros_since(start)))
+
+
+class AsyncFanoutHandler(ContractHandler):
+    async def get(self):
+        start = time.perf_counter()
+        results = await common.fanout()
+        self.finish(common.fanout_document(results, common.micros_since(start)))
+
+
+class AsyncUpstreamHandler(ContractHandler):
+    async def get(self):
+        n = common.parse_upstream_n(self.get_query_argument("n", None))
+        answer = await AsyncHTTPClient().fetch(self.settings["upstream_url"] + common.upstream_target(n))
+        self.finish(common.upstream_document(common.upstream_n(answer.body)))
+
+
+class AsyncFileHandler(ContractHandler):
+    async def get(self):
+        # Tornado has no async file API; blocking calls go to the IOLoop's executor.
+        self.finish(await IOLoop.current().run_in_executor(None, common.read_fixture, self.settings["fixture"]))
+
+
+class AsyncCPUHandler(ContractHandler):
+    async def get(self):
+        seed = common.parse_seed(self.get_query_argument("seed", None))
+        result = await IOLoop.current().run_in_executor(self.settings["cpu_pool"], common.cpu, seed)
+        self.finish(common.cpu_document(seed, result))
+
+
+class AsyncSyncHandler(ContractHandler):
+    def get(self):
+        self.finish(common.SYNC_DOCUMENT)
+
+
+ASYNC_ROUTES = [
+    (r"/async/io", AsyncIOHandler),
+    (r"/async/fanout", AsyncFanoutHandler),
+    (r"/async/upstream", AsyncUpstreamHandler),
+    (r"/async/file", AsyncFileHandler),
+    (r"/async/cpu", AsyncCPUHandler),
+    (r"/async/sync", AsyncSyncHandler),
+]
+
+
+def async_settings(fixture, cpu_pool):
+    host, port = common.upstream_address()
+    return {"upstream_url": f"http://{host}:{port}", "fixture": fixture, "cpu_pool": cpu_pool}
+
+
+# --- application and server ----------------------------------------------------
+
+
+def make_app(fixture, cpu_pool):
+    return tornado.web.Application(
+        BASIC_ROUTES + MIDDLEWARE_ROUTES + DI_ROUTES + VALIDATION_ROUTES + ASYNC_ROUTES,
+        debug=False,
+        # The access log is a logging call per request; off, as for every peer.
+        log_function=lambda handler: None,
+        **middleware_settings(), **di_settings(), **async_settings(fixture, cpu_pool),
+    )
+
+
+async def serve(sockets, fixture, cpu_pool):
+    server = HTTPServer(make_app(fixture, cpu_pool))
+    server.add_sockets(sockets)
+    await asyncio.Event().wait()
+
+
+def main():
+    host = os.environ.get("CATBENCH_HOST", "127.0.0.1")
+    port = int(os.environ.get("CATBENCH_PORT", "8000"))
+    fixture = common.write_fixture()
+    # Tornado's multi-process recipe: bind, fork, then start an event loop in each process.
+    sockets = bind_sockets(port, host)
+    if common.workers() > 1:
+        fork_processes(common.workers())
+    # Each process's own CPU pool, forked before the event loop makes any thread.
+    asyncio.run(serve(sockets, fixture, common.start_cpu_pool()))
+
+
+if __name__ == "__main__":
+    main()
 
 """#),
     ]

@@ -89,7 +89,27 @@ public struct PeerInstallation: Sendable {
         let record = Record(python: raw.python, pythonVersion: raw.python_version, packages: raw.packages)
         try FileSystem.writeAtomically(Array(try JSONEncoder().encode(record)), to: marker)
         unlink(scratch)
+        removeOtherInstallations(log: log)
         log("peers: installed " + record.packages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+
+    /// Installations made from other bundled files (an older catbench) take
+    /// hundreds of MB each; a new one replaces them.
+    private func removeOtherInstallations(log: (String) -> Void) {
+        guard let slash = directory.lastIndex(of: "/") else { return }
+        let parent = String(directory[..<slash])
+        let mine = String(directory[directory.index(after: slash)...])
+        guard let dir = opendir(parent) else { return }
+        var others: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("peers-") && name != mine { others.append(name) }
+        }
+        closedir(dir)
+        for name in others {
+            log("peers: removing the older installation \(parent)/\(name)")
+            FileSystem.removeTree("\(parent)/\(name)")
+        }
     }
 
     /// Runs one installer step; its output goes to a log whose end is shown on failure.

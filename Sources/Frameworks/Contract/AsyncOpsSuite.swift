@@ -45,10 +45,10 @@ public enum AsyncOpsSuite {
     }
 
     static func file() -> RequestSpec {
-        let checksum = AsyncWork.fnv1a(AsyncWork.fileContent())
+        let checksum = AsyncWork.sha256(AsyncWork.fileContent())
         return get("/async/file") { doc in
-            guard doc["bytes"]?.intValue == Int64(AsyncWork.fileBytes), doc["fnv1a"]?.stringValue == checksum else {
-                return "expected {\"bytes\":\(AsyncWork.fileBytes),\"fnv1a\":\"\(checksum)\"}, got \(doc)"
+            guard doc["bytes"]?.intValue == Int64(AsyncWork.fileBytes), doc["sha256"]?.stringValue == checksum else {
+                return "expected {\"bytes\":\(AsyncWork.fileBytes),\"sha256\":\"\(checksum)\"}, got \(doc)"
             }
             return nil
         }
@@ -72,7 +72,7 @@ public enum AsyncOpsSuite {
             RouteDescription(method: "GET", path: "/async/io", answer: "waits 1 ms (simulated I/O), then {\"io\":\"done\",\"waited_us\":<µs>}"),
             RouteDescription(method: "GET", path: "/async/fanout", answer: "ten concurrent 1 ms waits, joined: {\"calls\":10,\"results\":[0,…,9],\"waited_us\":<µs>}"),
             RouteDescription(method: "GET", path: "/async/upstream?n=K", answer: "GET the upstream's /delay?n=K (2 ms): {\"upstream\":{\"n\":K}}"),
-            RouteDescription(method: "GET", path: "/async/file", answer: "reads the 64 KiB fixture: {\"bytes\":65536,\"fnv1a\":<hex>}"),
+            RouteDescription(method: "GET", path: "/async/file", answer: "reads the 64 KiB fixture (xorshift32 bytes, see SharedLogic/AsyncWork.swift): {\"bytes\":65536,\"sha256\":<hex>}"),
             RouteDescription(method: "GET", path: "/async/cpu?seed=S", answer: "CPU work on a pool: {\"seed\":S,\"result\":<hex>}"),
             RouteDescription(method: "GET", path: "/async/sync", answer: "a sync handler: {\"sync\":true}"),
         ],
@@ -82,7 +82,7 @@ public enum AsyncOpsSuite {
             LoadCase(name: "upstream", summary: "GET /async/upstream: an HTTP call answered after 2 ms") { random in
                 upstream(Int.random(in: 1...1_000_000, using: &random))
             },
-            LoadCase(name: "file", summary: "GET /async/file: read 64 KiB") { _ in file() },
+            LoadCase(name: "file", summary: "GET /async/file: read 64 KiB and hash it (SHA-256)") { _ in file() },
             LoadCase(name: "cpu", summary: "GET /async/cpu: about 100 µs of CPU work on a pool") { random in
                 cpu(UInt64.random(in: 1...UInt64(Int64.max), using: &random))
             },

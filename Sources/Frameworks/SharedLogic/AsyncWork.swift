@@ -1,3 +1,5 @@
+import COpenSSL
+
 /// What the async-operations suite's handlers do, the same on every stack:
 /// waits that stand for I/O, a file to read, an upstream to call and CPU work
 /// to hand to a pool. How a design waits is what the suite compares.
@@ -22,14 +24,25 @@ public enum AsyncWork {
         }
     }
 
-    /// FNV-1a, 64 bits, as lowercase hex.
-    public static func fnv1a(_ bytes: some Sequence<UInt8>) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
+    /// SHA-256 as lowercase hex, through OpenSSL: the file handler's checksum.
+    /// Every server computes it with native code (Python's hashlib is OpenSSL
+    /// too), so the file workload measures reading, not an interpreter's loop.
+    public static func sha256(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        _ = EVP_Digest(bytes.baseAddress, bytes.count, &digest, &length, EVP_sha256(), nil)
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in digest.prefix(Int(length)) {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
         }
-        return hex(h)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { sha256($0) }
     }
 
     /// The CPU work: 50,000 rounds of xorshift mixing from `seed`, about 100 µs.

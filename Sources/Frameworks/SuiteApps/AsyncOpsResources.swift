@@ -69,7 +69,7 @@ final class AsyncOpsResources: @unchecked Sendable {
             if n <= 0 { break }
             total += n
         }
-        return (total, bytes.withUnsafeBufferPointer { AsyncWork.fnv1a(UnsafeBufferPointer(rebasing: $0[0..<total])) })
+        return (total, bytes.withUnsafeBufferPointer { AsyncWork.sha256(UnsafeBufferPointer(rebasing: $0[0..<total])) })
     }
 
     /// A blocking upstream call (the sync design's `requests.get`), on a pooled keep-alive connection.

@@ -10,7 +10,7 @@ extension AsyncSuiteServer {
     struct Waited: Encodable { let io: String; let waited_us: Int }
     struct Fanout: Encodable { let calls: Int; let results: [Int]; let waited_us: Int }
     struct Upstream: Encodable { struct N: Encodable { let n: Int64 }; let upstream: N }
-    struct FileRead: Encodable { let bytes: Int; let fnv1a: String }
+    struct FileRead: Encodable { let bytes: Int; let sha256: String }
     struct CPU: Encodable { let seed: String; let result: String }
     struct Sync: Encodable { let sync: Bool }
 
@@ -40,7 +40,7 @@ extension AsyncSuiteServer {
         }
         try app.get("/async/file") { _ in
             let (bytes, checksum) = await r.pool.run { r.readFile() }
-            return try .json(FileRead(bytes: bytes, fnv1a: checksum))
+            return try .json(FileRead(bytes: bytes, sha256: checksum))
         }
         try app.get("/async/cpu") { request in
             let seed = UInt64(request.queryValue("seed") ?? "") ?? 1

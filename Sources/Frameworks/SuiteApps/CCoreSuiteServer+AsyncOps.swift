@@ -51,7 +51,7 @@ extension CCoreSuiteServer {
         try app.get("/async/file") { ex in
             ex.respondLater {
                 let (bytes, checksum) = await r.pool.run { r.readFile() }
-                return .json { w in w.beginObject(); w.key("bytes"); w.int(bytes); w.key("fnv1a"); w.string(checksum); w.endObject() }
+                return .json { w in w.beginObject(); w.key("bytes"); w.int(bytes); w.key("sha256"); w.string(checksum); w.endObject() }
             }
         }
         try app.get("/async/cpu") { ex in

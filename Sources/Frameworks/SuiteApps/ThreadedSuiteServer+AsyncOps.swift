@@ -32,7 +32,7 @@ extension ThreadedSuiteServer {
         }
         try app.route("/async/file") { _ in
             let (bytes, checksum) = r.readFile()
-            return .json(["bytes": .int(bytes), "fnv1a": .string(checksum)])
+            return .json(["bytes": .int(bytes), "sha256": .string(checksum)])
         }
         try app.route("/async/cpu") { request in
             let seed = UInt64(request.args["seed"] ?? "") ?? 1
