@@ -25,12 +25,17 @@ enum BinaryHarness {
         var stderr: String
     }
 
-    /// Runs `executable` with `arguments`, killing it after `timeout` seconds.
+    /// Runs `executable` with `arguments` (and `environment` added to ours),
+    /// killing it after `timeout` seconds.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], timeout: Double = 60, currentDirectory: String? = nil) throws -> Outcome {
+    static func run(_ executable: String, _ arguments: [String], timeout: Double = 60, currentDirectory: String? = nil,
+                    environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         // Files rather than pipes: nothing to drain while the process runs.
         let dir = try temporaryDirectory()

@@ -46,6 +46,27 @@ struct PeerCommandTests {
         #expect(!Self.alive(pid), "the peer that never answered was left running")
     }
 
+    @Test("peers that cannot be installed (no Python) are reported failed; the run goes on with the others")
+    func installFailure() throws {
+        let binary = try BinaryHarness.binary()
+        let dir = try BinaryHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("r.json").path
+        let outcome = try BinaryHarness.run(binary, [
+            "run", "--stack", "none", "--peer", "fastapi", "--peer", "flask", "--python", "/nonexistent/python3",
+            "--peer-cmd", "good=exec \(binary) serve --stack ccore --port {port}",
+            "--duration", "200ms", "--warmup", "0", "--repeat", "1", "--out", out,
+        ], timeout: 60, environment: ["CATBENCH_CACHE": dir.appendingPathComponent("cache").path])
+        #expect(outcome.status == 3)
+        #expect(outcome.stderr.contains("Python not found at /nonexistent/python3"))
+        let servers = Self.servers(try Self.json(out))
+        for name in ["fastapi", "flask"] {
+            #expect(servers[name]?["status"] as? String == "failed_to_start")
+            #expect((servers[name]?["error"] as? String)?.contains("could not be installed") == true)
+        }
+        #expect(servers["good"]?["status"] as? String == "measured")
+    }
+
     @Test("a server that dies mid-run is reported failed with its log; the run goes on with the next one")
     func diesMidRun() throws {
         let binary = try BinaryHarness.binary()
