@@ -14,7 +14,7 @@ import asyncio
 import functools
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from aiohttp import ClientSession, web
 
@@ -360,7 +360,9 @@ def async_sync(request):
 
 
 async def async_resources(app):
-    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown."""
+    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown,
+    and its loop's thread pool (the file read), as large as every peer's."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=common.pool_threads()))
     host, port = common.upstream_address()
     # The session's connector keeps connections alive and reuses them.
     app[UPSTREAM] = ClientSession(f"http://{host}:{port}")

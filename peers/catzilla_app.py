@@ -3,8 +3,9 @@ its middleware system, DI container, validation models and asyncio bridge.
 
 Mechanisms:
 - middleware: each layer's request work is per-route middleware (run in list
-  order before the handler, may answer early); its response work is global
-  post-route middleware (run in ascending priority after the handler).
+  order before the handler, may answer early); the layers' response work runs
+  in one global post-route middleware (Catzilla has post-route middleware only
+  globally), which leaves alone requests that went through no layer.
 - DI: Catzilla's container with constructor injection by parameter name and
   Depends() in handlers; request scope through catzilla.scope (see the DI
   section for why).
@@ -19,14 +20,35 @@ import itertools
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from typing import List, Optional
 
 import common
 
+# Catzilla serves from one process whatever CATBENCH_WORKERS says, so its pools
+# are the whole server's, not one worker's share.
+POOL_SIZE = common.server_pool_size()
+
 # Catzilla's C extension starts threads as it loads; the CPU pool forks its
 # processes first, so that they start from a single-threaded process.
-CPU_POOL = common.start_cpu_pool()
+CPU_POOL = common.start_cpu_pool(POOL_SIZE)
+
+
+class PooledLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """New asyncio loops get a default executor of POOL_SIZE threads (for the
+    file read, as every peer's pool). Catzilla's C extension makes its asyncio
+    bridge loop itself, on its own thread, as it is imported, and offers no
+    start-up hook; the loop policy is asyncio's way to shape loops made by code
+    the app does not control, so it is set before the import below."""
+
+    def new_event_loop(self):
+        loop = super().new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=POOL_SIZE))
+        return loop
+
+
+asyncio.set_event_loop_policy(PooledLoopPolicy())
 
 from aiohttp import ClientSession  # noqa: E402
 from catzilla import BaseModel, Catzilla, Depends, Field, JSONResponse, Response, ScopedDIContainer  # noqa: E402
@@ -101,14 +123,15 @@ def search(request):
 
 # --- middleware suite ----------------------------------------------------------
 # A layer at position p (1…10, common.LAYER_NAMES) has a `before` per-route
-# middleware and, when it touches the answer, an `after` post-route middleware.
+# middleware and, when it touches the answer, an `after` function, run after
+# the handler by the app's post-route middleware (see after_route below).
 # What layers find is kept in request._context (Catzilla's middleware guide:
 # the app creates it). `after` acts only on requests that entered its layer.
 #
 # Catzilla sends an answer returned by per-route middleware straight away,
 # without post-route middleware; for the outer layers to see it, as the
 # contract asks, the layer that answers early hands it to the entered layers'
-# `after` middleware itself (answer_early).
+# `after` functions itself (answer_early).
 
 SINK = common.LogSink()
 LIMITER = common.RateLimiter()
@@ -226,15 +249,22 @@ def accept_guard_before(request):
 
 BEFORE = (request_id_before, logging_before, security_before, cors_before, auth_before,
           rate_limit_before, async_context_before, timing_before, cache_control_before, accept_guard_before)
-# Post-route middleware, innermost layer first (Catzilla runs lower priorities first).
-AFTER = (cache_control_after, timing_after, cors_after, security_after, logging_after, request_id_after,
-         standard_headers)
+# The layers' response work, innermost layer first.
+AFTER = (cache_control_after, timing_after, cors_after, security_after, logging_after, request_id_after)
+
+
+def layers_after(request, response):
+    """The response work of the layers the request entered, innermost first."""
+    for after in AFTER:
+        after(request, response)
 
 
 def answer_early(request, response):
-    """An early answer, passed through the post-route middleware Catzilla skips for it."""
-    for after in AFTER:
-        after(request, response)
+    """An early answer, given the response work Catzilla's post-route
+    middleware (after_route, standard_headers) would have done: Catzilla
+    skips post-route middleware for it."""
+    layers_after(request, response)
+    standard_headers(request, response)
     return response
 
 
@@ -259,8 +289,6 @@ def stats(request):
     return JSONResponse({"logged": SINK.total})
 
 
-for priority, after in enumerate(AFTER, start=1):
-    app.middleware(priority=priority, pre_route=False, post_route=True)(after)
 for level in common.LEVELS:
     app.get(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(hello_handler(level))
     app.options(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(options)
@@ -275,7 +303,8 @@ for level in common.LEVELS:
 # resolution (it caches singletons only), so the app uses catzilla.scope's
 # ScopedDIContainer, whose scope manager keeps one instance per active request
 # scope and calls cleanup() on them when the scope ends. Per-route middleware
-# opens the scope, post-route middleware closes it (sync handlers: one thread).
+# opens the scope, the app's post-route middleware closes it (after_route;
+# sync handlers: one thread).
 
 POOL = common.ConnectionPool()
 SCOPES = get_scope_manager()
@@ -314,15 +343,13 @@ def open_request_scope(request):
     SCOPES.activate_scope(request._di_scope)
 
 
-def close_request_scope(request, response):
-    scope = getattr(request, "_di_scope", None)
-    if scope is not None:
-        SCOPES.cleanup_scope(scope)
+def close_request_scope(request):
+    """The end of the request scope: cleanup() gives the pooled connection back."""
+    SCOPES.cleanup_scope(request._di_scope)
 
 
 for name, factory, scope in SERVICES:
     app.register_service(name, factory, scope)
-app.middleware(priority=len(AFTER) + 1, pre_route=False, post_route=True)(close_request_scope)
 
 
 @app.get("/di/one", middleware=[open_request_scope])
@@ -349,6 +376,27 @@ def di_pool(request):
     return JSONResponse(common.pool_document(POOL))
 
 
+# --- post-route middleware -----------------------------------------------------
+# Catzilla's post-route middleware is global: every registered one runs after
+# every handler, /plaintext's too. So the app registers two: the standard
+# headers every answer needs, and after_route, which returns at once unless the
+# request went through the middleware layers or opened a DI scope.
+
+
+def after_route(request, response):
+    """The layers' response work, then the end of the DI scope (the request's
+    last act), for the requests that have either."""
+    if getattr(request, "_context", None) is not None:
+        layers_after(request, response)
+    if getattr(request, "_di_scope", None) is not None:
+        close_request_scope(request)
+
+
+# Lower priorities run first: the scope closes last.
+app.middleware(priority=1, pre_route=False, post_route=True)(standard_headers)
+app.middleware(priority=2, pre_route=False, post_route=True)(after_route)
+
+
 # --- validation suite -------------------------------------------------------------
 # The model is Catzilla's BaseModel with Field rules; __post_init__ (its hook for
 # custom validation) trims the name and lowercases the email, as Catzilla has
@@ -364,15 +412,26 @@ class Address(BaseModel):
     country: str = Field(regex=common.COUNTRY_PATTERN)
 
 
+TAG_RULE = common.Length(*common.TAG_LENGTH)
+NAME_RULE = common.Length(*common.NAME_LENGTH)
+EMAIL_RULE = common.Pattern(common.EMAIL_PATTERN)
+
+
 class Item(BaseModel):
     sku: str = Field(regex=common.SKU_PATTERN)
     quantity: int = Field(ge=common.QUANTITY_RANGE[0], le=common.QUANTITY_RANGE[1])
     price: float = Field(ge=common.PRICE_RANGE[0], le=common.PRICE_RANGE[1])
     tags: List[str] = Field([], max_items=common.TAGS_MAX)
 
-
-NAME_RULE = common.Length(*common.NAME_LENGTH)
-EMAIL_RULE = common.Pattern(common.EMAIL_PATTERN)
+    def __post_init__(self):
+        # A null counts as absent, as on the stacks.
+        if self.tags is None:
+            self.tags = []
+        # Field() has no rule for a list's items; each tag must be 1…20 characters.
+        for k, tag in enumerate(self.tags):
+            problem = TAG_RULE.check(tag)
+            if problem:
+                raise ValidationError(f"tags[{k}]: {problem}")
 
 
 class UserModel(BaseModel):
@@ -403,11 +462,21 @@ def user_document(user):
     return document
 
 
+def body_bytes(request):
+    """The body's size in bytes. Catzilla hands the body over as text; its
+    Content-Length says the size without encoding up to 1 MiB again to count
+    it. A body without one (chunked) is measured."""
+    declared = request.get_header("Content-Length")
+    if declared is not None:
+        return int(declared)
+    return len((request.body or "").encode())
+
+
 @app.post("/validate/user")
 def validate_user(request):
-    body = request.body or ""
-    if len(body.encode()) > common.MAX_BODY_BYTES:
+    if body_bytes(request) > common.MAX_BODY_BYTES:
         return error_response(413, "body over 1 MiB")
+    body = request.body or ""
     try:
         data = json.loads(body)
     except ValueError:

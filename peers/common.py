@@ -37,11 +37,16 @@ def workers() -> int:
     return max(1, int(os.environ.get("CATBENCH_WORKERS", "1") or "1"))
 
 
+def server_pool_size() -> int:
+    """Threads of the one work pool the stacks give a whole server: max(2, workers)."""
+    return max(2, workers())
+
+
 def pool_threads() -> int:
-    """Threads (or processes) of one worker process's work pool. The stacks give a
-    server one pool of max(2, workers) threads; a peer of several processes has
-    a pool in each, so each gets its share, rounded up."""
-    return -(-max(2, workers()) // workers())
+    """Threads (or processes) of one worker process's work pool. A peer of
+    several processes has a pool in each, so each gets its share of
+    server_pool_size(), rounded up."""
+    return -(-server_pool_size() // workers())
 
 
 # --------------------------------------------------------------------------
@@ -192,8 +197,9 @@ def base64url_decode(text: str) -> bytes | None:
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 of `message` under `key`."""
-    return hmac.new(key, message, hashlib.sha256).digest()
+    """HMAC-SHA256 of `message` under `key`, in one call (OpenSSL's one-shot HMAC,
+    no HMAC object per token)."""
+    return hmac.digest(key, message, "sha256")
 
 
 # ---- JWT (HS256) ---------------------------------------------------------------
@@ -227,21 +233,25 @@ def sign_jwt(subject: str, expires: int, secret: bytes = SECRET) -> str:
     return f"{header}.{payload}.{signature}"
 
 
+def _refuse(constant: str):
+    # NaN and Infinity are not JSON; Python's decoder accepts them unless told.
+    raise ValueError(constant)
+
+
+# One decoder for every token: json.loads with an option builds a new decoder per call.
+_TOKEN_JSON = json.JSONDecoder(parse_constant=_refuse)
+
+
 def _flat_json(data: bytes) -> dict | None:
     """A one-level JSON object (strings, numbers, booleans, null as values), else None."""
     try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_refuse)
+        value = _TOKEN_JSON.decode(data.decode("utf-8"))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
     if not isinstance(value, dict):
         return None
     flat = all(v is None or isinstance(v, (str, int, float)) for v in value.values())
     return value if flat else None
-
-
-def _refuse(constant: str):
-    # NaN and Infinity are not JSON; json.loads accepts them unless told.
-    raise ValueError(constant)
 
 
 def verify_jwt(authorization: str | None, secret: bytes = SECRET, now: int | None = None) -> Claims:
@@ -924,13 +934,6 @@ async def fanout() -> list:
     return list(await asyncio.gather(*(simulated_io(call) for call in range(FANOUT))))
 
 
-def blocking_io() -> None:
-    """The simulated I/O call for a sync handler: the thread sleeps at least 1 ms."""
-    deadline = time.perf_counter() + IO_SECONDS
-    while (remaining := deadline - time.perf_counter()) > 0:
-        time.sleep(remaining)
-
-
 def fixture_path() -> str:
     """Where the fixture lives: CATBENCH_SCRATCH, else the system's temporary folder."""
     directory = os.environ.get("CATBENCH_SCRATCH") or tempfile.gettempdir()
@@ -1012,12 +1015,14 @@ class BlockingUpstream:
         return connection
 
 
-def start_cpu_pool() -> ProcessPoolExecutor:
-    """A process pool of pool_threads() processes for the CPU work of asyncio
-    peers, its processes started now. CPU work in a thread would hold the GIL
-    and stall the event loop; processes run it beside the loop. Call it at
-    start-up, before the server makes threads, so the forks are clean."""
-    pool = ProcessPoolExecutor(max_workers=pool_threads())
+def start_cpu_pool(size: int | None = None) -> ProcessPoolExecutor:
+    """A process pool for the CPU work of asyncio peers, its processes started
+    now: `size` processes, else pool_threads() (a peer that serves from one
+    process whatever CATBENCH_WORKERS says passes server_pool_size()). CPU work
+    in a thread would hold the GIL and stall the event loop; processes run it
+    beside the loop. Call it at start-up, before the server makes threads, so
+    the forks are clean."""
+    pool = ProcessPoolExecutor(max_workers=size or pool_threads())
     # With the fork start method (Linux's default), the first submission forks every process.
     pool.submit(int).result()
     return pool

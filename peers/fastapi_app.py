@@ -5,8 +5,8 @@ common.py; what is FastAPI's own here:
 
 - middleware: pure ASGI middleware classes (Starlette's recommended form; no
   BaseHTTPMiddleware, which costs a task and a stream per layer). Layers apply
-  per route, so each /mw{level} is a mounted sub-application carrying the
-  first `level` layers in its own middleware stack.
+  per route, so each /mw{level} is a Starlette Mount whose own middleware is
+  the first `level` layers, around its /hello routes and nothing else.
 - DI: `Depends` with its per-request cache: singletons are module-level
   instances, request scope is the default cache, transients are
   `use_cache=False`, the pooled connection is a yield dependency, the token
@@ -16,6 +16,10 @@ common.py; what is FastAPI's own here:
 - async: async endpoints; blocking file reads in Starlette's thread pool, CPU
   work in a process pool, the upstream through aiohttp's pooled client; a
   plain `def` endpoint runs in the thread pool as FastAPI runs any.
+- answers: the async JSON endpoints declare their answer's model
+  (response_model=), so FastAPI serializes it with pydantic straight to JSON
+  bytes (its documented fast path) instead of jsonable_encoder and json.dumps;
+  the one `def` endpoint does not (see there).
 """
 
 import asyncio
@@ -24,20 +28,26 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import aiohttp
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware import Middleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import Mount
 
 import common
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start-up: the async suite's fixture, CPU pool and upstream client."""
+    """Start-up: the thread pool's size, the async suite's fixture, CPU pool and upstream client."""
+    # Starlette's thread pool (def endpoints, run_in_threadpool) is anyio's
+    # default limiter: as large as every peer's pool, not anyio's 40.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = common.pool_threads()
     fixture = common.write_fixture()
     # Fork the pool's processes first, while the server has no threads yet.
     cpu_pool = common.start_cpu_pool()
@@ -53,23 +63,45 @@ app = FastAPI(lifespan=lifespan, openapi_url=None)
 
 
 # ---- basic suite ----------------------------------------------------------------
+# Endpoints that return common.py's documents name their model with
+# response_model=: FastAPI validates the document into it and dumps it.
+
+class MessageAnswer(BaseModel):
+    message: str
+
+
+class UserAnswer(BaseModel):
+    id: int
+    name: str
+
+
+class SearchResult(BaseModel):
+    id: int
+    title: str
+
+
+class SearchAnswer(BaseModel):
+    query: str
+    limit: int
+    results: list[SearchResult]
+
 
 @app.get("/plaintext", response_class=PlainTextResponse)
 async def plaintext():
     return common.PLAINTEXT_BODY
 
 
-@app.get("/json")
+@app.get("/json", response_model=MessageAnswer)
 async def json_message():
     return {"message": common.JSON_MESSAGE}
 
 
-@app.get("/users/{user_id}")
+@app.get("/users/{user_id}", response_model=UserAnswer)
 async def user(user_id: Annotated[int, Path(ge=common.INT64_MIN, le=common.INT64_MAX)]):
     return common.user_document(user_id)
 
 
-@app.get("/search")
+@app.get("/search", response_model=SearchAnswer)
 async def search(q: str = "", limit: str | None = None):
     # `limit` is text: the contract gives a non-integer the default rather than an error.
     return common.search_document(q, common.search_limit(limit))
@@ -228,30 +260,44 @@ LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLay
           RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
 
 
-def layered_app(level: int) -> FastAPI:
-    """/hello behind the first `level` layers (Starlette runs `middleware` outermost first)."""
-    sub = FastAPI(middleware=[Middleware(layer) for layer in LAYERS[:level]], openapi_url=None)
+class HelloAnswer(BaseModel):
+    message: str
+    layers: int
+    # What the layers found; the contract answers null for what no layer set.
+    user: str | None
+    request_id: str | None
+    context: str | None
 
-    @sub.get("/hello")
+
+class StatsAnswer(BaseModel):
+    logged: int
+
+
+def layered_hello(level: int) -> Mount:
+    """/mw{level}/hello behind exactly the first `level` layers: a Mount whose
+    middleware (Starlette runs it outermost first) wraps only its two routes."""
+
     async def hello(request: Request):
         state = request.state
         return common.hello_document(level, getattr(state, "user", None), getattr(state, "request_id", None),
                                      getattr(state, "context", None))
 
-    @sub.options("/hello")
     async def hello_options():
+        # Reached when no CORS layer answered a preflight: list the methods.
         return Response(status_code=204, headers={"Allow": common.CORS_METHODS})
 
-    return sub
+    routes = [APIRoute("/hello", hello, methods=["GET"], response_model=HelloAnswer),
+              APIRoute("/hello", hello_options, methods=["OPTIONS"])]
+    return Mount(f"/mw{level}", routes=routes, middleware=[Middleware(layer) for layer in LAYERS[:level]])
 
 
-@app.get("/mw/stats")
+@app.get("/mw/stats", response_model=StatsAnswer)
 async def middleware_stats():
     return {"logged": sink.total}
 
 
 for level in common.LEVELS:
-    app.mount(f"/mw{level}", layered_app(level))
+    app.router.routes.append(layered_hello(level))
 
 
 # ---- DI suite: Depends ------------------------------------------------------------
@@ -340,12 +386,31 @@ async def notifier(users: UserServiceDep, audit: AuditEventDep) -> common.Notifi
 NotifierDep = Annotated[common.Notifier, Depends(notifier, use_cache=False)]
 
 
-@app.get("/di/one")
+class OneAnswer(BaseModel):
+    request_context: str
+
+
+# The ten services' ids, keyed as common.TEN says.
+TenAnswer = create_model("TenAnswer", **{key: str for _, key in common.TEN})
+
+
+class GraphAnswer(BaseModel):
+    # Each resolution maps a service (as Notifier.graph() names them) to its instance's id.
+    resolutions: list[dict[str, str]]
+    pool_in_use: int
+
+
+class PoolAnswer(BaseModel):
+    size: int
+    in_use: int
+
+
+@app.get("/di/one", response_model=OneAnswer)
 async def di_one(context: RequestContextDep):
     return {"request_context": context.id}
 
 
-@app.get("/di/ten")
+@app.get("/di/ten", response_model=TenAnswer)
 async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: CacheDep, context: RequestContextDep,
                  connection: DBConnectionDep, log: LoggerDep, repository: UserRepositoryDep,
                  tokens: TokenProviderDep, users: UserServiceDep, audit: AuditEventDep):
@@ -353,12 +418,12 @@ async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: Cac
                                repository, tokens, users, audit)
 
 
-@app.get("/di/graph")
+@app.get("/di/graph", response_model=GraphAnswer)
 async def di_graph(first: NotifierDep, second: NotifierDep):
     return common.graph_document(first, second, POOL)
 
 
-@app.get("/di/pool")
+@app.get("/di/pool", response_model=PoolAnswer)
 async def di_pool():
     return common.pool_document(POOL)
 
@@ -443,39 +508,71 @@ async def validate_user(user: User) -> Created:
 
 # ---- async suite --------------------------------------------------------------------
 
-@app.get("/async/io")
+class IOAnswer(BaseModel):
+    io: str
+    waited_us: int
+
+
+class FanoutAnswer(BaseModel):
+    calls: int
+    results: list[int]
+    waited_us: int
+
+
+class UpstreamValue(BaseModel):
+    n: int
+
+
+class UpstreamAnswer(BaseModel):
+    upstream: UpstreamValue
+
+
+class FileAnswer(BaseModel):
+    bytes: int
+    sha256: str
+
+
+class CPUAnswer(BaseModel):
+    seed: str
+    result: str
+
+
+@app.get("/async/io", response_model=IOAnswer)
 async def async_io():
     started = time.perf_counter()
     await common.simulated_io()
     return common.io_document(common.micros_since(started))
 
 
-@app.get("/async/fanout")
+@app.get("/async/fanout", response_model=FanoutAnswer)
 async def async_fanout():
     started = time.perf_counter()
     results = await common.fanout()
     return common.fanout_document(results, common.micros_since(started))
 
 
-@app.get("/async/upstream")
+@app.get("/async/upstream", response_model=UpstreamAnswer)
 async def async_upstream(request: Request, n: int = 0):
     async with request.state.upstream.get(common.upstream_target(n)) as response:
         body = await response.read()
     return common.upstream_document(common.upstream_n(body))
 
 
-@app.get("/async/file")
+@app.get("/async/file", response_model=FileAnswer)
 async def async_file(request: Request):
     # A blocking read goes to Starlette's thread pool, as FastAPI does for `def` code.
     return await run_in_threadpool(common.read_fixture, request.state.fixture)
 
 
-@app.get("/async/cpu")
+@app.get("/async/cpu", response_model=CPUAnswer)
 async def async_cpu(request: Request, seed: int = 1):
     result = await asyncio.get_running_loop().run_in_executor(request.state.cpu_pool, common.cpu, seed)
     return common.cpu_document(seed, result)
 
 
+# No response model here: FastAPI validates a `def` endpoint's answer in its
+# thread pool too, a second hop per request that costs far more than the
+# encoding it replaces; without a model the dict is encoded on the loop.
 @app.get("/async/sync")
 def async_sync():
     # A plain `def` endpoint: FastAPI runs it in its thread pool.

@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
@@ -31,6 +32,11 @@ import common
 
 class ContractHandler(tornado.web.RequestHandler):
     """The base of every handler: JSON answers."""
+
+    def compute_etag(self):
+        # No ETag: Tornado would otherwise hash every 200 body to answer
+        # If-None-Match, which no client of the contract sends.
+        return None
 
     def answer(self, document, status=200):
         self.set_status(status)
@@ -455,7 +461,16 @@ def make_app(fixture, cpu_pool):
     )
 
 
+def configure_pools():
+    """The loop's thread pool (file reads, the client's address lookups) gets
+    the same size as every peer's, and the upstream client room for 100 calls
+    at once: the simple client's default of 10 would queue the rest."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=common.pool_threads()))
+    AsyncHTTPClient.configure(None, max_clients=100)
+
+
 async def serve(sockets, fixture, cpu_pool):
+    configure_pools()
     server = HTTPServer(make_app(fixture, cpu_pool))
     server.add_sockets(sockets)
     await asyncio.Event().wait()

@@ -77,7 +77,7 @@ import asyncio
 import functools
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from aiohttp import ClientSession, web
 
@@ -423,7 +423,9 @@ def async_sync(request):
 
 
 async def async_resources(app):
-    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown."""
+    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown,
+    and its loop's thread pool (the file read), as large as every peer's."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=common.pool_threads()))
     host, port = common.upstream_address()
     # The session's connector keeps connections alive and reuses them.
     app[UPSTREAM] = ClientSession(f"http://{host}:{port}")
@@ -457,8 +459,9 @@ its middleware system, DI container, validation models and asyncio bridge.
 
 Mechanisms:
 - middleware: each layer's request work is per-route middleware (run in list
-  order before the handler, may answer early); its response work is global
-  post-route middleware (run in ascending priority after the handler).
+  order before the handler, may answer early); the layers' response work runs
+  in one global post-route middleware (Catzilla has post-route middleware only
+  globally), which leaves alone requests that went through no layer.
 - DI: Catzilla's container with constructor injection by parameter name and
   Depends() in handlers; request scope through catzilla.scope (see the DI
   section for why).
@@ -473,14 +476,35 @@ import itertools
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from typing import List, Optional
 
 import common
 
+# Catzilla serves from one process whatever CATBENCH_WORKERS says, so its pools
+# are the whole server's, not one worker's share.
+POOL_SIZE = common.server_pool_size()
+
 # Catzilla's C extension starts threads as it loads; the CPU pool forks its
 # processes first, so that they start from a single-threaded process.
-CPU_POOL = common.start_cpu_pool()
+CPU_POOL = common.start_cpu_pool(POOL_SIZE)
+
+
+class PooledLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """New asyncio loops get a default executor of POOL_SIZE threads (for the
+    file read, as every peer's pool). Catzilla's C extension makes its asyncio
+    bridge loop itself, on its own thread, as it is imported, and offers no
+    start-up hook; the loop policy is asyncio's way to shape loops made by code
+    the app does not control, so it is set before the import below."""
+
+    def new_event_loop(self):
+        loop = super().new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=POOL_SIZE))
+        return loop
+
+
+asyncio.set_event_loop_policy(PooledLoopPolicy())
 
 from aiohttp import ClientSession  # noqa: E402
 from catzilla import BaseModel, Catzilla, Depends, Field, JSONResponse, Response, ScopedDIContainer  # noqa: E402
@@ -555,14 +579,15 @@ def search(request):
 
 # --- middleware suite ----------------------------------------------------------
 # A layer at position p (1…10, common.LAYER_NAMES) has a `before` per-route
-# middleware and, when it touches the answer, an `after` post-route middleware.
+# middleware and, when it touches the answer, an `after` function, run after
+# the handler by the app's post-route middleware (see after_route below).
 # What layers find is kept in request._context (Catzilla's middleware guide:
 # the app creates it). `after` acts only on requests that entered its layer.
 #
 # Catzilla sends an answer returned by per-route middleware straight away,
 # without post-route middleware; for the outer layers to see it, as the
 # contract asks, the layer that answers early hands it to the entered layers'
-# `after` middleware itself (answer_early).
+# `after` functions itself (answer_early).
 
 SINK = common.LogSink()
 LIMITER = common.RateLimiter()
@@ -680,15 +705,22 @@ def accept_guard_before(request):
 
 BEFORE = (request_id_before, logging_before, security_before, cors_before, auth_before,
           rate_limit_before, async_context_before, timing_before, cache_control_before, accept_guard_before)
-# Post-route middleware, innermost layer first (Catzilla runs lower priorities first).
-AFTER = (cache_control_after, timing_after, cors_after, security_after, logging_after, request_id_after,
-         standard_headers)
+# The layers' response work, innermost layer first.
+AFTER = (cache_control_after, timing_after, cors_after, security_after, logging_after, request_id_after)
+
+
+def layers_after(request, response):
+    """The response work of the layers the request entered, innermost first."""
+    for after in AFTER:
+        after(request, response)
 
 
 def answer_early(request, response):
-    """An early answer, passed through the post-route middleware Catzilla skips for it."""
-    for after in AFTER:
-        after(request, response)
+    """An early answer, given the response work Catzilla's post-route
+    middleware (after_route, standard_headers) would have done: Catzilla
+    skips post-route middleware for it."""
+    layers_after(request, response)
+    standard_headers(request, response)
     return response
 
 
@@ -713,8 +745,6 @@ def stats(request):
     return JSONResponse({"logged": SINK.total})
 
 
-for priority, after in enumerate(AFTER, start=1):
-    app.middleware(priority=priority, pre_route=False, post_route=True)(after)
 for level in common.LEVELS:
     app.get(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(hello_handler(level))
     app.options(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(options)
@@ -729,7 +759,8 @@ for level in common.LEVELS:
 # resolution (it caches singletons only), so the app uses catzilla.scope's
 # ScopedDIContainer, whose scope manager keeps one instance per active request
 # scope and calls cleanup() on them when the scope ends. Per-route middleware
-# opens the scope, post-route middleware closes it (sync handlers: one thread).
+# opens the scope, the app's post-route middleware closes it (after_route;
+# sync handlers: one thread).
 
 POOL = common.ConnectionPool()
 SCOPES = get_scope_manager()
@@ -768,15 +799,13 @@ def open_request_scope(request):
     SCOPES.activate_scope(request._di_scope)
 
 
-def close_request_scope(request, response):
-    scope = getattr(request, "_di_scope", None)
-    if scope is not None:
-        SCOPES.cleanup_scope(scope)
+def close_request_scope(request):
+    """The end of the request scope: cleanup() gives the pooled connection back."""
+    SCOPES.cleanup_scope(request._di_scope)
 
 
 for name, factory, scope in SERVICES:
     app.register_service(name, factory, scope)
-app.middleware(priority=len(AFTER) + 1, pre_route=False, post_route=True)(close_request_scope)
 
 
 @app.get("/di/one", middleware=[open_request_scope])
@@ -803,6 +832,27 @@ def di_pool(request):
     return JSONResponse(common.pool_document(POOL))
 
 
+# --- post-route middleware -----------------------------------------------------
+# Catzilla's post-route middleware is global: every registered one runs after
+# every handler, /plaintext's too. So the app registers two: the standard
+# headers every answer needs, and after_route, which returns at once unless the
+# request went through the middleware layers or opened a DI scope.
+
+
+def after_route(request, response):
+    """The layers' response work, then the end of the DI scope (the request's
+    last act), for the requests that have either."""
+    if getattr(request, "_context", None) is not None:
+        layers_after(request, response)
+    if getattr(request, "_di_scope", None) is not None:
+        close_request_scope(request)
+
+
+# Lower priorities run first: the scope closes last.
+app.middleware(priority=1, pre_route=False, post_route=True)(standard_headers)
+app.middleware(priority=2, pre_route=False, post_route=True)(after_route)
+
+
 # --- validation suite -------------------------------------------------------------
 # The model is Catzilla's BaseModel with Field rules; __post_init__ (its hook for
 # custom validation) trims the name and lowercases the email, as Catzilla has
@@ -818,15 +868,26 @@ class Address(BaseModel):
     country: str = Field(regex=common.COUNTRY_PATTERN)
 
 
+TAG_RULE = common.Length(*common.TAG_LENGTH)
+NAME_RULE = common.Length(*common.NAME_LENGTH)
+EMAIL_RULE = common.Pattern(common.EMAIL_PATTERN)
+
+
 class Item(BaseModel):
     sku: str = Field(regex=common.SKU_PATTERN)
     quantity: int = Field(ge=common.QUANTITY_RANGE[0], le=common.QUANTITY_RANGE[1])
     price: float = Field(ge=common.PRICE_RANGE[0], le=common.PRICE_RANGE[1])
     tags: List[str] = Field([], max_items=common.TAGS_MAX)
 
-
-NAME_RULE = common.Length(*common.NAME_LENGTH)
-EMAIL_RULE = common.Pattern(common.EMAIL_PATTERN)
+    def __post_init__(self):
+        # A null counts as absent, as on the stacks.
+        if self.tags is None:
+            self.tags = []
+        # Field() has no rule for a list's items; each tag must be 1…20 characters.
+        for k, tag in enumerate(self.tags):
+            problem = TAG_RULE.check(tag)
+            if problem:
+                raise ValidationError(f"tags[{k}]: {problem}")
 
 
 class UserModel(BaseModel):
@@ -857,11 +918,21 @@ def user_document(user):
     return document
 
 
+def body_bytes(request):
+    """The body's size in bytes. Catzilla hands the body over as text; its
+    Content-Length says the size without encoding up to 1 MiB again to count
+    it. A body without one (chunked) is measured."""
+    declared = request.get_header("Content-Length")
+    if declared is not None:
+        return int(declared)
+    return len((request.body or "").encode())
+
+
 @app.post("/validate/user")
 def validate_user(request):
-    body = request.body or ""
-    if len(body.encode()) > common.MAX_BODY_BYTES:
+    if body_bytes(request) > common.MAX_BODY_BYTES:
         return error_response(413, "body over 1 MiB")
+    body = request.body or ""
     try:
         data = json.loads(body)
     except ValueError:
@@ -975,11 +1046,16 @@ def workers() -> int:
     return max(1, int(os.environ.get("CATBENCH_WORKERS", "1") or "1"))
 
 
+def server_pool_size() -> int:
+    """Threads of the one work pool the stacks give a whole server: max(2, workers)."""
+    return max(2, workers())
+
+
 def pool_threads() -> int:
-    """Threads (or processes) of one worker process's work pool. The stacks give a
-    server one pool of max(2, workers) threads; a peer of several processes has
-    a pool in each, so each gets its share, rounded up."""
-    return -(-max(2, workers()) // workers())
+    """Threads (or processes) of one worker process's work pool. A peer of
+    several processes has a pool in each, so each gets its share of
+    server_pool_size(), rounded up."""
+    return -(-server_pool_size() // workers())
 
 
 # --------------------------------------------------------------------------
@@ -1130,8 +1206,9 @@ def base64url_decode(text: str) -> bytes | None:
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 of `message` under `key`."""
-    return hmac.new(key, message, hashlib.sha256).digest()
+    """HMAC-SHA256 of `message` under `key`, in one call (OpenSSL's one-shot HMAC,
+    no HMAC object per token)."""
+    return hmac.digest(key, message, "sha256")
 
 
 # ---- JWT (HS256) ---------------------------------------------------------------
@@ -1165,21 +1242,25 @@ def sign_jwt(subject: str, expires: int, secret: bytes = SECRET) -> str:
     return f"{header}.{payload}.{signature}"
 
 
+def _refuse(constant: str):
+    # NaN and Infinity are not JSON; Python's decoder accepts them unless told.
+    raise ValueError(constant)
+
+
+# One decoder for every token: json.loads with an option builds a new decoder per call.
+_TOKEN_JSON = json.JSONDecoder(parse_constant=_refuse)
+
+
 def _flat_json(data: bytes) -> dict | None:
     """A one-level JSON object (strings, numbers, booleans, null as values), else None."""
     try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_refuse)
+        value = _TOKEN_JSON.decode(data.decode("utf-8"))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
     if not isinstance(value, dict):
         return None
     flat = all(v is None or isinstance(v, (str, int, float)) for v in value.values())
     return value if flat else None
-
-
-def _refuse(constant: str):
-    # NaN and Infinity are not JSON; json.loads accepts them unless told.
-    raise ValueError(constant)
 
 
 def verify_jwt(authorization: str | None, secret: bytes = SECRET, now: int | None = None) -> Claims:
@@ -1862,13 +1943,6 @@ async def fanout() -> list:
     return list(await asyncio.gather(*(simulated_io(call) for call in range(FANOUT))))
 
 
-def blocking_io() -> None:
-    """The simulated I/O call for a sync handler: the thread sleeps at least 1 ms."""
-    deadline = time.perf_counter() + IO_SECONDS
-    while (remaining := deadline - time.perf_counter()) > 0:
-        time.sleep(remaining)
-
-
 def fixture_path() -> str:
     """Where the fixture lives: CATBENCH_SCRATCH, else the system's temporary folder."""
     directory = os.environ.get("CATBENCH_SCRATCH") or tempfile.gettempdir()
@@ -1950,12 +2024,14 @@ class BlockingUpstream:
         return connection
 
 
-def start_cpu_pool() -> ProcessPoolExecutor:
-    """A process pool of pool_threads() processes for the CPU work of asyncio
-    peers, its processes started now. CPU work in a thread would hold the GIL
-    and stall the event loop; processes run it beside the loop. Call it at
-    start-up, before the server makes threads, so the forks are clean."""
-    pool = ProcessPoolExecutor(max_workers=pool_threads())
+def start_cpu_pool(size: int | None = None) -> ProcessPoolExecutor:
+    """A process pool for the CPU work of asyncio peers, its processes started
+    now: `size` processes, else pool_threads() (a peer that serves from one
+    process whatever CATBENCH_WORKERS says passes server_pool_size()). CPU work
+    in a thread would hold the GIL and stall the event loop; processes run it
+    beside the loop. Call it at start-up, before the server makes threads, so
+    the forks are clean."""
+    pool = ProcessPoolExecutor(max_workers=size or pool_threads())
     # With the fork start method (Linux's default), the first submission forks every process.
     pool.submit(int).result()
     return pool
@@ -2388,8 +2464,8 @@ common.py; what is FastAPI's own here:
 
 - middleware: pure ASGI middleware classes (Starlette's recommended form; no
   BaseHTTPMiddleware, which costs a task and a stream per layer). Layers apply
-  per route, so each /mw{level} is a mounted sub-application carrying the
-  first `level` layers in its own middleware stack.
+  per route, so each /mw{level} is a Starlette Mount whose own middleware is
+  the first `level` layers, around its /hello routes and nothing else.
 - DI: `Depends` with its per-request cache: singletons are module-level
   instances, request scope is the default cache, transients are
   `use_cache=False`, the pooled connection is a yield dependency, the token
@@ -2399,6 +2475,10 @@ common.py; what is FastAPI's own here:
 - async: async endpoints; blocking file reads in Starlette's thread pool, CPU
   work in a process pool, the upstream through aiohttp's pooled client; a
   plain `def` endpoint runs in the thread pool as FastAPI runs any.
+- answers: the async JSON endpoints declare their answer's model
+  (response_model=), so FastAPI serializes it with pydantic straight to JSON
+  bytes (its documented fast path) instead of jsonable_encoder and json.dumps;
+  the one `def` endpoint does not (see there).
 """
 
 import asyncio
@@ -2407,20 +2487,26 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import aiohttp
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware import Middleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import Mount
 
 import common
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start-up: the async suite's fixture, CPU pool and upstream client."""
+    """Start-up: the thread pool's size, the async suite's fixture, CPU pool and upstream client."""
+    # Starlette's thread pool (def endpoints, run_in_threadpool) is anyio's
+    # default limiter: as large as every peer's pool, not anyio's 40.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = common.pool_threads()
     fixture = common.write_fixture()
     # Fork the pool's processes first, while the server has no threads yet.
     cpu_pool = common.start_cpu_pool()
@@ -2436,23 +2522,45 @@ app = FastAPI(lifespan=lifespan, openapi_url=None)
 
 
 # ---- basic suite ----------------------------------------------------------------
+# Endpoints that return common.py's documents name their model with
+# response_model=: FastAPI validates the document into it and dumps it.
+
+class MessageAnswer(BaseModel):
+    message: str
+
+
+class UserAnswer(BaseModel):
+    id: int
+    name: str
+
+
+class SearchResult(BaseModel):
+    id: int
+    title: str
+
+
+class SearchAnswer(BaseModel):
+    query: str
+    limit: int
+    results: list[SearchResult]
+
 
 @app.get("/plaintext", response_class=PlainTextResponse)
 async def plaintext():
     return common.PLAINTEXT_BODY
 
 
-@app.get("/json")
+@app.get("/json", response_model=MessageAnswer)
 async def json_message():
     return {"message": common.JSON_MESSAGE}
 
 
-@app.get("/users/{user_id}")
+@app.get("/users/{user_id}", response_model=UserAnswer)
 async def user(user_id: Annotated[int, Path(ge=common.INT64_MIN, le=common.INT64_MAX)]):
     return common.user_document(user_id)
 
 
-@app.get("/search")
+@app.get("/search", response_model=SearchAnswer)
 async def search(q: str = "", limit: str | None = None):
     # `limit` is text: the contract gives a non-integer the default rather than an error.
     return common.search_document(q, common.search_limit(limit))
@@ -2611,30 +2719,44 @@ LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLay
           RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
 
 
-def layered_app(level: int) -> FastAPI:
-    """/hello behind the first `level` layers (Starlette runs `middleware` outermost first)."""
-    sub = FastAPI(middleware=[Middleware(layer) for layer in LAYERS[:level]], openapi_url=None)
+class HelloAnswer(BaseModel):
+    message: str
+    layers: int
+    # What the layers found; the contract answers null for what no layer set.
+    user: str | None
+    request_id: str | None
+    context: str | None
 
-    @sub.get("/hello")
+
+class StatsAnswer(BaseModel):
+    logged: int
+
+
+def layered_hello(level: int) -> Mount:
+    """/mw{level}/hello behind exactly the first `level` layers: a Mount whose
+    middleware (Starlette runs it outermost first) wraps only its two routes."""
+
     async def hello(request: Request):
         state = request.state
         return common.hello_document(level, getattr(state, "user", None), getattr(state, "request_id", None),
                                      getattr(state, "context", None))
 
-    @sub.options("/hello")
     async def hello_options():
+        # Reached when no CORS layer answered a preflight: list the methods.
         return Response(status_code=204, headers={"Allow": common.CORS_METHODS})
 
-    return sub
+    routes = [APIRoute("/hello", hello, methods=["GET"], response_model=HelloAnswer),
+              APIRoute("/hello", hello_options, methods=["OPTIONS"])]
+    return Mount(f"/mw{level}", routes=routes, middleware=[Middleware(layer) for layer in LAYERS[:level]])
 
 
-@app.get("/mw/stats")
+@app.get("/mw/stats", response_model=StatsAnswer)
 async def middleware_stats():
     return {"logged": sink.total}
 
 
 for level in common.LEVELS:
-    app.mount(f"/mw{level}", layered_app(level))
+    app.router.routes.append(layered_hello(level))
 
 
 # ---- DI suite: Depends ------------------------------------------------------------
@@ -2723,12 +2845,31 @@ async def notifier(users: UserServiceDep, audit: AuditEventDep) -> common.Notifi
 NotifierDep = Annotated[common.Notifier, Depends(notifier, use_cache=False)]
 
 
-@app.get("/di/one")
+class OneAnswer(BaseModel):
+    request_context: str
+
+
+# The ten services' ids, keyed as common.TEN says.
+TenAnswer = create_model("TenAnswer", **{key: str for _, key in common.TEN})
+
+
+class GraphAnswer(BaseModel):
+    # Each resolution maps a service (as Notifier.graph() names them) to its instance's id.
+    resolutions: list[dict[str, str]]
+    pool_in_use: int
+
+
+class PoolAnswer(BaseModel):
+    size: int
+    in_use: int
+
+
+@app.get("/di/one", response_model=OneAnswer)
 async def di_one(context: RequestContextDep):
     return {"request_context": context.id}
 
 
-@app.get("/di/ten")
+@app.get("/di/ten", response_model=TenAnswer)
 async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: CacheDep, context: RequestContextDep,
                  connection: DBConnectionDep, log: LoggerDep, repository: UserRepositoryDep,
                  tokens: TokenProviderDep, users: UserServiceDep, audit: AuditEventDep):
@@ -2736,12 +2877,12 @@ async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: Cac
                                repository, tokens, users, audit)
 
 
-@app.get("/di/graph")
+@app.get("/di/graph", response_model=GraphAnswer)
 async def di_graph(first: NotifierDep, second: NotifierDep):
     return common.graph_document(first, second, POOL)
 
 
-@app.get("/di/pool")
+@app.get("/di/pool", response_model=PoolAnswer)
 async def di_pool():
     return common.pool_document(POOL)
 
@@ -2826,39 +2967,71 @@ async def validate_user(user: User) -> Created:
 
 # ---- async suite --------------------------------------------------------------------
 
-@app.get("/async/io")
+class IOAnswer(BaseModel):
+    io: str
+    waited_us: int
+
+
+class FanoutAnswer(BaseModel):
+    calls: int
+    results: list[int]
+    waited_us: int
+
+
+class UpstreamValue(BaseModel):
+    n: int
+
+
+class UpstreamAnswer(BaseModel):
+    upstream: UpstreamValue
+
+
+class FileAnswer(BaseModel):
+    bytes: int
+    sha256: str
+
+
+class CPUAnswer(BaseModel):
+    seed: str
+    result: str
+
+
+@app.get("/async/io", response_model=IOAnswer)
 async def async_io():
     started = time.perf_counter()
     await common.simulated_io()
     return common.io_document(common.micros_since(started))
 
 
-@app.get("/async/fanout")
+@app.get("/async/fanout", response_model=FanoutAnswer)
 async def async_fanout():
     started = time.perf_counter()
     results = await common.fanout()
     return common.fanout_document(results, common.micros_since(started))
 
 
-@app.get("/async/upstream")
+@app.get("/async/upstream", response_model=UpstreamAnswer)
 async def async_upstream(request: Request, n: int = 0):
     async with request.state.upstream.get(common.upstream_target(n)) as response:
         body = await response.read()
     return common.upstream_document(common.upstream_n(body))
 
 
-@app.get("/async/file")
+@app.get("/async/file", response_model=FileAnswer)
 async def async_file(request: Request):
     # A blocking read goes to Starlette's thread pool, as FastAPI does for `def` code.
     return await run_in_threadpool(common.read_fixture, request.state.fixture)
 
 
-@app.get("/async/cpu")
+@app.get("/async/cpu", response_model=CPUAnswer)
 async def async_cpu(request: Request, seed: int = 1):
     result = await asyncio.get_running_loop().run_in_executor(request.state.cpu_pool, common.cpu, seed)
     return common.cpu_document(seed, result)
 
 
+# No response model here: FastAPI validates a `def` endpoint's answer in its
+# thread pool too, a second hop per request that costs far more than the
+# encoding it replaces; without a model the dict is encoded on the loop.
 @app.get("/async/sync")
 def async_sync():
     # A plain `def` endpoint: FastAPI runs it in its thread pool.
@@ -3212,7 +3385,7 @@ def async_sync():
       "kind": "python",
       "package": "catzilla",
       "command": ["{python}", "catzilla_app.py"],
-      "configuration": "Catzilla's own C server (production mode, debug off, no request log), one process whatever CATBENCH_WORKERS says: Catzilla has no multi-process mode and its server cannot share a port (no SO_REUSEPORT); an early answer from route middleware skips Catzilla's post-route middleware, so the app applies the outer layers' response work to it itself",
+      "configuration": "Catzilla's own C server (production mode, debug off, no request log), one process whatever CATBENCH_WORKERS says: Catzilla has no multi-process mode and its server cannot share a port (no SO_REUSEPORT); an early answer from route middleware skips Catzilla's post-route middleware, so the app applies the outer layers' response work to it itself; its thread pool and CPU process pool have the whole server's max(2, workers), as it is the only process; the sync middleware and DI factories run their async work (the async layer, the async token provider) to completion on one reusable asyncio.Runner, the way Catzilla's docs show async work from sync code (as Flask and Django use asgiref)",
       "not_applicable": {
         "validation/invalid": "Catzilla's BaseModel reports a failed model as one message and stops at the first failing nested model or list item; it cannot list every failing field by path",
         "validation/invalid #1": "Catzilla's BaseModel reports a failed model as one message and stops at the first failing list item; it cannot list every failing field by path",
@@ -3234,24 +3407,24 @@ def async_sync():
       "name": "flask",
       "kind": "python",
       "package": "flask",
-      "command": ["{python}", "-m", "gunicorn", "flask_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--log-level", "warning"],
-      "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), no access log; async views and the async layer through asgiref",
+      "command": ["{python}", "-m", "gunicorn", "flask_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; async views and the async layer through asgiref",
       "not_applicable": {}
     },
     {
       "name": "django",
       "kind": "python",
       "package": "django",
-      "command": ["{python}", "-m", "gunicorn", "django_app:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--log-level", "warning"],
-      "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), DEBUG off, no access log; async views and the async layer through asgiref",
+      "command": ["{python}", "-m", "gunicorn", "django_app:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), DEBUG off, no access log; async views and the async layer through asgiref",
       "not_applicable": {}
     },
     {
       "name": "aiohttp",
       "kind": "python",
       "package": "aiohttp",
-      "command": ["{python}", "-m", "gunicorn", "aiohttp_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "aiohttp.GunicornUVLoopWebWorker", "--log-level", "warning"],
-      "configuration": "gunicorn with aiohttp's uvloop worker, no access log",
+      "command": ["{python}", "-m", "gunicorn", "aiohttp_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "aiohttp.GunicornUVLoopWebWorker", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "gunicorn with aiohttp's uvloop worker, worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log",
       "not_applicable": {}
     },
     {
@@ -3259,7 +3432,7 @@ def async_sync():
       "kind": "python",
       "package": "tornado",
       "command": ["{python}", "tornado_app.py"],
-      "configuration": "Tornado's own HTTPServer on asyncio, one process per worker (fork_processes when CATBENCH_WORKERS > 1), access log off; upstream calls with AsyncHTTPClient's default simple client (a new connection per call, at most 10 at once)",
+      "configuration": "Tornado's own HTTPServer on asyncio, one process per worker (fork_processes when CATBENCH_WORKERS > 1), access log off; upstream calls with AsyncHTTPClient's simple client configured for max_clients=100 (a new connection per call, up to 100 at once; Tornado's curl client, which keeps connections, needs pycurl, which is not installed)",
       "not_applicable": {}
     },
     {
@@ -3355,6 +3528,7 @@ import functools
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
@@ -3368,6 +3542,11 @@ import common
 
 class ContractHandler(tornado.web.RequestHandler):
     """The base of every handler: JSON answers."""
+
+    def compute_etag(self):
+        # No ETag: Tornado would otherwise hash every 200 body to answer
+        # If-None-Match, which no client of the contract sends.
+        return None
 
     def answer(self, document, status=200):
         self.set_status(status)
@@ -3792,7 +3971,16 @@ def make_app(fixture, cpu_pool):
     )
 
 
+def configure_pools():
+    """The loop's thread pool (file reads, the client's address lookups) gets
+    the same size as every peer's, and the upstream client room for 100 calls
+    at once: the simple client's default of 10 would queue the rest."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=common.pool_threads()))
+    AsyncHTTPClient.configure(None, max_clients=100)
+
+
 async def serve(sockets, fixture, cpu_pool):
+    configure_pools()
     server = HTTPServer(make_app(fixture, cpu_pool))
     server.add_sockets(sockets)
     await asyncio.Event().wait()

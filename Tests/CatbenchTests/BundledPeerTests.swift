@@ -7,7 +7,8 @@ import Testing
 struct BundledPeerTests {
     static func installed(_ binary: String) throws -> Bool {
         let list = try BinaryHarness.run(binary, ["peers", "list"])
-        return list.status == 0 && !list.stdout.contains("not installed")
+        // The first line says where the installation is and whether it is complete.
+        return list.status == 0 && list.stdout.split(separator: "\n").first?.contains("(installed, Python") == true
     }
 
     /// Runs `peers` on `suites` briefly and returns the result document.
