@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries: static archives in the release build, shared ones in debug.
@@ -141,6 +142,7 @@ let package = Package(
                 "Runner", "Results", "LoadGen", "Contract", "SuiteApps", "Posix", "Peers",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 
@@ -156,6 +158,7 @@ let package = Package(
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "SuiteApps"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "SharedLogicTests", dependencies: ["SharedLogic"]),
         .testTarget(name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "SharedLogic", "Contract", "Posix"]),

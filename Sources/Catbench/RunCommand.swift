@@ -127,21 +127,25 @@ struct RunCommand: ParsableCommand {
             OutputFile.standardError("catbench: stopping after signal \(signal); writing partial results…")
         }
         let quiet = self.quiet
-        let runner = BenchmarkRunner(plan: plan, stop: stop) { line in
-            if !quiet { OutputFile.standardError(line) }
+        let progress = RunProgress()
+        let display = ProgressDisplay(progress: progress, interactive: !quiet && ProgressDisplay.standardErrorIsTerminal)
+        let runner = BenchmarkRunner(plan: plan, stop: stop, progress: progress) { line in
+            if !quiet { display.log(line) }
         }
         if !quiet {
-            OutputFile.standardError("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \((plan.stacks.map(\.rawValue) + plan.peers.map(\.name)).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
+            display.log("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \((plan.stacks.map(\.rawValue) + plan.peers.map(\.name)).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
         }
         let document: RunDocument
         do {
             document = try runner.run()
         } catch {
+            display.finish()
             ChildProcess.killAll()
             throw error
         }
+        display.finish()
         ChildProcess.killAll()
-        OutputFile.standardOutput(TableRenderer.render(document))
+        OutputFile.standardOutput(TableRenderer.render(document, colour: Terminal.colourOnStandardOutput))
         try OutputFile.writeAtomically(try ResultsJSON.encode(document), to: path)
         OutputFile.standardError("result written to \(path)")
         if document.partial {

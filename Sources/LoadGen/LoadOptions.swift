@@ -41,6 +41,9 @@ public struct LoadOptions: Sendable {
     public var onThreadStart: (@Sendable () -> Void)?
     /// Set from outside (Ctrl-C) to end the run early; the result is still returned.
     public var stop: ManagedAtomic<Bool>?
+    /// Live figures for a progress display: each thread adds its answers and
+    /// errors here every 10 ms (never per request).
+    public var progress: LiveCounters?
 
     public init(address: SocketAddress, requests: [LoadRequest], connections: Int = 64, threads: Int = 1,
                 duration: Double? = 10, maxRequests: Int? = nil, timeout: Double = 2, verifyEvery: Int = 0,
@@ -97,4 +100,12 @@ public struct LoadOptions: Sendable {
             guard base >= 1, at >= 0, length > 0 else { throw Invalid(description: "a spike needs at least 1 base user, a start and a positive length") }
         }
     }
+}
+
+/// Answers and errors so far, readable while a load runs.
+public final class LiveCounters: Sendable {
+    public let answers = ManagedAtomic<UInt64>(0)
+    public let errors = ManagedAtomic<UInt64>(0)
+
+    public init() {}
 }

@@ -66,6 +66,8 @@ final class LoadWorker {
     var statusCounts = [UInt64](repeating: 0, count: 600)
     var errors = ErrorCounts()
     var completed: UInt64 = 0
+    private var publishedAnswers: UInt64 = 0
+    private var publishedErrors: UInt64 = 0
     var sent: UInt64 = 0
     var wrongAnswers: UInt64 = 0
     var wrongExamples: [String] = []
@@ -164,9 +166,22 @@ final class LoadWorker {
     /// decides when a profile activates it and its place in the send schedule.
     @inline(__always) func globalIndex(_ i: Int) -> Int { i * threads + index }
 
+    /// Adds what this thread did since the last call to the live counters.
+    func publishProgress() {
+        guard let live = options.progress else { return }
+        let errorTotal = errors.total
+        live.answers.wrappingIncrement(by: completed - publishedAnswers, ordering: .relaxed)
+        live.errors.wrappingIncrement(by: errorTotal - publishedErrors, ordering: .relaxed)
+        publishedAnswers = completed
+        publishedErrors = errorTotal
+    }
+
     func run(startAt: UInt64) {
         let cpuStart = Clock.threadCPUNanos()
-        defer { cpuNanos = Clock.threadCPUNanos() - cpuStart }
+        defer {
+            cpuNanos = Clock.threadCPUNanos() - cpuStart
+            publishProgress()
+        }
         startedAt = startAt
         lastAnswerAt = startAt
         let deadline = options.duration.map { startAt + UInt64($0 * 1e9) } ?? UInt64.max
@@ -199,6 +214,7 @@ final class LoadWorker {
             if now - lastSweep >= 10_000_000 {
                 lastSweep = now
                 sweep(now: now, timeoutNanos: timeoutNanos)
+                publishProgress()
             }
             timeline.advance(to: now - startAt, active: activeCount)
             if !due.isEmpty && !draining {

@@ -102,7 +102,13 @@ public struct RepetitionRecord: Codable, Sendable {
     /// Near 1 the load generator, not the server, set the pace.
     public var loadCpuUtilization: Double?
     public var rssBytes: UInt64?
+    /// The machine's 1, 5 and 15 minute load averages after the repetition.
     public var loadAverage: [Double]
+    /// The same before it (schema v2).
+    public var loadAverageBefore: [Double]?
+    /// Latency (µs) at the percentiles of `PercentilePoint.spectrum`: the
+    /// HdrHistogram percentile spectrum, corrected in open loop (schema v2).
+    public var percentileSpectrum: [PercentilePoint]?
 
     public init(requests: UInt64, seconds: Double, rps: Double, latencyUs: LatencyRecord, statusCounts: [String: UInt64],
                 errors: ErrorRecord, wrongAnswers: UInt64, wrongAnswerExamples: [String], verifiedAnswers: UInt64,
@@ -177,6 +183,21 @@ public func median(_ values: [Double]) -> Double {
 func optionalMedian(_ values: [Double?]) -> Double? {
     let present = values.compactMap { $0 }
     return present.count == values.count && !present.isEmpty ? median(present) : nil
+}
+
+/// One point of a percentile spectrum.
+public struct PercentilePoint: Codable, Sendable, Equatable {
+    public var percentile: Double
+    public var latencyUs: Double
+
+    public init(percentile: Double, latencyUs: Double) {
+        self.percentile = percentile
+        self.latencyUs = latencyUs
+    }
+
+    /// Where the spectrum is read: thinning towards the tail as the
+    /// "1/(1−p)" axis of HdrHistogram's percentile plots spreads them evenly.
+    public static let spectrum: [Double] = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100]
 }
 
 public struct TimelineRecord: Codable, Sendable, Equatable {

@@ -2,7 +2,7 @@
 /// Versioned: readers check `schema` and `schemaVersion` (see docs/results-schema.md).
 public struct RunDocument: Codable, Sendable {
     public static let currentSchema = "catbench.result"
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     public var schema = RunDocument.currentSchema
     public var schemaVersion = RunDocument.currentSchemaVersion
@@ -80,6 +80,17 @@ public struct SettingsRecord: Codable, Sendable {
     public var seed: UInt64
     public var serverCpus: [Int]?
     public var loadCpus: [Int]?
+    // Schema v2: how the run measured, beyond the headline (`connections` and
+    // `protocol_name` above name only the first level and HTTP/1.1).
+    /// Every connection level asked for with -c (nil: each suite's own levels, 64 or the async suite's 1, 64, 256).
+    public var connectionLevels: [Int]?
+    public var protocols: [String]?
+    public var streams: Int?
+    public var pipeline: Int?
+    public var connectionPerRequest: Bool?
+    public var rate: Double?
+    public var pinned: Bool?
+    public var startTimeoutSeconds: Double?
 
     public init(suites: [String], servers: [String], durationSeconds: Double, warmupSeconds: Double, repetitions: Int,
                 connections: Int, loadThreads: Int, workers: Int, protocolName: String, requestTimeoutSeconds: Double,

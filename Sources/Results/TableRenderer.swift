@@ -1,7 +1,15 @@
 /// The terminal table: one row per server and workload, medians with the
 /// spread of throughput, then what kept any server from being measured.
 public enum TableRenderer {
-    public static func render(_ document: RunDocument) -> String {
+    /// ANSI styles, used only when the caller says the output is a terminal that wants colour.
+    enum Style: String {
+        case best = "\u{1B}[1;32m", dim = "\u{1B}[2m", bad = "\u{1B}[31m", warn = "\u{1B}[1;33m"
+        static let reset = "\u{1B}[0m"
+    }
+
+    public static func render(_ document: RunDocument, colour: Bool = false) -> String {
+        var styles: [Int: [Int: Style]] = [:]
+        func paint(_ text: String, _ style: Style) -> String { colour ? style.rawValue + text + Style.reset : text }
         var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "RSS MiB", "errors", "wrong"]]
         var best: [String: Double] = [:]
         func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.protocolName)/\(m.mode)" }
@@ -12,6 +20,7 @@ public enum TableRenderer {
         for m in document.measurements {
             if let reason = m.notApplicable {
                 rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a", "", "", "", "", "", "", "", "", ""])
+                styles[rows.count - 1] = Dictionary(uniqueKeysWithValues: (0..<15).map { ($0, Style.dim) })
                 if !notApplicable.contains(reason) { notApplicable.append(reason) }
                 continue
             }
@@ -31,8 +40,11 @@ public enum TableRenderer {
                 String(s.errors),
                 String(s.wrongAnswers),
             ])
+            if isBest { styles[rows.count - 1, default: [:]][5] = .best }
+            if s.errors > 0 { styles[rows.count - 1, default: [:]][13] = .bad }
+            if s.wrongAnswers > 0 { styles[rows.count - 1, default: [:]][14] = .bad }
         }
-        var out = align(rows)
+        var out = align(rows, styles: colour ? styles : [:])
         if rows.count > 1 { out += "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n" }
         if document.measurements.contains(where: { $0.median?.loadBound == true }) {
             out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
@@ -50,7 +62,7 @@ public enum TableRenderer {
         }
         for server in document.servers {
             if server.status != .measured {
-                out += "\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())"
+                out += paint("\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())", .bad)
                 if let error = server.error { out += ": \(error)" }
                 out += "\n"
                 if let tail = server.logTail, !tail.isEmpty {
@@ -66,14 +78,15 @@ public enum TableRenderer {
                 out += "\(server.name) warnings (\(v.suite)): " + v.warnings.map(\.message).joined(separator: "; ") + "\n"
             }
         }
-        if document.partial { out += "PARTIAL RESULTS: \(document.partialReason ?? "run interrupted")\n" }
+        if document.partial { out += paint("PARTIAL RESULTS: \(document.partialReason ?? "run interrupted")", .warn) + "\n" }
         return out
     }
 
     /// Aligned rows with a rule under the first; the first `textColumns` align left.
     public static func plain(_ rows: [[String]], textColumns: Int) -> String { align(rows, textColumns: textColumns) }
 
-    static func align(_ rows: [[String]], textColumns: Int = 5) -> String {
+    /// `styles[row][column]` colours a cell after padding, so colour never shifts the columns.
+    static func align(_ rows: [[String]], textColumns: Int = 5, styles: [Int: [Int: Style]] = [:]) -> String {
         guard let first = rows.first else { return "" }
         var widths = [Int](repeating: 0, count: first.count)
         for row in rows {
@@ -85,11 +98,24 @@ public enum TableRenderer {
             for (i, cell) in row.enumerated() {
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 // Text columns align left, figures right.
-                line += i < textColumns ? cell + pad : pad + cell
+                let styled = styles[r]?[i].map { $0.rawValue + cell + Style.reset } ?? cell
+                line += i < textColumns ? styled + pad : pad + styled
                 if i < row.count - 1 { line += "  " }
             }
             out += line + "\n"
-            if r == 0 { out += String(repeating: "-", count: line.count) + "\n" }
+            if r == 0 { out += String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)) + "\n" }
+        }
+        return out
+    }
+
+    /// A whole number with thousands separators (`181,265`).
+    public static func thousands(_ value: Double) -> String {
+        let digits = format(value, decimals: 0)
+        guard digits.allSatisfy(\.isNumber), digits.count > 3 else { return digits }
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
         }
         return out
     }

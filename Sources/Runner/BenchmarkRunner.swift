@@ -17,10 +17,14 @@ public final class BenchmarkRunner {
     public let plan: RunPlan
     private let log: (String) -> Void
     private let stop: ManagedAtomic<Bool>
+    /// What the run is doing, for a progress display.
+    public let progress: RunProgress
 
-    public init(plan: RunPlan, stop: ManagedAtomic<Bool> = ManagedAtomic(false), log: @escaping (String) -> Void) {
+    public init(plan: RunPlan, stop: ManagedAtomic<Bool> = ManagedAtomic(false), progress: RunProgress = RunProgress(),
+                log: @escaping (String) -> Void) {
         self.plan = plan
         self.stop = stop
+        self.progress = progress
         self.log = log
     }
 
@@ -44,7 +48,16 @@ public final class BenchmarkRunner {
                 loadThreads: plan.loadThreads, workers: plan.workers, protocolName: "http/1.1",
                 requestTimeoutSeconds: plan.timeout, requestVariants: plan.requestVariants,
                 verifyEvery: plan.verifyEvery, seed: plan.seed, serverCpus: serverCPUs, loadCpus: loadCPUs))
+        doc.settings.connectionLevels = plan.connectionLevelsGiven ? plan.connectionLevels : nil
+        doc.settings.protocols = plan.protocols.map(\.resultName)
+        doc.settings.streams = plan.streams
+        doc.settings.pipeline = plan.pipeline
+        doc.settings.connectionPerRequest = plan.connectionPerRequest
+        doc.settings.rate = plan.rate
+        doc.settings.pinned = serverCPUs != nil
+        doc.settings.startTimeoutSeconds = plan.peers.isEmpty ? nil : plan.startTimeout
         document = doc
+        progress.plan(seconds: plan.plannedLoadSeconds)
         let loadGroup = ThreadGroup(name: "load", cpus: loadCPUs)
         // The async suite's upstream: one for the run, on threads of its own
         // (neither the server's nor the load generator's).
@@ -80,6 +93,19 @@ public final class BenchmarkRunner {
         if stop.load(ordering: .relaxed) {
             doc.partial = true
             doc.partialReason = "interrupted by a signal before the plan finished"
+            // Servers the run never reached are listed as such, not left out.
+            let reached = Set(doc.servers.map(\.name))
+            for stack in plan.stacks where !reached.contains(stack.rawValue) {
+                var record = ServerRecord(name: stack.rawValue, kind: "embedded", design: stack.design, configuration: [:], status: .skipped)
+                record.error = "not reached: the run was interrupted"
+                doc.servers.append(record)
+            }
+            for peer in plan.peers where !reached.contains(peer.name) {
+                var record = ServerRecord(name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: peer.configuration,
+                                          status: .skipped)
+                record.error = "not reached: the run was interrupted"
+                doc.servers.append(record)
+            }
         }
         document = doc
         return doc
@@ -155,6 +181,7 @@ public final class BenchmarkRunner {
             doc.servers.append(record)
         }
         log("\(peer.name): starting")
+        progress.note("\(peer.name): starting")
         let server: ExternalServer
         do {
             server = try ExternalServer.start(peer, host: plan.host, workers: plan.workers, upstream: upstream?.address,
@@ -253,6 +280,7 @@ public final class BenchmarkRunner {
 
     /// Verifies `suite` on a server and records the verdict; true when it may be measured.
     private func verify(_ name: String, suite: Suite, address: SocketAddress, exclusions: Exclusions, record: inout ServerRecord) -> Bool {
+        progress.note("\(name): verifying \(suite.name)")
         let report = Verifier.verify(suite: suite, address: address, seed: plan.seed, exclusions: exclusions)
         record.verification.append(VerificationRecord(
             suite: suite.name, checksRun: report.checksRun, passed: report.passed,
@@ -342,13 +370,18 @@ public final class BenchmarkRunner {
                             protocolName: proto.resultName, connections: mode.connections, pipeline: mode.pipeline,
                             keepAlive: mode.keepAlive, rate: mode.rate, mode: mode.label)
                         measurement.streams = mode.streams
+                        let step = "\(target.name) · \(suite.name)/\(loadCase.name) · \(proto.resultName) \(mode.label)"
                         if plan.warmup > 0 {
+                            progress.begin(step + " · warm-up", seconds: plan.warmup)
                             _ = try? LoadGenerator.run(options(target.address, requests, mode: mode, proto: proto,
                                                                duration: plan.warmup, loadGroup: loadGroup))
+                            progress.end()
                         }
                         for rep in 0..<plan.repetitions {
                             if stop.load(ordering: .relaxed) { break }
                             if target.failure() != nil { break }
+                            progress.begin(step + " · #\(rep + 1)/\(plan.repetitions)", seconds: plan.duration)
+                            defer { progress.end() }
                             guard let repetition = measureOnce(target, options: options(target.address, requests, mode: mode, proto: proto,
                                                                                        duration: plan.duration, loadGroup: loadGroup)) else {
                                 continue
@@ -385,7 +418,9 @@ public final class BenchmarkRunner {
                     for mode in plan.modes(for: proto, suite: suite) {
                         var measurement = MeasurementRecord(
                             server: server, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
-                            protocolName: proto.resultName, connections: mode.connections, mode: mode.label)
+                            protocolName: proto.resultName, connections: mode.connections, pipeline: mode.pipeline,
+                            keepAlive: mode.keepAlive, rate: mode.rate, mode: mode.label)
+                        measurement.streams = mode.streams
                         measurement.notApplicable = reason
                         doc.measurements.append(measurement)
                     }
@@ -400,6 +435,7 @@ public final class BenchmarkRunner {
             address: address, requests: requests, connections: mode.connections, threads: min(plan.loadThreads, mode.connections),
             duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery, pipeline: mode.pipeline,
             keepAlive: mode.keepAlive, rate: mode.rate, onThreadStart: { loadGroup.enter() }, stop: stop)
+        options.progress = progress.live
         proto.apply(to: &options, streams: mode.streams)
         return options
     }
@@ -408,6 +444,7 @@ public final class BenchmarkRunner {
     private func measureOnce(_ target: Target, options: LoadOptions) -> RepetitionRecord? {
         target.settle()
         let before = target.read()
+        let loadAverageBefore = ProcessStats.loadAverage()
         let sampler = target.samplesMemoryDuringLoad ? MemorySampler(read: { target.read().rssBytes }) : nil
         let result: LoadResult
         do {
@@ -418,6 +455,8 @@ public final class BenchmarkRunner {
             return nil
         }
         let peak = sampler?.finish()
+        // A repetition cut short by Ctrl-C measured less than its time: not kept.
+        if result.interrupted { return nil }
         target.settle()
         let after = target.read()
         // Answers the server counted, or (for an external server) those the load generator received.
@@ -455,6 +494,12 @@ public final class BenchmarkRunner {
             rssBytes: max(peak ?? 0, after.rssBytes ?? 0) > 0 ? max(peak ?? 0, after.rssBytes ?? 0) : nil,
             loadAverage: ProcessStats.loadAverage())
         record.uncorrectedLatencyUs = uncorrected
+        record.loadAverageBefore = loadAverageBefore
+        if result.latency.totalCount > 0 {
+            record.percentileSpectrum = PercentilePoint.spectrum.map {
+                PercentilePoint(percentile: $0, latencyUs: $0 == 100 ? result.maxLatencyMicros : result.latencyMicros($0))
+            }
+        }
         record.timeline = result.timeline.map {
             TimelineRecord(second: $0.second, requests: $0.requests, errors: $0.errors, p50Us: $0.p50Micros,
                            p99Us: $0.p99Micros, activeConnections: $0.activeConnections)

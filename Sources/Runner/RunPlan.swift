@@ -58,6 +58,9 @@ public struct RunPlan: Sendable {
         guard !connectionLevels.isEmpty, connectionLevels.allSatisfy({ (1...100_000).contains($0) }) else {
             throw Invalid(description: "--connections must be within 1…100000")
         }
+        guard Set(connectionLevels).count == connectionLevels.count else {
+            throw Invalid(description: "--connections lists a level twice")
+        }
         guard (1...256).contains(loadThreads) else { throw Invalid(description: "--threads must be within 1…256") }
         guard connectionLevels.allSatisfy({ loadThreads <= $0 }) else { throw Invalid(description: "--threads must not exceed --connections") }
         if let pipeline { guard (2...256).contains(pipeline) else { throw Invalid(description: "--pipeline must be within 2…256") } }
@@ -135,5 +138,28 @@ public struct LoadMode: Sendable, Equatable, Codable {
         if !keepAlive { text += " close" }
         if let rate { text += " R\(Int(rate))" }
         return text
+    }
+}
+
+extension RunPlan {
+    /// Seconds of load the plan holds (warm-ups and repetitions of every
+    /// workload, mode and protocol a server will be measured on), for the
+    /// progress display's estimate of the time left.
+    public var plannedLoadSeconds: Double {
+        let perMode = warmup + Double(repetitions) * duration
+        var total = 0.0
+        let known = suites.compactMap(Suite.named)
+        for stack in stacks {
+            for proto in protocols where proto == .http1 || stack.speaksHTTP2 {
+                for suite in known { total += Double(suite.cases.count * modes(for: proto, suite: suite).count) * perMode }
+            }
+        }
+        for peer in peers where protocols.contains(.http1) {
+            for suite in known where peer.notApplicable[suite.name] == nil {
+                let cases = suite.cases.filter { peer.notApplicable["\(suite.name)/\($0.name)"] == nil }
+                total += Double(cases.count * modes(for: .http1, suite: suite).count) * perMode
+            }
+        }
+        return total
     }
 }

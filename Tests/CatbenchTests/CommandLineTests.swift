@@ -110,4 +110,30 @@ struct CommandLineTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(leftovers == ["partial.json"])
     }
+
+    @Test("on a terminal, run shows live progress and colours the table; elsewhere plain lines, and NO_COLOR is respected")
+    func progressOnATerminal() throws {
+        let binary = try BinaryHarness.binary()
+        let dir = try BinaryHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = "run --stack ccore --stack threaded --duration 300ms --warmup 0 --repeat 2 -c 8"
+        // util-linux's script runs the command on a pseudo-terminal and keeps what it printed.
+        let typescript = dir.appendingPathComponent("typescript").path
+        let tty = try BinaryHarness.run("/usr/bin/script", ["-qec", "\(binary) \(args) --out \(dir.path)/a.json", typescript],
+                                        timeout: 120, environment: ["TERM": "xterm", "NO_COLOR": ""])
+        #expect(tty.status == 0, "\(tty.stdout)")
+        let screen = try String(contentsOfFile: typescript, encoding: .utf8)
+        #expect(screen.contains("elapsed · ~"), "no status line: \(screen.prefix(400))")
+        #expect(screen.contains(" of load left · ") && screen.contains(" req/s · ccore · basic/"), "\(screen.prefix(600))")
+        #expect(screen.contains("\u{1B}[2K"), "the status line is redrawn in place")
+        #expect(screen.contains("\u{1B}[1;32m"), "the best figure is coloured on a terminal")
+        let noColour = try BinaryHarness.run("/usr/bin/script", ["-qec", "\(binary) \(args) --out \(dir.path)/b.json", typescript],
+                                             timeout: 120, environment: ["TERM": "xterm", "NO_COLOR": "1"])
+        #expect(noColour.status == 0)
+        #expect(!(try String(contentsOfFile: typescript, encoding: .utf8)).contains("\u{1B}[1;32m"), "NO_COLOR set, yet colour")
+        let plain = try BinaryHarness.run(binary, args.split(separator: " ").map(String.init) + ["--out", "\(dir.path)/c.json"], timeout: 120)
+        #expect(plain.status == 0)
+        #expect(!plain.stderr.contains("\u{1B}") && !plain.stdout.contains("\u{1B}"), "escape codes outside a terminal")
+        #expect(plain.stderr.contains("ccore basic/plaintext http/1.1 c8 #1: "), "\(plain.stderr)")
+    }
 }
