@@ -13,6 +13,21 @@ public enum ProcessStats {
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// Proportional set size: resident memory with each shared page divided
+    /// among the processes sharing it (`Pss` of /proc/PID/smaps_rollup, Linux
+    /// 4.14+), so that a server's processes add up to the memory they really
+    /// hold. Nil when the kernel or permissions do not tell.
+    public static func proportionalBytes(pid: Int32? = nil) -> UInt64? {
+        let path = pid.map { "/proc/\($0)/smaps_rollup" } ?? "/proc/self/smaps_rollup"
+        guard let text = readSmallFile(path) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("Pss:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kilobytes = UInt64(fields[1]) else { return nil }
+            return kilobytes * 1024
+        }
+        return nil
+    }
+
     /// The 1-, 5- and 15-minute load averages.
     public static func loadAverage() -> [Double] {
         guard let text = readSmallFile("/proc/loadavg") else { return [] }

@@ -23,6 +23,9 @@ public struct ProcessTree: Sendable {
         /// Resident memory summed over the processes (a page shared by two
         /// processes counts twice, as `ps` and `top` count it).
         public var rssBytes: UInt64
+        /// Proportional set size summed over the processes: shared pages
+        /// counted once in all. Nil unless asked for, or when unreadable.
+        public var pssBytes: UInt64?
         public var processes: Int
     }
 
@@ -41,13 +44,18 @@ public struct ProcessTree: Sendable {
         return found.filter { pid in all.contains { $0.pid == pid } }.sorted()
     }
 
-    public func sample() -> Sample {
+    /// CPU and memory now; `proportional` also sums PSS, which costs the
+    /// kernel a walk of every process's page tables.
+    public func sample(proportional: Bool = false) -> Sample {
         let ticks = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        var out = Sample(cpuNanos: 0, rssBytes: 0, processes: 0)
+        var out = Sample(cpuNanos: 0, rssBytes: 0, pssBytes: proportional ? 0 : nil, processes: 0)
         for pid in members() {
             guard let stat = Self.stat(pid) else { continue }
             out.cpuNanos += (stat.userTicks + stat.systemTicks) * 1_000_000_000 / ticks
             out.rssBytes += ProcessStats.residentBytes(pid: pid) ?? 0
+            if proportional {
+                if let pss = ProcessStats.proportionalBytes(pid: pid), let sum = out.pssBytes { out.pssBytes = sum + pss } else { out.pssBytes = nil }
+            }
             out.processes += 1
         }
         return out

@@ -6,7 +6,7 @@ public enum CSVReport {
         "server", "suite", "workload", "protocol", "mode", "connections", "streams", "pipeline", "keep_alive", "rate",
         "status", "not_applicable", "repetitions", "rps_median", "rps_min", "rps_max",
         "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us",
-        "allocations_per_request", "bytes_per_request", "server_cpu_us_per_request", "rss_bytes",
+        "allocations_per_request", "bytes_per_request", "server_cpu_us_per_request", "rss_bytes", "pss_bytes",
         "errors", "wrong_answers", "load_bound", "server_version",
     ]
 
@@ -24,7 +24,7 @@ public enum CSVReport {
                 number(s?.latencyUs.p50), number(s?.latencyUs.p90), number(s?.latencyUs.p99),
                 number(s?.latencyUs.p999), number(s?.latencyUs.max), number(s?.latencyUs.mean),
                 number(s?.allocationsPerRequest), number(s?.bytesPerRequest), number(s?.serverCpuUsPerRequest),
-                s?.rssBytes.map { String(UInt64($0)) } ?? "",
+                s?.rssBytes.map { String(UInt64($0)) } ?? "", s?.pssBytes.map { String(UInt64($0)) } ?? "",
                 s.map { String($0.errors) } ?? "", s.map { String($0.wrongAnswers) } ?? "",
                 s.map { $0.loadBound ? "true" : "false" } ?? "", versions[m.server] ?? "",
             ]

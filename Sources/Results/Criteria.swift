@@ -26,7 +26,7 @@ public struct Criterion: Decodable, Sendable {
             case .latencyMean: return s.latencyUs.mean
             case .latencyP50: return s.latencyUs.p50
             case .latencyP99: return s.latencyUs.p99
-            case .memory: return s.rssBytes
+            case .memory: return s.memoryBytes
             case .cpuPerRequest: return s.serverCpuUsPerRequest
             }
         }

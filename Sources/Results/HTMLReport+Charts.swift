@@ -63,7 +63,7 @@ extension HTMLReport {
             let costs = costCharts()
             figures += costs
             let notes = costs.isEmpty ? [] : [
-                "Allocations are counted in the jemalloc arenas of catbench's own process, so only the embedded stacks have them; external servers are not measured this way (their RSS and CPU per request are, in the table).",
+                "Allocations are counted in the jemalloc arenas of catbench's own process, so only the embedded stacks have them; external servers are not measured this way (their memory and CPU per request are, in the table).",
             ]
             return (figures, notes)
         }

@@ -128,7 +128,7 @@ public enum HTMLReport {
         }
         var reasons: [String] = []
         var out = "<table class=\"data\"><thead><tr><th>server</th><th>workload</th><th>protocol</th><th>mode</th>"
-        out += "<th>req/s</th><th>±</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/req</th><th>RSS MiB</th>"
+        out += "<th>req/s</th><th>±</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/req</th><th>memory MiB</th>"
         out += "<th>allocs/req</th><th>bytes/req</th><th>errors</th><th>wrong answers</th></tr></thead><tbody>\n"
         for m in rows {
             let lead = "<td>\(m.server.htmlEscaped)</td><td title=\"\(m.description.htmlEscaped)\">\(m.workload.htmlEscaped)</td>"
@@ -148,7 +148,7 @@ public enum HTMLReport {
             out += "<tr>\(lead)<td class=\"\(isBest ? "best" : "")\">\(number(s.rps, decimals: 0))\(s.loadBound ? " ‡" : "")</td>"
             out += cell(number(spread, decimals: 1) + "%") + cell(number(s.latencyUs.p50, decimals: 1)) + cell(number(s.latencyUs.p99, decimals: 1))
             out += cell(s.serverCpuUsPerRequest.map { number($0, decimals: 2) })
-            out += cell(s.rssBytes.map { number($0 / 1_048_576, decimals: 1) })
+            out += cell(s.memoryBytes.map { number($0 / 1_048_576, decimals: 1) })
             out += cell(s.allocationsPerRequest.map { number($0, decimals: 2) })
             out += cell(s.bytesPerRequest.map { number($0, decimals: 0) })
             out += "<td class=\"\(s.errors > 0 ? "bad" : "")\">\(s.errors)</td><td class=\"\(s.wrongAnswers > 0 ? "bad" : "")\">\(s.wrongAnswers)</td></tr>\n"
@@ -157,8 +157,8 @@ public enum HTMLReport {
         if rows.contains(where: { $0.median?.loadBound == true }) {
             out += "<li>‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown.</li>"
         }
-        if rows.contains(where: { $0.median?.rssBytes != nil }) {
-            out += "<li>RSS: an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown.</li>"
+        if rows.contains(where: { $0.median?.memoryBytes != nil }) {
+            out += "<li>Memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown.</li>"
         }
         for (i, reason) in reasons.enumerated() { out += "<li><sup>\(i + 1)</sup> n/a: \(reason.htmlEscaped)</li>" }
         return out + "</ul>\n"

@@ -66,7 +66,7 @@ public enum MarkdownReport {
             let isBest = best[groupKey(m)] == s.rps && rows.filter { groupKey($0) == groupKey(m) }.count > 1
             cells += [(isBest ? "**\(rps)**" : rps) + (s.loadBound ? " ‡" : ""),
                       TableRenderer.format(spread, decimals: 1) + "%",
-                      s.rssBytes.map { TableRenderer.format($0 / 1_000_000, decimals: 1) } ?? "n/a",
+                      s.memoryBytes.map { TableRenderer.format($0 / 1_000_000, decimals: 1) } ?? "n/a",
                       TableRenderer.format(s.latencyUs.mean / 1000, decimals: 3),
                       TableRenderer.format(s.latencyUs.p99 / 1000, decimals: 3),
                       s.serverCpuUsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a",
@@ -91,7 +91,7 @@ public enum MarkdownReport {
     static func notes(_ d: RunDocument) -> String {
         var out = "\n"
         out += "Bold: best throughput for the workload. ± is half the min–max spread of the repetitions. "
-        out += "Memory: resident set in MB (10⁶ bytes) — an external server's processes at their peak under load; "
+        out += "Memory in MB (10⁶ bytes): the proportional set size (PSS: a page shared by a server's processes counted once) where the kernel reports it, else the resident set — an external server's processes at their peak under load; "
         out += "an embedded stack shares catbench's process with the load generator, and the whole process is shown. "
         out += "Allocations are counted for the embedded stacks only (jemalloc arenas).\n"
         if d.measurements.contains(where: { $0.median?.loadBound == true }) {

@@ -102,6 +102,9 @@ public struct RepetitionRecord: Codable, Sendable {
     /// Near 1 the load generator, not the server, set the pace.
     public var loadCpuUtilization: Double?
     public var rssBytes: UInt64?
+    /// Proportional set size at the same moments as `rssBytes` (schema v2):
+    /// pages shared between a server's processes counted once.
+    public var pssBytes: UInt64?
     /// The machine's 1, 5 and 15 minute load averages after the repetition.
     public var loadAverage: [Double]
     /// The same before it (schema v2).
@@ -148,11 +151,16 @@ public struct SummaryRecord: Codable, Sendable {
     /// the load; for an embedded stack the whole catbench process (load
     /// generator included) after it.
     public var rssBytes: Double?
+    /// Median proportional set size (schema v2), when every repetition has one.
+    public var pssBytes: Double?
     public var errors: UInt64
     public var wrongAnswers: UInt64
     /// True when the load generator was busy at least 90% of the time in a
     /// repetition: the server may be faster than this figure shows.
     public var loadBound: Bool
+
+    /// The memory figure reports show: PSS where measured, else RSS.
+    public var memoryBytes: Double? { pssBytes ?? rssBytes }
 
     public init(_ reps: [RepetitionRecord]) {
         rps = median(reps.map(\.rps))
@@ -166,6 +174,7 @@ public struct SummaryRecord: Codable, Sendable {
         bytesPerRequest = optionalMedian(reps.map(\.bytesPerRequest))
         serverCpuUsPerRequest = optionalMedian(reps.map(\.serverCpuUsPerRequest))
         rssBytes = optionalMedian(reps.map { rep in rep.rssBytes.map { Double($0) } })
+        pssBytes = optionalMedian(reps.map { rep in rep.pssBytes.map { Double($0) } })
         errors = reps.reduce(0) { $0 + $1.errors.total }
         wrongAnswers = reps.reduce(0) { $0 + $1.wrongAnswers }
         loadBound = reps.contains { ($0.loadCpuUtilization ?? 0) >= 0.9 }

@@ -17,6 +17,9 @@ public struct ServerRecord: Codable, Sendable {
     public var startupSeconds: Double?
     public var rssIdleBytes: UInt64?
     public var rssAfterBytes: UInt64?
+    /// Proportional set size idle and after the load (schema v2), where the kernel reports it.
+    public var pssIdleBytes: UInt64?
+    public var pssAfterBytes: UInt64?
     /// External servers: where their output went, the end of it when they
     /// failed, and how their process ended when stopped.
     public var logPath: String?

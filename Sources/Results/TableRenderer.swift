@@ -10,7 +10,7 @@ public enum TableRenderer {
     public static func render(_ document: RunDocument, colour: Bool = false) -> String {
         var styles: [Int: [Int: Style]] = [:]
         func paint(_ text: String, _ style: Style) -> String { colour ? style.rawValue + text + Style.reset : text }
-        var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "RSS MiB", "errors", "wrong"]]
+        var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "mem MiB", "errors", "wrong"]]
         var best: [String: Double] = [:]
         func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.protocolName)/\(m.mode)" }
         var notApplicable: [String] = []
@@ -36,7 +36,7 @@ public enum TableRenderer {
                 s.allocationsPerRequest.map { format($0, decimals: 2) } ?? "n/a",
                 s.bytesPerRequest.map { format($0, decimals: 0) } ?? "n/a",
                 s.serverCpuUsPerRequest.map { format($0, decimals: 2) } ?? "n/a",
-                s.rssBytes.map { format($0 / 1_048_576, decimals: 1) } ?? "n/a",
+                s.memoryBytes.map { format($0 / 1_048_576, decimals: 1) } ?? "n/a",
                 String(s.errors),
                 String(s.wrongAnswers),
             ])
@@ -49,8 +49,8 @@ public enum TableRenderer {
         if document.measurements.contains(where: { $0.median?.loadBound == true }) {
             out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
         }
-        if document.measurements.contains(where: { $0.median?.rssBytes != nil }) {
-            out += "RSS: an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"
+        if document.measurements.contains(where: { $0.median?.memoryBytes != nil }) {
+            out += "memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"
         }
         for reason in notApplicable { out += "n/a: \(reason)\n" }
         if !document.figures.isEmpty {

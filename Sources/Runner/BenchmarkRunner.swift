@@ -128,6 +128,7 @@ public final class BenchmarkRunner {
             return
         }
         record.rssIdleBytes = ProcessStats.residentBytes()
+        record.pssIdleBytes = ProcessStats.proportionalBytes()
         for name in plan.suites {
             guard let suite = Suite.named(name) else { continue }
             if record.startupSeconds == nil { record.startupSeconds = clear.startup }
@@ -163,6 +164,7 @@ public final class BenchmarkRunner {
             }
         }
         record.rssAfterBytes = ProcessStats.residentBytes()
+        record.pssAfterBytes = ProcessStats.proportionalBytes()
         if record.verification.contains(where: { !$0.passed }) { record.status = .failedVerification }
         doc.figures += SuiteFigures.derive(from: doc.measurements, server: stack.rawValue)
         doc.servers.append(record)
@@ -201,10 +203,14 @@ public final class BenchmarkRunner {
         }
         record.logPath = server.logPath
         record.startupSeconds = server.startupSeconds
-        record.rssIdleBytes = server.sample()?.rssBytes
+        let idle = server.sample(proportional: true)
+        record.rssIdleBytes = idle?.rssBytes
+        record.pssIdleBytes = idle?.pssBytes
         if server.tree == nil { log("\(peer.name): its processes are not visible here; CPU and memory are not reported") }
         defer {
-            record.rssAfterBytes = server.sample()?.rssBytes
+            let after = server.sample(proportional: true)
+            record.rssAfterBytes = after?.rssBytes
+            record.pssAfterBytes = after?.pssBytes
             if let gone = server.failure(), record.status == .measured || record.status == .failedVerification {
                 record.status = .failedDuringRun
                 record.error = record.error ?? gone
@@ -302,6 +308,8 @@ public final class BenchmarkRunner {
         /// Makes the counters exact before a reading (jemalloc's thread caches flushed).
         let settle: @Sendable () -> Void
         let read: @Sendable () -> Counters
+        /// Memory now: RSS, and PSS when `proportional` (it costs the kernel more).
+        let memory: @Sendable (_ proportional: Bool) -> (rss: UInt64?, pss: UInt64?)
         /// Why the server is gone, or nil while it runs.
         let failure: @Sendable () -> String?
         /// Sample memory during the load (its peak), for servers in processes of their own.
@@ -314,6 +322,7 @@ public final class BenchmarkRunner {
         /// Answers the server counted itself; nil when only the load generator counts them.
         var served: UInt64?
         var rssBytes: UInt64?
+        var pssBytes: UInt64?
     }
 
     private func target(_ instance: Instance) -> Target {
@@ -323,7 +332,8 @@ public final class BenchmarkRunner {
             name: server.stack.rawValue, address: instance.address, exclusions: Exclusions(),
             settle: { server.runOnServerThreads { Jemalloc.flushThreadCache() } },
             read: { Counters(cpuNanos: group.cpuNanos(), allocations: group.allocationCounters(), served: server.requestsServed,
-                             rssBytes: ProcessStats.residentBytes()) },
+                             rssBytes: ProcessStats.residentBytes(), pssBytes: ProcessStats.proportionalBytes()) },
+            memory: { proportional in (ProcessStats.residentBytes(), proportional ? ProcessStats.proportionalBytes() : nil) },
             failure: { nil }, samplesMemoryDuringLoad: false)
     }
 
@@ -331,8 +341,12 @@ public final class BenchmarkRunner {
         Target(
             name: external.spec.name, address: external.address, exclusions: exclusions, settle: {},
             read: {
-                let sample = external.sample()
-                return Counters(cpuNanos: sample?.cpuNanos, allocations: nil, served: nil, rssBytes: sample?.rssBytes)
+                let sample = external.sample(proportional: true)
+                return Counters(cpuNanos: sample?.cpuNanos, allocations: nil, served: nil, rssBytes: sample?.rssBytes, pssBytes: sample?.pssBytes)
+            },
+            memory: { proportional in
+                let sample = external.sample(proportional: proportional)
+                return (sample?.rssBytes, sample?.pssBytes)
             },
             failure: { external.failure() }, samplesMemoryDuringLoad: external.tree != nil)
     }
@@ -445,7 +459,7 @@ public final class BenchmarkRunner {
         target.settle()
         let before = target.read()
         let loadAverageBefore = ProcessStats.loadAverage()
-        let sampler = target.samplesMemoryDuringLoad ? MemorySampler(read: { target.read().rssBytes }) : nil
+        let sampler = target.samplesMemoryDuringLoad ? MemorySampler(read: target.memory) : nil
         let result: LoadResult
         do {
             result = try LoadGenerator.run(options)
@@ -491,10 +505,11 @@ public final class BenchmarkRunner {
             serverCpuUsPerRequest: cpuPerRequest,
             loadCpuUsPerRequest: result.requests > 0 ? Double(result.cpuNanos) / 1000 / Double(result.requests) : nil,
             loadCpuUtilization: result.seconds > 0 ? Double(result.cpuNanos) / 1e9 / (result.seconds * Double(options.threads)) : nil,
-            rssBytes: max(peak ?? 0, after.rssBytes ?? 0) > 0 ? max(peak ?? 0, after.rssBytes ?? 0) : nil,
+            rssBytes: max(peak?.rss ?? 0, after.rssBytes ?? 0) > 0 ? max(peak?.rss ?? 0, after.rssBytes ?? 0) : nil,
             loadAverage: ProcessStats.loadAverage())
         record.uncorrectedLatencyUs = uncorrected
         record.loadAverageBefore = loadAverageBefore
+        if let pss = after.pssBytes { record.pssBytes = max(pss, peak?.pss ?? 0) }
         if result.latency.totalCount > 0 {
             record.percentileSpectrum = PercentilePoint.spectrum.map {
                 PercentilePoint(percentile: $0, latencyUs: $0 == 100 ? result.maxLatencyMicros : result.latencyMicros($0))
@@ -508,30 +523,38 @@ public final class BenchmarkRunner {
     }
 }
 
-/// The peak of a server's memory while a load runs, sampled every 50 ms on a thread of its own.
+/// The peak of a server's memory while a load runs, on a thread of its own:
+/// RSS every 50 ms, PSS (dearer for the kernel to count) every 200 ms.
 final class MemorySampler: @unchecked Sendable {
     private let running = ManagedAtomic<Bool>(true)
-    private let peak = ManagedAtomic<UInt64>(0)
+    private let peakRSS = ManagedAtomic<UInt64>(0)
+    private let peakPSS = ManagedAtomic<UInt64>(0)
     private var thread: PosixThread?
 
-    init(read: @escaping @Sendable () -> UInt64?) {
+    init(read: @escaping @Sendable (_ proportional: Bool) -> (rss: UInt64?, pss: UInt64?)) {
         let running = self.running
-        let peak = self.peak
+        let peakRSS = self.peakRSS
+        let peakPSS = self.peakPSS
         thread = try? PosixThread(name: "catbench-memory") {
+            var tick = 0
             while running.load(ordering: .relaxed) {
-                if let bytes = read(), bytes > peak.load(ordering: .relaxed) { peak.store(bytes, ordering: .relaxed) }
+                let now = read(tick % 4 == 0)
+                if let bytes = now.rss, bytes > peakRSS.load(ordering: .relaxed) { peakRSS.store(bytes, ordering: .relaxed) }
+                if let bytes = now.pss, bytes > peakPSS.load(ordering: .relaxed) { peakPSS.store(bytes, ordering: .relaxed) }
+                tick += 1
                 usleep(50_000)
             }
         }
     }
 
-    /// Stops sampling; the peak seen, or nil when nothing could be read.
+    /// Stops sampling; the peaks seen (nil where nothing could be read).
     @discardableResult
-    func finish() -> UInt64? {
+    func finish() -> (rss: UInt64?, pss: UInt64?)? {
         running.store(false, ordering: .relaxed)
         thread?.join()
         thread = nil
-        let value = peak.load(ordering: .relaxed)
-        return value > 0 ? value : nil
+        let rss = peakRSS.load(ordering: .relaxed)
+        let pss = peakPSS.load(ordering: .relaxed)
+        return rss == 0 && pss == 0 ? nil : (rss > 0 ? rss : nil, pss > 0 ? pss : nil)
     }
 }

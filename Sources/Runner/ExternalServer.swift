@@ -114,7 +114,7 @@ final class ExternalServer: Sendable {
         return process?.stop()
     }
 
-    func sample() -> ProcessTree.Sample? { tree?.sample() }
+    func sample(proportional: Bool = false) -> ProcessTree.Sample? { tree?.sample(proportional: proportional) }
 
     /// Polls until `GET /plaintext` answers `Hello, World!`, the process
     /// ends, the run is stopped or `seconds` pass.
