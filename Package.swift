@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries: static archives in the release build, shared ones in debug.
@@ -104,7 +105,8 @@ let package = Package(
         .target(
             name: "SuiteApps",
             dependencies: [
-                "Contract", "SharedLogic", "CCoreStack", "AsyncStack", "ThreadedStack", "Posix",
+                "Contract", "SharedLogic", "CCoreStack", "AsyncStack", "ThreadedStack", "Posix", "WireFormat",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -132,8 +134,9 @@ let package = Package(
         .target(
             name: "Runner",
             dependencies: [
-                "LoadGen", "Contract", "SuiteApps", "Accounting", "Results", "CBuildInfo", "Peers",
+                "LoadGen", "Contract", "SuiteApps", "Accounting", "Results", "CBuildInfo", "Peers", "ThreadedStack",
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

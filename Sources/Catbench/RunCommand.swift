@@ -72,6 +72,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print only the table.")
     var quiet = false
 
+    @Flag(help: "The embedded stacks serve Prometheus metrics at /metrics while measured, counting every answer (extra work on the measured routes; off by default).")
+    var serverMetrics = false
+
+    @Option(help: "Serve catbench's own live figures (answers, errors, each measurement's latest throughput and latency) at http://127.0.0.1:PORT/metrics during the run.")
+    var metricsPort: UInt16?
+
     func run() throws {
         var plan = RunPlan()
         if !suites.isEmpty { plan.suites = suites }
@@ -110,6 +116,7 @@ struct RunCommand: ParsableCommand {
         plan.workers = workers
         plan.pin = !noPin
         plan.startTimeout = startTimeout.seconds
+        plan.serverMetrics = serverMetrics
         let path = out ?? "catbench-results/run-\(Timestamp.compact()).json"
         plan.logDirectory = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".logs"
         (plan.peers, plan.unavailablePeers) = try PeerChoice.resolve(peers: peers, commands: peerCommands, python: python, quiet: quiet)
@@ -132,6 +139,17 @@ struct RunCommand: ParsableCommand {
         let runner = BenchmarkRunner(plan: plan, stop: stop, progress: progress) { line in
             if !quiet { display.log(line) }
         }
+        var metricsServer: RunMetricsServer?
+        if let metricsPort {
+            do {
+                metricsServer = try RunMetricsServer(progress: progress, port: metricsPort)
+            } catch {
+                display.finish()
+                throw ValidationError("--metrics-port \(metricsPort): \(error)")
+            }
+            if !quiet { display.log("live metrics at http://127.0.0.1:\(metricsServer!.port)/metrics") }
+        }
+        defer { metricsServer?.stop() }
         if !quiet {
             display.log("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \((plan.stacks.map(\.rawValue) + plan.peers.map(\.name)).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
         }

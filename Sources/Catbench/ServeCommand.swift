@@ -36,6 +36,9 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Do not accept HTTP/2 with prior knowledge (h2c) on the cleartext port.")
     var noH2c = false
 
+    @Flag(help: "Do not serve Prometheus metrics at /metrics (nor count answers for them).")
+    var noMetrics = false
+
     func run() throws {
         guard let stackName = StackName(rawValue: stack) else {
             throw ValidationError("unknown stack '\(stack)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -58,7 +61,7 @@ struct ServeCommand: ParsableCommand {
         let server: EmbeddedServer
         do {
             server = try startServer(stackName, suites: suites, settings: ServerSettings(
-                host: host, port: port, workers: workers, h2c: !noH2c && stackName.speaksHTTP2, tls: material))
+                host: host, port: port, workers: workers, h2c: !noH2c && stackName.speaksHTTP2, tls: material, metrics: !noMetrics))
         } catch {
             OutputFile.standardError("catbench: \(error)")
             throw ExitCode(2)
@@ -66,7 +69,7 @@ struct ServeCommand: ParsableCommand {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let scheme = material == nil ? "http" : "https"
         let protocols = material != nil ? "h2 and HTTP/1.1 by ALPN" : (!noH2c && stackName.speaksHTTP2 ? "HTTP/1.1 and h2c" : "HTTP/1.1")
-        OutputFile.standardOutput("serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on \(scheme)://\(shownHost):\(server.port)/ (\(protocols)) with \(workers) worker(s); Ctrl-C stops\n")
+        OutputFile.standardOutput("serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on \(scheme)://\(shownHost):\(server.port)/ (\(protocols)) with \(workers) worker(s)\(noMetrics ? "" : "; metrics at \(ServerMetrics.path)"); Ctrl-C stops\n")
         stopped.wait()
         server.stop()
         OutputFile.standardError("stopped; \(server.requestsServed) requests served")

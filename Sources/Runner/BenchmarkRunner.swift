@@ -269,7 +269,7 @@ public final class BenchmarkRunner {
         do {
             let server = try startServer(stack, suites: plan.suites, settings: ServerSettings(
                 host: plan.host, port: 0, workers: plan.workers, h2c: stack.speaksHTTP2, tls: tls,
-                upstream: upstream?.address, onThreadStart: { group.enter() }))
+                upstream: upstream?.address, metrics: plan.serverMetrics, onThreadStart: { group.enter() }))
             let address = try SocketAddress(host: plan.host, port: server.port)
             return Instance(server: server, group: group, address: address, startup: Double(Clock.monotonicNanos() - started) / 1e9)
         } catch {
@@ -401,6 +401,10 @@ public final class BenchmarkRunner {
                                 continue
                             }
                             measurement.repetitions.append(repetition)
+                            progress.finished(RepetitionFigure(
+                                server: target.name, suite: suite.name, workload: loadCase.name, protocolName: proto.resultName,
+                                mode: mode.label, rps: repetition.rps, p50Us: repetition.latencyUs.p50, p99Us: repetition.latencyUs.p99,
+                                errors: repetition.errors.total))
                             log("\(target.name) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
                         }
                         measurement.summarize()

@@ -44,6 +44,9 @@ public struct RunPlan: Sendable {
     public var verifyEvery: Int = 64
     public var seed: UInt64 = 20261129
     public var host: String = "127.0.0.1"
+    /// The embedded stacks count every answer for Prometheus (/metrics) while
+    /// measured: off by default, as it adds work to the routes being measured.
+    public var serverMetrics = false
 
     public init() {}
 

@@ -16,6 +16,8 @@ public final class RunProgress: Sendable {
         public var stepStartedAt: UInt64?
         public var stepSeconds = 0.0
         public var runStartedAt = Clock.monotonicNanos()
+        /// The latest repetition of every measurement so far, for a metrics scrape.
+        public var latest: [RepetitionFigure] = []
 
         /// Load seconds still to run, by the plan (verification and start-up not counted).
         public var remainingSeconds: Double {
@@ -47,11 +49,38 @@ public final class RunProgress: Sendable {
         }
     }
 
+    func finished(_ figure: RepetitionFigure) {
+        state.withLock { s in
+            if let i = s.latest.firstIndex(where: { $0.sameMeasurement(as: figure) }) { s.latest[i] = figure } else { s.latest.append(figure) }
+        }
+    }
+
     func end() {
         state.withLock {
             $0.doneSeconds += $0.stepSeconds
             $0.stepStartedAt = nil
             $0.stepSeconds = 0
         }
+    }
+}
+
+/// A measurement's latest repetition, as a metrics scrape shows it.
+public struct RepetitionFigure: Sendable {
+    public var server: String
+    public var suite: String
+    public var workload: String
+    public var protocolName: String
+    public var mode: String
+    public var rps: Double
+    public var p50Us: Double
+    public var p99Us: Double
+    public var errors: UInt64
+
+    func sameMeasurement(as other: RepetitionFigure) -> Bool {
+        server == other.server && suite == other.suite && workload == other.workload && protocolName == other.protocolName && mode == other.mode
+    }
+
+    public var labels: [(String, String)] {
+        [("server", server), ("suite", suite), ("workload", workload), ("protocol", protocolName), ("mode", mode)]
     }
 }

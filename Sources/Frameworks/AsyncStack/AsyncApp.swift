@@ -1,6 +1,7 @@
 import NIOCore
 import Posix
 import NIOHTTP1
+import WireFormat
 
 /// An application of the async stack: `async` handlers on `{name}` routes.
 ///
@@ -13,8 +14,12 @@ import NIOHTTP1
 public final class AsyncApp: Sendable {
     let router = TrieRouter()
     let dependencies = AppDependencies()
+    /// Told of every answer of the routes registered after it is set (metrics).
+    let observing: (any RouteObserving)?
 
-    public init() {}
+    public init(observing: (any RouteObserving)? = nil) {
+        self.observing = observing
+    }
 
     /// A resolver as one request gets (for measuring resolution outside HTTP).
     public func makeResolver() -> DependencyResolver { DependencyResolver(app: dependencies) }
@@ -25,7 +30,25 @@ public final class AsyncApp: Sendable {
     }
 
     public func on(_ method: HTTPMethod, _ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
-        try router.add(method, path, middleware.wrap(handler))
+        let wrapped = middleware.wrap(handler)
+        guard let observer = observing?.observer(method: method.rawValue, pattern: path) else {
+            try router.add(method, path, wrapped)
+            return
+        }
+        // Outermost, so that answers the middleware give (401, 429) are counted too.
+        try router.add(method, path) { request in
+            do {
+                let response = try await wrapped(request)
+                observer.answered(status: Int(response.status.code), nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
+                return response
+            } catch let error as AsyncHTTPError {
+                observer.answered(status: Int(error.status.code), nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
+                throw error
+            } catch {
+                observer.answered(status: 500, nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
+                throw error
+            }
+        }
     }
 
     public func get(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {

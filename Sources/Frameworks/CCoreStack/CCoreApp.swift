@@ -1,4 +1,5 @@
 import CCatCore
+import WireFormat
 
 /// An application of the ccore stack: sync Swift handlers on routes matched by
 /// the C radix router. Patterns use `{name}`, `{name:int}` and `{name:path}`.
@@ -16,13 +17,16 @@ public final class CCoreApp: @unchecked Sendable {
     private(set) var routes: [CCoreRoute] = []
     /// The app's services; compiled when the server starts.
     public let container = CCoreContainer()
+    /// Told of every answer of the routes (metrics); each route's observer is made at registration.
+    let observing: (any RouteObserving)?
 
     public struct RouteError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public init() {
+    public init(observing: (any RouteObserving)? = nil) {
         router = cc_router_create()
+        self.observing = observing
     }
 
     deinit { cc_router_destroy(router) }
@@ -47,6 +51,17 @@ public final class CCoreApp: @unchecked Sendable {
         try route(CC_METHOD_OPTIONS, pattern, middleware: middleware, handler)
     }
 
+    static func methodName(_ method: cc_method) -> String {
+        switch method {
+        case CC_METHOD_GET: return "GET"
+        case CC_METHOD_POST: return "POST"
+        case CC_METHOD_PUT: return "PUT"
+        case CC_METHOD_DELETE: return "DELETE"
+        case CC_METHOD_OPTIONS: return "OPTIONS"
+        default: return "OTHER"
+        }
+    }
+
     /// Registers a route; its middleware chain is sorted by priority now, once.
     func route(_ method: cc_method, _ pattern: String, middleware: [CCoreMiddleware], _ handler: @escaping Handler) throws {
         var message = [CChar](repeating: 0, count: 256)
@@ -55,6 +70,7 @@ public final class CCoreApp: @unchecked Sendable {
         guard rc == 0 else {
             throw RouteError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        routes.append(CCoreRoute(handler: handler, chain: middleware.sorted { $0.priority < $1.priority }))
+        routes.append(CCoreRoute(handler: handler, chain: middleware.sorted { $0.priority < $1.priority },
+                                 observer: observing?.observer(method: Self.methodName(method), pattern: pattern)))
     }
 }

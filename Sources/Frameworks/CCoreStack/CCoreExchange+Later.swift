@@ -42,19 +42,23 @@ extension CCoreExchange {
         }
         scratch.responded = true
         let deferred = DeferredHandle(handle)
+        let observer = scratch.observer
+        let startedAt = scratch.context.startedAt
         Task(executorPreference: bridge) {
             let answer = await work()
             deferred.respond(answer)
+            observer?.answered(status: answer.status, nanoseconds: Clock.monotonicNanos() - startedAt)
         }
     }
 
     /// Answers with a content type known only at run time.
-    func respondRaw(status: Int, contentType: String, body: UnsafeRawBufferPointer) {
+    public func respondRaw(status: Int, contentType: String, body: UnsafeRawBufferPointer) {
         var type = contentType
         type.withUTF8 { ct in
             cc_respond(raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
                        body.baseAddress, body.count)
         }
+        scratch.observer?.answered(status: status, nanoseconds: Clock.monotonicNanos() - scratch.context.startedAt)
     }
 }
 

@@ -139,6 +139,7 @@ public struct CCoreExchange {
             cc_respond(raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
                        body.baseAddress, body.count)
         }
+        scratch.observer?.answered(status: status, nanoseconds: Clock.monotonicNanos() - scratch.context.startedAt)
     }
 
     private func parameter(named name: StaticString) -> cc_param? {
@@ -173,6 +174,8 @@ final class WorkerScratch {
     /// The current route's chain and how many of its `before` steps ran (their
     /// `after` steps run, innermost first, when the answer is written).
     var chain: [CCoreMiddleware] = []
+    /// The current route's metrics observer, if the app has one.
+    var observer: (any RouteObserver)?
     var entered = 0
     var responded = false
     let bridge: ThreadExecutor?

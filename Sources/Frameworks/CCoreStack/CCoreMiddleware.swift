@@ -1,4 +1,5 @@
 import Posix
+import WireFormat
 
 /// A ccore middleware: a `before` step that may answer early, and an `after`
 /// step that adds to every answer that passes back through it. The chain of a
@@ -53,4 +54,5 @@ public struct CCoreContext {
 struct CCoreRoute: Sendable {
     let handler: CCoreApp.Handler
     let chain: [CCoreMiddleware]
+    let observer: (any RouteObserver)?
 }

@@ -119,6 +119,7 @@ public final class CCoreServer: @unchecked Sendable {
         let exchange = CCoreExchange(raw: ex, scratch: scratch)
         let route = context.routes[Int(match.pointee.handler_id)]
         scratch.chain = route.chain
+        scratch.observer = route.observer
         scratch.entered = 0
         scratch.responded = false
         scratch.context.reset(now: Clock.monotonicNanos())

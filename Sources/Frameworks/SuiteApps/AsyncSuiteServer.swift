@@ -1,5 +1,7 @@
 import AsyncStack
 import Contract
+import NIOCore
+import NIOHTTP1
 
 /// The suites written for the async stack, served by one server. Answers are
 /// Codable models, as FastAPI's response models.
@@ -9,11 +11,13 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
     private let server: AsyncServer
 
     private let resources: AsyncOpsResources?
+    let metrics: ServerMetrics?
 
-    private init(server: AsyncServer, secure: Bool, resources: AsyncOpsResources?) {
+    private init(server: AsyncServer, secure: Bool, resources: AsyncOpsResources?, metrics: ServerMetrics?) {
         self.server = server
         self.secure = secure
         self.resources = resources
+        self.metrics = metrics
     }
 
     struct Message: Encodable { let message: String }
@@ -22,7 +26,13 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
     struct SearchPage: Encodable { let query: String; let limit: Int; let results: [SearchResult] }
 
     static func start(_ settings: ServerSettings, suites: [String]) throws -> AsyncSuiteServer {
-        let app = AsyncApp()
+        let metrics = settings.metrics ? ServerMetrics(stack: StackName.async.rawValue) : nil
+        let app = AsyncApp(observing: metrics)
+        if let metrics {
+            try app.get(ServerMetrics.path) { _ in
+                AsyncResponse(headers: ["Content-Type": ServerMetrics.contentType], body: ByteBuffer(bytes: metrics.exposition()))
+            }
+        }
         let resources = suites.contains("async") ? try AsyncOpsResources(settings: settings) : nil
         for suite in suites {
             switch suite {
@@ -37,7 +47,7 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
         let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
             host: settings.host, port: Int(settings.port), workers: settings.workers, h2c: settings.h2c,
             tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
-        return AsyncSuiteServer(server: server, secure: settings.tls != nil, resources: resources)
+        return AsyncSuiteServer(server: server, secure: settings.tls != nil, resources: resources, metrics: metrics)
     }
 
     static func registerBasic(_ app: AsyncApp) throws {

@@ -8,15 +8,23 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
     private let server: CCoreServer
 
     private let resources: AsyncOpsResources?
+    let metrics: ServerMetrics?
 
-    private init(server: CCoreServer, secure: Bool, resources: AsyncOpsResources?) {
+    private init(server: CCoreServer, secure: Bool, resources: AsyncOpsResources?, metrics: ServerMetrics?) {
         self.server = server
         self.secure = secure
         self.resources = resources
+        self.metrics = metrics
     }
 
     static func start(_ settings: ServerSettings, suites: [String]) throws -> CCoreSuiteServer {
-        let app = CCoreApp()
+        let metrics = settings.metrics ? ServerMetrics(stack: StackName.ccore.rawValue) : nil
+        let app = CCoreApp(observing: metrics)
+        if let metrics {
+            try app.get(ServerMetrics.path) { ex in
+                metrics.exposition().withUnsafeBytes { ex.respondRaw(status: 200, contentType: ServerMetrics.contentType, body: $0) }
+            }
+        }
         let resources = suites.contains("async") ? try AsyncOpsResources(settings: settings) : nil
         for suite in suites {
             switch suite {
@@ -32,7 +40,7 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
             host: settings.host, port: settings.port, workers: settings.workers, h2c: settings.h2c,
             tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
             onThreadStart: settings.onThreadStart))
-        return CCoreSuiteServer(server: server, secure: settings.tls != nil, resources: resources)
+        return CCoreSuiteServer(server: server, secure: settings.tls != nil, resources: resources, metrics: metrics)
     }
 
     static func registerBasic(_ app: CCoreApp) throws {

@@ -37,10 +37,14 @@ public struct ServerSettings: Sendable {
     public var upstream: SocketAddress?
     /// Runs first on every thread the server starts (arena, CPU pinning).
     public var onThreadStart: (@Sendable () -> Void)?
+    /// Serve Prometheus metrics at /metrics, counting every answer of every
+    /// route (an atomic add and a histogram bucket per request).
+    public var metrics: Bool
 
     public init(host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, h2c: Bool = true, tls: TLSMaterial? = nil,
-                upstream: SocketAddress? = nil, onThreadStart: (@Sendable () -> Void)? = nil) {
+                upstream: SocketAddress? = nil, metrics: Bool = false, onThreadStart: (@Sendable () -> Void)? = nil) {
         self.upstream = upstream
+        self.metrics = metrics
         self.host = host
         self.port = port
         self.workers = workers
@@ -80,6 +84,8 @@ public protocol EmbeddedServer: AnyObject, Sendable {
     var port: UInt16 { get }
     /// Answers the server has written since it started.
     var requestsServed: UInt64 { get }
+    /// The server's Prometheus metrics, when started with them.
+    var metrics: ServerMetrics? { get }
     /// Runs `task` once on every thread that serves requests, and waits.
     func runOnServerThreads(_ task: @escaping @Sendable () -> Void)
     func stop()

@@ -9,14 +9,22 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
     private let server: ThreadedServer
 
     private let resources: AsyncOpsResources?
+    let metrics: ServerMetrics?
 
-    private init(server: ThreadedServer, resources: AsyncOpsResources?) {
+    private init(server: ThreadedServer, resources: AsyncOpsResources?, metrics: ServerMetrics?) {
         self.server = server
         self.resources = resources
+        self.metrics = metrics
     }
 
     static func start(_ settings: ServerSettings, suites: [String]) throws -> ThreadedSuiteServer {
-        let app = ThreadedApp()
+        let metrics = settings.metrics ? ServerMetrics(stack: StackName.threaded.rawValue) : nil
+        let app = ThreadedApp(observing: metrics)
+        if let metrics {
+            try app.route(ServerMetrics.path) { _ in
+                Response(status: 200, contentType: ServerMetrics.contentType, body: metrics.exposition())
+            }
+        }
         let resources = suites.contains("async") ? try AsyncOpsResources(settings: settings) : nil
         for suite in suites {
             switch suite {
@@ -30,7 +38,7 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
         }
         let server = try ThreadedServer(app: app, configuration: Configuration(
             host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
-        return ThreadedSuiteServer(server: server, resources: resources)
+        return ThreadedSuiteServer(server: server, resources: resources, metrics: metrics)
     }
 
     static func registerBasic(_ app: ThreadedApp) throws {
