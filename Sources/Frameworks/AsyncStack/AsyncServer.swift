@@ -36,7 +36,10 @@ public final class AsyncServer: Sendable {
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        connections.add(channel)
+                        guard connections.add(channel, limit: configuration.maxConnections) else {
+                            channel.close(promise: nil)
+                            return
+                        }
                         try pipelines.configure(channel)
                     }
                 }
@@ -95,12 +98,19 @@ private final class ConnectionRegistry: @unchecked Sendable {
     private let lock = NIOLock()
     private var channels: [ObjectIdentifier: Channel] = [:]
 
-    func add(_ channel: Channel) {
+    /// Registers the channel; false when `limit` connections are already open.
+    func add(_ channel: Channel, limit: Int) -> Bool {
         let id = ObjectIdentifier(channel)
-        lock.withLock { channels[id] = channel }
+        let added = lock.withLock { () -> Bool in
+            guard channels.count < limit else { return false }
+            channels[id] = channel
+            return true
+        }
+        guard added else { return false }
         channel.closeFuture.whenComplete { _ in
             self.lock.withLock { _ = self.channels.removeValue(forKey: id) }
         }
+        return true
     }
 
     func closeAll() {

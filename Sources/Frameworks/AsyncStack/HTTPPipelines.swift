@@ -53,8 +53,11 @@ struct HTTPPipelines: Sendable {
 
     func configureHTTP1(_ channel: Channel) throws {
         let sync = channel.pipeline.syncOperations
-        try sync.configureHTTPServerPipeline(withErrorHandling: true)
-        try sync.addHandler(requestHandler(channel))
+        let clock = HeadClock()
+        try sync.addHandler(HeadTimeout(clock: clock, seconds: configuration.headerTimeoutSeconds), position: .first)
+        try sync.configureHTTPServerPipeline(withErrorHandling: false)
+        try sync.addHandler(ProtocolErrorAnswer(serverName: configuration.serverName))
+        try sync.addHandler(requestHandler(channel, clock: clock))
     }
 
     func configureHTTP2(_ channel: Channel) throws {
@@ -77,8 +80,9 @@ struct HTTPPipelines: Sendable {
         }
     }
 
-    private func requestHandler(_ channel: Channel) -> RequestHandler {
-        RequestHandler(app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop), counter: counter)
+    private func requestHandler(_ channel: Channel, clock: HeadClock? = nil) -> RequestHandler {
+        RequestHandler(app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop), counter: counter,
+                       clock: clock)
     }
 }
 

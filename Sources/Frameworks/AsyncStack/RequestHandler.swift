@@ -16,20 +16,31 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: ByteBuffer?
     private var tooLarge = false
     private var dates = HTTPDate.Cache()
+    /// HTTP/1.1 connections: told when a head is complete and when its answer is written.
+    private let clock: HeadClock?
 
-    init(app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, counter: RequestCounter) {
+    init(app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, counter: RequestCounter,
+         clock: HeadClock? = nil) {
         self.app = app
         self.configuration = configuration
         self.executor = executor
         self.counter = counter
+        self.clock = clock
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            clock?.headArrived()
             self.head = head
             body = nil
             tooLarge = false
+            // A declared length over the limit is refused from the head, before any body is read.
+            if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > configuration.maxBodyBytes {
+                self.head = nil
+                tooLarge = true
+                write(AsyncResponse.error(.payloadTooLarge, "body too large"), for: head, keepAlive: false, context: context)
+            }
         case .body(var chunk):
             guard !tooLarge else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > configuration.maxBodyBytes {
@@ -85,6 +96,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
         counter.increment()
+        clock?.answered()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {

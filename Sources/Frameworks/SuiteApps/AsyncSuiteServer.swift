@@ -45,7 +45,8 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
             }
         }
         let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
-            host: settings.host, port: Int(settings.port), workers: settings.workers, h2c: settings.h2c,
+            host: settings.host, port: Int(settings.port), workers: settings.workers,
+            headerTimeoutSeconds: settings.headerTimeoutSeconds, maxConnections: settings.maxConnections, h2c: settings.h2c,
             tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
         return AsyncSuiteServer(server: server, secure: settings.tls != nil, resources: resources, metrics: metrics)
     }

@@ -37,7 +37,9 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
             }
         }
         let server = try CCoreServer(app: app, configuration: CCoreConfiguration(
-            host: settings.host, port: settings.port, workers: settings.workers, h2c: settings.h2c,
+            host: settings.host, port: settings.port, workers: settings.workers,
+            maxConnectionsPerWorker: max(1, settings.maxConnections / settings.workers),
+            headerTimeoutMilliseconds: Int(settings.headerTimeoutSeconds * 1000), h2c: settings.h2c,
             tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
             onThreadStart: settings.onThreadStart))
         return CCoreSuiteServer(server: server, secure: settings.tls != nil, resources: resources, metrics: metrics)

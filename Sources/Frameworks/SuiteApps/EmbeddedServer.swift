@@ -40,11 +40,18 @@ public struct ServerSettings: Sendable {
     /// Serve Prometheus metrics at /metrics, counting every answer of every
     /// route (an atomic add and a histogram bucket per request).
     public var metrics: Bool
+    /// A request head must arrive within this many seconds (slow clients are closed).
+    public var headerTimeoutSeconds: Double
+    /// Connections beyond this many are closed as they come.
+    public var maxConnections: Int
 
     public init(host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, h2c: Bool = true, tls: TLSMaterial? = nil,
-                upstream: SocketAddress? = nil, metrics: Bool = false, onThreadStart: (@Sendable () -> Void)? = nil) {
+                upstream: SocketAddress? = nil, metrics: Bool = false, headerTimeoutSeconds: Double = 10, maxConnections: Int = 10_000,
+                onThreadStart: (@Sendable () -> Void)? = nil) {
         self.upstream = upstream
         self.metrics = metrics
+        self.headerTimeoutSeconds = headerTimeoutSeconds
+        self.maxConnections = maxConnections
         self.host = host
         self.port = port
         self.workers = workers

@@ -37,7 +37,8 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
             }
         }
         let server = try ThreadedServer(app: app, configuration: Configuration(
-            host: settings.host, port: settings.port, workers: settings.workers, onThreadStart: settings.onThreadStart))
+            host: settings.host, port: settings.port, workers: settings.workers, maxConnections: settings.maxConnections,
+            requestTimeoutSeconds: settings.headerTimeoutSeconds, onThreadStart: settings.onThreadStart))
         return ThreadedSuiteServer(server: server, resources: resources, metrics: metrics)
     }
 

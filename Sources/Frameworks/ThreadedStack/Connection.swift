@@ -4,6 +4,9 @@ final class Connection: @unchecked Sendable {
     var buffer: [UInt8] = []
     /// Monotonic time the connection became idle, for the keep-alive timeout.
     var idleSince: UInt64
+    /// When the request whose first bytes are in `buffer` began, while it is
+    /// parked unfinished (a slow client): the request timeout counts from here.
+    var requestStartedAt: UInt64?
 
     init(fd: Int32, now: UInt64) {
         self.fd = fd

@@ -188,9 +188,18 @@ public final class ThreadedServer: @unchecked Sendable {
 
     private func closeExpiredIdleConnections(now: UInt64) {
         let limit = UInt64(configuration.keepAliveTimeoutSeconds * 1e9)
+        let requestLimit = UInt64(configuration.requestTimeoutSeconds * 1e9)
         pthread_mutex_lock(&lock)
-        let expired = idle.values.filter { now - $0.idleSince > limit }
+        // Idle too long, or parked with a request that did not arrive in time (a slow client: 408, then closed).
+        let expired = idle.values.filter { connection in
+            if let started = connection.requestStartedAt { return now - started > requestLimit }
+            return now - connection.idleSince > limit
+        }
         for connection in expired {
+            if connection.requestStartedAt != nil {
+                let answer = Array("HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".utf8)
+                _ = answer.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            }
             idle.removeValue(forKey: connection.fd)
             connections.removeValue(forKey: connection.fd)
             epoll_ctl(epoll, EPOLL_CTL_DEL, connection.fd, nil)
@@ -260,24 +269,35 @@ private struct Worker {
 
     /// Serves every request the connection has sent; true when it stays open.
     mutating func serve(_ connection: Connection) -> Bool {
-        var requestStart = Clock.monotonicNanos()
+        var requestStart = connection.requestStartedAt ?? Clock.monotonicNanos()
         let timeout = UInt64(server.configuration.requestTimeoutSeconds * 1e9)
         Socket.setTimeouts(connection.fd, seconds: server.configuration.requestTimeoutSeconds)
         var mustRead = true
+        // The first read has data waiting (the poller said so). Later reads of an
+        // unfinished request do not wait: when nothing more is there, the
+        // connection is parked with the poller and the worker serves others, so
+        // a client sending a byte a second holds no thread (slowloris).
+        var waitForData = true
         while !server.isStopping {
             if mustRead {
-                let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+                let flags = waitForData ? Int32(0) : Int32(MSG_DONTWAIT)
+                let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, flags) }
                 if n > 0 {
                     connection.buffer.append(contentsOf: chunk[0..<n])
                 } else if n < 0 && errno == EINTR {
                     continue
                 } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    if !waitForData {
+                        connection.requestStartedAt = requestStart
+                        return true
+                    }
                     if !connection.buffer.isEmpty { write(connection, errorStatus: 408, method: "GET") }
                     return false
                 } else {
                     return false  // closed or reset
                 }
                 mustRead = false
+                waitForData = false
             }
             switch parser.parse(connection.buffer) {
             case .incomplete:
@@ -290,6 +310,7 @@ private struct Worker {
                 write(connection, errorStatus: status, method: "GET")
                 return false
             case .request(let parsed, let consumed):
+                connection.requestStartedAt = nil
                 connection.buffer.removeFirst(consumed)
                 guard respond(to: parsed, on: connection) else { return false }
                 if !parsed.keepAlive { return false }
