@@ -6,12 +6,12 @@ import NIOCore
 final class HeadClock {
     /// True until the current request's head is complete.
     fileprivate(set) var awaitingHead = true
-    fileprivate var deadline: Scheduled<Void>?
+    /// When the first byte of the current, still unfinished, head arrived.
+    fileprivate var headStartedAt: NIODeadline?
 
     func headArrived() {
         awaitingHead = false
-        deadline?.cancel()
-        deadline = nil
+        headStartedAt = nil
     }
 
     func answered() { awaitingHead = true }
@@ -19,13 +19,15 @@ final class HeadClock {
 
 /// Closes a connection whose request head does not arrive whole within the
 /// time allowed from its first byte — a client sending a byte a second holds
-/// nothing for longer (slowloris). Sits first in the pipeline.
+/// nothing for longer (slowloris). Sits first in the pipeline. One repeating
+/// check per connection, so that a request costs a clock read, not a timer.
 final class HeadTimeout: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     private let clock: HeadClock
     private let timeout: TimeAmount
+    private var check: RepeatedTask?
 
     init(clock: HeadClock, seconds: Double) {
         self.clock = clock
@@ -33,16 +35,31 @@ final class HeadTimeout: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if clock.awaitingHead && clock.deadline == nil {
-            let channel = context.channel
-            clock.deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        if clock.awaitingHead && clock.headStartedAt == nil {
+            clock.headStartedAt = .now()
+            if check == nil { startChecking(context) }
         }
         context.fireChannelRead(data)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        clock.deadline?.cancel()
-        clock.deadline = nil
+        check?.cancel()
+        check = nil
         context.fireChannelInactive()
+    }
+
+    /// Every quarter of the timeout: is a head overdue?
+    private func startChecking(_ context: ChannelHandlerContext) {
+        // The check runs on the connection's own loop, where the clock lives.
+        let clock = NIOLoopBound(self.clock, eventLoop: context.eventLoop)
+        let timeout = self.timeout
+        let channel = context.channel
+        let period = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 10_000_000))
+        check = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { task in
+            if let started = clock.value.headStartedAt, NIODeadline.now() - started >= timeout {
+                task.cancel()
+                channel.close(promise: nil)
+            }
+        }
     }
 }
