@@ -3,6 +3,10 @@ import PackageDescription
 
 // scripts/build passes the commit so that results name the code that made them.
 let buildCommit = Context.environment["CATBENCH_COMMIT"].map { String($0.filter { $0.isHexDigit }.prefix(40)) } ?? ""
+// scripts/test-sanitizers sets CATBENCH_SANITIZE: AddressSanitizer and
+// ThreadSanitizer must own malloc, so jemalloc gives way to a stub and
+// allocation counts are reported as not measured.
+let sanitized = Context.environment["CATBENCH_SANITIZE"] != nil
 
 /// catbench: one binary that compares web-server designs feature by feature.
 /// Module map (one responsibility each, like SwiftNIO's split):
@@ -37,7 +41,9 @@ let package = Package(
     ],
     targets: [
         // System libraries: static archives in the release build, shared ones in debug.
-        .systemLibrary(name: "CJemalloc", path: "Sources/System/CJemalloc"),
+        sanitized
+            ? .target(name: "CJemalloc", path: "Sources/System/CJemallocStub")
+            : .systemLibrary(name: "CJemalloc", path: "Sources/System/CJemalloc"),
         .systemLibrary(name: "CNghttp2", path: "Sources/System/CNghttp2"),
         .systemLibrary(name: "COpenSSL", path: "Sources/System/COpenSSL"),
 
@@ -62,7 +68,8 @@ let package = Package(
             dependencies: [
                 "CJemalloc", "Posix",
                 .product(name: "Atomics", package: "swift-atomics"),
-            ]
+            ],
+            swiftSettings: sanitized ? [.define("CATBENCH_SANITIZED")] : []
         ),
         .target(
             name: "SharedLogic",
@@ -153,14 +160,14 @@ let package = Package(
         .target(name: "ParserCorpus", path: "Tests/ParserCorpus"),
         .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "Contract", "ParserCorpus"]),
         .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus"]),
-        .testTarget(name: "ContractTests", dependencies: ["Contract", "SuiteApps", "Runner"]),
+        .testTarget(name: "ContractTests", dependencies: ["Contract", "SuiteApps", "Runner", "Accounting"]),
         .testTarget(name: "LoadGenTests", dependencies: [
             "LoadGen", "SuiteApps", "Contract", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "AccountingTests", dependencies: [
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "SuiteApps"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "SuiteApps", "Accounting"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "SharedLogicTests", dependencies: ["SharedLogic"]),

@@ -30,6 +30,16 @@ public struct AllocationCounters: Sendable, Equatable {
 /// the statistics. Bytes are counted by size class (requests × class size),
 /// which is what the allocator handed out.
 public enum Jemalloc {
+    /// True in sanitizer builds (CATBENCH_SANITIZE), where jemalloc is left
+    /// out so that the sanitizer owns malloc; allocation counts are then not measured.
+    public static let leftOutBySanitizers: Bool = {
+        #if CATBENCH_SANITIZED
+        return true
+        #else
+        return false
+        #endif
+    }()
+
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
     }

@@ -21,6 +21,8 @@ public enum LoadGenerator {
             let share = options.connections / options.threads + (t < options.connections % options.threads ? 1 : 0)
             workers.append(LoadWorker(options: options, index: t, threads: options.threads, connections: share, budget: budget, tls: tls, h2Table: h2Table))
         }
+        let timeline = TimelineAggregator(threads: workers.count)
+        for worker in workers { worker.timeline.aggregator = timeline }
         let start = Clock.monotonicNanos()
         var threads: [PosixThread] = []
         for (t, worker) in workers.enumerated() {
@@ -32,11 +34,11 @@ public enum LoadGenerator {
             })
         }
         for thread in threads { thread.join() }
-        return merge(workers, start: start, openLoop: options.rate != nil)
+        return merge(workers, start: start, openLoop: options.rate != nil, timeline: timeline)
     }
 
     /// Adds every thread's figures; histograms merge exactly (bucket by bucket).
-    static func merge(_ workers: [LoadWorker], start: UInt64, openLoop: Bool) -> LoadResult {
+    static func merge(_ workers: [LoadWorker], start: UInt64, openLoop: Bool, timeline: TimelineAggregator) -> LoadResult {
         var histogram = LoadResult.makeHistogram()
         var uncorrected: Histogram<UInt64>? = openLoop ? LoadResult.makeHistogram() : nil
         var statusCounts: [Int: UInt64] = [:]
@@ -68,7 +70,7 @@ public enum LoadGenerator {
         }
         result.latency = histogram
         result.uncorrectedLatency = uncorrected
-        result.timeline = TimelineRecorder.merge(workers.map(\.timeline))
+        result.timeline = timeline.finish()
         result.statusCounts = statusCounts
         result.errors = errors
         result.seconds = Double(end - start) / 1e9

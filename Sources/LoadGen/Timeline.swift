@@ -1,4 +1,7 @@
 import Histogram
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One second of a run.
 public struct TimelineSecond: Sendable, Equatable {
@@ -12,29 +15,24 @@ public struct TimelineSecond: Sendable, Equatable {
     public var activeConnections: Int
 }
 
-/// Per-second figures of one load thread, kept small: each second's latencies
-/// are stored as the histogram's non-zero buckets only, so memory grows by a
-/// few hundred bytes a second whatever the request rate.
+/// Per-second figures of one load thread. At the end of each second its
+/// latencies go to the run's `TimelineAggregator`, and the thread's interval
+/// histogram is reused: a thread's memory does not grow with the run.
 struct TimelineRecorder {
-    struct Interval {
-        var requests: UInt64 = 0
-        var errors: UInt64 = 0
-        var active = 0
-        var buckets: [(value: UInt64, count: UInt64)] = []
-    }
-
-    private(set) var intervals: [Interval] = []
-    private var current = Interval()
+    /// Where closed seconds go; set before the thread starts.
+    var aggregator: TimelineAggregator?
+    private var requests: UInt64 = 0
+    private var errors: UInt64 = 0
     private var histogram = LoadResult.makeIntervalHistogram()
     private var second = 0
 
     @inline(__always)
     mutating func record(latency: UInt64) {
         _ = histogram.record(min(latency, 60_000_000_000))
-        current.requests += 1
+        requests += 1
     }
 
-    mutating func recordError() { current.errors += 1 }
+    mutating func recordError() { errors += 1 }
 
     /// Closes every second that ended before `elapsedNanos`.
     mutating func advance(to elapsedNanos: UInt64, active: Int) {
@@ -45,38 +43,79 @@ struct TimelineRecorder {
     }
 
     mutating func finish(active: Int) {
-        if current.requests > 0 || current.errors > 0 { close(active: active) }
+        if requests > 0 || errors > 0 { close(active: active) }
     }
 
     private mutating func close(active: Int) {
-        current.active = active
-        current.buckets = histogram.recordedValues().map { ($0.value, UInt64($0.count)) }
-        intervals.append(current)
-        current = Interval()
+        aggregator?.close(second: second, requests: requests, errors: errors, active: active, latencies: histogram)
+        requests = 0
+        errors = 0
         histogram.reset()
         second += 1
     }
+}
 
-    /// Merges the threads' timelines second by second.
-    static func merge(_ recorders: [TimelineRecorder]) -> [TimelineSecond] {
-        let seconds = recorders.map(\.intervals.count).max() ?? 0
-        var merged: [TimelineSecond] = []
-        for s in 0..<seconds {
-            var histogram = LoadResult.makeIntervalHistogram()
-            var entry = TimelineSecond(second: s, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0, activeConnections: 0)
-            for recorder in recorders where s < recorder.intervals.count {
-                let interval = recorder.intervals[s]
-                entry.requests += interval.requests
-                entry.errors += interval.errors
-                entry.activeConnections += interval.active
-                for (value, count) in interval.buckets { _ = histogram.record(value, count: count) }
-            }
-            if histogram.totalCount > 0 {
-                entry.p50Micros = Double(histogram.valueAtPercentile(50)) / 1000
-                entry.p99Micros = Double(histogram.valueAtPercentile(99)) / 1000
-            }
-            merged.append(entry)
+/// The run's timeline, merged from every load thread as seconds close: a
+/// second's histograms are added bucket by bucket (so its percentiles are
+/// exact) and dropped once every thread has closed it, leaving about fifty
+/// bytes per second of the run. Only seconds some thread is still in hold a
+/// histogram.
+final class TimelineAggregator: @unchecked Sendable {
+    private struct Open {
+        var histogram = LoadResult.makeIntervalHistogram()
+        var entry: TimelineSecond
+        var closedBy = 0
+    }
+
+    private let threads: Int
+    private var lock = pthread_mutex_t()
+    private var open: [Int: Open] = [:]
+    private var done: [TimelineSecond] = []
+
+    init(threads: Int) {
+        self.threads = threads
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&lock) }
+
+    func close(second: Int, requests: UInt64, errors: UInt64, active: Int, latencies: Histogram<UInt64>) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        var slot = open[second] ?? Open(entry: TimelineSecond(second: second, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0,
+                                                              activeConnections: 0))
+        slot.entry.requests += requests
+        slot.entry.errors += errors
+        slot.entry.activeConnections += active
+        if latencies.totalCount > 0 { slot.histogram.add(latencies) }
+        slot.closedBy += 1
+        if slot.closedBy >= threads {
+            open.removeValue(forKey: second)
+            done.append(Self.summarize(slot))
+        } else {
+            open[second] = slot
         }
-        return merged
+    }
+
+    /// Every second, in order, once the threads are done (seconds only some threads reached included).
+    func finish() -> [TimelineSecond] {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        let all = done + open.values.map(Self.summarize)
+        open.removeAll()
+        guard let last = all.map(\.second).max() else { return [] }
+        var bySecond = Dictionary(all.map { ($0.second, $0) }, uniquingKeysWith: { a, _ in a })
+        return (0...last).map { s in
+            bySecond.removeValue(forKey: s) ?? TimelineSecond(second: s, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0, activeConnections: 0)
+        }
+    }
+
+    private static func summarize(_ slot: Open) -> TimelineSecond {
+        var entry = slot.entry
+        if slot.histogram.totalCount > 0 {
+            entry.p50Micros = Double(slot.histogram.valueAtPercentile(50)) / 1000
+            entry.p99Micros = Double(slot.histogram.valueAtPercentile(99)) / 1000
+        }
+        return entry
     }
 }

@@ -6,7 +6,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("jemalloc accounting")
+@Suite("jemalloc accounting", .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
 struct JemallocTests {
     @Test("jemalloc is the allocator: allocating from Swift moves its counters")
     func swiftAllocationsGoThroughJemalloc() throws {

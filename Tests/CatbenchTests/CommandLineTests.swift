@@ -111,6 +111,41 @@ struct CommandLineTests {
         #expect(leftovers == ["partial.json"])
     }
 
+    @Test("SIGTERM during a run with a peer: the peer is stopped, partial results are written, exit 143")
+    func terminated() throws {
+        let binary = try BinaryHarness.binary()
+        let dir = try BinaryHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("partial.json").path
+        let peerPID = dir.appendingPathComponent("peer.pid").path
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: binary)
+        run.arguments = ["run", "--stack", "ccore", "--duration", "1s", "--repeat", "3", "--out", path,
+                         "--peer-cmd", "p=echo $$ > \(peerPID); exec \(binary) serve --stack threaded --port {port}"]
+        run.standardOutput = FileHandle.nullDevice
+        run.standardError = FileHandle.nullDevice
+        try run.run()
+        // Into the peer's measurement: ccore's four workloads take about 14 s.
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: peerPID) && waited < 300 {
+            usleep(100_000)
+            waited += 1
+        }
+        usleep(1_500_000)
+        run.terminate()
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 143)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        #expect(json["partial"] as? Bool == true)
+        let measurements = json["measurements"] as! [[String: Any]]
+        #expect(measurements.contains { $0["server"] as? String == "ccore" })
+        let pidText = try String(contentsOfFile: peerPID, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try #require(Int32(pidText))
+        #expect(kill(pid, 0) != 0, "the peer outlived catbench's SIGTERM")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasSuffix(".logs") && $0 != "peer.pid" }
+        #expect(leftovers == ["partial.json"], "a temporary file was left: \(leftovers)")
+    }
+
     @Test("on a terminal, run shows live progress and colours the table; elsewhere plain lines, and NO_COLOR is respected")
     func progressOnATerminal() throws {
         let binary = try BinaryHarness.binary()

@@ -1,3 +1,4 @@
+import Accounting
 import Contract
 import Posix
 @testable import SuiteApps
@@ -118,8 +119,9 @@ struct StackFaultTests {
             fdsAfter = Self.openDescriptors()
         }
         #expect(fdsAfter <= fdsBefore + 2, "file descriptors: \(fdsBefore) before, \(fdsAfter) after")
+        // (A sanitizer holds freed memory in quarantine: resident memory says nothing there.)
         let grown = Self.residentBytes() - rssBefore
-        #expect(grown < 32 << 20, "resident memory grew by \(grown >> 20) MiB")
+        #expect(grown < 32 << 20 || Jemalloc.leftOutBySanitizers, "resident memory grew by \(grown >> 20) MiB")
         #expect(Self.healthy(good))
     }
 

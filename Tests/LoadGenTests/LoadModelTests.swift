@@ -99,6 +99,9 @@ struct LoadModelTests {
         #expect(active.first! < 10, "\(active)")
         #expect(active[2] == 16, "\(active)")
         #expect(result.timeline.reduce(0) { $0 + $1.requests } == result.requests)
+        // Two threads' seconds merged as they closed: every second with answers has its percentiles.
+        #expect(result.timeline.allSatisfy { $0.requests == 0 || ($0.p50Micros > 0 && $0.p99Micros >= $0.p50Micros) }, "\(result.timeline)")
+        #expect(result.timeline.map(\.second) == Array(0..<result.timeline.count))
     }
 
     @Test("a spike jumps to all users and back")
