@@ -14,6 +14,8 @@ final class FaultServer: @unchecked Sendable {
         case stall
         /// Closes every connection as soon as a request arrives.
         case closeOnRequest
+        /// Resets every connection (RST, SO_LINGER 0) as soon as a request arrives.
+        case resetOnRequest
         /// Answers every request at once with 200 "ok", except that once,
         /// `after` seconds after the first request, it stops answering for `pause` seconds.
         case stallOnce(after: Double, pause: Double)
@@ -56,7 +58,11 @@ final class FaultServer: @unchecked Sendable {
             }
             for pfd in fds.dropFirst() where pfd.revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { recv(pfd.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if n <= 0 || { if case .closeOnRequest = mode { return true }; return false }() {
+                if n > 0, mode == .resetOnRequest {
+                    var linger = linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(pfd.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+                }
+                if n <= 0 || mode == .closeOnRequest || mode == .resetOnRequest {
                     remove(pfd.fd)
                     continue
                 }

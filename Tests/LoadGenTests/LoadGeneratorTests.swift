@@ -133,6 +133,38 @@ struct LoadGeneratorTests {
         #expect(result.errors.read > 0)
     }
 
+    @Test("a server that resets every connection is counted as read errors, and the run ends on time")
+    func resets() throws {
+        let server = try FaultServer(.resetOnRequest)
+        defer { server.stop() }
+        let started = Clock.monotonicNanos()
+        let result = try LoadGenerator.run(LoadOptions(
+            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/", host: "t")],
+            connections: 4, duration: 0.5))
+        #expect(Double(Clock.monotonicNanos() - started) / 1e9 < 2)
+        #expect(result.requests == 0)
+        #expect(result.errors.read > 0, "\(result.errors)")
+    }
+
+    @Test("a server that dies in the middle of a run: what it answered is kept, the rest counted as errors, the run ends on time")
+    func serverDiesMidRun() throws {
+        let server = try startServer(.ccore, settings: ServerSettings(port: 0))
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        let killer = try PosixThread(name: "killer") {
+            Clock.sleep(seconds: 0.4)
+            server.stop()
+        }
+        defer { killer.join() }
+        let started = Clock.monotonicNanos()
+        let result = try LoadGenerator.run(LoadOptions(
+            address: address, requests: [LoadRequest.get("/plaintext", host: address.description)], connections: 8, duration: 1.5))
+        let elapsed = Double(Clock.monotonicNanos() - started) / 1e9
+        #expect(elapsed < 4, "the run took \(elapsed) s")
+        #expect(result.requests > 1000, "answers before the server died: \(result.requests)")
+        #expect(result.errors.connect + result.errors.read > 0, "\(result.errors)")
+        #expect(result.wrongAnswers == 0)
+    }
+
     @Test("invalid options are refused with a message")
     func invalidOptions() throws {
         let address = try SocketAddress(host: "127.0.0.1", port: 9)
