@@ -192,8 +192,10 @@ public final class ThreadedServer: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         // Idle too long, or parked with a request that did not arrive in time (a slow client: 408, then closed).
         let expired = idle.values.filter { connection in
-            if let started = connection.requestStartedAt { return now - started > requestLimit }
-            return now - connection.idleSince > limit
+            // Saturating: a worker may stamp a connection after `now` was read (a plain
+            // subtraction trapped on that race and took the server down under load).
+            if let started = connection.requestStartedAt { return now.subtractingSaturated(started) > requestLimit }
+            return now.subtractingSaturated(connection.idleSince) > limit
         }
         for connection in expired {
             if connection.requestStartedAt != nil {
@@ -384,4 +386,9 @@ private struct Worker {
         server.countAnswer()
         return bytes.withUnsafeBytes { Socket.sendAll(connection.fd, $0) }
     }
+}
+
+extension UInt64 {
+    /// self − other, or 0 when other is later.
+    fileprivate func subtractingSaturated(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
 }
