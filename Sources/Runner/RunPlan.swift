@@ -96,15 +96,8 @@ public struct RunPlan: Sendable {
         return modes
     }
 
-    /// Every way of loading a workload this plan measures, headline first.
-    public var modes: [LoadMode] {
-        var modes = connectionLevels.map { LoadMode(connections: $0) }
-        let c = connectionLevels[0]
-        if let pipeline { modes.append(LoadMode(connections: c, pipeline: pipeline)) }
-        if connectionPerRequest { modes.append(LoadMode(connections: c, keepAlive: false)) }
-        if let rate { modes.append(LoadMode(connections: c, rate: rate)) }
-        return modes
-    }
+    /// Every way of loading a workload this plan measures over HTTP/1.1, headline first.
+    public var modes: [LoadMode] { modes(for: .http1) }
 
     /// CPUs for the server and for the load generator: separate halves of the
     /// available CPUs, or nil (no pinning) with fewer than two.
