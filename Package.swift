@@ -17,11 +17,10 @@ let sanitized = Context.environment["CATBENCH_SANITIZE"] != nil
 /// - `Accounting`     jemalloc arenas and counters, thread CPU clocks, RSS, pinning
 /// - `Posix`          threads, sockets, clocks and errors over Glibc
 /// - `WireFormat`     small HTTP helpers shared by the Swift stacks (dates, reasons)
-/// - `SharedLogic`    business logic every stack shares (JWT, rate limits, services)
-/// - `Contract`       the suites: routes, requests, expected answers, verification
+/// - `SuiteKit`       what every suite uses: contract types, verifier, probe client, services, StackName
+/// - `Suites`         one folder per suite (contract, shared logic, a registration per stack) and the catalog
 /// - `CCatCore`       the C core of the ccore stack (parser, router, epoll loop)
 /// - `CCoreStack`, `AsyncStack`, `ThreadedStack`  the three embedded frameworks
-/// - `SuiteApps`      each stack's implementation of the suites
 /// - `Peers`          external framework servers: bundled apps, install, nginx
 let package = Package(
     name: "catbench",
@@ -71,16 +70,10 @@ let package = Package(
             ],
             swiftSettings: sanitized ? [.define("CATBENCH_SANITIZED")] : []
         ),
-        .target(
-            name: "SharedLogic",
-            dependencies: ["COpenSSL", "Posix", .product(name: "Atomics", package: "swift-atomics")],
-            path: "Sources/Frameworks/SharedLogic"
-        ),
-        .target(
-            name: "Contract",
-            dependencies: ["WireFormat", "Posix", "SharedLogic"],
-            path: "Sources/Frameworks/Contract"
-        ),
+        // The harness's own self-signed certificate for TLS runs (no stack under test makes it).
+        .target(name: "CSelfSigned", dependencies: ["COpenSSL"], path: "Sources/System/CSelfSigned"),
+        // The kit every suite uses: contract types, verifier, probe client, services, StackName.
+        .target(name: "SuiteKit", dependencies: ["WireFormat", "Posix"]),
         .target(
             name: "CCoreStack",
             dependencies: ["CCatCore", "WireFormat", "Posix"],
@@ -109,17 +102,19 @@ let package = Package(
             ],
             path: "Sources/Frameworks/ThreadedStack"
         ),
+        // One folder per suite (contract, shared business logic, one registration
+        // per stack), the catalog that lists them, and the servers that host them.
         .target(
-            name: "SuiteApps",
+            name: "Suites",
             dependencies: [
-                "Contract", "SharedLogic", "CCoreStack", "AsyncStack", "ThreadedStack", "Posix", "WireFormat",
+                "SuiteKit", "CCoreStack", "AsyncStack", "ThreadedStack", "COpenSSL", "Posix", "WireFormat",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            path: "Sources/Frameworks/SuiteApps"
+            ]
         ),
         .target(
             name: "LoadGen",
@@ -141,7 +136,7 @@ let package = Package(
         .target(
             name: "Runner",
             dependencies: [
-                "LoadGen", "Contract", "SuiteApps", "Accounting", "Results", "CBuildInfo", "Peers", "ThreadedStack",
+                "LoadGen", "SuiteKit", "Suites", "Accounting", "Results", "CBuildInfo", "Peers", "CSelfSigned",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
@@ -149,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "Catbench",
             dependencies: [
-                "Runner", "Results", "LoadGen", "Contract", "SuiteApps", "Posix", "Peers",
+                "Runner", "Results", "LoadGen", "SuiteKit", "Suites", "Posix", "Peers",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -158,21 +153,21 @@ let package = Package(
 
         // The shared HTTP/1.1 request corpus, read by the parser tests of two stacks.
         .target(name: "ParserCorpus", path: "Tests/ParserCorpus"),
-        .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "Contract", "ParserCorpus"]),
+        .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "SuiteKit", "Suites", "ParserCorpus"]),
         .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus"]),
-        .testTarget(name: "ContractTests", dependencies: ["Contract", "SuiteApps", "Runner", "Accounting"]),
+        .testTarget(name: "ContractTests", dependencies: ["SuiteKit", "Suites", "Runner", "Accounting", "ThreadedStack"]),
         .testTarget(name: "LoadGenTests", dependencies: [
-            "LoadGen", "SuiteApps", "Contract", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "LoadGen", "Suites", "SuiteKit", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "AccountingTests", dependencies: [
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "SuiteApps", "Accounting"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "Suites", "SuiteKit", "Accounting"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
-        .testTarget(name: "SharedLogicTests", dependencies: ["SharedLogic"]),
-        .testTarget(name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "SharedLogic", "Contract", "Posix"]),
-        .testTarget(name: "PeersTests", dependencies: ["Peers", "Posix", "Accounting", "Contract"]),
+        .testTarget(name: "SuitesTests", dependencies: ["Suites", "SuiteKit"]),
+        .testTarget(name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "Suites", "SuiteKit", "Posix"]),
+        .testTarget(name: "PeersTests", dependencies: ["Peers", "Posix", "Accounting", "SuiteKit", "Suites"]),
         .testTarget(name: "CatbenchTests", dependencies: []),
     ]
 )

@@ -3,7 +3,8 @@ import FoundationEssentials
 import Posix
 import Results
 import Runner
-import SuiteApps
+import SuiteKit
+import Suites
 
 struct MicroCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

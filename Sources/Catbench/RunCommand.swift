@@ -1,18 +1,18 @@
 import ArgumentParser
-import Contract
+import SuiteKit
 import Peers
 import Atomics
 import Posix
 import Results
 import Runner
-import SuiteApps
+import Suites
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Verify and measure suites on the embedded stacks; print a table and write the JSON result.")
 
-    @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: \(Suite.all.map(\.name).joined(separator: ", ")).")
+    @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops).")
     var suites: [String] = []
 
     @Option(name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded, or none. Default: all.")
@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Load before the measured repetitions of each workload.")
     var warmup = DurationArgument(seconds: 0.5)
 
-    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level. Default 64 (the async suite: 1,64,256).")
+    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level. Default 64 (the async-ops suite: 1,64,256).")
     var connections: String?
 
     @Option(help: "Protocols to measure, a list of h1, h2c, h1-tls, h2-tls (threaded shows n/a for all but h1).")
@@ -69,6 +69,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where to write the JSON result (default: ./catbench-results/run-<time>.json).")
     var out: String?
 
+    @Flag(help: "Verify every server on every suite and stop: nothing is measured (exit 3 when a check fails).")
+    var verifyOnly = false
+
     @Flag(help: "Print only the table.")
     var quiet = false
 
@@ -81,6 +84,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         var plan = RunPlan()
         if !suites.isEmpty { plan.suites = suites }
+        plan.verifyOnly = verifyOnly
         if stacks == ["none"] {
             plan.stacks = []
         } else if !stacks.isEmpty {
@@ -170,7 +174,9 @@ struct RunCommand: ParsableCommand {
             let signal = signalNumber.load(ordering: .relaxed)
             throw ExitCode(signal > 0 ? 128 + signal : 1)
         }
-        if document.servers.contains(where: { $0.status != .measured }) {
+        // A server that did not start or failed a check, or a row that could not be measured, fails the run.
+        let good: ServerRecord.Status = verifyOnly ? .verified : .measured
+        if document.servers.contains(where: { $0.status != good }) || document.measurements.contains(where: { $0.failure != nil }) {
             throw ExitCode(3)
         }
     }

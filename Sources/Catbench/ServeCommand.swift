@@ -1,8 +1,9 @@
 import ArgumentParser
-import Contract
+import SuiteKit
 import Dispatch
 import Posix
-import SuiteApps
+import Runner
+import Suites
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Stack to serve: ccore, async, threaded.")
     var stack: String
 
-    @Option(name: .customLong("suite"), help: "Suite whose routes to serve (repeatable). Known: \(Suite.all.map(\.name).joined(separator: ", ")).")
+    @Option(name: .customLong("suite"), help: "Suite whose routes to serve (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops).")
     var suites: [String] = ["basic"]
 
     @Option(help: "Address to listen on (numeric IPv4 or IPv6).")
@@ -60,15 +61,16 @@ struct ServeCommand: ParsableCommand {
         try SignalWatcher.install { _ in stopped.signal() }
         let server: EmbeddedServer
         do {
-            server = try startServer(stackName, suites: suites, settings: ServerSettings(
+            server = try startServer(stackName, suiteNames: suites, settings: ServerSettings(
                 host: host, port: port, workers: workers, h2c: !noH2c && stackName.speaksHTTP2, tls: material, metrics: !noMetrics))
+            // The services its suites need (the upstream) are started with it and stopped with it.
         } catch {
             OutputFile.standardError("catbench: \(error)")
             throw ExitCode(2)
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let scheme = material == nil ? "http" : "https"
-        let protocols = material != nil ? "h2 and HTTP/1.1 by ALPN" : (!noH2c && stackName.speaksHTTP2 ? "HTTP/1.1 and h2c" : "HTTP/1.1")
+        let protocols = material != nil ? (stackName.speaksHTTP2 ? "h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 over TLS") : (!noH2c && stackName.speaksHTTP2 ? "HTTP/1.1 and h2c" : "HTTP/1.1")
         OutputFile.standardOutput("serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on \(scheme)://\(shownHost):\(server.port)/ (\(protocols)) with \(workers) worker(s)\(noMetrics ? "" : "; metrics at \(ServerMetrics.path)"); Ctrl-C stops\n")
         stopped.wait()
         server.stop()

@@ -10,22 +10,22 @@ public struct PeerLaunch: Sendable {
     public var workers: Int
     /// A private folder for the server's files (nginx's config, fixtures).
     public var scratch: String
-    /// `host:port` of the async suite's upstream, when the run has one.
-    public var upstream: String?
+    /// How to reach the run's services (`CATBENCH_UPSTREAM` → `host:port`, …).
+    public var services: [String: String]
 
-    public init(host: String, port: UInt16, workers: Int, scratch: String, upstream: String?) {
+    public init(host: String, port: UInt16, workers: Int, scratch: String, services: [String: String] = [:]) {
         self.host = host
         self.port = port
         self.workers = workers
         self.scratch = scratch
-        self.upstream = upstream
+        self.services = services
     }
 
     /// What every process of the server finds in its environment.
     public var environment: [String: String] {
         var env = ["CATBENCH_HOST": host, "CATBENCH_PORT": String(port), "CATBENCH_WORKERS": String(workers),
                    "CATBENCH_SCRATCH": scratch, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"]
-        if let upstream { env["CATBENCH_UPSTREAM"] = upstream }
+        env.merge(services) { mine, _ in mine }
         return env
     }
 }
@@ -48,8 +48,10 @@ public struct PeerSpec: Sendable {
     public let design: String
     /// Facts recorded in the result: versions, the command, the server.
     public var configuration: [String: String]
-    /// "suite", "suite/case" or "suite/check" → why it does not apply.
+    /// "suite" or "suite/workload" → why it does not apply.
     public let notApplicable: [String: String]
+    /// "suite/aspect" → why the server cannot express that part of the suite's checks.
+    public internal(set) var waivers: [String: String] = [:]
     /// For a running server: where it is.
     public let address: (host: String, port: UInt16)?
     let template: [String]

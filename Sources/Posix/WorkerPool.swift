@@ -73,6 +73,23 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Runs `task` once on each pool thread and waits for all: every thread
+    /// takes one job and holds it until each has taken one, so none takes two.
+    /// Work already queued is done first (the harness calls this between loads).
+    public func runOnEveryThread(_ task: @escaping @Sendable () -> Void) {
+        let arrived = CountdownLatch(threads.count)
+        let finished = CountdownLatch(threads.count)
+        for _ in threads {
+            submit {
+                arrived.countDown()
+                arrived.wait()
+                task()
+                finished.countDown()
+            }
+        }
+        finished.wait()
+    }
+
     /// Finishes the queued work and ends the threads.
     public func stop() {
         pthread_mutex_lock(&mutex)
@@ -80,5 +97,36 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_cond_broadcast(&condition)
         pthread_mutex_unlock(&mutex)
         for thread in threads { thread.join() }
+    }
+}
+
+/// Counts down from `count`; `wait` blocks until it reaches zero.
+final class CountdownLatch: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var remaining: Int
+
+    init(_ count: Int) {
+        remaining = count
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(&condition)
+    }
+
+    func countDown() {
+        pthread_mutex_lock(&mutex)
+        remaining -= 1
+        if remaining <= 0 { pthread_cond_broadcast(&condition) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func wait() {
+        pthread_mutex_lock(&mutex)
+        while remaining > 0 { pthread_cond_wait(&condition, &mutex) }
+        pthread_mutex_unlock(&mutex)
     }
 }

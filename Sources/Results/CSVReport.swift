@@ -4,7 +4,7 @@
 public enum CSVReport {
     public static let columns = [
         "server", "suite", "workload", "protocol", "mode", "connections", "streams", "pipeline", "keep_alive", "rate",
-        "status", "not_applicable", "repetitions", "rps_median", "rps_min", "rps_max",
+        "status", "not_applicable", "failure", "repetitions", "rps_median", "rps_min", "rps_max",
         "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us",
         "allocations_per_request", "bytes_per_request", "server_cpu_us_per_request", "rss_bytes", "pss_bytes",
         "errors", "wrong_answers", "load_bound", "server_version",
@@ -15,11 +15,11 @@ public enum CSVReport {
         let versions = Dictionary(document.servers.map { ($0.name, $0.configuration["version"] ?? "") }, uniquingKeysWith: { a, _ in a })
         for m in document.measurements {
             let s = m.median
-            let status = m.notApplicable != nil ? "n/a" : (s == nil ? "not_measured" : "measured")
+            let status = m.notApplicable != nil ? "n/a" : (m.failure != nil ? "failed" : (s == nil ? "not_measured" : "measured"))
             let cells: [String] = [
                 m.server, m.suite, m.workload, m.protocolName, m.mode, String(m.connections), String(m.streams),
                 String(m.pipeline), m.keepAlive ? "true" : "false", m.rate.map { number($0) } ?? "",
-                status, m.notApplicable ?? "", String(m.repetitions.count),
+                status, m.notApplicable ?? "", m.failure ?? "", String(m.repetitions.count),
                 number(s?.rps), number(s?.rpsMin), number(s?.rpsMax),
                 number(s?.latencyUs.p50), number(s?.latencyUs.p90), number(s?.latencyUs.p99),
                 number(s?.latencyUs.p999), number(s?.latencyUs.max), number(s?.latencyUs.mean),

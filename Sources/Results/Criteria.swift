@@ -121,6 +121,27 @@ public enum CriteriaCheck {
         if base.status != .measured && base.status != .failedVerification {
             return result(.notApplicable, detail: "the baseline \(c.baseline) was not measured: \(base.status.rawValue.replacingUnderscores())")
         }
+        // A figure beside errors or wrong answers is no figure: such rows fail the server (n/a for the baseline).
+        func troubled(_ name: String) -> [String] {
+            d.measurements.filter { m in
+                m.server == name && m.suite == c.suite && m.notApplicable == nil && (c.workloads?.contains(m.workload) ?? true)
+                    && (m.failure != nil || (m.median.map { $0.errors > 0 || $0.wrongAnswers > 0 } ?? false))
+            }.map { m in
+                let why = m.failure.map { "failed: \($0)" }
+                    ?? "\(m.median!.errors) errors, \(m.median!.wrongAnswers) wrong answers"
+                return "\(m.workload) \(m.protocolName) \(m.mode) (\(why))"
+            }
+        }
+        let mineTroubled = troubled(server)
+        if !mineTroubled.isEmpty {
+            return result(.fail, detail: "\(server) had rows with errors, wrong answers or failures on \(c.suite): "
+                          + mineTroubled.prefix(3).joined(separator: "; ") + (mineTroubled.count > 3 ? "; …" : ""))
+        }
+        let baseTroubled = troubled(c.baseline)
+        if !baseTroubled.isEmpty {
+            return result(.notApplicable, detail: "the baseline \(c.baseline) had rows with errors, wrong answers or failures on "
+                          + "\(c.suite): " + baseTroubled.prefix(3).joined(separator: "; "))
+        }
         // Headline measurements of both, paired by workload, protocol and mode.
         func headline(_ name: String) -> [String: MeasurementRecord] {
             var byKey: [String: MeasurementRecord] = [:]

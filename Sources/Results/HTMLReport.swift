@@ -139,6 +139,10 @@ public enum HTMLReport {
                 out += "<tr class=\"na\" title=\"\(reason.htmlEscaped)\">\(lead)<td colspan=\"10\">n/a <sup>\(mark)</sup></td></tr>\n"
                 continue
             }
+            if let failure = m.failure {
+                out += "<tr class=\"failed\">\(lead)<td colspan=\"10\" class=\"bad\">FAILED: \(failure.htmlEscaped)</td></tr>\n"
+                continue
+            }
             guard let s = m.median else {
                 out += "<tr class=\"na\">\(lead)<td colspan=\"10\">no repetitions</td></tr>\n"
                 continue

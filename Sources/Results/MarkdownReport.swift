@@ -43,10 +43,10 @@ public enum MarkdownReport {
         // The mode column appears only when a suite was measured more than one way.
         let ways = Set(rows.map { "\($0.protocolName) \($0.mode)" })
         let showWay = ways.count > 1
-        let isMiddleware = suite == "middleware"
+        let baseline = d.suites?.first { $0.name == suite }.flatMap { r in r.baselineWorkload.map { ($0, r.baselineColumn ?? "Overhead") } }
         var header = ["Workload"] + (showWay ? ["Protocol, mode"] : []) + ["Framework", "Requests/sec", "±", "Memory (MB)",
                                                                       "Avg Latency (ms)", "p99 Latency (ms)", "CPU µs/req", "Allocs/req"]
-        if isMiddleware { header.append("Middleware Overhead") }
+        if let baseline { header.append(baseline.1) }
         var out = "| " + header.joined(separator: " | ") + " |\n"
         out += "|" + header.map { ["Workload", "Protocol, mode", "Framework"].contains($0) ? " --- |" : " ---: |" }.joined() + "\n"
         var best: [String: Double] = [:]
@@ -55,8 +55,15 @@ public enum MarkdownReport {
             var cells = [m.workload] + (showWay ? ["\(m.protocolName) \(m.mode)"] : []) + [m.server]
             if let reason = m.notApplicable {
                 cells += ["n/a"] + [String](repeating: "", count: 6)
-                if isMiddleware { cells.append("") }
+                if baseline != nil { cells.append("") }
                 cells[cells.count - 1] = "n/a: " + reason
+                out += "| " + cells.map(escape).joined(separator: " | ") + " |\n"
+                continue
+            }
+            if let failure = m.failure {
+                cells += ["FAILED"] + [String](repeating: "", count: 6)
+                if baseline != nil { cells.append("") }
+                cells[cells.count - 1] = "failed: " + failure
                 out += "| " + cells.map(escape).joined(separator: " | ") + " |\n"
                 continue
             }
@@ -71,17 +78,20 @@ public enum MarkdownReport {
                       TableRenderer.format(s.latencyUs.p99 / 1000, decimals: 3),
                       s.serverCpuUsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a",
                       s.allocationsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a"]
-            if isMiddleware { cells.append(middlewareOverhead(m, rows: rows)) }
+            if let baseline { cells.append(overhead(m, baseline: baseline.0, rows: rows)) }
             out += "| " + cells.map { $0.hasPrefix("**") ? $0 : escape($0) }.joined(separator: " | ") + " |\n"
         }
         return out
     }
 
-    /// Throughput lost against the same server's bare endpoint (`mw0`), measured the same way.
-    static func middlewareOverhead(_ m: MeasurementRecord, rows: [MeasurementRecord]) -> String {
-        guard m.workload != "mw0", let s = m.median,
-              let bare = rows.first(where: { $0.workload == "mw0" && $0.server == m.server && $0.protocolName == m.protocolName && $0.mode == m.mode })?.median,
-              bare.rps > 0 else { return m.workload == "mw0" ? "baseline" : "" }
+    /// Throughput lost against the same server's baseline workload (the
+    /// suite declares it: the bare endpoint of the middleware suite), measured the same way.
+    static func overhead(_ m: MeasurementRecord, baseline: String, rows: [MeasurementRecord]) -> String {
+        guard m.workload != baseline, let s = m.median,
+              let bare = rows.first(where: {
+                  $0.workload == baseline && $0.server == m.server && $0.protocolName == m.protocolName && $0.mode == m.mode
+              })?.median,
+              bare.rps > 0 else { return m.workload == baseline ? "baseline" : "" }
         let lost = (1 - s.rps / bare.rps) * 100
         return (lost >= 0 ? "−" : "+") + TableRenderer.format(abs(lost), decimals: 1) + "% req/s"
     }

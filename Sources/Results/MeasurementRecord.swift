@@ -17,6 +17,10 @@ public struct MeasurementRecord: Codable, Sendable {
     public var mode: String
     /// Why this server was not measured this way (a protocol its design does not speak).
     public var notApplicable: String?
+    /// Why this measurement failed (schema v2): its workload failed
+    /// verification, the server instance did not start, or no repetition
+    /// could be measured. A failed row has no median; it is never left out.
+    public var failure: String?
     public var repetitions: [RepetitionRecord]
     /// Medians over the repetitions, metric by metric.
     public var median: SummaryRecord?

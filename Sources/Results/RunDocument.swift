@@ -18,6 +18,9 @@ public struct RunDocument: Codable, Sendable {
     public var measurements: [MeasurementRecord]
     /// Figures a suite derives from its measurements (cost per middleware layer, …).
     public var figures: [FigureRecord] = []
+    /// What the run's suites declare for reports (schema v2): summaries,
+    /// a baseline workload and its column, notes.
+    public var suites: [SuiteRecord]?
 
     public init(catbench: ToolInfo, startedAt: String, machine: MachineRecord, settings: SettingsRecord) {
         self.catbench = catbench
@@ -131,5 +134,27 @@ public struct FigureRecord: Codable, Sendable {
         self.value = value
         self.unit = unit
         self.description = description
+    }
+}
+
+/// A suite as the reports need it, declared by the suite itself.
+public struct SuiteRecord: Codable, Sendable {
+    public var name: String
+    public var summary: String
+    /// The workload the others are compared against within a server, and the column that shows it.
+    public var baselineWorkload: String?
+    public var baselineColumn: String?
+    public var notes: [String]?
+    /// The run's services this suite's servers used (`upstream` → address).
+    public var services: [String: String]?
+
+    public init(name: String, summary: String, baselineWorkload: String? = nil, baselineColumn: String? = nil,
+                notes: [String]? = nil, services: [String: String]? = nil) {
+        self.name = name
+        self.summary = summary
+        self.baselineWorkload = baselineWorkload
+        self.baselineColumn = baselineColumn
+        self.notes = notes
+        self.services = services
     }
 }

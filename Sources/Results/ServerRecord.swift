@@ -2,6 +2,8 @@
 public struct ServerRecord: Codable, Sendable {
     public enum Status: String, Codable, Sendable {
         case measured
+        /// Verified and not measured (`run --verify-only`), every check passed.
+        case verified
         case failedVerification = "failed_verification"
         case failedToStart = "failed_to_start"
         case failedDuringRun = "failed_during_run"
@@ -43,6 +45,11 @@ public struct VerificationRecord: Codable, Sendable {
     public var passed: Bool
     public var failures: [FindingRecord]
     public var warnings: [FindingRecord]
+    /// The workloads that failed and so were not measured (schema v2); the
+    /// suite's other workloads were.
+    public var failedWorkloads: [String]?
+    /// Parts of checks the server declared it cannot express, with the reason (schema v2).
+    public var waived: [FindingRecord]?
 
     public init(suite: String, checksRun: Int, passed: Bool, failures: [FindingRecord], warnings: [FindingRecord]) {
         self.suite = suite

@@ -14,6 +14,7 @@ public enum TableRenderer {
         var best: [String: Double] = [:]
         func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.protocolName)/\(m.mode)" }
         var notApplicable: [String] = []
+        var failed: [String] = []
         for m in document.measurements {
             if let r = m.median?.rps { best[key(m)] = max(best[key(m)] ?? 0, r) }
         }
@@ -22,6 +23,12 @@ public enum TableRenderer {
                 rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a", "", "", "", "", "", "", "", "", ""])
                 styles[rows.count - 1] = Dictionary(uniqueKeysWithValues: (0..<15).map { ($0, Style.dim) })
                 if !notApplicable.contains(reason) { notApplicable.append(reason) }
+                continue
+            }
+            if let failure = m.failure {
+                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "FAILED", "", "", "", "", "", "", "", "", ""])
+                styles[rows.count - 1] = [5: .bad]
+                failed.append("\(m.server) \(m.suite)/\(m.workload) \(m.protocolName) \(m.mode): \(failure)")
                 continue
             }
             guard let s = m.median else { continue }
@@ -53,6 +60,7 @@ public enum TableRenderer {
             out += "memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"
         }
         for reason in notApplicable { out += "n/a: \(reason)\n" }
+        for line in failed { out += paint("FAILED", .bad) + " \(line)\n" }
         if !document.figures.isEmpty {
             var figureRows: [[String]] = [["server", "suite", "protocol", "figure", "value"]]
             for f in document.figures {
@@ -61,7 +69,10 @@ public enum TableRenderer {
             out += "\n" + align(figureRows, textColumns: 4)
         }
         for server in document.servers {
-            if server.status != .measured {
+            if server.status == .verified {
+                out += "\(server.name): verified — " + server.verification.map { "\($0.suite) (\($0.checksRun) checks)" }
+                    .joined(separator: ", ") + "\n"
+            } else if server.status != .measured {
                 out += paint("\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())", .bad)
                 if let error = server.error { out += ": \(error)" }
                 out += "\n"
@@ -70,6 +81,7 @@ public enum TableRenderer {
                     out += tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10).map { "  | \($0)\n" }.joined()
                 }
                 for v in server.verification {
+                    if let failed = v.failedWorkloads { out += "  \(v.suite): not measured on \(failed.joined(separator: ", "))\n" }
                     for f in v.failures.prefix(5) { out += "  FAIL \(v.suite) · \(f.check): \(f.message)\n" }
                     if v.failures.count > 5 { out += "  … and \(v.failures.count - 5) more failures\n" }
                 }

@@ -1,6 +1,7 @@
 import Accounting
 import Atomics
-import Contract
+import SuiteKit
+import Suites
 import Peers
 import Posix
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ final class ExternalServer: Sendable {
 
     /// Starts `spec` (or checks it when it is already running); `readyTimeout`
     /// is how long a started server has to give its first correct answer.
-    static func start(_ spec: PeerSpec, host: String, workers: Int, upstream: SocketAddress?, logDirectory: String,
+    static func start(_ spec: PeerSpec, host: String, workers: Int, services: ServiceDirectory, logDirectory: String,
                       cpus: [Int]?, readyTimeout: Double, stop: ManagedAtomic<Bool>) throws -> ExternalServer {
         if let running = spec.address {
             let address: SocketAddress
@@ -67,7 +68,7 @@ final class ExternalServer: Sendable {
         } catch {
             throw StartFailure(description: "\(error)", logTail: nil)
         }
-        let launch = PeerLaunch(host: host, port: port, workers: workers, scratch: scratch, upstream: upstream?.description)
+        let launch = PeerLaunch(host: host, port: port, workers: workers, scratch: scratch, services: services.environment)
         let logPath = "\(logDirectory)/\(spec.name).log"
         let started = Clock.monotonicNanos()
         let child: ChildProcess
@@ -120,7 +121,7 @@ final class ExternalServer: Sendable {
     /// ends, the run is stopped or `seconds` pass.
     private static func waitReady(_ address: SocketAddress, process: ChildProcess?, seconds: Double, stop: ManagedAtomic<Bool>) -> Bool {
         let deadline = Clock.monotonicNanos() + UInt64(seconds * 1e9)
-        let request = BasicSuite.readinessRequest
+        let request = Catalog.readinessRequest
         while Clock.monotonicNanos() < deadline && !stop.load(ordering: .relaxed) {
             if let process, process.poll() != nil { return false }
             let client = ProbeClient(address: address, timeoutSeconds: 1)

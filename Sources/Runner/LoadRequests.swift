@@ -1,4 +1,4 @@
-import Contract
+import SuiteKit
 import LoadGen
 
 /// Turns a suite's requests into the load generator's pre-encoded requests,

@@ -1,6 +1,7 @@
 import Accounting
 import Posix
-import SuiteApps
+import SuiteKit
+import Suites
 
 /// `catbench micro di`: the time (wall clock, so that waiting for an async
 /// factory on another thread counts) and allocations of one resolution, per

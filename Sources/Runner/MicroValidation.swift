@@ -1,7 +1,7 @@
 import Accounting
-import Contract
+import SuiteKit
 import Posix
-import SuiteApps
+import Suites
 
 /// `catbench micro validation`: models validated per second on each stack's
 /// mechanism, in-process, with allocations from the thread group's own arena.
@@ -19,9 +19,9 @@ public enum MicroValidation {
 
     public static func run(stacks: [StackName], iterations: Int, cpus: [Int]?) throws -> [Row] {
         let payloads: [(String, [UInt8], Int)] = [
-            ("small", ValidationSuite.suite.checks[0].request.body, iterations),
-            ("large", ValidationSuite.suite.checks[2].request.body, max(1, iterations / 200)),
-            ("invalid", ValidationSuite.suite.checks[3].request.body, iterations),
+            ("small", ValidationSuite.contract.checks[0].request.body, iterations),
+            ("large", ValidationSuite.contract.checks[2].request.body, max(1, iterations / 200)),
+            ("invalid", ValidationSuite.contract.checks[3].request.body, iterations),
         ]
         var rows: [Row] = []
         for stack in stacks {

@@ -1,26 +1,76 @@
+import Atomics
 import Posix
 import Prometheus
 import Synchronization
-import ThreadedStack
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// catbench's own live figures during a run, for a dashboard watching a long
-/// run: served at `/metrics` on 127.0.0.1 by the threaded stack (one worker,
-/// off the measured CPUs' hot paths), in Prometheus' text format.
+/// run, in Prometheus' text format at `/metrics` on 127.0.0.1. The harness
+/// serves them itself — one small blocking loop on a thread of its own, a
+/// scrape at a time — so none of the stacks under test does the harness's work.
 public final class RunMetricsServer: @unchecked Sendable {
-    private let server: ThreadedServer
-    public var port: UInt16 { server.port }
+    public let port: UInt16
+    private let listener: Int32
+    private let running = ManagedAtomic<Bool>(true)
+    private var thread: PosixThread?
 
     /// Starts serving; throws (a port in use, say) before the run begins.
     public init(progress: RunProgress, host: String = "127.0.0.1", port: UInt16) throws {
         let exporter = RunMetricsExporter(progress: progress)
-        let app = ThreadedApp()
-        try app.route("/metrics") { _ in
-            Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: exporter.scrape())
+        listener = try Socket.listen(on: try SocketAddress(host: host, port: port), backlog: 16)
+        self.port = Socket.localPort(of: listener)
+        let fd = listener
+        let running = self.running
+        thread = try PosixThread(name: "catbench-metrics") {
+            while running.load(ordering: .relaxed) {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 100) > 0 else { continue }
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { continue }
+                Self.answer(client, exporter: exporter)
+                close(client)
+            }
         }
-        server = try ThreadedServer(app: app, configuration: Configuration(host: host, port: port, workers: 1))
     }
 
-    public func stop() { server.stop() }
+    /// Reads one request head (at most 8 KiB, 2 s) and answers it.
+    private static func answer(_ fd: Int32, exporter: RunMetricsExporter) {
+        Socket.setTimeouts(fd, seconds: 2)
+        var head: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 2048)
+        while head.count < 8192 {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { return }
+            head += chunk[0..<n]
+            if endsHead(head) { break }
+        }
+        let line = String(decoding: head.prefix { $0 != 13 }, as: UTF8.self).split(separator: " ")
+        let found = line.count >= 2 && (line[0] == "GET" || line[0] == "HEAD") && line[1].split(separator: "?").first == "/metrics"
+        let body = found ? exporter.scrape() : Array("not found\n".utf8)
+        var response = "HTTP/1.1 \(found ? "200 OK" : "404 Not Found")\r\nContent-Type: "
+            + (found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain") + "\r\n"
+        response += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let bytes = Array(response.utf8) + (line.first == "HEAD" ? [] : body)
+        _ = bytes.withUnsafeBytes { Socket.sendAll(fd, $0) }
+    }
+
+    /// True once the bytes hold the empty line that ends a request head.
+    private static func endsHead(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 4 else { return false }
+        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            return true
+        }
+        return false
+    }
+
+    public func stop() {
+        running.store(false, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+        close(listener)
+    }
 }
 
 /// Turns the run's progress into Prometheus metrics at each scrape.

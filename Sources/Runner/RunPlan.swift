@@ -1,6 +1,6 @@
-import Contract
 import Peers
-import SuiteApps
+import SuiteKit
+import Suites
 
 /// What `catbench run` measures and how.
 public struct RunPlan: Sendable {
@@ -21,7 +21,7 @@ public struct RunPlan: Sendable {
     public var repetitions: Int = 3
     /// Connection levels; each is measured (the first is the headline).
     public var connectionLevels: [Int] = [64]
-    /// False: a suite with levels of its own (async: 1, 64, 256) uses them.
+    /// False: a suite with levels of its own (async-ops: 1, 64, 256) uses them.
     public var connectionLevelsGiven = false
     /// Extra axes, measured beside the headline and labelled as such, never
     /// mixed into it: HTTP/1.1 pipelining depth, a connection per request,
@@ -47,6 +47,10 @@ public struct RunPlan: Sendable {
     /// The embedded stacks count every answer for Prometheus (/metrics) while
     /// measured: off by default, as it adds work to the routes being measured.
     public var serverMetrics = false
+    /// Verify every server and stop: nothing is measured.
+    public var verifyOnly = false
+    /// Told of every answer of every embedded server (tests add known work to every handler with it).
+    public var serverObserver: (any RouteObserving)?
 
     public init() {}
 
@@ -77,15 +81,23 @@ public struct RunPlan: Sendable {
         }
         guard !protocols.isEmpty else { throw Invalid(description: "no protocol to measure") }
         guard (1...1000).contains(streams) else { throw Invalid(description: "--streams must be within 1…1000") }
-        for suite in suites where Suite.named(suite) == nil {
-            throw Invalid(description: "unknown suite '\(suite)'; known suites: \(Suite.all.map(\.name).joined(separator: ", "))")
+        for suite in suites where Catalog.named(suite) == nil {
+            throw Invalid(description: "unknown suite '\(suite)'; known suites: \(Catalog.names.joined(separator: ", "))")
+        }
+        let contracts = suites.compactMap { Catalog.named($0)?.contract }
+        guard Set(contracts.map(\.name)).count == contracts.count else { throw Invalid(description: "--suite names a suite twice") }
+        for peer in peers {
+            let declared = Exclusions(reasons: peer.notApplicable, waivers: peer.waivers)
+            if let unknown = declared.unknownKeys(in: Catalog.contracts, workloadsOnly: true).first {
+                throw Invalid(description: "peer \(peer.name) declares '\(unknown)', which names no suite, workload or aspect")
+            }
         }
     }
 
     /// The ways of loading a workload over `proto`: the connection levels,
     /// and for cleartext HTTP/1.1 the extra axes (pipelining, connection per
     /// request, open loop).
-    public func modes(for proto: WireProtocol, suite: Suite? = nil) -> [LoadMode] {
+    public func modes(for proto: WireProtocol, suite: SuiteContract? = nil) -> [LoadMode] {
         let levels = connectionLevelsGiven ? connectionLevels : (suite?.connectionLevels ?? connectionLevels)
         guard proto == .http1 else { return levels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) } }
         var modes = levels.map { LoadMode(connections: $0) }
@@ -142,11 +154,12 @@ extension RunPlan {
     /// workload, mode and protocol a server will be measured on), for the
     /// progress display's estimate of the time left.
     public var plannedLoadSeconds: Double {
+        guard !verifyOnly else { return 0 }
         let perMode = warmup + Double(repetitions) * duration
         var total = 0.0
-        let known = suites.compactMap(Suite.named)
+        let known = contracts
         for stack in stacks {
-            for proto in protocols where proto == .http1 || stack.speaksHTTP2 {
+            for proto in protocols where stack.serves(proto) {
                 for suite in known { total += Double(suite.cases.count * modes(for: proto, suite: suite).count) * perMode }
             }
         }
@@ -157,5 +170,17 @@ extension RunPlan {
             }
         }
         return total
+    }
+}
+
+extension RunPlan {
+    /// The plan's suites, their aliases resolved, in the plan's order.
+    public var contracts: [SuiteContract] { suites.compactMap { Catalog.named($0)?.contract } }
+}
+
+extension StackName {
+    /// Whether the design serves `proto` at all.
+    func serves(_ proto: WireProtocol) -> Bool {
+        (!proto.secure || speaksTLS) && (!proto.isHTTP2 || speaksHTTP2)
     }
 }

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "ccatcore.h"
+#include "cselfsigned.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1083,7 +1084,7 @@ static const unsigned char alpn_h1[] = "\x08http/1.1";
 static void test_tls(const cc_router *router) {
     char err[256];
     char *cert = NULL, *key = NULL;
-    if (cc_tls_generate_self_signed(NULL, &cert, &key, err, sizeof err) != 0) {
+    if (cs_make_self_signed(NULL, &cert, &key, err, sizeof err) != 0) {
         check(false, "self-signed certificate: %s", err);
         return;
     }
@@ -1108,8 +1109,8 @@ static void test_tls(const cc_router *router) {
         }
         cc_server_stop(s);
     }
-    cc_free(cert);
-    cc_free(key);
+    cs_free(cert);
+    cs_free(key);
 }
 
 /* ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "ccatcore.h"
+#include "cselfsigned.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -911,8 +912,8 @@ static void test_h2c_timeouts(const cc_router *router) {
 
 static void test_self_signed(char **cert, char **key) {
     char err[256];
-    int rc = cc_tls_generate_self_signed("catbench.test", cert, key, err, sizeof err);
-    check(rc == 0 && *cert && *key, "cc_tls_generate_self_signed: %s", err);
+    int rc = cs_make_self_signed("catbench.test", cert, key, err, sizeof err);
+    check(rc == 0 && *cert && *key, "cs_make_self_signed: %s", err);
     if (rc != 0) exit(1);
     check(strncmp(*cert, "-----BEGIN CERTIFICATE-----", 27) == 0, "certificate PEM");
     check(strncmp(*key, "-----BEGIN PRIVATE KEY-----", 27) == 0, "key PEM (PKCS#8)");
@@ -934,13 +935,13 @@ static void test_self_signed(char **cert, char **key) {
         X509_free(x);
     }
     char *c2 = NULL, *k2 = NULL;
-    check(cc_tls_generate_self_signed("::1", &c2, &k2, err, sizeof err) == 0, "an IP as common name");
-    cc_free(c2);
-    cc_free(k2);
-    check(cc_tls_generate_self_signed("a,DNS:evil", &c2, &k2, err, sizeof err) == 0, "odd but printable name");
-    cc_free(c2);
-    cc_free(k2);
-    check(cc_tls_generate_self_signed("has space", &c2, &k2, err, sizeof err) == -1 && c2 == NULL && k2 == NULL &&
+    check(cs_make_self_signed("::1", &c2, &k2, err, sizeof err) == 0, "an IP as common name");
+    cs_free(c2);
+    cs_free(k2);
+    check(cs_make_self_signed("a,DNS:evil", &c2, &k2, err, sizeof err) == 0, "odd but printable name");
+    cs_free(c2);
+    cs_free(k2);
+    check(cs_make_self_signed("has space", &c2, &k2, err, sizeof err) == -1 && c2 == NULL && k2 == NULL &&
               strstr(err, "common name"),
           "a name with a space is refused: %s", err);
 }
@@ -956,13 +957,13 @@ static void test_tls_config_errors(const cc_router *router, const char *cert, co
     check(!s && strstr(err, "no usable PEM certificate"), "garbage certificate refused: %s", err);
     if (s) cc_server_stop(s);
     char *c2, *k2;
-    cc_tls_generate_self_signed(NULL, &c2, &k2, err, sizeof err);
+    cs_make_self_signed(NULL, &c2, &k2, err, sizeof err);
     cfg = (cc_server_config){.tls_cert_pem = cert, .tls_key_pem = k2};
     s = start(router, cfg, err, sizeof err);
     check(!s && strstr(err, "does not match"), "mismatched key refused: %s", err);
     if (s) cc_server_stop(s);
-    cc_free(c2);
-    cc_free(k2);
+    cs_free(c2);
+    cs_free(k2);
     cfg = (cc_server_config){.tls_cert_pem = cert, .tls_key_pem = key, .tls_cert_file = "/nonexistent"};
     s = start(router, cfg, err, sizeof err);
     check(!s && strstr(err, "not both"), "PEM and files at once refused: %s", err);
@@ -1213,8 +1214,8 @@ int main(void) {
         cc_server_stop(s);
     }
     test_tls_files(router, cert, key);
-    cc_free(cert);
-    cc_free(key);
+    cs_free(cert);
+    cs_free(key);
     cc_router_destroy(router);
 
     printf("h2-tls-smoke: %d checks\n", passed + failed);

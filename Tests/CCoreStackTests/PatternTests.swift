@@ -1,5 +1,5 @@
 import CCoreStack
-import SharedLogic
+import Suites
 import Testing
 
 /// ccore's compiled patterns agree with the regular expressions the other

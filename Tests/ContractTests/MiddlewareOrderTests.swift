@@ -1,8 +1,8 @@
 import CCoreStack
-import Contract
+import SuiteKit
 import Posix
-import SharedLogic
-@testable import SuiteApps
+
+@testable import Suites
 import Testing
 
 /// The middleware checks catch a server whose layers are right one by one
@@ -28,11 +28,11 @@ struct MiddlewareOrderTests {
         try app.get("/mw/stats") { ex in ex.json { w in w.beginObject(); w.key("logged"); w.int(0); w.endObject() } }
         let server = try CCoreServer(app: app)
         defer { server.stop() }
-        return Verifier.verify(suite: MiddlewareSuite.suite, address: try SocketAddress(host: "127.0.0.1", port: server.port))
+        return Verifier.verify(suite: MiddlewareSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port))
     }
 
     static var layers: [CCoreMiddleware] {
-        CCoreSuiteServer.middlewareLayers(sink: LogSink(), limiter: RateLimiter(policy: MiddlewarePolicy.ratePolicy))
+        MiddlewareSuite.middlewareLayers(sink: LogSink(), limiter: RateLimiter(policy: MiddlewarePolicy.ratePolicy))
     }
 
     @Test("authentication outside the request-id and security layers: refusals lack their headers")

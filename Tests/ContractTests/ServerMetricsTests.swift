@@ -1,6 +1,6 @@
-import Contract
+import SuiteKit
 import Posix
-@testable import SuiteApps
+@testable import Suites
 import Testing
 
 /// Every stack serves Prometheus metrics at /metrics when asked: answers by
@@ -14,7 +14,7 @@ struct ServerMetricsTests {
 
     @Test("answers are counted per route and status class, latency in a histogram", arguments: StackName.allCases)
     func countsAnswers(_ stack: StackName) throws {
-        let server = try startServer(stack, suites: ["basic", "middleware"], settings: ServerSettings(metrics: true))
+        let server = try startServer(stack, suiteNames: ["basic", "middleware"], settings: ServerSettings(metrics: true))
         defer { server.stop() }
         let client = ProbeClient(address: try SocketAddress(host: "127.0.0.1", port: server.port))
         for _ in 0..<7 { #expect(try client.send(Self.get("/plaintext")).status == 200) }
@@ -36,7 +36,7 @@ struct ServerMetricsTests {
 
     @Test("without metrics there is no /metrics route and nothing is counted", arguments: StackName.allCases)
     func offByDefault(_ stack: StackName) throws {
-        let server = try startServer(stack, suites: ["basic"], settings: ServerSettings())
+        let server = try startServer(stack, suiteNames: ["basic"], settings: ServerSettings())
         defer { server.stop() }
         let client = ProbeClient(address: try SocketAddress(host: "127.0.0.1", port: server.port))
         #expect(try client.send(Self.get("/metrics")).status == 404)

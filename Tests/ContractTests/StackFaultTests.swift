@@ -1,7 +1,7 @@
 import Accounting
-import Contract
+import SuiteKit
 import Posix
-@testable import SuiteApps
+@testable import Suites
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +63,7 @@ struct StackFaultTests {
     @Test("oversized head (431), oversized body (413), 10,000 garbage requests and vanishing clients: the server keeps serving, nothing leaks",
           arguments: StackName.allCases)
     func survivesBadClients(_ stack: StackName) throws {
-        let server = try startServer(stack, suites: ["basic"], settings: ServerSettings())
+        let server = try startServer(stack, suiteNames: ["basic"], settings: ServerSettings())
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let good = ProbeClient(address: address)
@@ -141,7 +141,7 @@ struct StackFaultTests {
     @Test("a client sending a byte at a time is closed at the header timeout while others are served; connections over the limit are refused",
           arguments: StackName.allCases)
     func slowClientsAndConnectionLimit(_ stack: StackName) throws {
-        let server = try startServer(stack, suites: ["basic"], settings: ServerSettings(workers: 1, headerTimeoutSeconds: 1, maxConnections: 8))
+        let server = try startServer(stack, suiteNames: ["basic"], settings: ServerSettings(workers: 1, headerTimeoutSeconds: 1, maxConnections: 8))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let good = ProbeClient(address: address)

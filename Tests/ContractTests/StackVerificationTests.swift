@@ -1,6 +1,6 @@
-import Contract
+import SuiteKit
 import Posix
-import SuiteApps
+import Suites
 import Testing
 import ThreadedStack
 
@@ -8,12 +8,17 @@ import ThreadedStack
 @Suite("stacks meet the basic contract")
 struct StackVerificationTests {
     @Test("each stack passes every suite's verification with no failures and no warnings",
-          arguments: StackName.allCases, Suite.all.map(\.name))
+          arguments: StackName.allCases, Catalog.names)
     func verification(_ stack: StackName, _ suiteName: String) throws {
-        let suite = try #require(Suite.named(suiteName))
-        let server = try startServer(stack, suites: [suiteName], settings: ServerSettings(port: 0))
+        let entry = try #require(Catalog.named(suiteName))
+        let suite = entry.contract
+        // The suite's services, as a run starts them: the verifier reads their own records.
+        let services = try ServiceDirectory.start(entry.services)
+        defer { services.stop() }
+        let server = try startServer(stack, suites: [entry], settings: ServerSettings(port: 0, services: services))
         defer { server.stop() }
-        let report = Verifier.verify(suite: suite, address: try SocketAddress(host: "127.0.0.1", port: server.port))
+        let report = Verifier.verify(suite: suite, address: try SocketAddress(host: "127.0.0.1", port: server.port),
+                                     services: services)
         #expect(report.failures.isEmpty, "\(report.failures)")
         #expect(report.warnings.isEmpty, "\(report.warnings)")
         #expect(report.checksRun == suite.checks.count + suite.cases.count * 5 + suite.scenarios.count)
@@ -25,7 +30,7 @@ struct StackVerificationTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let good = ProbeClient(address: address)
-        #expect(try good.send(BasicSuite.suite.checks[0].request).status == 200)
+        #expect(try good.send(BasicSuite.contract.checks[0].request).status == 200)
         let garbage: [[UInt8]] = [
             Array("GARBAGE\r\n\r\n".utf8),
             Array("GET / HTTP/1.1\r\nHost x\r\n\r\n".utf8),
@@ -38,7 +43,7 @@ struct StackVerificationTests {
             #expect(response.status == 400, "\(stack) answered \(response.status) to \(bytes.prefix(20))")
             #expect(bad.serverClosedConnection(), "\(stack) kept a connection open after a malformed request")
             // The well-behaved connection is unaffected.
-            let again = try good.send(BasicSuite.suite.checks[0].request)
+            let again = try good.send(BasicSuite.contract.checks[0].request)
             #expect(again.status == 200 && again.bodyText == BasicSuite.plaintextBody)
         }
     }
@@ -67,7 +72,7 @@ struct StackVerificationTests {
         let request = Array("GET /plaintext HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n".utf8)
         let first = try client.sendRaw(request)
         #expect(first.status == 200 && first.bodyText == BasicSuite.plaintextBody)
-        let second = try client.send(BasicSuite.suite.checks[1].request)
+        let second = try client.send(BasicSuite.contract.checks[1].request)
         #expect(second.status == 200)
     }
 
@@ -83,7 +88,7 @@ struct StackVerificationTests {
         try app.route("/search") { _ in .json(["query": "", "limit": 10, "results": []]) }  // wrong count
         let server = try ThreadedServer(app: app, configuration: Configuration(port: 0))
         defer { server.stop() }
-        let report = Verifier.verify(suite: BasicSuite.suite, address: try SocketAddress(host: "127.0.0.1", port: server.port))
+        let report = Verifier.verify(suite: BasicSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port))
         #expect(!report.passed)
         let failed = Set(report.failures.map(\.check))
         #expect(failed.contains("plaintext"))

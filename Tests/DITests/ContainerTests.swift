@@ -1,8 +1,8 @@
 import AsyncStack
 import CCoreStack
-import Contract
+import SuiteKit
 import Posix
-import SharedLogic
+import Suites
 import Testing
 import ThreadedStack
 
@@ -92,7 +92,7 @@ struct ContainerTests {
         let server = try ThreadedServer(app: app, configuration: Configuration(port: 0))
         defer { server.stop() }
         let client = ProbeClient(address: try SocketAddress(host: "127.0.0.1", port: server.port))
-        let check = try #require(DISuite.suite.checks.first { $0.name.contains("graph") })
+        let check = try #require(DISuite.contract.checks.first { $0.name.contains("graph") })
         let findings = check.request.expectation.findings(for: try client.send(check.request), check: check.name)
         #expect(findings.contains { $0.level == .failure && $0.message.contains("Logger") })
     }

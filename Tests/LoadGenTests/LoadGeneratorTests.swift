@@ -1,7 +1,7 @@
-import Contract
+import SuiteKit
 import LoadGen
 import Posix
-import SuiteApps
+import Suites
 import Testing
 #if canImport(Glibc)
 import Glibc

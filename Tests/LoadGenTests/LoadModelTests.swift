@@ -1,8 +1,8 @@
-import Contract
+import SuiteKit
 import Histogram
 import LoadGen
 import Posix
-import SuiteApps
+import Suites
 import Testing
 
 /// Pipelining, connection-per-request, open loop with coordinated-omission

@@ -1,8 +1,9 @@
-import Contract
+import SuiteKit
 import Foundation
 import LoadGen
 import Posix
-import SuiteApps
+import Runner
+import Suites
 import Testing
 
 /// HTTP/2 (h2c and over TLS) and TLS loads against the stacks that speak them.

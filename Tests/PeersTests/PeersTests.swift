@@ -1,5 +1,6 @@
 import Accounting
-import Contract
+import SuiteKit
+import Suites
 import Foundation
 import Peers
 import Posix
@@ -31,7 +32,7 @@ struct BundledPeersTests {
         #expect(Set(manifest.peers.map(\.name)) == ["catzilla", "fastapi", "flask", "django", "aiohttp", "tornado", "nginx"])
         for entry in manifest.peers {
             #expect(!entry.command.isEmpty && !entry.configuration.isEmpty && !entry.package.isEmpty)
-            let unknown = Exclusions(reasons: entry.notApplicable).unknownKeys()
+            let unknown = Exclusions(reasons: entry.notApplicable).unknownKeys(in: Catalog.contracts, workloadsOnly: true)
             #expect(unknown.isEmpty, "\(entry.name) declares n/a for \(unknown), which name nothing in the contract")
             if entry.kind == "python" {
                 #expect(BundledPeerFiles.all.contains { entry.command.joined(separator: " ").contains($0.path.replacing(".py", with: "")) },
@@ -89,7 +90,7 @@ struct PeerSpecTests {
     @Test("NAME=COMMAND runs through /bin/sh with the port filled in, and must take the port")
     func command() throws {
         let spec = try PeerSpec.command("app=python3 app.py --port {port} --workers {workers}")
-        let launch = PeerLaunch(host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s", upstream: "127.0.0.1:9")
+        let launch = PeerLaunch(host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s", services: ["CATBENCH_UPSTREAM": "127.0.0.1:9"])
         #expect(try spec.arguments(for: launch) == ["/bin/sh", "-c", "python3 app.py --port 4321 --workers 2"])
         #expect(launch.environment["CATBENCH_PORT"] == "4321" && launch.environment["CATBENCH_UPSTREAM"] == "127.0.0.1:9")
         #expect { try PeerSpec.command("app=python3 app.py") } throws: { "\($0)".contains("{port}") }

@@ -55,8 +55,8 @@ final class RenderingTests: XCTestCase {
         let lines = csv.split(separator: "\r\n", omittingEmptySubsequences: true)
         XCTAssertEqual(lines.count, 1 + document.measurements.count)
         XCTAssertEqual(lines[0].split(separator: ",").count, CSVReport.columns.count)
-        XCTAssertTrue(lines[1].hasPrefix("ccore,basic,plaintext,http/1.1,c64,64,1,1,true,,measured,,3,150000,149000,151000,"), String(lines[1]))
-        XCTAssertTrue(lines[3].contains(",n/a,threaded speaks cleartext HTTP/1.1 only,0,"), String(lines[3]))
+        XCTAssertTrue(lines[1].hasPrefix("ccore,basic,plaintext,http/1.1,c64,64,1,1,true,,measured,,,3,150000,149000,151000,"), String(lines[1]))
+        XCTAssertTrue(lines[3].contains(",n/a,threaded speaks cleartext HTTP/1.1 only,,0,"), String(lines[3]))
         XCTAssertEqual(CSVReport.quote("a,\"b\""), "\"a,\"\"b\"\"\"")
         XCTAssertEqual(CSVReport.quote("plain"), "plain")
     }

@@ -2,7 +2,8 @@ import Accounting
 import Atomics
 import Results
 import Runner
-import SuiteApps
+import SuiteKit
+import Suites
 import Testing
 
 @Suite("benchmark runner", .serialized)

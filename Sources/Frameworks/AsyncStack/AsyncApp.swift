@@ -70,7 +70,7 @@ public final class AsyncApp: Sendable {
     }
 
     /// Routes `request` and runs its handler; errors become answers.
-    func respond(to head: HTTPRequestHead, body: ByteBuffer?) async -> AsyncResponse {
+    func respond(to head: HTTPRequestHead, body: ByteBuffer?, on eventLoop: EventLoop) async -> AsyncResponse {
         let uri = head.uri[...]
         let question = uri.firstIndex(of: "?")
         let path = question.map { uri[..<$0] } ?? uri
@@ -78,7 +78,8 @@ public final class AsyncApp: Sendable {
         switch router.match(head.method, path) {
         case .found(let handler, let parameters):
             let request = AsyncRequest(head: head, body: body, parameters: parameters, path: path, query: query,
-                                       state: RequestState(startedAt: Clock.monotonicNanos(), app: dependencies))
+                                       state: RequestState(startedAt: Clock.monotonicNanos(), app: dependencies),
+                                       eventLoop: eventLoop)
             let response: AsyncResponse
             do {
                 response = try await handler(request)

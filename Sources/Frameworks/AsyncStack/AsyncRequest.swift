@@ -13,6 +13,8 @@ public struct AsyncRequest: Sendable {
     public let query: Substring
     /// What middleware found out about this request.
     public let state: RequestState
+    /// The event loop that owns the request's connection, and runs its task.
+    public let eventLoop: EventLoop
 
     public var method: HTTPMethod { head.method }
     public var headers: HTTPHeaders { head.headers }
@@ -20,6 +22,16 @@ public struct AsyncRequest: Sendable {
     /// A dependency for this request (FastAPI's `Depends`).
     public func resolve<Value>(_ dependency: Dependency<Value>) async throws -> Value {
         try await state.resolver.resolve(dependency)
+    }
+
+    /// Waits on the request's own event loop, as `asyncio.sleep` waits on the
+    /// running loop: the loop's timer wakes the task, so no thread outside the
+    /// server takes part in the wait.
+    public func sleep(nanoseconds: UInt64) async {
+        let loop = eventLoop
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            loop.scheduleTask(in: .nanoseconds(Int64(clamping: nanoseconds))) { done.resume() }
+        }
     }
 
     /// The first value of a header, or nil.

@@ -59,10 +59,11 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             let body = self.body
             self.body = nil
             let app = self.app
+            let loop = context.eventLoop
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             Task(executorPreference: executor) {
-                let response = await app.respond(to: head, body: body)
+                let response = await app.respond(to: head, body: body, on: loop)
                 let loop = bound.eventLoop
                 if loop.inEventLoop {
                     handler.value.write(response, for: head, keepAlive: head.isKeepAlive, context: bound.value)

@@ -31,6 +31,13 @@ public struct CCoreExchange {
         return bridge.runBlocking(body)
     }
 
+    /// The worker's executor thread, on which later answers and awaited work
+    /// run; its `sleep` waits on its own timer (no thread outside the server).
+    public var executor: ThreadExecutor {
+        guard let bridge = scratch.bridge else { fatalError("no async bridge: the server was started without one") }
+        return bridge
+    }
+
     /// A service from the app's container, in this request's scope.
     public func resolve<T>(_ type: T.Type = T.self) -> T {
         guard let container = scratch.container else { fatalError("no container") }

@@ -337,23 +337,6 @@ void cc_deferred_respond(cc_deferred *d, int status, const char *content_type, s
 /* The worker (loop) that owns the exchange, e.g. to pick a per-worker pool. */
 int cc_deferred_worker(const cc_deferred *d);
 
-/* ------------------------------------------------------------------ */
-/* TLS helpers                                                          */
-/* ------------------------------------------------------------------ */
-
-/*
- * Makes a self-signed certificate for local serving: an EC P-256 key, an
- * X.509 v3 certificate valid from an hour ago for 365 days, subject and
- * issuer CN=common_name (NULL or "" = "localhost"), subjectAltName
- * DNS:localhost, IP:127.0.0.1, IP:::1 and the common name (as an IP address
- * when it parses as one, else as a DNS name), extendedKeyUsage serverAuth.
- * On success returns 0 with *cert_pem and *key_pem set to NUL-terminated PEM
- * text (the key unencrypted PKCS#8) that the caller releases with cc_free;
- * else -1 with a message in err and both set to NULL.
- */
-int cc_tls_generate_self_signed(const char *common_name, char **cert_pem, char **key_pem, char *err, size_t err_len);
-/* Frees memory the core returned (cc_tls_generate_self_signed's strings). */
-void cc_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,169 @@
+import Accounting
+import LoadGen
+import Posix
+import Results
+import SuiteKit
+
+extension BenchmarkRunner {
+    /// What the measuring loop needs of a server, embedded or external.
+    struct Target: Sendable {
+        let name: String
+        let address: SocketAddress
+        let exclusions: Exclusions
+        let speaksHTTP2: Bool
+        /// Check the answers over every protocol but HTTP/1.1 (which verification covered) before measuring it.
+        let checksProtocols: Bool
+        /// Makes the counters exact before a reading (jemalloc's thread caches flushed).
+        let settle: @Sendable () -> Void
+        let read: @Sendable () -> Counters
+        /// Memory now: RSS, and PSS when `proportional` (it costs the kernel more).
+        let memory: @Sendable (_ proportional: Bool) -> (rss: UInt64?, pss: UInt64?)
+        /// Why the server is gone, or nil while it runs.
+        let failure: @Sendable () -> String?
+        /// Sample memory during the load (its peak), for servers in processes of their own.
+        let samplesMemoryDuringLoad: Bool
+    }
+
+    struct Counters: Sendable {
+        var cpuNanos: UInt64?
+        var allocations: AllocationCounters?
+        /// Answers the server counted itself; nil when only the load generator counts them.
+        var served: UInt64?
+        var rssBytes: UInt64?
+        var pssBytes: UInt64?
+    }
+
+    /// Measures the passing `workloads` of `suites` over `protocols`. Returns
+    /// why the server failed during the run, or nil; every workload it could
+    /// not reach after that is a failed row.
+    @discardableResult
+    func measure(_ target: Target, protocols: [WireProtocol], suites: [SuiteContract], workloads: [String: [String]],
+                 loadGroup: ThreadGroup, record: inout ServerRecord, into doc: inout RunDocument) -> String? {
+        var gone: String?
+        for proto in protocols {
+            var allowed = workloads
+            if proto != .http1 && target.checksProtocols && gone == nil {
+                // The same answers over another protocol must be as right as over HTTP/1.1.
+                for suite in suites {
+                    let failures = ProtocolCheck.run(suite: suite, workloads: allowed[suite.name] ?? [], address: target.address,
+                                                     proto: proto, seed: plan.seed)
+                    guard !failures.isEmpty else { continue }
+                    record.verification.append(VerificationRecord(
+                        suite: suite.name, checksRun: (allowed[suite.name] ?? []).count, passed: false,
+                        failures: failures.keys.sorted().map { FindingRecord(check: "\($0) over \(proto.resultName)", message: failures[$0]!) },
+                        warnings: []))
+                    for (workload, problem) in failures.sorted(by: { $0.key < $1.key }) {
+                        log("\(target.name): \(suite.name)/\(workload) over \(proto.resultName) FAILED its check, not measured: \(problem)")
+                        failed(target.name, protocols: [proto], suites: [suite], only: workload,
+                               reason: "answers over \(proto.resultName) are wrong: \(problem)", into: &doc)
+                        allowed[suite.name]?.removeAll { $0 == workload }
+                    }
+                }
+            }
+            for suite in suites {
+                for loadCase in suite.cases where allowed[suite.name]?.contains(loadCase.name) == true {
+                    let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
+                    let requests = LoadRequests.make(specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)")
+                    for mode in plan.modes(for: proto, suite: suite) {
+                        if stop.load(ordering: .relaxed) { return gone }
+                        var measurement = rows(target.name, protocols: [proto], suites: [suite], only: loadCase.name) { _ in }
+                            .first { $0.mode == mode.label }!
+                        if let gone {
+                            measurement.failure = "not measured: \(gone)"
+                            doc.measurements.append(measurement)
+                            continue
+                        }
+                        measureMode(target, suite: suite, loadCase: loadCase, requests: requests, mode: mode, proto: proto,
+                                    loadGroup: loadGroup, into: &measurement)
+                        if !measurement.repetitions.isEmpty || measurement.failure != nil { doc.measurements.append(measurement) }
+                        if let died = target.failure() {
+                            // Its last repetition ran against a dying server: kept, but the server is reported failed.
+                            gone = "\(died) during \(suite.name)/\(loadCase.name)"
+                            log("\(target.name): \(gone!); the run goes on without it")
+                        }
+                    }
+                }
+            }
+        }
+        return gone
+    }
+
+    /// Warm-up and the repetitions of one workload loaded one way.
+    private func measureMode(_ target: Target, suite: SuiteContract, loadCase: LoadCase, requests: [LoadRequest], mode: LoadMode,
+                             proto: WireProtocol, loadGroup: ThreadGroup, into measurement: inout MeasurementRecord) {
+        let step = "\(target.name) · \(suite.name)/\(loadCase.name) · \(proto.resultName) \(mode.label)"
+        if plan.warmup > 0 {
+            progress.begin(step + " · warm-up", seconds: plan.warmup)
+            _ = try? LoadGenerator.run(options(target.address, requests, mode: mode, proto: proto, duration: plan.warmup,
+                                               loadGroup: loadGroup))
+            progress.end()
+        }
+        var problem: String?
+        for rep in 0..<plan.repetitions {
+            if stop.load(ordering: .relaxed) || target.failure() != nil { break }
+            progress.begin(step + " · #\(rep + 1)/\(plan.repetitions)", seconds: plan.duration)
+            defer { progress.end() }
+            switch measureOnce(target, options: options(target.address, requests, mode: mode, proto: proto,
+                                                        duration: plan.duration, loadGroup: loadGroup)) {
+            case .failed(let reason):
+                problem = reason
+                log("\(step) #\(rep + 1): the load failed: \(reason)")
+            case .interrupted:
+                break
+            case .measured(let repetition):
+                measurement.repetitions.append(repetition)
+                progress.finished(RepetitionFigure(
+                    server: target.name, suite: suite.name, workload: loadCase.name, protocolName: proto.resultName,
+                    mode: mode.label, rps: repetition.rps, p50Us: repetition.latencyUs.p50, p99Us: repetition.latencyUs.p99,
+                    errors: repetition.errors.total))
+                log("\(step) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, "
+                    + "p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+            }
+        }
+        measurement.summarize()
+        if measurement.repetitions.isEmpty && !stop.load(ordering: .relaxed) {
+            measurement.failure = "no repetition could be measured: "
+                + (problem ?? target.failure().map { "the server is gone (\($0))" } ?? "the load did not run")
+        }
+    }
+
+    func options(_ address: SocketAddress, _ requests: [LoadRequest], mode: LoadMode, proto: WireProtocol,
+                 duration: Double, loadGroup: ThreadGroup) -> LoadOptions {
+        var options = LoadOptions(
+            address: address, requests: requests, connections: mode.connections, threads: min(plan.loadThreads, mode.connections),
+            duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery, pipeline: mode.pipeline,
+            keepAlive: mode.keepAlive, rate: mode.rate, onThreadStart: { loadGroup.enter() }, stop: stop)
+        options.progress = progress.live
+        proto.apply(to: &options, streams: mode.streams)
+        return options
+    }
+
+    enum Outcome {
+        case measured(RepetitionRecord)
+        case failed(String)
+        /// Cut short by Ctrl-C: it measured less than its time, and is not kept.
+        case interrupted
+    }
+
+    /// One measured repetition with the server's counters read around it.
+    func measureOnce(_ target: Target, options: LoadOptions) -> Outcome {
+        target.settle()
+        let before = target.read()
+        let loadAverageBefore = ProcessStats.loadAverage()
+        let sampler = target.samplesMemoryDuringLoad ? MemorySampler(read: target.memory) : nil
+        let result: LoadResult
+        do {
+            result = try LoadGenerator.run(options)
+        } catch {
+            sampler?.finish()
+            return .failed("\(error)")
+        }
+        let peak = sampler?.finish()
+        if result.interrupted { return .interrupted }
+        if let reason = result.abortReason { return .failed(reason) }
+        target.settle()
+        let after = target.read()
+        return .measured(RepetitionRecord.make(result, before: before, after: after, peak: peak, threads: options.threads,
+                                               loadAverageBefore: loadAverageBefore))
+    }
+}

@@ -1,0 +1,85 @@
+import Posix
+
+/// A service a suite's servers use — an upstream HTTP service today; a
+/// database, a cache server, a broker tomorrow — started once per run, on
+/// threads and ports of its own (neither a server's nor the load
+/// generator's), and stopped after it, also when the run fails.
+public protocol SuiteService: AnyObject, Sendable {
+    /// A short name for logs and results (`upstream`).
+    static var serviceName: String { get }
+    /// Starts the service; throws with a message that says what is missing.
+    static func start() throws -> Self
+    /// What an external server finds in its environment to reach the service
+    /// (`CATBENCH_UPSTREAM=127.0.0.1:PORT`).
+    var environment: [String: String] { get }
+    /// Where it listens, for logs and results.
+    var address: SocketAddress { get }
+    func stop()
+}
+
+/// The services of one run, each started once; looked up by type.
+public final class ServiceDirectory: @unchecked Sendable {
+    private let services: [any SuiteService]
+
+    public init(_ services: [any SuiteService] = []) {
+        self.services = services
+    }
+
+    /// Starts one of each type (in order, without repeats); stops the ones
+    /// already started when one fails.
+    public static func start(_ types: [any SuiteService.Type]) throws -> ServiceDirectory {
+        var started: [any SuiteService] = []
+        var seen = Set<ObjectIdentifier>()
+        do {
+            for type in types where seen.insert(ObjectIdentifier(type)).inserted {
+                do {
+                    started.append(try type.start())
+                } catch {
+                    throw ServiceFailure(description: "cannot start the \(type.serviceName): \(error)")
+                }
+            }
+        } catch {
+            for service in started.reversed() { service.stop() }
+            throw error
+        }
+        return ServiceDirectory(started)
+    }
+
+    /// The running service of this type, if the run has one.
+    public func service<S: SuiteService>(_ type: S.Type) -> S? {
+        services.lazy.compactMap { $0 as? S }.first
+    }
+
+    /// The running service of this type, or an error naming it.
+    public func require<S: SuiteService>(_ type: S.Type) throws -> S {
+        guard let found = service(type) else {
+            throw ServiceFailure(description: "no \(type.serviceName) is running for this server")
+        }
+        return found
+    }
+
+    /// Every service's environment, for an external server.
+    public var environment: [String: String] {
+        services.reduce(into: [:]) { env, service in env.merge(service.environment) { a, _ in a } }
+    }
+
+    /// `name address` of every service, for logs and results.
+    public var summary: [String: String] {
+        Dictionary(services.map { (type(of: $0).serviceName, $0.address.description) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    public var isEmpty: Bool { services.isEmpty }
+
+    /// Stops every service, last started first.
+    public func stop() {
+        for service in services.reversed() { service.stop() }
+    }
+}
+
+public struct ServiceFailure: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
+}
