@@ -19,13 +19,6 @@ from catbench_shared import validation_model as model
 
 routes = web.RouteTableDef()
 
-_SPACE = "[ \\t\\r\\n]"
-# 1…100 characters once leading and trailing space, tab, CR and LF are trimmed.
-_TRIMMED_NAME = f"^{_SPACE}*[^ \\t\\r\\n](?:[\\s\\S]{{0,{model.NAME_LENGTH[1] - 2}}}[^ \\t\\r\\n])?{_SPACE}*$"
-# The email pattern around optional space to trim.
-_PADDED_EMAIL = f"^{_SPACE}*{model.EMAIL_PATTERN[1:-1]}{_SPACE}*$"
-
-
 def text(bounds):
     return Meta(min_length=bounds[0], max_length=bounds[1])
 
@@ -56,8 +49,8 @@ class Item(Struct):
 
 
 class User(Struct):
-    name: Annotated[str, Meta(pattern=_TRIMMED_NAME)]
-    email: Annotated[str, Meta(pattern=_PADDED_EMAIL)]
+    name: Annotated[str, Meta(pattern=model.UNTRIMMED_NAME_PATTERN)]
+    email: Annotated[str, Meta(pattern=model.UNTRIMMED_EMAIL_PATTERN)]
     age: Annotated[int, within(model.AGE_RANGE)]
     username: Annotated[str, Meta(pattern=model.USERNAME_PATTERN)]
     address: Address

@@ -44,6 +44,13 @@ TAGS_MAX = 10
 TAG_LENGTH = (1, 20)
 MAX_BODY_BYTES = 1 << 20
 
+# The name's and the email's rules restated on the text before it is trimmed,
+# for a library that checks a value as it comes and cannot trim it first.
+_SPACE = "[ \\t\\r\\n]"
+UNTRIMMED_NAME_PATTERN = (f"^{_SPACE}*[^ \\t\\r\\n](?:[\\s\\S]{{0,{NAME_LENGTH[1] - 2}}}[^ \\t\\r\\n])?"
+                          f"{_SPACE}*$")
+UNTRIMMED_EMAIL_PATTERN = f"^{_SPACE}*{EMAIL_PATTERN[1:-1]}{_SPACE}*$"
+
 BODY_PATH = "body"
 MALFORMED_JSON = {"error": "malformed JSON"}
 TOO_LARGE = {"error": "payload too large"}
@@ -67,6 +74,24 @@ def order_total(items) -> float:
         total += quantity * price
     cents = total * 100
     return math.copysign(math.floor(abs(cents) + 0.5), cents) / 100
+
+
+def normalized_user(document: dict) -> dict:
+    """A user that passed validation as answered, for a library that checks a
+    document without building one: the model's fields only, name trimmed,
+    email normalized, defaults for the optional fields that are absent or null."""
+    def item(raw: dict) -> dict:
+        return {"sku": raw["sku"], "quantity": raw["quantity"], "price": float(raw["price"]),
+                "tags": list(raw.get("tags") or [])}
+
+    address = document["address"]
+    return {
+        "name": trim(document["name"]), "email": normalize_email(document["email"]), "age": document["age"],
+        "username": document["username"], "nickname": document.get("nickname"),
+        "newsletter": bool(document.get("newsletter") or False),
+        "address": {key: address[key] for key in ("street", "city", "zip", "country")},
+        "items": [item(raw) for raw in document["items"]],
+    }
 
 
 def created_document(user: dict) -> dict:
