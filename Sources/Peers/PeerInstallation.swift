@@ -92,7 +92,8 @@ public struct PeerInstallation: Sendable {
         let pathFile = """
         import os, sys, sysconfig
         folders = [os.path.join(sys.argv[2], f) for f in sys.argv[3:]]
-        open(os.path.join(sysconfig.get_paths()["purelib"], sys.argv[1]), "w").write("".join(f + "\\n" for f in folders))
+        with open(os.path.join(sysconfig.get_paths()["purelib"], sys.argv[1]), "w") as pth:
+            pth.write("".join(f + "\\n" for f in folders))
         """
         try run([python, "-c", pathFile, Self.pathFileName, appDirectory] + manifest.pythonPath,
                 what: "putting the shared peer logic on the module path", hint: nil)

@@ -86,13 +86,15 @@ public struct PeerManifest: Decodable, Sendable {
             guard !entry.command.isEmpty else { throw Invalid(description: "peers.json: peer \(entry.name) has no command") }
             if entry.kind == "python" {
                 guard let directory = entry.directory, isRelativeFolder(directory) else {
-                    throw Invalid(description: "peers.json: Python peer \(entry.name) needs a \"directory\" inside the apps folder")
+                    throw Invalid(description:
+                        "peers.json: Python peer \(entry.name) needs a \"directory\" inside the apps folder")
                 }
             }
             for (key, reason) in entry.waived {
                 let parts = key.split(separator: "/", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !reason.isEmpty else {
-                    throw Invalid(description: "peers.json: peer \(entry.name) waives '\(key)'; a waiver is \"suite/part\": \"reason\"")
+                    throw Invalid(description:
+                        "peers.json: peer \(entry.name) waives '\(key)'; a waiver is \"suite/part\": \"reason\"")
                 }
             }
         }

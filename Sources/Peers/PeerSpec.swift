@@ -123,7 +123,8 @@ public struct PeerSpec: Sendable {
             throw Invalid(description: "--peer-cmd '\(text)': the command must take its port from {port} (or $CATBENCH_PORT), which catbench chooses free")
         }
         return PeerSpec(name: name, kind: .command, design: "started by catbench: \(command)", configuration: ["command": command],
-                        notApplicable: [:], waivers: [:], address: nil, template: ["/bin/sh", "-c", command], workingDirectory: nil, nginx: false)
+                        notApplicable: [:], waivers: [:], address: nil,
+                        template: ["/bin/sh", "-c", command], workingDirectory: nil, nginx: false)
     }
 
     /// `NAME=http://HOST:PORT`: a server already running.
@@ -150,7 +151,8 @@ public struct PeerSpec: Sendable {
             throw Invalid(description: "--peer \(text): cannot read a host and port from \(url)")
         }
         return PeerSpec(name: name, kind: .running, design: "already running at \(url)", configuration: ["url": url],
-                        notApplicable: [:], waivers: [:], address: (host, port), template: [], workingDirectory: nil, nginx: false)
+                        notApplicable: [:], waivers: [:], address: (host, port), template: [], workingDirectory: nil,
+                        nginx: false)
     }
 
     static func split(_ text: String, what: String, example: String) throws -> (String, String) {

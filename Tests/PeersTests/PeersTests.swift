@@ -42,7 +42,8 @@ struct BundledPeersTests {
         }
         let pins = BundledPeerFiles.all.first { $0.path == manifest.requirements }?.content.lowercased() ?? ""
         for package in manifest.pythonPackages {
-            #expect(pins.contains("\n\(package.lowercased())=="), "\(package) is not pinned in \(manifest.requirements)")
+            #expect(pins.contains("\n\(package.lowercased())=="),
+                    "\(package) is not pinned in \(manifest.requirements)")
         }
     }
 
@@ -115,24 +116,28 @@ struct BundledPeersTests {
     @Test("a broken manifest is a clear error")
     func brokenManifest() {
         func manifest(schema: Int = 2, pythonPath: String = #"["shared"]"#, peer: String) -> [UInt8] {
-            Array(#"{"schema": \#(schema), "requirements": "r", "suites": {}, "python_path": \#(pythonPath), "peers": [\#(peer)]}"#.utf8)
+            let top = #""schema": \#(schema), "requirements": "r", "suites": {}, "python_path": \#(pythonPath)"#
+            return Array("{\(top), \"peers\": [\(peer)]}".utf8)
         }
-        let good = #"{"name": "x", "kind": "python", "package": "x", "directory": "x", "command": ["x"], "configuration": "c"}"#
+        let good = #"{"name": "x", "kind": "python", "package": "x", "directory": "x", "command": ["x"], "#
+            + #""configuration": "c"}"#
+        func with(_ field: String) -> String { good.replacing(#""c"}"#, with: #""c", \#(field)}"#) }
         #expect(throws: Never.self) { try PeerManifest.parse(manifest(peer: good)) }
         let bad: [(String, [UInt8])] = [
             ("an old schema", manifest(schema: 1, peer: good)),
             ("an unknown kind", manifest(peer: good.replacing(#""python""#, with: #""java""#))),
             ("a Python peer without a folder", manifest(peer: good.replacing(#""directory": "x", "#, with: ""))),
-            ("a folder outside the apps", manifest(peer: good.replacing(#""directory": "x""#, with: #""directory": "../x""#))),
+            ("a folder outside the apps",
+             manifest(peer: good.replacing(#""directory": "x""#, with: #""directory": "../x""#))),
             ("a module path outside the apps", manifest(pythonPath: #"["/usr/lib"]"#, peer: good)),
-            ("a waiver without its part", manifest(peer: good.replacing(#""c"}"#, with: #""c", "waived": {"validation": "r"}}"#))),
-            ("a waiver without a reason", manifest(peer: good.replacing(#""c"}"#, with: #""c", "waived": {"validation/error-paths": ""}}"#))),
+            ("a waiver without its part", manifest(peer: with(#""waived": {"validation": "r"}"#))),
+            ("a waiver without a reason", manifest(peer: with(#""waived": {"validation/error-paths": ""}"#))),
             ("not JSON", Array("not json".utf8)),
         ]
         for (what, bytes) in bad {
             #expect(throws: PeerManifest.Invalid.self, "\(what)") { try PeerManifest.parse(bytes) }
         }
-        let waived = try? PeerManifest.parse(manifest(peer: good.replacing(#""c"}"#, with: #""c", "waived": {"validation/error-paths": "r"}}"#)))
+        let waived = try? PeerManifest.parse(manifest(peer: with(#""waived": {"validation/error-paths": "r"}"#)))
         #expect(waived?.peers.first?.waived == ["validation/error-paths": "r"])
         #expect(waived?.peers.first?.notApplicable == [:] && waived?.peers.first?.libraries == [])
     }

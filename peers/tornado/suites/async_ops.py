@@ -41,7 +41,8 @@ class AsyncFanoutHandler(ContractHandler):
 class AsyncUpstreamHandler(ContractHandler):
     async def get(self):
         n = work.parse_upstream_n(self.get_query_argument("n", None))
-        self.finish(work.upstream_document(await call_upstream(self.settings["upstream_url"] + work.upstream_target(n))))
+        url = self.settings["upstream_url"] + work.upstream_target(n)
+        self.finish(work.upstream_document(await call_upstream(url)))
 
 
 class AsyncFileHandler(ContractHandler):
