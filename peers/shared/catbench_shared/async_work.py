@@ -233,6 +233,6 @@ def start_cpu_pool(size: int | None = None, start_method: str | None = None) -> 
     has threads already passes "forkserver"."""
     context = multiprocessing.get_context(start_method) if start_method else None
     pool = ProcessPoolExecutor(max_workers=size or runtime.pool_threads(), mp_context=context)
-    # The first submission starts every process.
+    # With fork, the first submission starts every process; a fork server starts them as work comes.
     pool.submit(int).result()
     return pool
