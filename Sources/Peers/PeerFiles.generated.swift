@@ -6,254 +6,296 @@ enum PeerFiles {
         ("README.md", #"""
 # Peers: external framework servers on the catbench contract
 
-Each file here is one real framework app that implements the same suites the
+Each folder here is one real framework app that implements the same suites the
 embedded stacks implement (`catbench contract --suite S` prints them), in that
-framework's own idiom. catbench carries these files inside its binary, installs
-them into a virtual environment (`catbench peers install`), starts each as a
-child process, verifies it with the same rules as the stacks, and measures it.
+framework's own idiom. catbench carries these files inside its binary
+(`scripts/embed-peers` writes them into `Sources/Peers/PeerFiles.generated.swift`;
+a test fails when that is out of date), installs them into a virtual
+environment (`catbench peers install`), starts each as a child process,
+verifies it with the same rules as the stacks, and measures it.
 
-| peer | app | server | run as |
-|---|---|---|---|
-| catzilla | `catzilla_app.py` | Catzilla's own C server | `python catzilla_app.py` |
-| fastapi | `fastapi_app.py` | uvicorn with `uvicorn[standard]` (uvloop, httptools) | `uvicorn fastapi_app:app` |
-| flask | `flask_app.py` | gunicorn, sync workers | `gunicorn flask_app:app` |
-| django | `django_app.py` | gunicorn, sync workers (WSGI) | `gunicorn django_app:application` |
-| aiohttp | `aiohttp_app.py` | gunicorn with aiohttp's uvloop worker | `gunicorn aiohttp_app:app -k aiohttp.GunicornUVLoopWebWorker` |
-| tornado | `tornado_app.py` | Tornado's own HTTP server | `python tornado_app.py` |
-| nginx | (config written by catbench) | nginx from the system | `/plaintext` and `/json` only |
+## Layout
 
-`peers.json` is the manifest catbench reads: the exact command of each peer,
-its configuration in words (recorded in every result), the package whose
-version is recorded, and what the peer cannot do (`not_applicable`, with the
-reason; the report shows "n/a" and that reason).
+```
+peers/
+  peers.json            the manifest catbench reads (below)
+  requirements.txt      every package of the virtual environment, pinned
+  shared/catbench_shared/   the business logic every peer shares, one module per subject
+    runtime.py            CATBENCH_* environment, pool sizes, the manifest's suite modules
+    basic.py              the basic suite's answers
+    middleware_policy.py  the middleware layers' headers, CORS, request ids, async context
+    jwt.py  rate_limit.py  logging_sink.py
+    di_services.py        the DI graph's classes and the connection pool
+    validation_model.py   the model's numbers, normalisation, total, answers and error paths
+    async_work.py         simulated I/O, upstream calls and fan-out targets, fixture, CPU work, pools
+  <framework>/          one package per framework: catzilla fastapi flask django aiohttp tornado
+    app.py (Django: settings.py, urls.py, wsgi.py)   the entry module
+    suites/basic.py middleware.py di.py validation.py async_ops.py   one module per suite
+```
+
+| peer | folder | entry, run as | one suite module is | validation |
+|---|---|---|---|---|
+| catzilla | `catzilla/` | `python app.py`, Catzilla's C server | a `RouterGroup` (`app.include_routes`) | Catzilla's `BaseModel` |
+| fastapi | `fastapi/` | `uvicorn app:app` (uvloop, httptools) | an `APIRouter` (`app.include_router`) | pydantic |
+| flask | `flask/` | `gunicorn 'app:create_app()'`, sync workers | a `Blueprint` (`app.register_blueprint`) | marshmallow |
+| flask-cerberus | `flask/` | `gunicorn "app:create_app(validator='cerberus')"` | the same blueprints | Cerberus |
+| django | `django/` | `gunicorn wsgi:application`, sync workers | a urls module (`include()` in `urls.py`) | Django REST framework serializers |
+| aiohttp | `aiohttp/` | `gunicorn 'app:create_app()' -k aiohttp.GunicornUVLoopWebWorker` | a `RouteTableDef` (`app.add_routes`) | msgspec |
+| tornado | `tornado/` | `python app.py`, Tornado's HTTPServer | a handler list, concatenated into the `Application` | jsonschema |
+| nginx | (config written by catbench) | nginx from the system | — | `/plaintext` and `/json` only |
+
+Tornado has no validation library of its own and the plan names none for it;
+the peer uses jsonschema, as tornado-json does.
+
+An entry module names no suite: it reads `"suites"` from `peers.json`
+(contract suite name → module name, `"async-ops": "async_ops"`) and mounts
+`suites.<module>` of its own folder. A module may need what its framework's
+router object cannot hold; then it also has `setup(app)` (Catzilla: its
+app-wide post-route middleware; aiohttp: app keys, sub-applications, clean-up
+contexts) or, on Tornado, `settings()` (Application settings, made in each
+worker process before its event loop starts). **Adding a suite** is a module
+in every framework's `suites/`, shared logic in a new `catbench_shared`
+module, and one line in `"suites"`.
+
+## peers.json
+
+- `suites`, `python_path` (folders put on every peer's module path: the shared logic).
+- Per peer: `name`, `kind` (`python` or `nginx`), `package` (whose version is
+  recorded), `libraries` (further packages whose versions are recorded: the
+  validation library), `directory` (the peer's folder, its working directory),
+  `command`, `configuration` (the peer's design in words, recorded in every
+  result: the server, each mechanism, the validation library),
+  `not_applicable` and `waived` (below).
 
 ## How catbench runs a peer
 
-- Working directory: the folder holding these files. The command's
-  placeholders are `{python}` (the venv's interpreter), `{venv}` (the venv's
-  root), `{host}`, `{port}` and `{workers}`.
+- Working directory: the peer's folder (`directory`). Python puts it first
+  on the module path, so a peer's folder holds only its own modules — never
+  a folder named like an installed package — and the folders themselves
+  (`peers/flask/`) are never on the path: `import flask` is always the real
+  Flask. The shared folder is on the module path through a `.pth` file the
+  installer writes into the environment's site-packages, after the installed
+  packages, so it can hide none of them.
+- The command's placeholders are `{python}` (the venv's interpreter), `{venv}`
+  (the venv's root), `{host}`, `{port}` and `{workers}`.
 - Environment, also given to every process of the peer:
   `CATBENCH_HOST`, `CATBENCH_PORT`, `CATBENCH_WORKERS` (1 unless the run says
   `--workers N`; every server, embedded or external, gets the same number),
-  `CATBENCH_UPSTREAM` (`host:port` of the upstream HTTP service the async
-  suite calls; it answers `GET /delay?n=K` after 2 ms with `{"n":K}`),
-  `CATBENCH_SCRATCH` (a private folder for fixture files).
-- Every peer serves the basic suite and every feature suite it implements at
-  once; catbench waits for `GET /plaintext` to answer `Hello, World!` (the
-  start-up time is recorded), verifies, measures, then sends SIGTERM to the
-  peer's process group, and SIGKILL after 5 s.
+  `CATBENCH_UPSTREAM` (`host:port` of the upstream HTTP service the async-ops
+  suite calls: `GET /delay?n=K` answers `{"n":K}` after 2 ms, or after `ms`
+  milliseconds when the query has `ms`; the fan-out's calls name their `group`,
+  so the upstream sees how many of them overlap), `CATBENCH_SCRATCH` (a
+  private folder for fixture files).
+- Every peer serves every suite at once; catbench waits for `GET /plaintext`
+  to answer `Hello, World!` (the start-up time is recorded), verifies,
+  measures, then sends SIGTERM to the peer's process group, and SIGKILL after 5 s.
 - Logs (stdout and stderr) go to a file catbench keeps; when a peer fails, the
   report shows its last lines.
 
+To run one by hand from a checkout (with the packages of `requirements.txt`
+installed): `cd peers/flask && PYTHONPATH=../shared gunicorn 'app:create_app()'`,
+with `CATBENCH_UPSTREAM` set for the async-ops suite.
+
 ## Rules for a peer
 
-- The framework's mechanism, not a shortcut: middleware through the
-  framework's middleware, dependency injection through its DI (or the idiom
-  its documentation recommends when it has none), validation through its
-  validation library. Business logic (JWT, token bucket, validation rules,
-  DI services, the async work) is shared in `common.py`, ported from
-  `Sources/Frameworks/SharedLogic`, so only the mechanism differs.
+- The framework's mechanism, not a shortcut: routing through its routers,
+  middleware through the framework's middleware, dependency injection through
+  its DI (or the idiom its documentation recommends when it has none),
+  validation through a real validation library — never a hand-written
+  look-alike. Business logic (JWT, token bucket, DI services, the async work,
+  the validation model's numbers and normalisation) is shared in
+  `catbench_shared`, ported from `Sources/Frameworks/SharedLogic`, so only the
+  mechanism differs.
 - Production configuration as the framework's documentation recommends
   (debug off, access log off where the docs say so for throughput, the
   recommended server), one worker process unless `CATBENCH_WORKERS` says more.
+- A library is taken as it is: where it accepts what the contract rejects, the
+  peer fails that check honestly rather than patching the library by hand.
 - A feature the framework truly lacks is declared in `peers.json` under
-  `not_applicable` (`"suite"`, `"suite/case"`), never faked.
+  `not_applicable` (`"suite"`, `"suite/case"`, `"suite/check"`); the report
+  shows "n/a" and the reason.
+- A part of a check the framework cannot express is declared under `waived`
+  (`"suite/part"`: reason). A waiver never changes a check's status or
+  meaning, only that part: `validation/error-paths` means the 422 must still be
+  a 422 with `{"errors":[…]}` holding at least one `{path, message}`, but need
+  not list every failing field by path. catzilla (BaseModel: one message for
+  the model) and aiohttp (msgspec: the first failing field) declare it.
 
 """#),
-        ("aiohttp_app.py", #"""
+        ("aiohttp/app.py", #"""
 """The catbench contract on aiohttp: a web.Application served by gunicorn's
 aiohttp.GunicornUVLoopWebWorker, native coroutine handlers.
 
-Mechanisms: middleware are @web.middleware coroutines, scoped per level by
-sub-applications (/mw5 is a sub-app whose middlewares are the first five
-layers); DI is aiohttp's idiom of typed app keys for singletons and the
-request's own mapping for request-scoped objects, opened and closed by a
-middleware of the /di sub-app; validation is common.py's dictionary schema
-(aiohttp has no validation library); the async work runs on the worker's
-uvloop, with one keep-alive ClientSession per worker for the upstream.
+Run as `gunicorn 'app:create_app()'` in this folder (see peers.json). The app
+adds each suite's RouteTableDef — the modules peers.json's "suites" names,
+from suites/ — and lets a module that needs more (app keys, sub-applications
+with their own middleware, clean-up contexts) set it up through its
+`setup(app)`. This module names no suite.
 """
 
+import importlib
+
+from aiohttp import web
+
+from catbench_shared import runtime
+
+
+def create_app() -> web.Application:
+    app = web.Application()
+    for name in runtime.suite_modules():
+        suite = importlib.import_module(f"suites.{name}")
+        app.add_routes(suite.routes)
+        setup = getattr(suite, "setup", None)
+        if setup is not None:
+            setup(app)
+    return app
+
+"""#),
+        ("aiohttp/suites/__init__.py", #"""
+"""One module per suite of the contract; peers.json's "suites" names them, the entry module mounts them."""
+
+"""#),
+        ("aiohttp/suites/async_ops.py", #"""
+"""The async-ops suite on aiohttp: native coroutines on the worker's uvloop;
+one ClientSession per worker for the upstream (its connector keeps
+connections alive and reuses them), the fan-out's ten calls at once with
+asyncio.gather; the file read on the loop's thread pool, CPU work on a
+process pool. A clean-up context makes and closes what the suite needs."""
+
 import asyncio
-import functools
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from aiohttp import ClientSession, web
 
-import common
+from catbench_shared import async_work as work
+from catbench_shared import logging_sink, runtime
 
-# --- basic suite -------------------------------------------------------------
+UPSTREAM = web.AppKey("upstream", ClientSession)
+CPU_POOL = web.AppKey("cpu_pool", ProcessPoolExecutor)
+FIXTURE = web.AppKey("fixture", str)
 
-basic = web.RouteTableDef()
+routes = web.RouteTableDef()
 
 
-@basic.get("/plaintext")
+async def call_upstream(session: ClientSession, target: str) -> int:
+    async with session.get(target) as answer:
+        return work.upstream_n(await answer.read())
+
+
+@routes.get("/async/io")
+async def async_io(request):
+    start = time.perf_counter()
+    await work.simulated_io()
+    return web.json_response(work.io_document(logging_sink.micros_since(start)))
+
+
+@routes.get("/async/fanout")
+async def async_fanout(request):
+    session = request.app[UPSTREAM]
+    targets = work.fanout_targets(request.query.get("group"))
+    results = await asyncio.gather(*(call_upstream(session, target) for target in targets))
+    return web.json_response(work.fanout_document(list(results)))
+
+
+@routes.get("/async/upstream")
+async def async_upstream(request):
+    target = work.upstream_target(work.parse_upstream_n(request.query.get("n")))
+    return web.json_response(work.upstream_document(await call_upstream(request.app[UPSTREAM], target)))
+
+
+@routes.get("/async/file")
+async def async_file(request):
+    # aiohttp has no async file API; its docs send blocking calls to an executor.
+    loop = asyncio.get_running_loop()
+    return web.json_response(await loop.run_in_executor(None, work.read_fixture, request.app[FIXTURE]))
+
+
+@routes.get("/async/cpu")
+async def async_cpu(request):
+    seed = work.parse_seed(request.query.get("seed"))
+    result = await asyncio.get_running_loop().run_in_executor(request.app[CPU_POOL], work.cpu, seed)
+    return web.json_response(work.cpu_document(seed, result))
+
+
+@routes.get("/async/sync")
+def async_sync(request):
+    # A plain function: aiohttp still accepts it (deprecated) and calls it on the loop.
+    return web.json_response(work.SYNC_DOCUMENT)
+
+
+async def resources(app):
+    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown,
+    and its loop's thread pool (the file read), as large as every peer's."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=runtime.pool_threads()))
+    app[UPSTREAM] = ClientSession(work.upstream_base_url())
+    app[CPU_POOL] = work.start_cpu_pool()
+    yield
+    await app[UPSTREAM].close()
+    app[CPU_POOL].shutdown()
+
+
+def setup(app):
+    app[FIXTURE] = work.write_fixture()
+    app.cleanup_ctx.append(resources)
+
+"""#),
+        ("aiohttp/suites/basic.py", #"""
+"""The basic suite on aiohttp."""
+
+from aiohttp import web
+
+from catbench_shared import basic
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/plaintext")
 async def plaintext(request):
-    return web.Response(text=common.PLAINTEXT_BODY)
+    return web.Response(text=basic.PLAINTEXT_BODY)
 
 
-@basic.get("/json")
+@routes.get("/json")
 async def json_message(request):
-    return web.json_response({"message": common.JSON_MESSAGE})
+    return web.json_response({"message": basic.JSON_MESSAGE})
 
 
-@basic.get(r"/users/{id:[+-]?[0-9]+}")
+@routes.get(r"/users/{id:[+-]?[0-9]+}")
 async def user(request):
     # The route admits only integer text; one beyond int64 is not a user either.
-    user_id = common.parse_int64(request.match_info["id"])
+    user_id = basic.parse_int64(request.match_info["id"])
     if user_id is None:
         raise web.HTTPNotFound()
-    return web.json_response(common.user_document(user_id))
+    return web.json_response(basic.user_document(user_id))
 
 
-@basic.get("/search")
+@routes.get("/search")
 async def search(request):
-    limit = common.search_limit(request.query.get("limit"))
-    return web.json_response(common.search_document(request.query.get("q", ""), limit))
+    limit = basic.search_limit(request.query.get("limit"))
+    return web.json_response(basic.search_document(request.query.get("q", ""), limit))
 
+"""#),
+        ("aiohttp/suites/di.py", #"""
+"""The DI suite on aiohttp. aiohttp has no container: singletons live under app
+keys, made at start-up; request-scoped objects live in the request's mapping,
+made on first use by the provider coroutines below; transients are made at
+every call. The /di sub-app's middleware closes the request scope: it gives
+the pooled connection back when the handler is done."""
 
-# --- middleware suite ----------------------------------------------------------
-# Ten @web.middleware layers, outermost first (common.LAYER_NAMES). What a layer
-# finds is kept in the request's mapping for the inner layers and the handler.
+import functools
 
-SINK = web.AppKey("sink", common.LogSink)
-LIMITER = web.AppKey("limiter", common.RateLimiter)
+from aiohttp import web
 
+from catbench_shared import di_services as services
 
-def error_response(status, message, headers=None):
-    return web.json_response(common.error_document(message), status=status, headers=headers)
+routes = web.RouteTableDef()
+# The request-scoped endpoints, served by the /di sub-app (see setup).
+scoped = web.RouteTableDef()
 
-
-@web.middleware
-async def request_id_layer(request, handler):
-    request_id = request.headers.get("X-Request-Id") or common.next_request_id()
-    request["request_id"] = request_id
-    response = await handler(request)
-    response.headers["X-Request-Id"] = request_id
-    return response
-
-
-@web.middleware
-async def logging_layer(request, handler):
-    start = time.perf_counter()
-    response = await handler(request)
-    record = common.LogRecord(request.method, request.path, response.status, common.micros_since(start))
-    request.config_dict[SINK].append(record)
-    return response
-
-
-@web.middleware
-async def security_layer(request, handler):
-    response = await handler(request)
-    response.headers.update(common.SECURITY_HEADERS)
-    return response
-
-
-@web.middleware
-async def cors_layer(request, handler):
-    origin = request.headers.get("Origin")
-    if common.is_cors_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method")):
-        response = web.Response(status=204, headers=common.CORS_PREFLIGHT_HEADERS)
-    else:
-        response = await handler(request)
-    if origin == common.ALLOWED_ORIGIN:
-        response.headers["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
-        response.headers.add("Vary", "Origin")
-    return response
-
-
-@web.middleware
-async def auth_layer(request, handler):
-    try:
-        claims = common.verify_jwt(request.headers.get("Authorization"))
-    except common.JWTRejected as rejection:
-        return error_response(401, rejection.reason, {"WWW-Authenticate": common.WWW_AUTHENTICATE})
-    request["user"] = claims.subject
-    return await handler(request)
-
-
-@web.middleware
-async def rate_limit_layer(request, handler):
-    key = common.client_key(request.headers.get("X-Client-Key"), request.get("user"))
-    decision = request.config_dict[LIMITER].take(key)
-    if not decision.allowed:
-        return error_response(429, common.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
-    return await handler(request)
-
-
-@web.middleware
-async def async_context_layer(request, handler):
-    request["context"] = await common.resolve_context()
-    return await handler(request)
-
-
-@web.middleware
-async def timing_layer(request, handler):
-    start = time.perf_counter()
-    response = await handler(request)
-    response.headers.add("Server-Timing", f"app;dur={common.micros_since(start) / 1000}")
-    return response
-
-
-@web.middleware
-async def cache_control_layer(request, handler):
-    response = await handler(request)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@web.middleware
-async def accept_guard_layer(request, handler):
-    if not common.accepts_json(request.headers.get("Accept")):
-        return error_response(406, common.NOT_ACCEPTABLE)
-    return await handler(request)
-
-
-LAYERS = (request_id_layer, logging_layer, security_layer, cors_layer, auth_layer,
-          rate_limit_layer, async_context_layer, timing_layer, cache_control_layer, accept_guard_layer)
-
-
-def hello_app(level):
-    """The sub-app mounted at /mw{level}: GET and OPTIONS /hello behind the first `level` layers."""
-
-    async def hello(request):
-        return web.json_response(common.hello_document(
-            level, request.get("user"), request.get("request_id"), request.get("context")))
-
-    async def options(request):
-        # Reached when no CORS layer answered a preflight: list the methods.
-        return web.Response(status=204, headers={"Allow": common.CORS_METHODS})
-
-    subapp = web.Application(middlewares=LAYERS[:level])
-    subapp.router.add_get("/hello", hello)
-    subapp.router.add_route("OPTIONS", "/hello", options)
-    return subapp
-
-
-async def stats(request):
-    return web.json_response({"logged": request.app[SINK].total})
-
-
-def add_middleware_suite(app):
-    app[SINK] = common.LogSink()
-    app[LIMITER] = common.RateLimiter()
-    app.router.add_get("/mw/stats", stats)
-    for level in common.LEVELS:
-        app.add_subapp(f"/mw{level}", hello_app(level))
-
-
-# --- DI suite -------------------------------------------------------------------
-# aiohttp has no container: singletons live under app keys, made at start-up;
-# request-scoped objects live in the request's mapping, made on first use by the
-# provider coroutines below; transients are made at every call. The /di
-# sub-app's middleware closes the request scope: it gives the pooled connection
-# back when the handler is done.
-
-CONFIG = web.AppKey("config", common.Config)
-CLOCK = web.AppKey("clock", common.ServiceClock)
-CACHE = web.AppKey("cache", common.Cache)
-POOL = web.AppKey("pool", common.ConnectionPool)
+CONFIG = web.AppKey("config", services.Config)
+CLOCK = web.AppKey("clock", services.ServiceClock)
+CACHE = web.AppKey("cache", services.Cache)
+POOL = web.AppKey("pool", services.ConnectionPool)
 
 
 def request_scoped(make):
@@ -271,7 +313,7 @@ def request_scoped(make):
 
 @request_scoped
 async def request_context(request):
-    return common.RequestContext()
+    return services.RequestContext()
 
 
 @request_scoped
@@ -281,32 +323,32 @@ async def db_connection(request):
 
 @request_scoped
 async def logger(request):
-    return common.Logger(await request_context(request), request.config_dict[CONFIG])
+    return services.Logger(await request_context(request), request.config_dict[CONFIG])
 
 
 @request_scoped
 async def user_repository(request):
-    return common.UserRepository(await db_connection(request), await logger(request))
+    return services.UserRepository(await db_connection(request), await logger(request))
 
 
 @request_scoped
 async def token_provider(request):
-    return await common.make_token_provider(request.config_dict[CONFIG])
+    return await services.make_token_provider(request.config_dict[CONFIG])
 
 
 @request_scoped
 async def user_service(request):
-    services = request.config_dict
-    return common.UserService(await user_repository(request), services[CACHE], services[CLOCK],
+    keys = request.config_dict
+    return services.UserService(await user_repository(request), keys[CACHE], keys[CLOCK],
                               await token_provider(request))
 
 
 async def audit_event(request):
-    return common.AuditEvent(await logger(request), request.config_dict[CLOCK])
+    return services.AuditEvent(await logger(request), request.config_dict[CLOCK])
 
 
 async def notifier(request):
-    return common.Notifier(await user_service(request), await audit_event(request))
+    return services.Notifier(await user_service(request), await audit_event(request))
 
 
 @web.middleware
@@ -319,176 +361,300 @@ async def request_scope(request, handler):
             connection.release()
 
 
+@scoped.get("/one")
 async def di_one(request):
     return web.json_response({"request_context": (await request_context(request)).id})
 
 
+@scoped.get("/ten")
 async def di_ten(request):
-    services = request.config_dict
-    return web.json_response(common.ten_document(
-        services[CONFIG], services[CLOCK], services[CACHE], await request_context(request),
+    keys = request.config_dict
+    return web.json_response(services.ten_document(
+        keys[CONFIG], keys[CLOCK], keys[CACHE], await request_context(request),
         await db_connection(request), await logger(request), await user_repository(request),
         await token_provider(request), await user_service(request), await audit_event(request)))
 
 
+@scoped.get("/graph")
 async def di_graph(request):
     first, second = await notifier(request), await notifier(request)
-    return web.json_response(common.graph_document(first, second, request.config_dict[POOL]))
+    return web.json_response(services.graph_document(first, second, request.config_dict[POOL]))
 
 
+@routes.get("/di/pool")
 async def di_pool(request):
-    return web.json_response(common.pool_document(request.config_dict[POOL]))
+    return web.json_response(services.pool_document(request.config_dict[POOL]))
 
 
-def add_di_suite(app):
-    app[CONFIG], app[CLOCK], app[CACHE] = common.Config(), common.ServiceClock(), common.Cache()
-    app[POOL] = common.ConnectionPool()
+def setup(app):
+    """The singletons as app keys, and the /di sub-app whose middleware closes the request scope."""
+    app[CONFIG], app[CLOCK], app[CACHE] = services.Config(), services.ServiceClock(), services.Cache()
+    app[POOL] = services.ConnectionPool()
     di = web.Application(middlewares=[request_scope])
-    di.router.add_get("/one", di_one)
-    di.router.add_get("/ten", di_ten)
-    di.router.add_get("/graph", di_graph)
-    app.router.add_get("/di/pool", di_pool)
+    di.add_routes(scoped)
     app.add_subapp("/di", di)
 
+"""#),
+        ("aiohttp/suites/middleware.py", #"""
+"""The middleware suite on aiohttp: ten @web.middleware coroutines, outermost
+first (middleware_policy.LAYER_NAMES), scoped per level by sub-applications
+(/mw5 is a sub-app whose middlewares are the first five layers). What a layer
+finds is kept in the request's mapping for the inner layers and the handler."""
 
-# --- validation suite -------------------------------------------------------------
-# aiohttp has no validation library; the handler loads the body with common.py's
-# dictionary schema. aiohttp itself refuses a body over client_max_size (1 MiB)
-# with 413.
+import time
 
-validation = web.RouteTableDef()
+from aiohttp import web
+
+from catbench_shared import jwt, logging_sink, middleware_policy as policy, rate_limit
+
+routes = web.RouteTableDef()
+
+SINK = web.AppKey("sink", logging_sink.LogSink)
+LIMITER = web.AppKey("limiter", rate_limit.RateLimiter)
 
 
-@validation.post("/validate/user")
-async def validate_user(request):
+def error_response(status, message, headers=None):
+    return web.json_response(policy.error_document(message), status=status, headers=headers)
+
+
+@web.middleware
+async def request_id_layer(request, handler):
+    request_id = request.headers.get("X-Request-Id") or policy.next_request_id()
+    request["request_id"] = request_id
+    response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def logging_layer(request, handler):
+    start = time.perf_counter()
+    response = await handler(request)
+    record = logging_sink.LogRecord(request.method, request.path, response.status, logging_sink.micros_since(start))
+    request.config_dict[SINK].append(record)
+    return response
+
+
+@web.middleware
+async def security_layer(request, handler):
+    response = await handler(request)
+    response.headers.update(policy.SECURITY_HEADERS)
+    return response
+
+
+@web.middleware
+async def cors_layer(request, handler):
+    origin = request.headers.get("Origin")
+    if policy.is_cors_preflight(request.method, origin, request.headers.get("Access-Control-Request-Method")):
+        response = web.Response(status=204, headers=policy.CORS_PREFLIGHT_HEADERS)
+    else:
+        response = await handler(request)
+    if origin == policy.ALLOWED_ORIGIN:
+        response.headers["Access-Control-Allow-Origin"] = policy.ALLOWED_ORIGIN
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+@web.middleware
+async def auth_layer(request, handler):
     try:
-        data = json.loads(await request.read())
-    except ValueError:  # malformed JSON or text that is not UTF-8
-        return error_response(400, "malformed JSON")
-    user, errors = common.USER_SCHEMA.load(data)
-    if errors:
-        return web.json_response(common.errors_document(errors), status=422)
-    return web.json_response(common.created_document(user), status=201)
+        claims = jwt.verify_jwt(request.headers.get("Authorization"))
+    except jwt.JWTRejected as rejection:
+        return error_response(401, rejection.reason, {"WWW-Authenticate": policy.WWW_AUTHENTICATE})
+    request["user"] = claims.subject
+    return await handler(request)
 
 
-# --- async suite ---------------------------------------------------------------------
+@web.middleware
+async def rate_limit_layer(request, handler):
+    key = rate_limit.client_key(request.headers.get("X-Client-Key"), request.get("user"))
+    decision = request.config_dict[LIMITER].take(key)
+    if not decision.allowed:
+        return error_response(429, policy.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
+    return await handler(request)
 
-UPSTREAM = web.AppKey("upstream", ClientSession)
-CPU_POOL = web.AppKey("cpu_pool", ProcessPoolExecutor)
-FIXTURE = web.AppKey("fixture", str)
 
-async_ops = web.RouteTableDef()
+@web.middleware
+async def async_context_layer(request, handler):
+    request["context"] = await policy.resolve_context()
+    return await handler(request)
 
 
-@async_ops.get("/async/io")
-async def async_io(request):
+@web.middleware
+async def timing_layer(request, handler):
     start = time.perf_counter()
-    await common.simulated_io()
-    return web.json_response(common.io_document(common.micros_since(start)))
+    response = await handler(request)
+    response.headers.add("Server-Timing", f"app;dur={logging_sink.micros_since(start) / 1000}")
+    return response
 
 
-@async_ops.get("/async/fanout")
-async def async_fanout(request):
-    start = time.perf_counter()
-    results = await common.fanout()
-    return web.json_response(common.fanout_document(results, common.micros_since(start)))
+@web.middleware
+async def cache_control_layer(request, handler):
+    response = await handler(request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-@async_ops.get("/async/upstream")
-async def async_upstream(request):
-    n = common.parse_upstream_n(request.query.get("n"))
-    async with request.app[UPSTREAM].get(common.upstream_target(n)) as answer:
-        body = await answer.read()
-    return web.json_response(common.upstream_document(common.upstream_n(body)))
+@web.middleware
+async def accept_guard_layer(request, handler):
+    if not policy.accepts_json(request.headers.get("Accept")):
+        return error_response(406, policy.NOT_ACCEPTABLE)
+    return await handler(request)
 
 
-@async_ops.get("/async/file")
-async def async_file(request):
-    # aiohttp has no async file API; its docs send blocking calls to an executor.
-    loop = asyncio.get_running_loop()
-    return web.json_response(await loop.run_in_executor(None, common.read_fixture, request.app[FIXTURE]))
+LAYERS = (request_id_layer, logging_layer, security_layer, cors_layer, auth_layer,
+          rate_limit_layer, async_context_layer, timing_layer, cache_control_layer, accept_guard_layer)
 
 
-@async_ops.get("/async/cpu")
-async def async_cpu(request):
-    seed = common.parse_seed(request.query.get("seed"))
-    result = await asyncio.get_running_loop().run_in_executor(request.app[CPU_POOL], common.cpu, seed)
-    return web.json_response(common.cpu_document(seed, result))
+def hello_app(level):
+    """The sub-app mounted at /mw{level}: GET and OPTIONS /hello behind the first `level` layers."""
+
+    async def hello(request):
+        return web.json_response(policy.hello_document(
+            level, request.get("user"), request.get("request_id"), request.get("context")))
+
+    async def options(request):
+        # Reached when no CORS layer answered a preflight: list the methods.
+        return web.Response(status=204, headers={"Allow": policy.CORS_METHODS})
+
+    subapp = web.Application(middlewares=LAYERS[:level])
+    subapp.router.add_get("/hello", hello)
+    subapp.router.add_route("OPTIONS", "/hello", options)
+    return subapp
 
 
-@async_ops.get("/async/sync")
-def async_sync(request):
-    # A plain function: aiohttp still accepts it (deprecated) and calls it on the loop.
-    return web.json_response(common.SYNC_DOCUMENT)
+@routes.get("/mw/stats")
+async def stats(request):
+    return web.json_response({"logged": request.app[SINK].total})
 
 
-async def async_resources(app):
-    """cleanup_ctx: the worker's upstream session and CPU pool, closed at shutdown,
-    and its loop's thread pool (the file read), as large as every peer's."""
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=common.pool_threads()))
-    host, port = common.upstream_address()
-    # The session's connector keeps connections alive and reuses them.
-    app[UPSTREAM] = ClientSession(f"http://{host}:{port}")
-    app[CPU_POOL] = common.start_cpu_pool()
-    yield
-    await app[UPSTREAM].close()
-    app[CPU_POOL].shutdown()
-
-
-# --- application -----------------------------------------------------------------------
-
-
-def make_app():
-    app = web.Application()
-    app.add_routes(basic)
-    app.add_routes(validation)
-    app.add_routes(async_ops)
-    add_middleware_suite(app)
-    add_di_suite(app)
-    app[FIXTURE] = common.write_fixture()
-    app.cleanup_ctx.append(async_resources)
-    return app
-
-
-app = make_app()
+def setup(app):
+    """The sink and buckets as app keys, and a sub-app per level."""
+    app[SINK] = logging_sink.LogSink()
+    app[LIMITER] = rate_limit.RateLimiter()
+    for level in policy.LEVELS:
+        app.add_subapp(f"/mw{level}", hello_app(level))
 
 """#),
-        ("catzilla_app.py", #"""
-"""The catbench contract on Catzilla: its own C server (libuv, llhttp) and C router,
-its middleware system, DI container, validation models and asyncio bridge.
+        ("aiohttp/suites/validation.py", #"""
+"""The validation suite on aiohttp with msgspec: Structs with Meta
+constraints, decoded straight from the body's bytes by one typed JSON
+Decoder (strict: "2" is no int, 1.5 none either, "yes" no bool). msgspec
+stops at the first failing field and names its path; the peer declares the
+waiver validation/error-paths for that. msgspec transforms nothing, so a
+Struct's __post_init__ (its hook for that) trims the name, normalizes the
+email and turns a null optional field into its default; the name's and the
+email's rules are patterns that allow the whitespace the normalization trims.
+aiohttp itself refuses a body over client_max_size (1 MiB) with 413."""
 
-Mechanisms:
-- middleware: each layer's request work is per-route middleware (run in list
-  order before the handler, may answer early); the layers' response work runs
-  in one global post-route middleware (Catzilla has post-route middleware only
-  globally), which leaves alone requests that went through no layer.
-- DI: Catzilla's container with constructor injection by parameter name and
-  Depends() in handlers; request scope through catzilla.scope (see the DI
-  section for why).
-- validation: Catzilla's BaseModel and Field.
-- async: async handlers run on Catzilla's asyncio bridge loop; sync handlers on
-  the server's thread.
-Catzilla serves from one process: it has no multi-process mode.
+import re
+from typing import Annotated
+
+import msgspec
+from aiohttp import web
+from msgspec import Meta, Struct
+
+from catbench_shared import validation_model as model
+
+routes = web.RouteTableDef()
+
+def text(bounds):
+    return Meta(min_length=bounds[0], max_length=bounds[1])
+
+
+def within(bounds):
+    return Meta(ge=bounds[0], le=bounds[1])
+
+
+class Address(Struct):
+    street: Annotated[str, text(model.STREET_LENGTH)]
+    city: Annotated[str, text(model.CITY_LENGTH)]
+    zip: Annotated[str, Meta(pattern=model.ZIP_PATTERN)]
+    country: Annotated[str, Meta(pattern=model.COUNTRY_PATTERN)]
+
+
+Tag = Annotated[str, text(model.TAG_LENGTH)]
+
+
+class Item(Struct):
+    sku: Annotated[str, Meta(pattern=model.SKU_PATTERN)]
+    quantity: Annotated[int, within(model.QUANTITY_RANGE)]
+    price: Annotated[float, within(model.PRICE_RANGE)]
+    tags: Annotated[list[Tag], Meta(max_length=model.TAGS_MAX)] | None = None
+
+    def __post_init__(self):
+        if self.tags is None:  # absent or null
+            self.tags = []
+
+
+class User(Struct):
+    name: Annotated[str, Meta(pattern=model.UNTRIMMED_NAME_PATTERN)]
+    email: Annotated[str, Meta(pattern=model.UNTRIMMED_EMAIL_PATTERN)]
+    age: Annotated[int, within(model.AGE_RANGE)]
+    username: Annotated[str, Meta(pattern=model.USERNAME_PATTERN)]
+    address: Address
+    items: Annotated[list[Item], text(model.ITEM_COUNT)]
+    nickname: Annotated[str, Meta(max_length=model.NICKNAME_MAX)] | None = None
+    newsletter: bool | None = None
+
+    def __post_init__(self):
+        self.name = model.trim(self.name)
+        self.email = model.normalize_email(self.email)
+        if self.newsletter is None:  # absent or null
+            self.newsletter = False
+
+
+DECODER = msgspec.json.Decoder(User)
+ENCODER = msgspec.json.Encoder()
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def error_location(message: str):
+    """msgspec's "… - at `$.items[0].quantity`" as ("items", 0, "quantity"); () for the body."""
+    _, _, path = message.rpartition(" - at `$")
+    return tuple(name if name else int(index) for name, index in _STEP.findall(path.rstrip("`")))
+
+
+def json_answer(document, status):
+    return web.Response(body=ENCODER.encode(document), status=status, content_type="application/json")
+
+
+@routes.post("/validate/user")
+async def validate_user(request):
+    body = await request.read()
+    try:
+        user = DECODER.decode(body)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        return json_answer(model.errors_document([(error_location(message), message)]), 422)
+    except msgspec.DecodeError:  # malformed JSON or text that is not UTF-8
+        return json_answer(model.MALFORMED_JSON, 400)
+    return json_answer(model.created_document(msgspec.to_builtins(user)), 201)
+
+"""#),
+        ("catzilla/app.py", #"""
+"""The catbench contract on Catzilla: its own C server (libuv, llhttp) and C
+router, its RouterGroups, middleware system, DI container, validation models
+and asyncio bridge. Catzilla serves from one process: it has no multi-process
+mode.
+
+Run as `python app.py` in this folder (see peers.json). Each suite module —
+those peers.json's "suites" names, from suites/ — has a RouterGroup, `group`,
+that the app includes (`include_routes`), and may have `setup(app)` for what a
+group cannot hold: post-route middleware, which Catzilla has only app-wide.
+This module names no suite; what is app-wide is here: the loop policy, the
+standard headers (headers.py) and the server.
 """
 
 import asyncio
-import itertools
-import json
-import os
-import time
+import importlib
 from concurrent.futures import ThreadPoolExecutor
-from email.utils import formatdate
-from typing import List, Optional
 
-import common
+from catbench_shared import runtime
 
 # Catzilla serves from one process whatever CATBENCH_WORKERS says, so its pools
 # are the whole server's, not one worker's share.
-POOL_SIZE = common.server_pool_size()
-
-# Catzilla's C extension starts threads as it loads; the CPU pool forks its
-# processes first, so that they start from a single-threaded process.
-CPU_POOL = common.start_cpu_pool(POOL_SIZE)
+POOL_SIZE = runtime.server_pool_size()
 
 
 class PooledLoopPolicy(asyncio.DefaultEventLoopPolicy):
@@ -496,7 +662,7 @@ class PooledLoopPolicy(asyncio.DefaultEventLoopPolicy):
     file read, as every peer's pool). Catzilla's C extension makes its asyncio
     bridge loop itself, on its own thread, as it is imported, and offers no
     start-up hook; the loop policy is asyncio's way to shape loops made by code
-    the app does not control, so it is set before the import below."""
+    the app does not control, so it is set before Catzilla is imported."""
 
     def new_event_loop(self):
         loop = super().new_event_loop()
@@ -506,22 +672,55 @@ class PooledLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
 asyncio.set_event_loop_policy(PooledLoopPolicy())
 
-from aiohttp import ClientSession  # noqa: E402
-from catzilla import BaseModel, Catzilla, Depends, Field, JSONResponse, Response, ScopedDIContainer  # noqa: E402
-from catzilla.scope import ScopeType, get_scope_manager  # noqa: E402
-from catzilla.validation import ValidationError  # noqa: E402
+from catzilla import Catzilla  # noqa: E402  (after the loop policy)
 
-app = Catzilla(production=True, show_banner=False, di_container=ScopedDIContainer())
+import headers  # noqa: E402
 
-# Catzilla's documented way to await in sync code (middleware, factories) is to
-# run the coroutine to completion; a Runner does that on one reused loop.
+
+def create_app() -> Catzilla:
+    app = Catzilla(production=True, show_banner=False)
+    app.set_not_found_handler(headers.not_found)
+    # Lower priorities run first; a suite's post-route middleware comes after these.
+    app.middleware(priority=1, pre_route=False, post_route=True)(headers.standard_headers)
+    for name in runtime.suite_modules():
+        suite = importlib.import_module(f"suites.{name}")
+        app.include_routes(suite.group)
+        setup = getattr(suite, "setup", None)
+        if setup is not None:
+            setup(app)
+    return app
+
+
+if __name__ == "__main__":
+    create_app().listen(port=runtime.port(), host=runtime.host())
+
+"""#),
+        ("catzilla/bridge.py", #"""
+"""Async work from sync code. Catzilla's documented way to await in sync code
+(middleware, DI factories) is to run the coroutine to completion; a Runner
+does that on one reused loop (as Flask and Django use asgiref)."""
+
+import asyncio
+
 RUNNER = asyncio.Runner()
 
 
-# --- standard headers --------------------------------------------------------
-# Catzilla's C server writes Content-Type, Content-Length and Connection only;
-# Date and Server come from post-route middleware, and from the 404 handler
-# (Catzilla sends a not-found answer without running middleware).
+def run(coroutine):
+    return RUNNER.run(coroutine)
+
+"""#),
+        ("catzilla/headers.py", #"""
+"""The standard headers. Catzilla's C server writes Content-Type,
+Content-Length and Connection only; Date and Server come from the app's
+post-route middleware, and from the 404 handler (Catzilla sends a not-found
+answer without running middleware)."""
+
+import time
+from email.utils import formatdate
+
+from catzilla import JSONResponse
+
+from catbench_shared import basic
 
 _date = [0, ""]
 
@@ -540,57 +739,265 @@ def standard_headers(request, response):
 
 
 def not_found(request):
-    response = JSONResponse({"error": "Not found"}, status_code=404)
+    response = JSONResponse(basic.NOT_FOUND, status_code=404)
     standard_headers(request, response)
     return response
 
+"""#),
+        ("catzilla/suites/__init__.py", #"""
+"""One module per suite of the contract; peers.json's "suites" names them, the entry module mounts them."""
 
-app.set_not_found_handler(not_found)
+"""#),
+        ("catzilla/suites/async_ops.py", #"""
+"""The async-ops suite on Catzilla. Async handlers run on Catzilla's asyncio
+bridge loop; sync handlers on the server's thread. Catzilla has no HTTP
+client: the upstream is called with aiohttp's ClientSession (pooled
+keep-alive connections), made on the bridge loop at the first call, and the
+fan-out's ten calls go at once with asyncio.gather. The file read goes to the
+loop's thread pool, the CPU work to a process pool started by a fork server:
+Catzilla's C extension has threads running by the time this module loads, and
+a fork from a process with threads is not safe."""
+
+import asyncio
+import time
+
+from aiohttp import ClientSession
+from catzilla import JSONResponse, RouterGroup
+
+from catbench_shared import async_work as work
+from catbench_shared import logging_sink, runtime
+
+group = RouterGroup()
+
+FIXTURE = work.write_fixture()
+# Catzilla serves from one process: its pool is the whole server's.
+CPU_POOL = work.start_cpu_pool(runtime.server_pool_size(), start_method="forkserver")
+_upstream = []
 
 
-# --- basic suite -------------------------------------------------------------
+def upstream_session() -> ClientSession:
+    if not _upstream:
+        _upstream.append(ClientSession(work.upstream_base_url()))
+    return _upstream[0]
 
 
-@app.get("/plaintext")
+async def call_upstream(target: str) -> int:
+    async with upstream_session().get(target) as answer:
+        return work.upstream_n(await answer.read())
+
+
+@group.get("/async/io")
+async def async_io(request):
+    start = time.perf_counter()
+    await work.simulated_io()
+    return JSONResponse(work.io_document(logging_sink.micros_since(start)))
+
+
+@group.get("/async/fanout")
+async def async_fanout(request):
+    targets = work.fanout_targets(request.query_params.get("group"))
+    results = await asyncio.gather(*(call_upstream(target) for target in targets))
+    return JSONResponse(work.fanout_document(list(results)))
+
+
+@group.get("/async/upstream")
+async def async_upstream(request):
+    n = work.parse_upstream_n(request.query_params.get("n"))
+    return JSONResponse(work.upstream_document(await call_upstream(work.upstream_target(n))))
+
+
+@group.get("/async/file")
+async def async_file(request):
+    return JSONResponse(await asyncio.get_running_loop().run_in_executor(None, work.read_fixture, FIXTURE))
+
+
+@group.get("/async/cpu")
+async def async_cpu(request):
+    seed = work.parse_seed(request.query_params.get("seed"))
+    result = await asyncio.get_running_loop().run_in_executor(CPU_POOL, work.cpu, seed)
+    return JSONResponse(work.cpu_document(seed, result))
+
+
+@group.get("/async/sync")
+def async_sync(request):
+    return JSONResponse(work.SYNC_DOCUMENT)
+
+"""#),
+        ("catzilla/suites/basic.py", #"""
+"""The basic suite on Catzilla."""
+
+from catzilla import JSONResponse, Response, RouterGroup
+
+import headers
+from catbench_shared import basic
+
+group = RouterGroup()
+
+
+@group.get("/plaintext")
 def plaintext(request):
-    return Response(body=common.PLAINTEXT_BODY, content_type="text/plain")
+    return Response(body=basic.PLAINTEXT_BODY, content_type="text/plain")
 
 
-@app.get("/json")
+@group.get("/json")
 def json_message(request):
-    return JSONResponse({"message": common.JSON_MESSAGE})
+    return JSONResponse({"message": basic.JSON_MESSAGE})
 
 
-@app.get("/users/{id}")
+@group.get("/users/{id}")
 def user(request):
     # Catzilla's path parameters are untyped (a typed Path() answers 422 for
     # "abc", where the contract wants 404), so the handler reads the integer.
-    user_id = common.parse_int64(request.path_params["id"])
+    user_id = basic.parse_int64(request.path_params["id"])
     if user_id is None:
-        return not_found(request)
-    return JSONResponse(common.user_document(user_id))
+        return headers.not_found(request)
+    return JSONResponse(basic.user_document(user_id))
 
 
-@app.get("/search")
+@group.get("/search")
 def search(request):
     query = request.query_params
-    return JSONResponse(common.search_document(query.get("q", ""), common.search_limit(query.get("limit"))))
+    return JSONResponse(basic.search_document(query.get("q", ""), basic.search_limit(query.get("limit"))))
+
+"""#),
+        ("catzilla/suites/di.py", #"""
+"""The DI suite on Catzilla. Services are registered on a Catzilla container;
+classes get their constructor arguments by parameter name (Logger(context,
+config) needs the services "context" and "config"), handlers by
+Depends("name"), resolved by Catzilla's DIRouteEnhancer (what the app's route
+decorators apply; include_routes does not, so the group's handlers are
+enhanced here).
+
+Catzilla's default DIContainer makes a new "request"-scoped instance at every
+resolution (it caches singletons only), so the suite uses catzilla.scope's
+ScopedDIContainer, whose scope manager keeps one instance per active request
+scope and calls cleanup() on them when the scope ends. Per-route middleware
+opens the scope, the app's post-route middleware closes it (sync handlers:
+one thread)."""
+
+import itertools
+
+from catzilla import Depends, JSONResponse, RouterGroup, ScopedDIContainer
+from catzilla.integration import DIRouteEnhancer
+from catzilla.scope import ScopeType, get_scope_manager
+
+import bridge
+from catbench_shared import di_services as services
+
+group = RouterGroup()
+CONTAINER = ScopedDIContainer()
+injected = DIRouteEnhancer(CONTAINER).enhance_route
+
+POOL = services.ConnectionPool()
+SCOPES = get_scope_manager()
+_scope_ids = itertools.count(1)
 
 
-# --- middleware suite ----------------------------------------------------------
-# A layer at position p (1…10, common.LAYER_NAMES) has a `before` per-route
-# middleware and, when it touches the answer, an `after` function, run after
-# the handler by the app's post-route middleware (see after_route below).
-# What layers find is kept in request._context (Catzilla's middleware guide:
-# the app creates it). `after` acts only on requests that entered its layer.
-#
-# Catzilla sends an answer returned by per-route middleware straight away,
-# without post-route middleware; for the outer layers to see it, as the
-# contract asks, the layer that answers early hands it to the entered layers'
-# `after` functions itself (answer_early).
+def the_pool():
+    return POOL
 
-SINK = common.LogSink()
-LIMITER = common.RateLimiter()
+
+def lease_connection(pool):
+    connection = pool.acquire_blocking()
+    # The scope manager disposes request-scoped instances through cleanup().
+    connection.cleanup = connection.release
+    return connection
+
+
+def make_tokens(config):
+    # Catzilla's factories are sync; the async factory runs to completion.
+    return bridge.run(services.make_token_provider(config))
+
+
+SERVICES = (
+    ("config", services.Config, "singleton"), ("clock", services.ServiceClock, "singleton"),
+    ("cache", services.Cache, "singleton"), ("pool", the_pool, "singleton"),
+    ("context", services.RequestContext, "request"), ("connection", lease_connection, "request"),
+    ("logger", services.Logger, "request"), ("repository", services.UserRepository, "request"),
+    ("tokens", make_tokens, "request"), ("users", services.UserService, "request"),
+    ("audit", services.AuditEvent, "transient"), ("notifier", services.Notifier, "transient"),
+)
+
+
+def open_request_scope(request):
+    request._di_scope = f"request-{next(_scope_ids)}"
+    SCOPES.create_scope(request._di_scope, ScopeType.REQUEST)
+    SCOPES.activate_scope(request._di_scope)
+
+
+def close_request_scope(request):
+    """The end of the request scope: cleanup() gives the pooled connection back."""
+    SCOPES.cleanup_scope(request._di_scope)
+
+
+for name, factory, scope in SERVICES:
+    CONTAINER.register(name, factory, scope)
+
+
+@group.get("/di/one", middleware=[open_request_scope])
+@injected
+def di_one(request, context=Depends("context")):
+    return JSONResponse({"request_context": context.id})
+
+
+@group.get("/di/ten", middleware=[open_request_scope])
+@injected
+def di_ten(request, config=Depends("config"), clock=Depends("clock"), cache=Depends("cache"),
+           context=Depends("context"), connection=Depends("connection"), logger=Depends("logger"),
+           repository=Depends("repository"), tokens=Depends("tokens"), users=Depends("users"),
+           audit=Depends("audit")):
+    return JSONResponse(services.ten_document(config, clock, cache, context, connection, logger,
+                                            repository, tokens, users, audit))
+
+
+@group.get("/di/graph", middleware=[open_request_scope])
+@injected
+def di_graph(request, first=Depends("notifier"), second=Depends("notifier")):
+    return JSONResponse(services.graph_document(first, second, POOL))
+
+
+@group.get("/di/pool")
+def di_pool(request):
+    return JSONResponse(services.pool_document(POOL))
+
+
+def after_route(request, response):
+    """The end of the DI scope, for the requests that opened one."""
+    if getattr(request, "_di_scope", None) is not None:
+        close_request_scope(request)
+
+
+def setup(app):
+    # After the standard headers and the middleware layers: the scope closes last.
+    app.middleware(priority=3, pre_route=False, post_route=True)(after_route)
+
+"""#),
+        ("catzilla/suites/middleware.py", #"""
+"""The middleware suite on Catzilla. A layer at position p (1…10,
+middleware_policy.LAYER_NAMES) has a `before` per-route middleware of the
+group's routes and, when it touches the answer, an `after` function, run
+after the handler by the app's post-route middleware (Catzilla has
+post-route middleware only app-wide; see setup). What layers find is kept in
+request._context (Catzilla's middleware guide: the app creates it). `after`
+acts only on requests that entered its layer.
+
+Catzilla sends an answer returned by per-route middleware straight away,
+without post-route middleware; for the outer layers to see it, as the
+contract asks, the layer that answers early hands it to the entered layers'
+`after` functions itself (answer_early)."""
+
+import time
+
+from catzilla import JSONResponse, Response, RouterGroup
+
+import bridge
+import headers
+from catbench_shared import jwt, logging_sink, middleware_policy as policy, rate_limit
+
+group = RouterGroup()
+
+SINK = logging_sink.LogSink()
+LIMITER = rate_limit.RateLimiter()
 
 
 def enter(request, position):
@@ -608,11 +1015,11 @@ def entered(request, position):
 
 
 def error_response(status, message, headers=None):
-    return JSONResponse(common.error_document(message), status_code=status, headers=headers)
+    return JSONResponse(policy.error_document(message), status_code=status, headers=headers)
 
 
 def request_id_before(request):
-    enter(request, 1)["request_id"] = request.get_header("X-Request-Id") or common.next_request_id()
+    enter(request, 1)["request_id"] = request.get_header("X-Request-Id") or policy.next_request_id()
 
 
 def request_id_after(request, response):
@@ -626,8 +1033,8 @@ def logging_before(request):
 
 def logging_after(request, response):
     if entered(request, 2):
-        micros = common.micros_since(request._context["started"])
-        SINK.append(common.LogRecord(request.method, request.path.split("?", 1)[0], response.status_code, micros))
+        micros = logging_sink.micros_since(request._context["started"])
+        SINK.append(logging_sink.LogRecord(request.method, request.path.split("?", 1)[0], response.status_code, micros))
 
 
 def security_before(request):
@@ -636,45 +1043,45 @@ def security_before(request):
 
 def security_after(request, response):
     if entered(request, 3):
-        for name, value in common.SECURITY_HEADERS:
+        for name, value in policy.SECURITY_HEADERS:
             response.set_header(name, value)
 
 
 def cors_before(request):
     enter(request, 4)
-    if common.is_cors_preflight(request.method, request.get_header("Origin"),
+    if policy.is_cors_preflight(request.method, request.get_header("Origin"),
                                 request.get_header("Access-Control-Request-Method")):
-        return answer_early(request, Response(status_code=204, headers=dict(common.CORS_PREFLIGHT_HEADERS)))
+        return answer_early(request, Response(status_code=204, headers=dict(policy.CORS_PREFLIGHT_HEADERS)))
     return None
 
 
 def cors_after(request, response):
-    if entered(request, 4) and request.get_header("Origin") == common.ALLOWED_ORIGIN:
-        response.set_header("Access-Control-Allow-Origin", common.ALLOWED_ORIGIN)
+    if entered(request, 4) and request.get_header("Origin") == policy.ALLOWED_ORIGIN:
+        response.set_header("Access-Control-Allow-Origin", policy.ALLOWED_ORIGIN)
         response.set_header("Vary", "Origin")
 
 
 def auth_before(request):
     context = enter(request, 5)
     try:
-        context["user"] = common.verify_jwt(request.get_header("Authorization")).subject
-    except common.JWTRejected as rejection:
+        context["user"] = jwt.verify_jwt(request.get_header("Authorization")).subject
+    except jwt.JWTRejected as rejection:
         return answer_early(request, error_response(401, rejection.reason,
-                                                    {"WWW-Authenticate": common.WWW_AUTHENTICATE}))
+                                                    {"WWW-Authenticate": policy.WWW_AUTHENTICATE}))
     return None
 
 
 def rate_limit_before(request):
     context = enter(request, 6)
-    decision = LIMITER.take(common.client_key(request.get_header("X-Client-Key"), context.get("user")))
+    decision = LIMITER.take(rate_limit.client_key(request.get_header("X-Client-Key"), context.get("user")))
     if not decision.allowed:
-        return answer_early(request, error_response(429, common.RATE_LIMITED,
+        return answer_early(request, error_response(429, policy.RATE_LIMITED,
                                                     {"Retry-After": str(decision.retry_after)}))
     return None
 
 
 def async_context_before(request):
-    enter(request, 7)["context"] = RUNNER.run(common.resolve_context())
+    enter(request, 7)["context"] = bridge.run(policy.resolve_context())
 
 
 def timing_before(request):
@@ -683,7 +1090,7 @@ def timing_before(request):
 
 def timing_after(request, response):
     if entered(request, 8):
-        millis = common.micros_since(request._context["timing_started"]) / 1000
+        millis = logging_sink.micros_since(request._context["timing_started"]) / 1000
         response.set_header("Server-Timing", f"app;dur={millis}")
 
 
@@ -698,8 +1105,8 @@ def cache_control_after(request, response):
 
 def accept_guard_before(request):
     enter(request, 10)
-    if not common.accepts_json(request.get_header("Accept")):
-        return answer_early(request, error_response(406, common.NOT_ACCEPTABLE))
+    if not policy.accepts_json(request.get_header("Accept")):
+        return answer_early(request, error_response(406, policy.NOT_ACCEPTABLE))
     return None
 
 
@@ -720,7 +1127,7 @@ def answer_early(request, response):
     middleware (after_route, standard_headers) would have done: Catzilla
     skips post-route middleware for it."""
     layers_after(request, response)
-    standard_headers(request, response)
+    headers.standard_headers(request, response)
     return response
 
 
@@ -729,7 +1136,7 @@ def hello_handler(level):
 
     def hello(request):
         context = getattr(request, "_context", {})
-        return JSONResponse(common.hello_document(
+        return JSONResponse(policy.hello_document(
             level, context.get("user"), context.get("request_id"), context.get("context")))
 
     return hello
@@ -737,177 +1144,91 @@ def hello_handler(level):
 
 def options(request):
     # Reached when no CORS layer answered a preflight: list the methods.
-    return Response(status_code=204, headers={"Allow": common.CORS_METHODS})
+    return Response(status_code=204, headers={"Allow": policy.CORS_METHODS})
 
 
-@app.get("/mw/stats")
+@group.get("/mw/stats")
 def stats(request):
     return JSONResponse({"logged": SINK.total})
 
 
-for level in common.LEVELS:
-    app.get(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(hello_handler(level))
-    app.options(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(options)
-
-
-# --- DI suite -------------------------------------------------------------------
-# Services are registered on the app's container; classes get their
-# constructor arguments by parameter name (Logger(context, config) needs the
-# services "context" and "config"), handlers by Depends("name").
-#
-# Catzilla's default DIContainer makes a new "request"-scoped instance at every
-# resolution (it caches singletons only), so the app uses catzilla.scope's
-# ScopedDIContainer, whose scope manager keeps one instance per active request
-# scope and calls cleanup() on them when the scope ends. Per-route middleware
-# opens the scope, the app's post-route middleware closes it (after_route;
-# sync handlers: one thread).
-
-POOL = common.ConnectionPool()
-SCOPES = get_scope_manager()
-_scope_ids = itertools.count(1)
-
-
-def the_pool():
-    return POOL
-
-
-def lease_connection(pool):
-    connection = pool.acquire_blocking()
-    # The scope manager disposes request-scoped instances through cleanup().
-    connection.cleanup = connection.release
-    return connection
-
-
-def make_tokens(config):
-    # Catzilla's factories are sync; the async factory runs to completion.
-    return RUNNER.run(common.make_token_provider(config))
-
-
-SERVICES = (
-    ("config", common.Config, "singleton"), ("clock", common.ServiceClock, "singleton"),
-    ("cache", common.Cache, "singleton"), ("pool", the_pool, "singleton"),
-    ("context", common.RequestContext, "request"), ("connection", lease_connection, "request"),
-    ("logger", common.Logger, "request"), ("repository", common.UserRepository, "request"),
-    ("tokens", make_tokens, "request"), ("users", common.UserService, "request"),
-    ("audit", common.AuditEvent, "transient"), ("notifier", common.Notifier, "transient"),
-)
-
-
-def open_request_scope(request):
-    request._di_scope = f"request-{next(_scope_ids)}"
-    SCOPES.create_scope(request._di_scope, ScopeType.REQUEST)
-    SCOPES.activate_scope(request._di_scope)
-
-
-def close_request_scope(request):
-    """The end of the request scope: cleanup() gives the pooled connection back."""
-    SCOPES.cleanup_scope(request._di_scope)
-
-
-for name, factory, scope in SERVICES:
-    app.register_service(name, factory, scope)
-
-
-@app.get("/di/one", middleware=[open_request_scope])
-def di_one(request, context=Depends("context")):
-    return JSONResponse({"request_context": context.id})
-
-
-@app.get("/di/ten", middleware=[open_request_scope])
-def di_ten(request, config=Depends("config"), clock=Depends("clock"), cache=Depends("cache"),
-           context=Depends("context"), connection=Depends("connection"), logger=Depends("logger"),
-           repository=Depends("repository"), tokens=Depends("tokens"), users=Depends("users"),
-           audit=Depends("audit")):
-    return JSONResponse(common.ten_document(config, clock, cache, context, connection, logger,
-                                            repository, tokens, users, audit))
-
-
-@app.get("/di/graph", middleware=[open_request_scope])
-def di_graph(request, first=Depends("notifier"), second=Depends("notifier")):
-    return JSONResponse(common.graph_document(first, second, POOL))
-
-
-@app.get("/di/pool")
-def di_pool(request):
-    return JSONResponse(common.pool_document(POOL))
-
-
-# --- post-route middleware -----------------------------------------------------
-# Catzilla's post-route middleware is global: every registered one runs after
-# every handler, /plaintext's too. So the app registers two: the standard
-# headers every answer needs, and after_route, which returns at once unless the
-# request went through the middleware layers or opened a DI scope.
+for level in policy.LEVELS:
+    group.get(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(hello_handler(level))
+    group.options(f"/mw{level}/hello", middleware=list(BEFORE[:level]))(options)
 
 
 def after_route(request, response):
-    """The layers' response work, then the end of the DI scope (the request's
-    last act), for the requests that have either."""
+    """The layers' response work, for the requests that went through a layer."""
     if getattr(request, "_context", None) is not None:
         layers_after(request, response)
-    if getattr(request, "_di_scope", None) is not None:
-        close_request_scope(request)
 
 
-# Lower priorities run first: the scope closes last.
-app.middleware(priority=1, pre_route=False, post_route=True)(standard_headers)
-app.middleware(priority=2, pre_route=False, post_route=True)(after_route)
+def setup(app):
+    # After the standard headers (priority 1): Catzilla's post-route middleware is app-wide.
+    app.middleware(priority=2, pre_route=False, post_route=True)(after_route)
 
+"""#),
+        ("catzilla/suites/validation.py", #"""
+"""The validation suite on Catzilla: Catzilla's BaseModel with Field rules,
+nested models and lists of models. Catzilla checks a value as it comes and has
+no field transforms, so the name's and the email's rules are patterns that
+allow the whitespace the normalization trims, and __post_init__ (its hook for
+custom work after validation) trims the name and lowercases the email.
 
-# --- validation suite -------------------------------------------------------------
-# The model is Catzilla's BaseModel with Field rules; __post_init__ (its hook for
-# custom validation) trims the name and lowercases the email, as Catzilla has
-# no field transforms. The handler parses the body itself: Catzilla's
-# auto-validation turns malformed JSON into {} (Request.json), so it could not
-# answer 400, and it has no body limit to answer 413.
+What BaseModel does not do is left undone, not made up for by hand: it
+reports a failed model as one message (so the 422 names the model, "body",
+not every failing field: the waiver validation/error-paths), and the contract
+checks it fails are listed in Tests/CatbenchTests/BundledPeerTests.swift.
+The handler parses the body itself: Catzilla's auto-validation turns malformed
+JSON into {} (Request.json), so it could not answer 400, and it has no body
+limit to answer 413."""
+
+import json
+from typing import List, Optional
+
+from catzilla import BaseModel, Field, JSONResponse, RouterGroup
+from catzilla.validation import ValidationError
+
+from catbench_shared import validation_model as model
+
+group = RouterGroup()
 
 
 class Address(BaseModel):
-    street: str = Field(min_length=common.STREET_LENGTH[0], max_length=common.STREET_LENGTH[1])
-    city: str = Field(min_length=common.CITY_LENGTH[0], max_length=common.CITY_LENGTH[1])
-    zip: str = Field(regex=common.ZIP_PATTERN)
-    country: str = Field(regex=common.COUNTRY_PATTERN)
-
-
-TAG_RULE = common.Length(*common.TAG_LENGTH)
-NAME_RULE = common.Length(*common.NAME_LENGTH)
-EMAIL_RULE = common.Pattern(common.EMAIL_PATTERN)
+    street: str = Field(min_length=model.STREET_LENGTH[0], max_length=model.STREET_LENGTH[1])
+    city: str = Field(min_length=model.CITY_LENGTH[0], max_length=model.CITY_LENGTH[1])
+    zip: str = Field(regex=model.ZIP_PATTERN)
+    country: str = Field(regex=model.COUNTRY_PATTERN)
 
 
 class Item(BaseModel):
-    sku: str = Field(regex=common.SKU_PATTERN)
-    quantity: int = Field(ge=common.QUANTITY_RANGE[0], le=common.QUANTITY_RANGE[1])
-    price: float = Field(ge=common.PRICE_RANGE[0], le=common.PRICE_RANGE[1])
-    tags: List[str] = Field([], max_items=common.TAGS_MAX)
+    sku: str = Field(regex=model.SKU_PATTERN)
+    quantity: int = Field(ge=model.QUANTITY_RANGE[0], le=model.QUANTITY_RANGE[1])
+    price: float = Field(ge=model.PRICE_RANGE[0], le=model.PRICE_RANGE[1])
+    # Field() has no rule for a list's items: the tags' 1…20 characters go unchecked.
+    tags: List[str] = Field([], max_items=model.TAGS_MAX)
 
     def __post_init__(self):
         # A null counts as absent, as on the stacks.
         if self.tags is None:
             self.tags = []
-        # Field() has no rule for a list's items; each tag must be 1…20 characters.
-        for k, tag in enumerate(self.tags):
-            problem = TAG_RULE.check(tag)
-            if problem:
-                raise ValidationError(f"tags[{k}]: {problem}")
 
 
 class UserModel(BaseModel):
-    name: str
-    email: str
-    age: int = Field(ge=common.AGE_RANGE[0], le=common.AGE_RANGE[1])
-    username: str = Field(regex=common.USERNAME_PATTERN)
-    nickname: Optional[str] = Field(None, max_length=common.NICKNAME_MAX)
+    name: str = Field(regex=model.UNTRIMMED_NAME_PATTERN)
+    email: str = Field(regex=model.UNTRIMMED_EMAIL_PATTERN)
+    age: int = Field(ge=model.AGE_RANGE[0], le=model.AGE_RANGE[1])
+    username: str = Field(regex=model.USERNAME_PATTERN)
+    nickname: Optional[str] = Field(None, max_length=model.NICKNAME_MAX)
     newsletter: bool = Field(False)
     address: Address
-    items: List[Item] = Field(min_items=common.ITEM_COUNT[0], max_items=common.ITEM_COUNT[1])
+    items: List[Item] = Field(min_items=model.ITEM_COUNT[0], max_items=model.ITEM_COUNT[1])
 
     def __post_init__(self):
-        # The rules of these two fields apply to the normalized values.
-        self.name = common.trim(self.name)
-        self.email = common.normalize_email(self.email)
-        for field, rule in (("name", NAME_RULE), ("email", EMAIL_RULE)):
-            problem = rule.check(getattr(self, field))
-            if problem:
-                raise ValidationError(f"{field}: {problem}")
+        self.name = model.trim(self.name)
+        self.email = model.normalize_email(self.email)
+        if self.newsletter is None:  # a null counts as absent
+            self.newsletter = False
 
 
 def user_document(user):
@@ -928,146 +1249,2384 @@ def body_bytes(request):
     return len((request.body or "").encode())
 
 
-@app.post("/validate/user")
+@group.post("/validate/user")
 def validate_user(request):
-    if body_bytes(request) > common.MAX_BODY_BYTES:
-        return error_response(413, "body over 1 MiB")
-    body = request.body or ""
+    if body_bytes(request) > model.MAX_BODY_BYTES:
+        return JSONResponse(model.TOO_LARGE, status_code=413)
     try:
-        data = json.loads(body)
+        data = json.loads(request.body or "")
     except ValueError:
-        return error_response(400, "malformed JSON")
+        return JSONResponse(model.MALFORMED_JSON, status_code=400)
     if not isinstance(data, dict):
-        return JSONResponse(common.errors_document([("body", "must be an object")]), status_code=422)
+        return JSONResponse(model.errors_document([((), "must be an object")]), status_code=422)
     try:
         user = UserModel(**data)
     except ValidationError as error:
         # Catzilla reports one message for the whole model, not a path per field.
-        return JSONResponse(common.errors_document([("body", str(error))]), status_code=422)
-    return JSONResponse(common.created_document(user_document(user)), status_code=201)
-
-
-# --- async suite -------------------------------------------------------------------
-# Async handlers run on Catzilla's asyncio bridge loop. Catzilla has no HTTP
-# client; the upstream is called with aiohttp's ClientSession (keep-alive),
-# made on that loop at the first call.
-
-FIXTURE = common.write_fixture()
-_upstream = []
-
-
-def upstream_session():
-    if not _upstream:
-        host, port = common.upstream_address()
-        _upstream.append(ClientSession(f"http://{host}:{port}"))
-    return _upstream[0]
-
-
-@app.get("/async/io")
-async def async_io(request):
-    start = time.perf_counter()
-    await common.simulated_io()
-    return JSONResponse(common.io_document(common.micros_since(start)))
-
-
-@app.get("/async/fanout")
-async def async_fanout(request):
-    start = time.perf_counter()
-    results = await common.fanout()
-    return JSONResponse(common.fanout_document(results, common.micros_since(start)))
-
-
-@app.get("/async/upstream")
-async def async_upstream(request):
-    n = common.parse_upstream_n(request.query_params.get("n"))
-    async with upstream_session().get(common.upstream_target(n)) as answer:
-        body = await answer.read()
-    return JSONResponse(common.upstream_document(common.upstream_n(body)))
-
-
-@app.get("/async/file")
-async def async_file(request):
-    return JSONResponse(await asyncio.get_running_loop().run_in_executor(None, common.read_fixture, FIXTURE))
-
-
-@app.get("/async/cpu")
-async def async_cpu(request):
-    seed = common.parse_seed(request.query_params.get("seed"))
-    result = await asyncio.get_running_loop().run_in_executor(CPU_POOL, common.cpu, seed)
-    return JSONResponse(common.cpu_document(seed, result))
-
-
-@app.get("/async/sync")
-def async_sync(request):
-    return JSONResponse(common.SYNC_DOCUMENT)
-
-
-if __name__ == "__main__":
-    app.listen(port=int(os.environ.get("CATBENCH_PORT", "8000")), host=os.environ.get("CATBENCH_HOST", "127.0.0.1"))
+        return JSONResponse(model.errors_document([((), str(error))]), status_code=422)
+    return JSONResponse(model.created_document(user_document(user)), status_code=201)
 
 """#),
-        ("common.py", #"""
+        ("django/settings.py", #"""
+"""The Django project's settings: production as Django's deployment checklist
+says (DEBUG off), no apps, no database. The suites are urls modules that
+urls.py includes; nothing here names one."""
+
+import os
+import secrets
+
+from catbench_shared import validation_model
+
+
+def allowed_hosts() -> list[str]:
+    """Loopback names and the host catbench binds; any host when it binds every interface."""
+    host = os.environ.get("CATBENCH_HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::"):
+        return ["*"]
+    return ["127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host]
+
+
+DEBUG = False
+ALLOWED_HOSTS = allowed_hosts()
+SECRET_KEY = secrets.token_urlsafe(32)  # nothing is signed; Django only wants one
+ROOT_URLCONF = "urls"
+INSTALLED_APPS: list[str] = []
+# CommonMiddleware sets Content-Length, which Django's responses lack otherwise.
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+# request.body raises RequestDataTooBig beyond this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = validation_model.MAX_BODY_BYTES
+USE_I18N = False  # nothing is translated: skip the translation machinery
+
+"""#),
+        ("django/suites/__init__.py", #"""
+"""One module per suite of the contract; peers.json's "suites" names them, the entry module mounts them."""
+
+"""#),
+        ("django/suites/async_ops.py", #"""
+"""The async-ops suite on Django under gunicorn's sync workers (WSGI).
+/async/io is an async view, which Django runs under WSGI in an event loop of
+its own; the upstream call is a blocking http.client call on a kept-alive
+connection; the fan-out's ten calls go at once to a pool of ten threads, each
+with its own kept-alive connection, while the worker waits; CPU work goes to a
+thread pool while the worker waits, as the threaded stack's runAndWait."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from catbench_shared import async_work as work
+from catbench_shared import logging_sink, runtime
+
+FIXTURE = work.write_fixture()
+upstream = work.BlockingUpstream()
+fanout = work.BlockingFanout()
+cpu_pool = ThreadPoolExecutor(max_workers=runtime.pool_threads())
+
+
+@require_GET
+async def async_io(request):
+    started = time.perf_counter()
+    await work.simulated_io()
+    return JsonResponse(work.io_document(logging_sink.micros_since(started)))
+
+
+@require_GET
+def async_fanout(request):
+    return JsonResponse(work.fanout_document(fanout.run(request.GET.get("group"))))
+
+
+@require_GET
+def async_upstream(request):
+    n = work.parse_upstream_n(request.GET.get("n"))
+    return JsonResponse(work.upstream_document(upstream.get(work.upstream_target(n))))
+
+
+@require_GET
+def async_file(request):
+    return JsonResponse(work.read_fixture(FIXTURE))
+
+
+@require_GET
+def async_cpu(request):
+    seed = work.parse_seed(request.GET.get("seed"))
+    return JsonResponse(work.cpu_document(seed, cpu_pool.submit(work.cpu, seed).result()))
+
+
+@require_GET
+def async_sync(request):
+    return JsonResponse(work.SYNC_DOCUMENT)
+
+
+urlpatterns = [
+    path("async/io", async_io),
+    path("async/fanout", async_fanout),
+    path("async/upstream", async_upstream),
+    path("async/file", async_file),
+    path("async/cpu", async_cpu),
+    path("async/sync", async_sync),
+]
+
+"""#),
+        ("django/suites/basic.py", #"""
+"""The basic suite on Django: views and their URLs."""
+
+from django.http import HttpResponse, JsonResponse
+from django.urls import path, register_converter
+from django.views.decorators.http import require_GET
+
+from catbench_shared import basic
+
+
+class Int64Converter:
+    """A path segment of digits within int64; anything else does not match (404)."""
+    regex = "[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > basic.INT64_MAX:
+            raise ValueError("beyond int64")  # Django's signal for "no match"
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(Int64Converter, "int64")
+
+
+@require_GET
+def plaintext(request):
+    return HttpResponse(basic.PLAINTEXT_BODY, content_type="text/plain")
+
+
+@require_GET
+def json_message(request):
+    return JsonResponse({"message": basic.JSON_MESSAGE})
+
+
+@require_GET
+def user(request, user_id: int):
+    return JsonResponse(basic.user_document(user_id))
+
+
+@require_GET
+def search(request):
+    limit = basic.search_limit(request.GET.get("limit"))
+    return JsonResponse(basic.search_document(request.GET.get("q", ""), limit))
+
+
+urlpatterns = [
+    path("plaintext", plaintext),
+    path("json", json_message),
+    path("users/<int64:user_id>", user),
+    path("search", search),
+]
+
+"""#),
+        ("django/suites/di.py", #"""
+"""The DI suite on Django. Django has no container; its idiom is
+request-scoped objects attached to the request by a middleware (as
+AuthenticationMiddleware attaches a lazy `request.user`), made at first use,
+and module-level singletons. The middleware applies to this suite's views
+only, through `decorator_from_middleware`; the async factory is awaited
+through asgiref's `async_to_sync`."""
+
+from functools import cached_property
+
+from asgiref.sync import async_to_sync
+from django.http import JsonResponse
+from django.urls import path
+from django.utils.decorators import decorator_from_middleware
+from django.utils.deprecation import MiddlewareMixin
+from django.views.decorators.http import require_GET
+
+from catbench_shared import di_services as services
+
+CONFIG, CLOCK, CACHE = services.Config(), services.ServiceClock(), services.Cache()
+POOL = services.ConnectionPool()
+
+
+class RequestServices:
+    """One request's services: each request-scoped one made at first use and then
+    kept (cached_property); transients made at every call; singletons shared."""
+
+    @cached_property
+    def request_context(self) -> services.RequestContext:
+        return services.RequestContext()
+
+    @cached_property
+    def db_connection(self) -> services.DBConnection:
+        return POOL.acquire_blocking()
+
+    @cached_property
+    def logger(self) -> services.Logger:
+        return services.Logger(self.request_context, CONFIG)
+
+    @cached_property
+    def user_repository(self) -> services.UserRepository:
+        return services.UserRepository(self.db_connection, self.logger)
+
+    @cached_property
+    def token_provider(self) -> services.TokenProvider:
+        return async_to_sync(services.make_token_provider)(CONFIG)
+
+    @cached_property
+    def user_service(self) -> services.UserService:
+        return services.UserService(self.user_repository, CACHE, CLOCK, self.token_provider)
+
+    def audit_event(self) -> services.AuditEvent:
+        return services.AuditEvent(self.logger, CLOCK)
+
+    def notifier(self) -> services.Notifier:
+        return services.Notifier(self.user_service, self.audit_event())
+
+    def close(self) -> None:
+        """Gives the pooled connection back, if this request took one."""
+        if "db_connection" in self.__dict__:
+            self.db_connection.release()
+
+
+class ServicesMiddleware(MiddlewareMixin):
+    """Attaches `request.services` and closes them when the view has answered (or failed)."""
+
+    def process_request(self, request):
+        request.services = RequestServices()
+
+    def process_response(self, request, response):
+        request.services.close()
+        return response
+
+    def process_exception(self, request, exception):
+        request.services.close()
+
+
+with_services = decorator_from_middleware(ServicesMiddleware)
+
+
+@require_GET
+@with_services
+def di_one(request):
+    return JsonResponse({"request_context": request.services.request_context.id})
+
+
+@require_GET
+@with_services
+def di_ten(request):
+    s = request.services
+    return JsonResponse(services.ten_document(CONFIG, CLOCK, CACHE, s.request_context, s.db_connection, s.logger,
+                                            s.user_repository, s.token_provider, s.user_service, s.audit_event()))
+
+
+@require_GET
+@with_services
+def di_graph(request):
+    scope = request.services
+    return JsonResponse(services.graph_document(scope.notifier(), scope.notifier(), POOL))
+
+
+@require_GET
+def di_pool(request):
+    return JsonResponse(services.pool_document(POOL))
+
+
+urlpatterns = [
+    path("di/one", di_one),
+    path("di/ten", di_ten),
+    path("di/graph", di_graph),
+    path("di/pool", di_pool),
+]
+
+"""#),
+        ("django/suites/middleware.py", #"""
+"""The middleware suite on Django: middleware classes (MiddlewareMixin,
+process_request / process_response). Layers apply per route, so each
+/mw{level} view is wrapped with the first `level` of them by
+`decorator_from_middleware`, Django's way to use middleware on a per-view
+basis; the project-wide MIDDLEWARE setting stays minimal. Under WSGI the hooks
+run synchronously; the async layer awaits through asgiref's `async_to_sync`,
+Django's documented adapter (what Django itself wraps an async middleware in
+under WSGI)."""
+
+import time
+
+from asgiref.sync import async_to_sync
+from django.http import HttpResponse, JsonResponse
+from django.urls import path
+from django.utils.cache import patch_vary_headers
+from django.utils.decorators import decorator_from_middleware
+from django.utils.deprecation import MiddlewareMixin
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catbench_shared import jwt, logging_sink, middleware_policy as policy, rate_limit
+
+sink = logging_sink.LogSink()
+limiter = rate_limit.RateLimiter()
+
+
+def error_answer(status: int, message: str) -> JsonResponse:
+    return JsonResponse(policy.error_document(message), status=status)
+
+
+class RequestIDLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request_id = request.headers.get("X-Request-Id")
+        request.request_id = policy.next_request_id() if request_id is None else request_id
+
+    def process_response(self, request, response):
+        response["X-Request-Id"] = request.request_id
+        return response
+
+
+class LoggingLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request.log_started = time.perf_counter()
+
+    def process_response(self, request, response):
+        sink.append(logging_sink.LogRecord(request.method, request.path, response.status_code,
+                                     logging_sink.micros_since(request.log_started)))
+        return response
+
+
+class SecurityHeadersLayer(MiddlewareMixin):
+    def process_response(self, request, response):
+        for name, value in policy.SECURITY_HEADERS:
+            response[name] = value
+        return response
+
+
+class CORSLayer(MiddlewareMixin):
+    def process_request(self, request):
+        # A preflight is answered here, before authentication: it carries no token.
+        if policy.is_cors_preflight(request.method, request.headers.get("Origin"),
+                                    request.headers.get("Access-Control-Request-Method")):
+            preflight = HttpResponse(status=204, headers=dict(policy.CORS_PREFLIGHT_HEADERS))
+            # A view decorator skips the answering layer's own process_response
+            # (MIDDLEWARE would not): apply it here.
+            return self.process_response(request, preflight)
+        return None
+
+    def process_response(self, request, response):
+        if request.headers.get("Origin") == policy.ALLOWED_ORIGIN:
+            response["Access-Control-Allow-Origin"] = policy.ALLOWED_ORIGIN
+            patch_vary_headers(response, ("Origin",))
+        return response
+
+
+class AuthLayer(MiddlewareMixin):
+    def process_request(self, request):
+        try:
+            request.token_subject = jwt.verify_jwt(request.headers.get("Authorization")).subject
+        except jwt.JWTRejected as rejection:
+            response = error_answer(401, rejection.reason)
+            response["WWW-Authenticate"] = policy.WWW_AUTHENTICATE
+            return response
+        return None
+
+
+class RateLimitLayer(MiddlewareMixin):
+    def process_request(self, request):
+        key = rate_limit.client_key(request.headers.get("X-Client-Key"), getattr(request, "token_subject", None))
+        decision = limiter.take(key)
+        if not decision.allowed:
+            response = error_answer(429, policy.RATE_LIMITED)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
+        return None
+
+
+class AsyncContextLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request.async_context = async_to_sync(policy.resolve_context)()
+
+
+class TimingLayer(MiddlewareMixin):
+    def process_request(self, request):
+        request.timing_started = time.perf_counter()
+
+    def process_response(self, request, response):
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - request.timing_started) * 1000:.3f}"
+        return response
+
+
+class CacheControlLayer(MiddlewareMixin):
+    def process_response(self, request, response):
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AcceptGuardLayer(MiddlewareMixin):
+    def process_request(self, request):
+        if not policy.accepts_json(request.headers.get("Accept")):
+            return error_answer(406, policy.NOT_ACCEPTABLE)
+        return None
+
+
+# Outermost first, as MiddlewarePolicy orders them.
+LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLayer,
+          RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
+
+
+def layered_view(level: int):
+    """The /mw{level}/hello view wrapped in the first `level` layers, the first outermost."""
+    @require_http_methods(["GET", "OPTIONS"])
+    def hello(request):
+        if request.method == "OPTIONS":
+            return HttpResponse(status=204, headers={"Allow": policy.CORS_METHODS})
+        return JsonResponse(policy.hello_document(level, getattr(request, "token_subject", None),
+                                                  getattr(request, "request_id", None),
+                                                  getattr(request, "async_context", None)))
+
+    view = hello
+    for layer in reversed(LAYERS[:level]):
+        view = decorator_from_middleware(layer)(view)
+    return view
+
+
+@require_GET
+def middleware_stats(request):
+    return JsonResponse({"logged": sink.total})
+
+
+urlpatterns = [
+    path("mw/stats", middleware_stats),
+    *(path(f"mw{level}/hello", layered_view(level)) for level in policy.LEVELS),
+]
+
+"""#),
+        ("django/suites/validation.py", #"""
+"""The validation suite on Django, with Django REST framework's serializers
+(nested serializers, a ListSerializer for the items, a ListField for the
+tags), used in a plain Django view. DRF's scalar fields coerce where the
+contract refuses ("yes" is a BooleanField's true, 7 a CharField's "7", "2" an
+IntegerField's 2), so the fields below narrow to_internal_value, DRF's
+documented way to write a custom field; lengths, ranges and patterns are DRF's
+own. Serializer errors name every failing field, nested and per list item.
+Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (1 MiB) when it is read."""
+
+import json
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.validators import RegexValidator
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.http import require_POST
+from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.settings import api_settings
+
+from catbench_shared import validation_model as model
+
+
+class NullIsAbsent:
+    """A null counts as absent, as on the stacks: required fields say so,
+    optional ones get their default."""
+
+    def validate_empty_values(self, data):
+        return super().validate_empty_values(empty if data is None else data)
+
+
+class StrictCharField(NullIsAbsent, serializers.CharField):
+    def __init__(self, **kwargs):
+        # The contract trims only the name (and only space, tab, CR, LF).
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+
+class StrictRegexField(StrictCharField):
+    def __init__(self, regex, **kwargs):
+        super().__init__(validators=[RegexValidator(regex)], **kwargs)
+
+
+class TrimmedField(StrictCharField):
+    def to_internal_value(self, data):
+        return model.trim(super().to_internal_value(data))
+
+
+class EmailField(StrictRegexField):
+    def to_internal_value(self, data):
+        return model.normalize_email(super().to_internal_value(data))
+
+
+class StrictIntegerField(NullIsAbsent, serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class StrictFloatField(NullIsAbsent, serializers.FloatField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return float(data)
+
+
+class StrictBooleanField(NullIsAbsent, serializers.BooleanField):
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class ContractListField(NullIsAbsent, serializers.ListField):
+    pass
+
+
+class ContractSerializer(NullIsAbsent, serializers.Serializer):
+    """Unknown fields are ignored (DRF's default)."""
+
+
+class AddressSerializer(ContractSerializer):
+    street = StrictCharField(min_length=model.STREET_LENGTH[0], max_length=model.STREET_LENGTH[1])
+    city = StrictCharField(min_length=model.CITY_LENGTH[0], max_length=model.CITY_LENGTH[1])
+    zip = StrictRegexField(model.ZIP_PATTERN)
+    country = StrictRegexField(model.COUNTRY_PATTERN)
+
+
+class ItemSerializer(ContractSerializer):
+    sku = StrictRegexField(model.SKU_PATTERN)
+    quantity = StrictIntegerField(min_value=model.QUANTITY_RANGE[0], max_value=model.QUANTITY_RANGE[1])
+    price = StrictFloatField(min_value=model.PRICE_RANGE[0], max_value=model.PRICE_RANGE[1])
+    tags = ContractListField(child=StrictCharField(min_length=model.TAG_LENGTH[0], max_length=model.TAG_LENGTH[1]),
+                             max_length=model.TAGS_MAX, required=False, default=list)
+
+
+class UserSerializer(ContractSerializer):
+    name = TrimmedField(min_length=model.NAME_LENGTH[0], max_length=model.NAME_LENGTH[1])
+    email = EmailField(model.EMAIL_PATTERN)
+    age = StrictIntegerField(min_value=model.AGE_RANGE[0], max_value=model.AGE_RANGE[1])
+    username = StrictRegexField(model.USERNAME_PATTERN)
+    nickname = StrictCharField(max_length=model.NICKNAME_MAX, required=False, default=None, allow_blank=True)
+    newsletter = StrictBooleanField(required=False, default=False)
+    address = AddressSerializer()
+    items = ItemSerializer(many=True, min_length=model.ITEM_COUNT[0], max_length=model.ITEM_COUNT[1])
+
+
+def flatten(detail, location=()):
+    """DRF's error detail — a dict by field name (a ListField's by index, a
+    serializer's own errors under non_field_errors), a ListSerializer's list of
+    one dict per item, down to lists of texts — as (location, message) pairs."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            yield from flatten(value, location if key == api_settings.NON_FIELD_ERRORS_KEY else (*location, key))
+    else:
+        for index, entry in enumerate(detail):
+            if isinstance(entry, (dict, list)):
+                yield from flatten(entry, (*location, index))
+            else:
+                yield location, str(entry)
+
+
+@require_POST
+def validate_user(request):
+    try:
+        document = json.loads(request.body)
+    except RequestDataTooBig:
+        return JsonResponse(model.TOO_LARGE, status=413)
+    except ValueError:  # malformed JSON or text that is not UTF-8
+        return JsonResponse(model.MALFORMED_JSON, status=400)
+    serializer = UserSerializer(data=document)
+    if not serializer.is_valid():
+        return JsonResponse(model.errors_document(flatten(serializer.errors)), status=422)
+    return JsonResponse(model.created_document(serializer.validated_data), status=201)
+
+
+urlpatterns = [path("validate/user", validate_user)]
+
+"""#),
+        ("django/urls.py", #"""
+"""The root URLconf: one include() per suite, the urls modules peers.json's
+"suites" names, from suites/."""
+
+from django.http import JsonResponse
+from django.urls import include, path
+
+from catbench_shared import basic, runtime
+
+urlpatterns = [path("", include(f"suites.{module}")) for module in runtime.suite_modules()]
+
+
+def not_found(request, exception):
+    return JsonResponse(basic.NOT_FOUND, status=404)
+
+
+handler404 = not_found
+
+"""#),
+        ("django/wsgi.py", #"""
+"""The catbench contract on Django, served by gunicorn's sync workers (WSGI).
+
+Run as `gunicorn wsgi:application` in this folder (see peers.json): settings.py
+is the project's settings, urls.py includes one urls module per suite."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+
+application = get_wsgi_application()
+
+"""#),
+        ("fastapi/app.py", #"""
+"""The catbench contract on FastAPI, served by uvicorn (uvloop, httptools).
+
+Run as `uvicorn app:app` in this folder (see peers.json). The app is an
+empty FastAPI that includes one APIRouter per suite: the modules peers.json's
+"suites" names, from suites/. This module names no suite; what is app-wide
+is here: no OpenAPI pages, the thread pool's size, and how request
+validation errors are answered (errors.py).
+"""
+
+import importlib
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+import errors
+from catbench_shared import runtime
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    # Starlette's thread pool (def endpoints, run_in_threadpool) is anyio's
+    # default limiter: as large as every peer's pool, not anyio's 40.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.pool_threads()
+    yield {}
+
+
+def create_app() -> FastAPI:
+    # No OpenAPI schema or docs pages: production serving, and no extra routes to match.
+    app = FastAPI(lifespan=lifespan, openapi_url=None)
+    errors.install(app)
+    for module in runtime.suite_modules():
+        # A router's own lifespan (the async-ops suite's pools) joins the app's.
+        app.include_router(importlib.import_module(f"suites.{module}").router)
+    return app
+
+
+app = create_app()
+
+"""#),
+        ("fastapi/errors.py", #"""
+"""How this app answers a request FastAPI could not validate: the contract's
+rules, not FastAPI's all-422. A body's errors → 422 listing every failing
+field by path; malformed JSON, and bad path or query parameters → 400."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from catbench_shared import validation_model
+
+
+async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
+    errors = error.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        return JSONResponse(validation_model.MALFORMED_JSON, status_code=400)
+    # pydantic's location starts with where the value came from: ("body", "items", 3, "quantity").
+    document = validation_model.errors_document((e["loc"][1:], e["msg"]) for e in errors)
+    status = 422 if all(e["loc"][0] == "body" for e in errors) else 400
+    return JSONResponse(document, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_failed)
+
+"""#),
+        ("fastapi/suites/__init__.py", #"""
+"""One module per suite of the contract; peers.json's "suites" names them, the entry module mounts them."""
+
+"""#),
+        ("fastapi/suites/async_ops.py", #"""
+"""The async-ops suite on FastAPI: async endpoints; the upstream through one
+aiohttp ClientSession (pooled keep-alive connections), the fan-out's ten calls
+at once with asyncio.gather; blocking file reads in Starlette's thread pool,
+CPU work in a process pool; a plain `def` endpoint runs in the thread pool as
+FastAPI runs any. The router's lifespan makes and closes what the suite needs;
+FastAPI passes its state to every request as `request.state`."""
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+
+import aiohttp
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from catbench_shared import async_work as work
+from catbench_shared import logging_sink
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    fixture = work.write_fixture()
+    # Fork the pool's processes first, while the server has no threads yet.
+    cpu_pool = work.start_cpu_pool()
+    async with aiohttp.ClientSession(work.upstream_base_url()) as upstream:
+        yield {"fixture": fixture, "cpu_pool": cpu_pool, "upstream": upstream}
+    cpu_pool.shutdown()
+
+
+router = APIRouter(lifespan=lifespan)
+
+
+class IOAnswer(BaseModel):
+    io: str
+    waited_us: int
+
+
+class FanoutAnswer(BaseModel):
+    calls: int
+    results: list[int]
+
+
+class UpstreamValue(BaseModel):
+    n: int
+
+
+class UpstreamAnswer(BaseModel):
+    upstream: UpstreamValue
+
+
+class FileAnswer(BaseModel):
+    bytes: int
+    sha256: str
+
+
+class CPUAnswer(BaseModel):
+    seed: str
+    result: str
+
+
+async def call_upstream(session: aiohttp.ClientSession, target: str) -> int:
+    async with session.get(target) as response:
+        return work.upstream_n(await response.read())
+
+
+@router.get("/async/io", response_model=IOAnswer)
+async def async_io():
+    started = time.perf_counter()
+    await work.simulated_io()
+    return work.io_document(logging_sink.micros_since(started))
+
+
+@router.get("/async/fanout", response_model=FanoutAnswer)
+async def async_fanout(request: Request, group: str = ""):
+    session = request.state.upstream
+    results = await asyncio.gather(*(call_upstream(session, target) for target in work.fanout_targets(group)))
+    return work.fanout_document(list(results))
+
+
+@router.get("/async/upstream", response_model=UpstreamAnswer)
+async def async_upstream(request: Request, n: str | None = None):
+    target = work.upstream_target(work.parse_upstream_n(n))
+    return work.upstream_document(await call_upstream(request.state.upstream, target))
+
+
+@router.get("/async/file", response_model=FileAnswer)
+async def async_file(request: Request):
+    # A blocking read goes to Starlette's thread pool, as FastAPI does for `def` code.
+    return await run_in_threadpool(work.read_fixture, request.state.fixture)
+
+
+@router.get("/async/cpu", response_model=CPUAnswer)
+async def async_cpu(request: Request, seed: str | None = None):
+    value = work.parse_seed(seed)
+    result = await asyncio.get_running_loop().run_in_executor(request.state.cpu_pool, work.cpu, value)
+    return work.cpu_document(value, result)
+
+
+# No response model here: FastAPI validates a `def` endpoint's answer in its
+# thread pool too, a second hop per request that costs far more than the
+# encoding it replaces; without a model the dict is encoded on the loop.
+@router.get("/async/sync")
+def async_sync():
+    # A plain `def` endpoint: FastAPI runs it in its thread pool.
+    return work.SYNC_DOCUMENT
+
+"""#),
+        ("fastapi/suites/basic.py", #"""
+"""The basic suite on FastAPI. Endpoints that return the shared documents name
+their model with response_model=: FastAPI validates the document into it and
+dumps it with pydantic straight to JSON bytes (its documented fast path)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from catbench_shared import basic
+
+router = APIRouter()
+
+
+class MessageAnswer(BaseModel):
+    message: str
+
+
+class UserAnswer(BaseModel):
+    id: int
+    name: str
+
+
+class SearchResult(BaseModel):
+    id: int
+    title: str
+
+
+class SearchAnswer(BaseModel):
+    query: str
+    limit: int
+    results: list[SearchResult]
+
+
+@router.get("/plaintext", response_class=PlainTextResponse)
+async def plaintext():
+    return basic.PLAINTEXT_BODY
+
+
+@router.get("/json", response_model=MessageAnswer)
+async def json_message():
+    return {"message": basic.JSON_MESSAGE}
+
+
+@router.get("/users/{user_id}", response_model=UserAnswer)
+async def user(user_id: Annotated[int, Path(ge=basic.INT64_MIN, le=basic.INT64_MAX)]):
+    return basic.user_document(user_id)
+
+
+@router.get("/search", response_model=SearchAnswer)
+async def search(q: str = "", limit: str | None = None):
+    # `limit` is text: the contract gives a non-integer the default rather than an error.
+    return basic.search_document(q, basic.search_limit(limit))
+
+"""#),
+        ("fastapi/suites/di.py", #"""
+"""The DI suite on FastAPI: `Depends` with its per-request cache. Singletons
+are module-level instances, request scope is the default cache, transients
+are `use_cache=False`, the pooled connection is a yield dependency, the token
+provider an async dependency."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, create_model
+
+from catbench_shared import di_services as services
+
+router = APIRouter()
+
+# Every provider is `async def`: none blocks, and FastAPI would run a plain
+# `def` dependency in its thread pool.
+
+CONFIG, CLOCK, CACHE = services.Config(), services.ServiceClock(), services.Cache()
+POOL = services.ConnectionPool()
+
+
+async def config() -> services.Config:
+    return CONFIG
+
+
+async def clock() -> services.ServiceClock:
+    return CLOCK
+
+
+async def cache() -> services.Cache:
+    return CACHE
+
+
+async def connection_pool() -> services.ConnectionPool:
+    return POOL
+
+
+async def request_context() -> services.RequestContext:
+    return services.RequestContext()
+
+
+async def db_connection(pool: Annotated[services.ConnectionPool, Depends(connection_pool)]):
+    """The request's pooled connection, given back when the request is done."""
+    connection = await pool.acquire()
+    try:
+        yield connection
+    finally:
+        connection.release()
+
+
+ConfigDep = Annotated[services.Config, Depends(config)]
+ClockDep = Annotated[services.ServiceClock, Depends(clock)]
+CacheDep = Annotated[services.Cache, Depends(cache)]
+RequestContextDep = Annotated[services.RequestContext, Depends(request_context)]
+DBConnectionDep = Annotated[services.DBConnection, Depends(db_connection)]
+
+
+async def logger(context: RequestContextDep, settings: ConfigDep) -> services.Logger:
+    return services.Logger(context, settings)
+
+
+LoggerDep = Annotated[services.Logger, Depends(logger)]
+
+
+async def user_repository(connection: DBConnectionDep, log: LoggerDep) -> services.UserRepository:
+    return services.UserRepository(connection, log)
+
+
+async def token_provider(settings: ConfigDep) -> services.TokenProvider:
+    return await services.make_token_provider(settings)
+
+
+UserRepositoryDep = Annotated[services.UserRepository, Depends(user_repository)]
+TokenProviderDep = Annotated[services.TokenProvider, Depends(token_provider)]
+
+
+async def user_service(repository: UserRepositoryDep, shared_cache: CacheDep, service_clock: ClockDep,
+                       tokens: TokenProviderDep) -> services.UserService:
+    return services.UserService(repository, shared_cache, service_clock, tokens)
+
+
+UserServiceDep = Annotated[services.UserService, Depends(user_service)]
+
+
+async def audit_event(log: LoggerDep, service_clock: ClockDep) -> services.AuditEvent:
+    return services.AuditEvent(log, service_clock)
+
+
+# Transient: use_cache=False makes every injection a new instance.
+AuditEventDep = Annotated[services.AuditEvent, Depends(audit_event, use_cache=False)]
+
+
+async def notifier(users: UserServiceDep, audit: AuditEventDep) -> services.Notifier:
+    return services.Notifier(users, audit)
+
+
+NotifierDep = Annotated[services.Notifier, Depends(notifier, use_cache=False)]
+
+
+class OneAnswer(BaseModel):
+    request_context: str
+
+
+# The ten services' ids, keyed as services.TEN says.
+TenAnswer = create_model("TenAnswer", **{key: str for _, key in services.TEN})
+
+
+class GraphAnswer(BaseModel):
+    # Each resolution maps a service (as Notifier.graph() names them) to its instance's id.
+    resolutions: list[dict[str, str]]
+    pool_in_use: int
+
+
+class PoolAnswer(BaseModel):
+    size: int
+    in_use: int
+
+
+@router.get("/di/one", response_model=OneAnswer)
+async def di_one(context: RequestContextDep):
+    return {"request_context": context.id}
+
+
+@router.get("/di/ten", response_model=TenAnswer)
+async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: CacheDep, context: RequestContextDep,
+                 connection: DBConnectionDep, log: LoggerDep, repository: UserRepositoryDep,
+                 tokens: TokenProviderDep, users: UserServiceDep, audit: AuditEventDep):
+    return services.ten_document(settings, service_clock, shared_cache, context, connection, log,
+                               repository, tokens, users, audit)
+
+
+@router.get("/di/graph", response_model=GraphAnswer)
+async def di_graph(first: NotifierDep, second: NotifierDep):
+    return services.graph_document(first, second, POOL)
+
+
+@router.get("/di/pool", response_model=PoolAnswer)
+async def di_pool():
+    return services.pool_document(POOL)
+
+"""#),
+        ("fastapi/suites/middleware.py", #"""
+"""The middleware suite on FastAPI: pure ASGI middleware classes (Starlette's
+recommended form; no BaseHTTPMiddleware, which costs a task and a stream per
+layer). Layers apply per route, so each /mw{level} is a Starlette Mount in this
+router whose own middleware is the first `level` layers, around its /hello
+routes and nothing else."""
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.middleware import Middleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import Mount
+
+from catbench_shared import jwt, logging_sink, middleware_policy as policy, rate_limit
+
+router = APIRouter()
+sink = logging_sink.LogSink()
+limiter = rate_limit.RateLimiter()
+
+
+class Layer:
+    """A pure ASGI middleware; `handle` sees HTTP requests, anything else passes by."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        scope.setdefault("state", {})
+        await self.handle(scope, receive, send)
+
+
+async def answer_early(scope, receive, send, status: int, message: str, headers: dict | None = None):
+    """A layer's own answer; the outer layers still see it through `send`."""
+    await JSONResponse(policy.error_document(message), status_code=status, headers=headers)(scope, receive, send)
+
+
+class RequestIDLayer(Layer):
+    async def handle(self, scope, receive, send):
+        request_id = Headers(scope=scope).get("x-request-id")
+        if request_id is None:
+            request_id = policy.next_request_id()
+        scope["state"]["request_id"] = request_id
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class LoggingLayer(Layer):
+    async def handle(self, scope, receive, send):
+        started = time.perf_counter()
+        status = 0
+
+        async def send_noting_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_noting_status)
+        sink.append(logging_sink.LogRecord(scope["method"], scope["path"], status,
+                                           logging_sink.micros_since(started)))
+
+
+class SecurityHeadersLayer(Layer):
+    async def handle(self, scope, receive, send):
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in policy.SECURITY_HEADERS:
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class CORSLayer(Layer):
+    async def handle(self, scope, receive, send):
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin == policy.ALLOWED_ORIGIN:
+            send = self.allowing_origin(send)
+        if policy.is_cors_preflight(scope["method"], origin, headers.get("access-control-request-method")):
+            # Answered here, before authentication: a preflight carries no token.
+            await Response(status_code=204, headers=dict(policy.CORS_PREFLIGHT_HEADERS))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def allowing_origin(send):
+        async def send_allowing_origin(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Access-Control-Allow-Origin"] = policy.ALLOWED_ORIGIN
+                headers.append("Vary", "Origin")
+            await send(message)
+
+        return send_allowing_origin
+
+
+class AuthLayer(Layer):
+    async def handle(self, scope, receive, send):
+        try:
+            claims = jwt.verify_jwt(Headers(scope=scope).get("authorization"))
+        except jwt.JWTRejected as rejection:
+            await answer_early(scope, receive, send, 401, rejection.reason,
+                               {"WWW-Authenticate": policy.WWW_AUTHENTICATE})
+            return
+        scope["state"]["user"] = claims.subject
+        await self.app(scope, receive, send)
+
+
+class RateLimitLayer(Layer):
+    async def handle(self, scope, receive, send):
+        key = rate_limit.client_key(Headers(scope=scope).get("x-client-key"), scope["state"].get("user"))
+        decision = limiter.take(key)
+        if not decision.allowed:
+            await answer_early(scope, receive, send, 429, policy.RATE_LIMITED,
+                               {"Retry-After": str(decision.retry_after)})
+            return
+        await self.app(scope, receive, send)
+
+
+class AsyncContextLayer(Layer):
+    async def handle(self, scope, receive, send):
+        scope["state"]["context"] = await policy.resolve_context()
+        await self.app(scope, receive, send)
+
+
+class TimingLayer(Layer):
+    async def handle(self, scope, receive, send):
+        started = time.perf_counter()
+
+        async def send_with_timing(message):
+            if message["type"] == "http.response.start":
+                millis = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={millis:.3f}")
+            await send(message)
+
+        await self.app(scope, receive, send_with_timing)
+
+
+class CacheControlLayer(Layer):
+    async def handle(self, scope, receive, send):
+        async def send_no_store(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
+class AcceptGuardLayer(Layer):
+    async def handle(self, scope, receive, send):
+        if not policy.accepts_json(Headers(scope=scope).get("accept")):
+            await answer_early(scope, receive, send, 406, policy.NOT_ACCEPTABLE)
+            return
+        await self.app(scope, receive, send)
+
+
+# Outermost first, as MiddlewarePolicy orders them.
+LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLayer,
+          RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
+
+
+class HelloAnswer(BaseModel):
+    message: str
+    layers: int
+    # What the layers found; the contract answers null for what no layer set.
+    user: str | None
+    request_id: str | None
+    context: str | None
+
+
+class StatsAnswer(BaseModel):
+    logged: int
+
+
+def layered_hello(level: int) -> Mount:
+    """/mw{level}/hello behind exactly the first `level` layers: a Mount whose
+    middleware (Starlette runs it outermost first) wraps only its two routes."""
+
+    async def hello(request: Request):
+        state = request.state
+        return policy.hello_document(level, getattr(state, "user", None), getattr(state, "request_id", None),
+                                     getattr(state, "context", None))
+
+    async def hello_options():
+        # Reached when no CORS layer answered a preflight: list the methods.
+        return Response(status_code=204, headers={"Allow": policy.CORS_METHODS})
+
+    routes = [APIRoute("/hello", hello, methods=["GET"], response_model=HelloAnswer),
+              APIRoute("/hello", hello_options, methods=["OPTIONS"])]
+    return Mount(f"/mw{level}", routes=routes, middleware=[Middleware(layer) for layer in LAYERS[:level]])
+
+
+@router.get("/mw/stats", response_model=StatsAnswer)
+async def middleware_stats():
+    return {"logged": sink.total}
+
+
+for level in policy.LEVELS:
+    router.routes.append(layered_hello(level))
+
+"""#),
+        ("fastapi/suites/validation.py", #"""
+"""The validation suite on FastAPI: pydantic models with declarative
+constraints (strict types, so "2" is no integer and 1.5 none either). The
+app's handler of RequestValidationError (errors.py) turns pydantic's errors,
+every failing field with its location, into the contract's 422 document;
+FastAPI's max_body_size answers 413."""
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+
+from catbench_shared import validation_model as model
+
+router = APIRouter()
+
+
+def null_as(default):
+    """A null counts as absent (as on the stacks): it becomes the field's default."""
+    return BeforeValidator(lambda value: default() if value is None else value)
+
+
+def length(bounds: tuple[int, int]):
+    return Field(min_length=bounds[0], max_length=bounds[1])
+
+
+def within(bounds: tuple[float, float]):
+    return Field(ge=bounds[0], le=bounds[1])
+
+
+class Address(BaseModel):
+    street: Annotated[StrictStr, length(model.STREET_LENGTH)]
+    city: Annotated[StrictStr, length(model.CITY_LENGTH)]
+    zip: Annotated[StrictStr, Field(pattern=model.ZIP_PATTERN)]
+    country: Annotated[StrictStr, Field(pattern=model.COUNTRY_PATTERN)]
+
+
+Tag = Annotated[StrictStr, length(model.TAG_LENGTH)]
+
+
+class Item(BaseModel):
+    sku: Annotated[StrictStr, Field(pattern=model.SKU_PATTERN)]
+    quantity: Annotated[StrictInt, within(model.QUANTITY_RANGE)]
+    # Strict, so "2" is refused; an integer is still a number.
+    price: Annotated[float, Field(strict=True), within(model.PRICE_RANGE)]
+    tags: Annotated[list[Tag], Field(max_length=model.TAGS_MAX), null_as(list)] = []
+
+
+class User(BaseModel):
+    # Unknown fields are ignored (pydantic's default, extra="ignore").
+    # Trimmed first, then measured: the constraint follows the validator.
+    name: Annotated[StrictStr, AfterValidator(model.trim), length(model.NAME_LENGTH)]
+    email: Annotated[StrictStr, AfterValidator(model.normalize_email), Field(pattern=model.EMAIL_PATTERN)]
+    age: Annotated[StrictInt, within(model.AGE_RANGE)]
+    username: Annotated[StrictStr, Field(pattern=model.USERNAME_PATTERN)]
+    nickname: Annotated[StrictStr | None, Field(max_length=model.NICKNAME_MAX)] = None
+    newsletter: Annotated[StrictBool, null_as(bool)] = False
+    address: Address
+    items: Annotated[list[Item], length(model.ITEM_COUNT)]
+
+
+class Created(BaseModel):
+    user: User
+    item_count: int
+    total: float
+
+
+@router.post("/validate/user", status_code=201, max_body_size=model.MAX_BODY_BYTES)
+async def validate_user(user: User) -> Created:
+    total = model.order_total((item.quantity, item.price) for item in user.items)
+    return Created(user=user, item_count=len(user.items), total=total)
+
+"""#),
+        ("flask/app.py", #"""
+"""The catbench contract on Flask, served by gunicorn's sync workers.
+
+Run as `gunicorn 'app:create_app()'` in this folder (see peers.json), Flask's
+application-factory pattern. The app registers one Blueprint per suite: the
+modules peers.json's "suites" names, from suites/. This module names no
+suite; what is app-wide is here: the answers' key order and the validation
+library the validation blueprint uses, `marshmallow` (the flask peer) or
+`cerberus` (the flask-cerberus peer, `create_app(validator='cerberus')`).
+"""
+
+import importlib
+
+from flask import Flask
+
+from catbench_shared import runtime
+
+VALIDATORS = ("marshmallow", "cerberus")
+
+
+def create_app(validator: str = "marshmallow") -> Flask:
+    if validator not in VALIDATORS:
+        raise ValueError(f"unknown validator {validator!r}; this app has {', '.join(VALIDATORS)}")
+    app = Flask(__name__)
+    # Keep answer keys in the contract's order (Flask sorts them by default).
+    app.json.sort_keys = False
+    app.config["CATBENCH_VALIDATOR"] = validator
+    for module in runtime.suite_modules():
+        app.register_blueprint(importlib.import_module(f"suites.{module}").blueprint)
+    return app
+
+"""#),
+        ("flask/schemas/__init__.py", #"""
+"""The validation suite's user model in each validation library this peer can
+use; each module's `load(document)` gives (the normalized user, []) or
+(None, [(location, message), …]) with every failing field."""
+
+"""#),
+        ("flask/schemas/cerberus_user.py", #"""
+"""The user model as a Cerberus schema. Cerberus normalizes first (coerce,
+default, purge_unknown) and then validates every rule of every field, nested
+documents and list items included, so its error tree has every failing field.
+Its "integer" type also takes true (bool is an int in Python); the validator
+below narrows it through types_mapping, Cerberus's documented way to define a
+type."""
+
+import threading
+
+from cerberus import TypeDefinition, Validator
+from cerberus.validator import DocumentError
+
+from catbench_shared import validation_model as model
+
+
+class ContractValidator(Validator):
+    types_mapping = {**Validator.types_mapping, "integer": TypeDefinition("integer", (int,), (bool,))}
+
+
+def trimmed(value):
+    return model.trim(value) if isinstance(value, str) else value
+
+
+def email(value):
+    return model.normalize_email(value) if isinstance(value, str) else value
+
+
+def string(bounds):
+    return {"type": "string", "minlength": bounds[0], "maxlength": bounds[1]}
+
+
+def pattern(regex):
+    return {"type": "string", "regex": regex}
+
+
+def integer(bounds):
+    return {"type": "integer", "min": bounds[0], "max": bounds[1]}
+
+
+# A null counts as absent: a field that is not nullable gets its default for it
+# (Cerberus applies `default` to a missing field and to a null one).
+ADDRESS = {
+    "street": {"required": True, **string(model.STREET_LENGTH)},
+    "city": {"required": True, **string(model.CITY_LENGTH)},
+    "zip": {"required": True, **pattern(model.ZIP_PATTERN)},
+    "country": {"required": True, **pattern(model.COUNTRY_PATTERN)},
+}
+
+ITEM = {
+    "sku": {"required": True, **pattern(model.SKU_PATTERN)},
+    "quantity": {"required": True, **integer(model.QUANTITY_RANGE)},
+    "price": {"required": True, "type": "number", "min": model.PRICE_RANGE[0], "max": model.PRICE_RANGE[1]},
+    "tags": {"type": "list", "default_setter": lambda document: [], "maxlength": model.TAGS_MAX,
+             "schema": string(model.TAG_LENGTH)},
+}
+
+USER = {
+    "name": {"required": True, "coerce": trimmed, **string(model.NAME_LENGTH)},
+    "email": {"required": True, "coerce": email, **pattern(model.EMAIL_PATTERN)},
+    "age": {"required": True, **integer(model.AGE_RANGE)},
+    "username": {"required": True, **pattern(model.USERNAME_PATTERN)},
+    "nickname": {"type": "string", "nullable": True, "default": None, "maxlength": model.NICKNAME_MAX},
+    "newsletter": {"type": "boolean", "default": False},
+    "address": {"required": True, "type": "dict", "schema": ADDRESS},
+    "items": {"required": True, "type": "list", "minlength": model.ITEM_COUNT[0], "maxlength": model.ITEM_COUNT[1],
+              "schema": {"type": "dict", "schema": ITEM}},
+}
+
+# A Validator keeps the document it works on: one per thread.
+_local = threading.local()
+
+
+def validator() -> ContractValidator:
+    if not hasattr(_local, "validator"):
+        _local.validator = ContractValidator(USER, purge_unknown=True)
+    return _local.validator
+
+
+def flatten(tree, location=()):
+    """Cerberus's error tree — field name (list items by index) → a list of
+    texts and nested trees — as (location, message) pairs."""
+    for key, entries in tree.items():
+        for entry in entries:
+            if isinstance(entry, dict):
+                yield from flatten(entry, (*location, key))
+            else:
+                yield (*location, key), entry
+
+
+def load(document):
+    checker = validator()
+    try:
+        valid = checker.validate(document)
+    except DocumentError as error:  # the body is not an object
+        return None, [((), str(error))]
+    if not valid:
+        return None, list(flatten(checker.errors))
+    return checker.document, []
+
+"""#),
+        ("flask/schemas/marshmallow_user.py", #"""
+"""The user model as marshmallow schemas. marshmallow's own fields are lenient
+where the contract is not ("yes" is a Boolean, "2" a Float, true an Integer),
+so the scalar fields are small custom fields (marshmallow's documented way to
+add a type); lengths, ranges and patterns are marshmallow's validators."""
+
+import numbers
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from catbench_shared import validation_model as model
+
+
+class StrictString(fields.String):
+    """Only a JSON string (marshmallow's String also takes bytes)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return value
+
+
+class Trimmed(StrictString):
+    """A string trimmed before its validators see it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return model.trim(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Email(StrictString):
+    """A string trimmed and lowercased before its validators see it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return model.normalize_email(super()._deserialize(value, attr, data, **kwargs))
+
+
+class StrictInteger(fields.Integer):
+    """Only a JSON integer: not 1.5, not "2", not true."""
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictFloat(fields.Float):
+    """Only a JSON number: not "2", not true."""
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """Only true or false (marshmallow's Boolean also takes "yes", 1, "on")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class ContractSchema(Schema):
+    """Unknown fields are dropped; a null counts as absent, as on the stacks."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def null_is_absent(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+def length(bounds):
+    return validate.Length(min=bounds[0], max=bounds[1])
+
+
+def within(bounds):
+    return validate.Range(min=bounds[0], max=bounds[1])
+
+
+class AddressSchema(ContractSchema):
+    street = StrictString(required=True, validate=length(model.STREET_LENGTH))
+    city = StrictString(required=True, validate=length(model.CITY_LENGTH))
+    zip = StrictString(required=True, validate=validate.Regexp(model.ZIP_PATTERN))
+    country = StrictString(required=True, validate=validate.Regexp(model.COUNTRY_PATTERN))
+
+
+class ItemSchema(ContractSchema):
+    sku = StrictString(required=True, validate=validate.Regexp(model.SKU_PATTERN))
+    quantity = StrictInteger(required=True, validate=within(model.QUANTITY_RANGE))
+    price = StrictFloat(required=True, validate=within(model.PRICE_RANGE))
+    tags = fields.List(StrictString(validate=length(model.TAG_LENGTH)), load_default=list,
+                       validate=validate.Length(max=model.TAGS_MAX))
+
+
+class UserSchema(ContractSchema):
+    name = Trimmed(required=True, validate=length(model.NAME_LENGTH))
+    email = Email(required=True, validate=validate.Regexp(model.EMAIL_PATTERN))
+    age = StrictInteger(required=True, validate=within(model.AGE_RANGE))
+    username = StrictString(required=True, validate=validate.Regexp(model.USERNAME_PATTERN))
+    nickname = StrictString(load_default=None, validate=validate.Length(max=model.NICKNAME_MAX))
+    newsletter = StrictBoolean(load_default=False)
+    address = fields.Nested(AddressSchema, required=True)
+    items = fields.List(fields.Nested(ItemSchema), required=True, validate=length(model.ITEM_COUNT))
+
+
+SCHEMA = UserSchema()
+
+
+def flatten(messages, location=()):
+    """marshmallow's error messages — a dict by field name (list items by index,
+    a schema's own errors under "_schema") down to lists of texts — as
+    (location, message) pairs."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from flatten(value, location if key == "_schema" else (*location, key))
+    else:
+        for message in messages:
+            yield location, message
+
+
+def load(document):
+    try:
+        user = SCHEMA.load(document)
+    except ValidationError as error:
+        return None, list(flatten(error.messages))
+    return user, []
+
+"""#),
+        ("flask/suites/__init__.py", #"""
+"""One module per suite of the contract; peers.json's "suites" names them, the entry module mounts them."""
+
+"""#),
+        ("flask/suites/async_ops.py", #"""
+"""The async-ops suite on Flask under gunicorn's sync workers. /async/io is an
+`async def` view, which Flask runs on an event loop of its own per request
+(asgiref); the upstream call is a blocking http.client call on a kept-alive
+connection; the fan-out's ten calls go at once to a pool of ten threads, each
+with its own kept-alive connection, while the worker waits; CPU work goes to
+a thread pool while the worker waits, as the threaded stack's runAndWait."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, request
+
+from catbench_shared import async_work as work
+from catbench_shared import logging_sink, runtime
+
+blueprint = Blueprint("async_ops", __name__)
+
+FIXTURE = work.write_fixture()
+upstream = work.BlockingUpstream()
+fanout = work.BlockingFanout()
+cpu_pool = ThreadPoolExecutor(max_workers=runtime.pool_threads())
+
+
+@blueprint.get("/async/io")
+async def async_io():
+    started = time.perf_counter()
+    await work.simulated_io()
+    return work.io_document(logging_sink.micros_since(started))
+
+
+@blueprint.get("/async/fanout")
+def async_fanout():
+    return work.fanout_document(fanout.run(request.args.get("group")))
+
+
+@blueprint.get("/async/upstream")
+def async_upstream():
+    n = work.parse_upstream_n(request.args.get("n"))
+    return work.upstream_document(upstream.get(work.upstream_target(n)))
+
+
+@blueprint.get("/async/file")
+def async_file():
+    return work.read_fixture(FIXTURE)
+
+
+@blueprint.get("/async/cpu")
+def async_cpu():
+    seed = work.parse_seed(request.args.get("seed"))
+    return work.cpu_document(seed, cpu_pool.submit(work.cpu, seed).result())
+
+
+@blueprint.get("/async/sync")
+def async_sync():
+    return work.SYNC_DOCUMENT
+
+"""#),
+        ("flask/suites/basic.py", #"""
+"""The basic suite on Flask."""
+
+from flask import Blueprint, Response, request
+
+from catbench_shared import basic
+
+blueprint = Blueprint("basic", __name__)
+
+
+@blueprint.get("/plaintext")
+def plaintext():
+    return Response(basic.PLAINTEXT_BODY, mimetype="text/plain")
+
+
+@blueprint.get("/json")
+def json_message():
+    return {"message": basic.JSON_MESSAGE}
+
+
+# The converter refuses non-digits and ids beyond int64 with 404.
+@blueprint.get(f"/users/<int(max={basic.INT64_MAX}):user_id>")
+def user(user_id: int):
+    return basic.user_document(user_id)
+
+
+@blueprint.get("/search")
+def search():
+    return basic.search_document(request.args.get("q", ""), basic.search_limit(request.args.get("limit")))
+
+"""#),
+        ("flask/suites/di.py", #"""
+"""The DI suite on Flask. Flask has no container; its idiom is request-scoped
+helpers memoized in `flask.g` (as `get_db` in Flask's tutorial), released when
+the request ends (this blueprint's `teardown_request`), and module-level
+singletons. The async factory is called through `app.ensure_sync` (asgiref)."""
+
+import functools
+
+from flask import Blueprint, current_app, g
+
+from catbench_shared import di_services as services
+
+blueprint = Blueprint("di", __name__)
+
+CONFIG, CLOCK, CACHE = services.Config(), services.ServiceClock(), services.Cache()
+POOL = services.ConnectionPool()
+
+
+def request_scoped(factory):
+    """Flask's g-memoized helper: made at the first call in a request, then the same one."""
+    name = factory.__name__
+
+    @functools.wraps(factory)
+    def get():
+        if name not in g:
+            setattr(g, name, factory())
+        return getattr(g, name)
+
+    return get
+
+
+@request_scoped
+def request_context():
+    return services.RequestContext()
+
+
+@request_scoped
+def db_connection():
+    return POOL.acquire_blocking()
+
+
+@blueprint.teardown_request
+def release_connection(error):
+    """The request's pooled connection goes back when the request ends."""
+    connection = g.pop("db_connection", None)
+    if connection is not None:
+        connection.release()
+
+
+@request_scoped
+def logger():
+    return services.Logger(request_context(), CONFIG)
+
+
+@request_scoped
+def user_repository():
+    return services.UserRepository(db_connection(), logger())
+
+
+@request_scoped
+def token_provider():
+    # Flask's bridge for calling async code from a sync view (asgiref's async_to_sync).
+    return current_app.ensure_sync(services.make_token_provider)(CONFIG)
+
+
+@request_scoped
+def user_service():
+    return services.UserService(user_repository(), CACHE, CLOCK, token_provider())
+
+
+def audit_event():
+    """Transient: a new one at every call."""
+    return services.AuditEvent(logger(), CLOCK)
+
+
+def notifier():
+    """Transient: a new one at every call."""
+    return services.Notifier(user_service(), audit_event())
+
+
+@blueprint.get("/di/one")
+def di_one():
+    return {"request_context": request_context().id}
+
+
+@blueprint.get("/di/ten")
+def di_ten():
+    return services.ten_document(CONFIG, CLOCK, CACHE, request_context(), db_connection(), logger(),
+                               user_repository(), token_provider(), user_service(), audit_event())
+
+
+@blueprint.get("/di/graph")
+def di_graph():
+    return services.graph_document(notifier(), notifier(), POOL)
+
+
+@blueprint.get("/di/pool")
+def di_pool():
+    return services.pool_document(POOL)
+
+"""#),
+        ("flask/suites/middleware.py", #"""
+"""The middleware suite on Flask: request hooks. Each /mw{level} is a blueprint
+nested in this suite's blueprint, whose `before_request` / `after_request`
+hooks are the first `level` layers: Flask runs before-hooks in registration
+order and after-hooks in reverse, so the first layer is the outermost. As
+always in Flask, a before-hook that answers skips the remaining before-hooks
+and the view, but every after-hook still runs on that answer. The async layer
+is an `async def` before-hook, which Flask runs through asgiref (Flask's async
+support). The suite's own blueprint has no hooks, so nothing applies to
+/mw/stats."""
+
+import time
+
+from flask import Blueprint, Response, g, request
+
+from catbench_shared import jwt, logging_sink, middleware_policy as policy, rate_limit
+
+blueprint = Blueprint("middleware", __name__)
+
+sink = logging_sink.LogSink()
+limiter = rate_limit.RateLimiter()
+
+
+def error_answer(status: int, message: str, headers: dict | None = None):
+    return policy.error_document(message), status, headers or {}
+
+
+def request_id_before():
+    request_id = request.headers.get("X-Request-Id")
+    g.request_id = policy.next_request_id() if request_id is None else request_id
+
+
+def request_id_after(response):
+    response.headers["X-Request-Id"] = g.request_id
+    return response
+
+
+def logging_before():
+    g.log_started = time.perf_counter()
+
+
+def logging_after(response):
+    sink.append(logging_sink.LogRecord(request.method, request.path, response.status_code,
+                                 logging_sink.micros_since(g.log_started)))
+    return response
+
+
+def security_after(response):
+    for name, value in policy.SECURITY_HEADERS:
+        response.headers[name] = value
+    return response
+
+
+def cors_before():
+    # A preflight is answered here, before authentication: it carries no token.
+    if policy.is_cors_preflight(request.method, request.headers.get("Origin"),
+                                request.headers.get("Access-Control-Request-Method")):
+        return Response(status=204, headers=policy.CORS_PREFLIGHT_HEADERS)
+    return None
+
+
+def cors_after(response):
+    if request.headers.get("Origin") == policy.ALLOWED_ORIGIN:
+        response.headers["Access-Control-Allow-Origin"] = policy.ALLOWED_ORIGIN
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+def auth_before():
+    try:
+        g.user = jwt.verify_jwt(request.headers.get("Authorization")).subject
+    except jwt.JWTRejected as rejection:
+        return error_answer(401, rejection.reason, {"WWW-Authenticate": policy.WWW_AUTHENTICATE})
+    return None
+
+
+def rate_limit_before():
+    decision = limiter.take(rate_limit.client_key(request.headers.get("X-Client-Key"), g.get("user")))
+    if not decision.allowed:
+        return error_answer(429, policy.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
+    return None
+
+
+async def async_context_before():
+    g.context = await policy.resolve_context()
+
+
+def timing_before():
+    g.timing_started = time.perf_counter()
+
+
+def timing_after(response):
+    # Flask runs this hook even when an outer before-hook answered and this
+    # layer's own before-hook never ran: then there is nothing to time.
+    started = g.get("timing_started")
+    if started is not None:
+        response.headers.add("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.3f}")
+    return response
+
+
+def cache_control_after(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def accept_guard_before():
+    if not policy.accepts_json(request.headers.get("Accept")):
+        return error_answer(406, policy.NOT_ACCEPTABLE)
+    return None
+
+
+# (before-hook, after-hook) of each layer, outermost first, as MiddlewarePolicy orders them.
+LAYERS = (
+    (request_id_before, request_id_after), (logging_before, logging_after), (None, security_after),
+    (cors_before, cors_after), (auth_before, None), (rate_limit_before, None), (async_context_before, None),
+    (timing_before, timing_after), (None, cache_control_after), (accept_guard_before, None),
+)
+
+
+def layered_blueprint(level: int) -> Blueprint:
+    """/mw{level}/hello with the first `level` layers as the blueprint's hooks."""
+    layered = Blueprint(f"mw{level}", __name__, url_prefix=f"/mw{level}")
+    for before, after in LAYERS[:level]:
+        if before:
+            layered.before_request(before)
+        if after:
+            layered.after_request(after)
+
+    # Declaring OPTIONS turns off Flask's automatic OPTIONS answer: the view gives its own.
+    @layered.route("/hello", methods=["GET", "OPTIONS"])
+    def hello():
+        if request.method == "OPTIONS":
+            return Response(status=204, headers={"Allow": policy.CORS_METHODS})
+        return policy.hello_document(level, g.get("user"), g.get("request_id"), g.get("context"))
+
+    return layered
+
+
+for level in policy.LEVELS:
+    blueprint.register_blueprint(layered_blueprint(level))
+
+
+@blueprint.get("/mw/stats")
+def middleware_stats():
+    return {"logged": sink.total}
+
+"""#),
+        ("flask/suites/validation.py", #"""
+"""The validation suite on Flask. Flask has no validation library of its own:
+the view loads `request.get_json()` with the schema of the library the app
+was made with (app.config["CATBENCH_VALIDATOR"]: marshmallow or Cerberus, see
+schemas/). get_json answers malformed JSON with 400; the view's own
+`request.max_content_length` (Flask 3.1) refuses a body over 1 MiB with 413
+before it is read."""
+
+from flask import Blueprint, current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+from catbench_shared import validation_model as model
+from schemas import cerberus_user, marshmallow_user
+
+blueprint = Blueprint("validation", __name__)
+
+SCHEMAS = {"marshmallow": marshmallow_user, "cerberus": cerberus_user}
+
+
+@blueprint.post("/validate/user")
+def validate_user():
+    request.max_content_length = model.MAX_BODY_BYTES
+    try:
+        document = request.get_json()
+    except RequestEntityTooLarge:
+        return model.TOO_LARGE, 413
+    except BadRequest:
+        return model.MALFORMED_JSON, 400
+    user, errors = SCHEMAS[current_app.config["CATBENCH_VALIDATOR"]].load(document)
+    if errors:
+        return model.errors_document(errors), 422
+    return model.created_document(user), 201
+
+"""#),
+        ("peers.json", #"""
+{
+  "schema": 2,
+  "requirements": "requirements.txt",
+  "suites": {
+    "basic": "basic",
+    "middleware": "middleware",
+    "di": "di",
+    "validation": "validation",
+    "async-ops": "async_ops"
+  },
+  "python_path": ["shared"],
+  "peers": [
+    {
+      "name": "catzilla",
+      "kind": "python",
+      "package": "catzilla",
+      "directory": "catzilla",
+      "command": ["{python}", "app.py"],
+      "configuration": "Catzilla's own C server (production mode, debug off, no request log), one process whatever CATBENCH_WORKERS says: Catzilla has no multi-process mode and its server cannot share a port (no SO_REUSEPORT); a RouterGroup per suite; an early answer from route middleware skips Catzilla's post-route middleware, so the app applies the outer layers' response work to it itself; DI through a ScopedDIContainer and Depends; validation by Catzilla's BaseModel and Field (as it comes: it takes 1.5 as an int and \"yes\" as a bool and has no rule for list items); its thread pool and CPU process pool (started by a fork server) have the whole server's max(2, workers), as it is the only process; the sync middleware and DI factories run their async work (the async layer, the async token provider) to completion on one reusable asyncio.Runner, the way Catzilla's docs show async work from sync code (as Flask and Django use asgiref); upstream calls through one aiohttp ClientSession (keep-alive), the fan-out's ten with asyncio.gather",
+      "not_applicable": {},
+      "waived": {
+        "validation/error-paths": "Catzilla's BaseModel reports a failed model as one message, not an error per field, and stops at the first failing nested model or list item: the 422 names the body, not every failing field by path"
+      }
+    },
+    {
+      "name": "fastapi",
+      "kind": "python",
+      "package": "fastapi",
+      "directory": "fastapi",
+      "libraries": ["pydantic"],
+      "command": ["{python}", "-m", "uvicorn", "app:app", "--host", "{host}", "--port", "{port}", "--workers", "{workers}", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+      "configuration": "uvicorn[standard] (uvloop, httptools), access log off; an APIRouter per suite; pure ASGI middleware per Mount; DI by Depends; validation by pydantic models (strict types, declarative constraints); upstream calls through one aiohttp ClientSession (keep-alive), the fan-out's ten with asyncio.gather",
+      "not_applicable": {}
+    },
+    {
+      "name": "flask",
+      "kind": "python",
+      "package": "flask",
+      "directory": "flask",
+      "libraries": ["marshmallow"],
+      "command": ["{python}", "-m", "gunicorn", "app:create_app()", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; a Blueprint per suite; middleware as blueprint request hooks; DI as flask.g helpers; validation by marshmallow schemas (strict scalar fields); async views and the async layer through asgiref; the fan-out's ten upstream calls on a pool of ten threads with a kept-alive http.client connection each",
+      "not_applicable": {}
+    },
+    {
+      "name": "flask-cerberus",
+      "kind": "python",
+      "package": "flask",
+      "directory": "flask",
+      "libraries": ["cerberus"],
+      "command": ["{python}", "-m", "gunicorn", "app:create_app(validator='cerberus')", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "the flask peer's app and server (gunicorn, sync workers, heartbeat on tmpfs, no access log; blueprints, request hooks, flask.g, asgiref, the fan-out's thread pool) with validation by a Cerberus schema instead of marshmallow",
+      "not_applicable": {}
+    },
+    {
+      "name": "django",
+      "kind": "python",
+      "package": "django",
+      "directory": "django",
+      "libraries": ["djangorestframework"],
+      "command": ["{python}", "-m", "gunicorn", "wsgi:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), DEBUG off, no access log; a urls module per suite, include()d; middleware classes per view (decorator_from_middleware); DI as request-scoped services a middleware attaches; validation by Django REST framework serializers (strict scalar fields); async views and the async layer through asgiref; the fan-out's ten upstream calls on a pool of ten threads with a kept-alive http.client connection each",
+      "not_applicable": {}
+    },
+    {
+      "name": "aiohttp",
+      "kind": "python",
+      "package": "aiohttp",
+      "directory": "aiohttp",
+      "libraries": ["msgspec"],
+      "command": ["{python}", "-m", "gunicorn", "app:create_app()", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "aiohttp.GunicornUVLoopWebWorker", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "configuration": "gunicorn with aiohttp's uvloop worker, worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; a RouteTableDef per suite; @web.middleware layers per sub-application; DI by app keys and the request's mapping; validation by msgspec Structs decoded from the body's bytes; upstream calls through one ClientSession per worker (keep-alive), the fan-out's ten with asyncio.gather",
+      "not_applicable": {},
+      "waived": {
+        "validation/error-paths": "msgspec stops at the first failing field: the 422 names that field's path, not every failing field"
+      }
+    },
+    {
+      "name": "tornado",
+      "kind": "python",
+      "package": "tornado",
+      "directory": "tornado",
+      "libraries": ["jsonschema", "pycurl"],
+      "command": ["{python}", "app.py"],
+      "configuration": "Tornado's own HTTPServer on asyncio, one process per worker (fork_processes when CATBENCH_WORKERS > 1), access log off; a handler list per suite, concatenated; middleware as RequestHandler mixins; DI in Application settings and on the handler; validation by jsonschema (Draft 2020-12), as tornado-json does, since the plan names no library for Tornado; upstream calls with Tornado's curl client (CurlAsyncHTTPClient on pycurl: kept-alive connections, up to max_clients=100 calls at once), the fan-out's ten with tornado.gen.multi",
+      "not_applicable": {}
+    },
+    {
+      "name": "nginx",
+      "kind": "nginx",
+      "package": "nginx",
+      "command": ["{nginx}", "-p", "{scratch}", "-e", "{scratch}/error.log", "-c", "{scratch}/nginx.conf"],
+      "configuration": "nginx from the system; static answers for /plaintext and /json; worker_processes = workers, access_log off, keepalive_requests unlimited",
+      "not_applicable": {
+        "basic/user": "nginx serves static answers only; /users/{id} needs an application",
+        "basic/search": "nginx serves static answers only; /search needs an application",
+        "middleware": "nginx serves static answers only",
+        "di": "nginx serves static answers only",
+        "validation": "nginx serves static answers only",
+        "async-ops": "nginx serves static answers only"
+      }
+    }
+  ]
+}
+
+"""#),
+        ("requirements.txt", #"""
+# Every package of the peers' virtual environment, pinned: the frameworks and
+# their servers first, then what they pull in. catbench records the
+# frameworks' versions in every result. To upgrade, change a pin on purpose,
+# reinstall (`catbench peers install`), replace the second part with the
+# environment's `pip freeze`, run scripts/embed-peers, and say why in the commit.
+
+# The frameworks and their servers
+catzilla==0.2.3
+fastapi==0.165.0
+pydantic==2.14.4
+uvicorn[standard]==0.54.0
+uvloop==0.23.0
+httptools==0.9.0
+Flask==3.1.3
+Django==5.2.19
+gunicorn==27.0.1
+aiohttp==3.14.5
+tornado==6.6.1
+pycurl==7.49.0
+asgiref==3.13.0
+
+# The validation libraries (peers.json names each peer's)
+marshmallow==4.4.0
+Cerberus==1.3.8
+djangorestframework==3.18.3
+msgspec==0.23.0
+jsonschema==4.26.0
+
+# What they pull in
+aiohappyeyeballs==2.7.1
+aiosignal==1.4.0
+annotated-doc==0.0.7
+annotated-types==0.8.0
+anyio==4.16.0
+attrs==26.1.0
+blinker==1.9.0
+click==8.5.1
+frozenlist==1.8.0
+h11==0.16.0
+idna==3.20
+itsdangerous==2.2.0
+Jinja2==3.1.6
+jsonschema-specifications==2025.9.1
+MarkupSafe==3.0.4
+multidict==7.2.1
+opentelemetry-api==1.45.2
+propcache==0.5.4
+psutil==7.2.2
+pydantic_core==2.50.5
+python-dotenv==1.2.4
+PyYAML==6.0.4
+referencing==0.37.0
+rpds-py==2026.9.1
+sqlparse==0.6.1
+starlette==1.10.0
+typing-inspection==0.4.5
+typing_extensions==4.16.0
+watchfiles==1.3.0
+websockets==17.4
+Werkzeug==3.1.9
+yarl==1.25.1
+
+"""#),
+        ("shared/catbench_shared/__init__.py", #"""
 """Business logic shared by every peer, ported from Sources/Frameworks/SharedLogic.
 
-Every peer (FastAPI, Flask, Django, aiohttp, Tornado, Catzilla) imports this
-module, so that only the framework's mechanism (routing, middleware, DI,
-validation, async) differs between peers, never the work a request does.
-The Swift files each part comes from are named in its section; answers the
+Every peer (FastAPI, Flask, Django, aiohttp, Tornado, Catzilla) imports these
+modules, so that only the framework's mechanism (routing, middleware, DI,
+validation, async) differs between peers, never the work a request does. One
+module per subject; each names the Swift file it comes from. Answers the
 verifier compares are the same byte for byte as the embedded stacks'.
 
-Only the standard library is used here. The API is stable: other peers
-depend on it.
+Only the standard library is used here. What is validation (types, rules,
+collecting the errors) is each peer's validation library, never this package:
+validation_model holds only the model's numbers, its normalisation, the total
+and the error-path format.
+"""
+
+"""#),
+        ("shared/catbench_shared/async_work.py", #"""
+"""The async-ops suite's work (SharedLogic/AsyncWork.swift): the simulated I/O,
+the upstream calls and their answers, the fixture file, the CPU work, and the
+pools a peer runs them on.
+
+/async/fanout?group=G makes FANOUT concurrent calls GET /delay?n=i&ms=1&group=G
+(i = 0…9) to the upstream at CATBENCH_UPSTREAM, which answers {"n": i} after ms
+milliseconds and counts how many calls of a group overlap: concurrency is
+measured from outside the peer. /async/upstream?n=K is one call, /delay?n=K
+(2 ms).
 """
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import http.client
-import itertools
 import json
-import math
+import multiprocessing
 import os
 import re
 import tempfile
 import threading
 import time
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, NamedTuple
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
 
-# --------------------------------------------------------------------------
-# Environment (peers/README.md: "How catbench runs a peer")
-# --------------------------------------------------------------------------
+from . import basic, runtime
 
-
-def workers() -> int:
-    """CATBENCH_WORKERS: the worker processes the run gives every server (1 when unset)."""
-    return max(1, int(os.environ.get("CATBENCH_WORKERS", "1") or "1"))
-
-
-def server_pool_size() -> int:
-    """Threads of the one work pool the stacks give a whole server: max(2, workers)."""
-    return max(2, workers())
+IO_SECONDS = 0.001
+FANOUT = 10
+FANOUT_DELAY_MS = 1
+FILE_BYTES = 64 * 1024
+FIXTURE_NAME = "catbench-async-fixture.bin"
+UINT64_MAX = (1 << 64) - 1
+_MASK64 = (1 << 64) - 1
+SYNC_DOCUMENT = {"sync": True}
 
 
-def pool_threads() -> int:
-    """Threads (or processes) of one worker process's work pool. A peer of
-    several processes has a pool in each, so each gets its share of
-    server_pool_size(), rounded up."""
-    return -(-server_pool_size() // workers())
+# ---- simulated I/O ------------------------------------------------------------------
+
+async def simulated_io() -> None:
+    """The simulated I/O call: an awaited wait of at least 1 ms. Event loops
+    round timers to their own clock (uvloop's is cached per loop iteration), so
+    a single sleep(0.001) can end early; wait out the rest."""
+    deadline = time.perf_counter() + IO_SECONDS
+    while (remaining := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(remaining)
 
 
-# --------------------------------------------------------------------------
-# Basic suite (Contract/BasicSuite.swift)
-# --------------------------------------------------------------------------
+def io_document(waited_us: int) -> dict:
+    """GET /async/io: {"io": "done", "waited_us": µs} (waited_us is informative, not checked)."""
+    return {"io": "done", "waited_us": waited_us}
+
+
+# ---- the upstream -------------------------------------------------------------------
+
+def upstream_address() -> tuple[str, int]:
+    """(host, port) of the upstream service, from CATBENCH_UPSTREAM (host:port),
+    which catbench always sets; 127.0.0.1:8090 when a peer is run by hand without it."""
+    host, _, port = os.environ.get("CATBENCH_UPSTREAM", "127.0.0.1:8090").rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def upstream_base_url() -> str:
+    """http://host:port of the upstream, for clients that take a base URL."""
+    host, port = upstream_address()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def parse_upstream_n(raw: str | None) -> int:
+    """`n` from the query, as Swift's Int(raw) ?? 0."""
+    value = basic.parse_int64(raw)
+    return 0 if value is None else value
+
+
+def upstream_target(n: int) -> str:
+    """The request target of /async/upstream's call: /delay?n=K (the upstream's 2 ms)."""
+    return f"/delay?n={n}"
+
+
+def fanout_targets(group: str | None) -> list[str]:
+    """The request targets of /async/fanout's FANOUT calls, in answer order."""
+    group_text = quote(group or "", safe="")
+    return [f"/delay?n={i}&ms={FANOUT_DELAY_MS}&group={group_text}" for i in range(FANOUT)]
+
+
+def upstream_n(body: bytes) -> int:
+    """`n` from the upstream's answer {"n": K}, or -1 when it is not that."""
+    try:
+        value = json.loads(body).get("n")
+    except (ValueError, AttributeError):
+        return -1
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
+def upstream_document(n: int) -> dict:
+    """GET /async/upstream: {"upstream": {"n": K}}."""
+    return {"upstream": {"n": n}}
+
+
+def fanout_document(results: list) -> dict:
+    """GET /async/fanout: {"calls": 10, "results": [the upstream's n of each call, in order]}."""
+    return {"calls": len(results), "results": results}
+
+
+class BlockingUpstream:
+    """A blocking upstream client for the sync designs: one keep-alive
+    http.client connection per thread, reopened when the upstream closed it."""
+
+    def __init__(self):
+        self._host, self._port = upstream_address()
+        self._local = threading.local()
+
+    def get(self, target: str) -> int:
+        """GET `target` on the upstream; n from its answer, -1 on a bad answer."""
+        try:
+            return self._get(target)
+        except (http.client.HTTPException, OSError):
+            # Most likely a kept-alive connection the upstream closed: reconnect once.
+            self._drop()
+            return self._get(target)
+
+    def _get(self, target: str) -> int:
+        connection = self._connection()
+        connection.request("GET", target)
+        return upstream_n(connection.getresponse().read())
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self._local.connection = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=5)
+            self._local.connection = connection
+        return connection
+
+
+class BlockingFanout:
+    """The sync designs' fan-out: FANOUT threads, each with its own keep-alive
+    connection (BlockingUpstream), make the calls at once while the request's
+    thread waits for all of them."""
+
+    def __init__(self):
+        self._client = BlockingUpstream()
+        self._pool = ThreadPoolExecutor(max_workers=FANOUT, thread_name_prefix="fanout")
+
+    def run(self, group: str | None) -> list[int]:
+        return list(self._pool.map(self._client.get, fanout_targets(group)))
+
+
+# ---- the fixture file ---------------------------------------------------------------
+
+def file_content() -> bytes:
+    """The fixture's 64 KiB: xorshift32 from a fixed seed, so its checksum is known."""
+    state = 2_463_534_242
+    out = bytearray(FILE_BYTES)
+    for i in range(FILE_BYTES):
+        state ^= (state << 13) & 0xFFFFFFFF
+        state ^= state >> 17
+        state ^= (state << 5) & 0xFFFFFFFF
+        out[i] = state & 0xFF
+    return bytes(out)
+
+
+def checksum(data: bytes) -> str:
+    """SHA-256 of data as lowercase hex. hashlib is OpenSSL, as in the Swift
+    stacks, so the file workload measures the read, not a hash loop."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def fixture_path() -> str:
+    """Where the fixture lives: CATBENCH_SCRATCH, else the system's temporary folder."""
+    directory = os.environ.get("CATBENCH_SCRATCH") or tempfile.gettempdir()
+    return os.path.join(directory, FIXTURE_NAME)
+
+
+def write_fixture() -> str:
+    """Writes the 64 KiB fixture (at start-up) and returns its path. Atomic, so
+    worker processes starting together never read a half-written file."""
+    path = fixture_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path}.{os.getpid()}"
+    with open(partial, "wb") as file:
+        file.write(file_content())
+    os.replace(partial, path)
+    return path
+
+
+def read_fixture(path: str) -> dict:
+    """Reads the fixture with blocking calls: the /async/file answer."""
+    with open(path, "rb") as file:
+        data = file.read()
+    return {"bytes": len(data), "sha256": checksum(data)}
+
+
+# ---- CPU work -----------------------------------------------------------------------
+
+def cpu(seed: int) -> str:
+    """The CPU work: 50,000 rounds of xorshift mixing from `seed`, as 16 hex digits.
+    (About 100 µs in Swift, about 10 ms in CPython.)"""
+    x = (seed | 1) & _MASK64
+    acc = 0
+    for _ in range(50_000):
+        x ^= (x << 13) & _MASK64
+        x ^= x >> 7
+        x ^= (x << 17) & _MASK64
+        acc = (acc + x * 0x9E3779B97F4A7C15) & _MASK64
+    return f"{acc:016x}"
+
+
+def parse_seed(raw: str | None) -> int:
+    """`seed` from the query, as Swift's UInt64(raw) ?? 1."""
+    if raw is None or not re.fullmatch(r"\+?[0-9]+", raw) or int(raw) > UINT64_MAX:
+        return 1
+    return int(raw)
+
+
+def cpu_document(seed: int, result: str) -> dict:
+    # The seed is answered as a string: a UInt64 does not fit a JSON number everywhere.
+    return {"seed": str(seed), "result": result}
+
+
+def start_cpu_pool(size: int | None = None, start_method: str | None = None) -> ProcessPoolExecutor:
+    """A process pool for the CPU work of asyncio peers, its processes started
+    now: `size` processes, else runtime.pool_threads() (a peer that serves from
+    one process whatever CATBENCH_WORKERS says passes server_pool_size()). CPU
+    work in a thread would hold the GIL and stall the event loop; processes run
+    it beside the loop. With the default (fork) start method, call it before
+    the server makes threads, so the forks are clean; a peer whose framework
+    has threads already passes "forkserver"."""
+    context = multiprocessing.get_context(start_method) if start_method else None
+    pool = ProcessPoolExecutor(max_workers=size or runtime.pool_threads(), mp_context=context)
+    # With fork, the first submission starts every process; a fork server starts them as work comes.
+    pool.submit(int).result()
+    return pool
+
+"""#),
+        ("shared/catbench_shared/basic.py", #"""
+"""The basic suite's answers (Contract/BasicSuite.swift)."""
+
+import re
 
 PLAINTEXT_BODY = "Hello, World!"
 JSON_MESSAGE = "Hello, World!"
 DEFAULT_LIMIT = 10
 LIMIT_MIN, LIMIT_MAX = 1, 100
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
-UINT64_MAX = (1 << 64) - 1
+NOT_FOUND = {"error": "not found"}
 
 # What Swift's Int(text) accepts: an optional sign and ASCII digits, nothing else
 # (Python's int() would also take spaces, underscores and other digits).
@@ -1100,277 +3659,29 @@ def search_document(query: str, limit: int) -> dict:
     results = [{"id": i, "title": f"{query} #{i}"} for i in range(1, limit + 1)]
     return {"query": query, "limit": limit, "results": results}
 
-
-# --------------------------------------------------------------------------
-# Middleware suite (SharedLogic/MiddlewarePolicy.swift, JWT.swift, HMAC.swift,
-# Base64URL.swift, TokenBucket.swift, AsyncContextSource.swift)
-#
-# Layers, outermost first; /mw{level}/hello runs the first `level` of them:
-#  1 request id, 2 logging, 3 security headers, 4 CORS, 5 authentication,
-#  6 rate limit, 7 async context, 8 timing, 9 cache control, 10 accept guard.
-# --------------------------------------------------------------------------
-
-LEVELS = (0, 1, 5, 10)
-LAYER_NAMES = ("request-id", "logging", "security", "cors", "auth", "rate-limit",
-               "async-context", "timing", "cache-control", "accept-guard")
-SECRET = b"catbench-middleware-secret"
-ALLOWED_ORIGIN = "https://app.example"
-SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
-    ("Content-Security-Policy", "default-src 'none'"),
-)
-CORS_METHODS = "GET, OPTIONS"
-CORS_HEADERS = "Authorization, Content-Type, X-Client-Key, X-Request-Id"
-CORS_MAX_AGE = "600"
-CONTEXT_VALUE = "resolved"
-WWW_AUTHENTICATE = 'Bearer error="invalid_token"'
-RATE_LIMITED = "rate limited"
-NOT_ACCEPTABLE = "only application/json is available"
-
-
-def hello_document(level: int, user: str | None, request_id: str | None, context: str | None) -> dict:
-    """GET /mw{level}/hello: what the inner layers found; absent values are null."""
-    return {"message": "hello", "layers": level, "user": user, "request_id": request_id, "context": context}
-
-
-def error_document(message: str) -> dict:
-    """The body of an early answer from a layer (401, 406, 429): {"error": message}."""
-    return {"error": message}
-
-
-def is_cors_preflight(method: str, origin: str | None, request_method: str | None) -> bool:
-    """True for an OPTIONS from the allowed origin naming Access-Control-Request-Method."""
-    return method == "OPTIONS" and origin == ALLOWED_ORIGIN and request_method is not None
-
-
-CORS_PREFLIGHT_HEADERS = (
-    ("Access-Control-Allow-Methods", CORS_METHODS),
-    ("Access-Control-Allow-Headers", CORS_HEADERS),
-    ("Access-Control-Max-Age", CORS_MAX_AGE),
-)
-
-
-def rate_policy(key: str) -> tuple[float, float]:
-    """(capacity, refill per second) of a key: `tight-` keys get 2 then one every 2 s."""
-    return (2.0, 0.5) if key.startswith("tight-") else (10_000_000.0, 10_000_000.0)
-
-
-def client_key(header: str | None, subject: str | None) -> str:
-    """The rate-limit key: the X-Client-Key header, else the token's subject."""
-    return header or subject or "anonymous"
-
-
-def accepts_json(accept: str | None) -> bool:
-    """True when an Accept value allows a JSON answer (an absent one allows anything)."""
-    if accept is None:
-        return True
-    for part in accept.split(","):
-        media = part.split(";", 1)[0].strip(" \t").lower()
-        if media in ("application/json", "*/*", "application/*"):
-            return True
-    return False
-
-
-_request_ids = itertools.count(1)
-
-
-def next_request_id() -> str:
-    """A counter-based request id, unique within the process: req-<n>."""
-    return f"req-{next(_request_ids)}"
-
-
-async def resolve_context() -> str:
-    """The async layer's value: ready only after the task gave up the loop once."""
-    await asyncio.sleep(0)
-    return CONTEXT_VALUE
-
-
-# ---- base64url and HMAC-SHA256 ------------------------------------------------
-
-_BASE64URL_TEXT = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def base64url_encode(data: bytes) -> str:
-    """base64url without padding (RFC 4648 §5), as JWTs use it."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def base64url_decode(text: str) -> bytes | None:
-    """The bytes of unpadded base64url `text`, or None when it is not base64url."""
-    # A lone leftover character (6 bits) cannot come from any byte string.
-    if not _BASE64URL_TEXT.fullmatch(text) or len(text) % 4 == 1:
-        return None
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 of `message` under `key`, in one call (OpenSSL's one-shot HMAC,
-    no HMAC object per token)."""
-    return hmac.digest(key, message, "sha256")
-
-
-# ---- JWT (HS256) ---------------------------------------------------------------
-
-class Claims(NamedTuple):
-    """What a verified token says: its subject and expiry (seconds since the epoch)."""
-    subject: str
-    expires: int
-
-
-class JWTRejected(Exception):
-    """A refused token; `reason` is one of the REJECT_* texts (all answered 401)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-REJECT_MISSING = "missing bearer token"
-REJECT_MALFORMED = "malformed token"
-REJECT_ALGORITHM = "unsupported algorithm"
-REJECT_SIGNATURE = "bad signature"
-REJECT_EXPIRED = "token expired"
-
-
-def sign_jwt(subject: str, expires: int, secret: bytes = SECRET) -> str:
-    """An HS256 token for `subject`, valid until `expires`."""
-    header = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
-    payload = base64url_encode(f'{{"sub":"{subject}","exp":{expires}}}'.encode())
-    signature = base64url_encode(hmac_sha256(secret, f"{header}.{payload}".encode()))
-    return f"{header}.{payload}.{signature}"
-
-
-def _refuse(constant: str):
-    # NaN and Infinity are not JSON; Python's decoder accepts them unless told.
-    raise ValueError(constant)
-
-
-# One decoder for every token: json.loads with an option builds a new decoder per call.
-_TOKEN_JSON = json.JSONDecoder(parse_constant=_refuse)
-
-
-def _flat_json(data: bytes) -> dict | None:
-    """A one-level JSON object (strings, numbers, booleans, null as values), else None."""
-    try:
-        value = _TOKEN_JSON.decode(data.decode("utf-8"))
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return None
-    if not isinstance(value, dict):
-        return None
-    flat = all(v is None or isinstance(v, (str, int, float)) for v in value.values())
-    return value if flat else None
-
-
-def verify_jwt(authorization: str | None, secret: bytes = SECRET, now: int | None = None) -> Claims:
-    """Checks an Authorization value: `Bearer <token>`, HS256 only (`none` or any
-    other algorithm is refused), a valid signature, a string `sub` and a numeric
-    `exp` in the future. Returns the claims or raises JWTRejected."""
-    if authorization is None or not authorization.startswith("Bearer "):
-        raise JWTRejected(REJECT_MISSING)
-    token = authorization[7:]
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0] or not parts[1]:
-        raise JWTRejected(REJECT_MALFORMED)
-    header_bytes, payload_bytes, signature = (base64url_decode(p) for p in parts)
-    if header_bytes is None or payload_bytes is None or signature is None:
-        raise JWTRejected(REJECT_MALFORMED)
-    header, payload = _flat_json(header_bytes), _flat_json(payload_bytes)
-    if header is None or payload is None:
-        raise JWTRejected(REJECT_MALFORMED)
-    if header.get("alg") != "HS256":
-        raise JWTRejected(REJECT_ALGORITHM)
-    signed = token[:len(parts[0]) + 1 + len(parts[1])].encode("ascii")
-    if not hmac.compare_digest(hmac_sha256(secret, signed), signature):
-        raise JWTRejected(REJECT_SIGNATURE)
-    subject, expires = payload.get("sub"), payload.get("exp")
-    # bool is an int in Python, but `true` is not a number in JSON.
-    if not isinstance(subject, str) or isinstance(expires, bool) or not isinstance(expires, (int, float)) \
-            or not math.isfinite(expires):
-        raise JWTRejected(REJECT_MALFORMED)
-    if int(expires) <= (int(time.time()) if now is None else now):
-        raise JWTRejected(REJECT_EXPIRED)
-    return Claims(subject, int(expires))
-
-
-# ---- rate limit and logging sink ----------------------------------------------
-
-class Decision(NamedTuple):
-    """A rate-limit verdict; `retry_after` is whole seconds until a token is back."""
-    allowed: bool
-    retry_after: int
-
-
-_ALLOWED = Decision(True, 0)
-
-
-class RateLimiter:
-    """A token bucket per client key, refilled continuously. Thread-safe."""
-
-    def __init__(self, policy=rate_policy):
-        self._policy = policy
-        self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, int]] = {}
-
-    def take(self, key: str, now: int | None = None) -> Decision:
-        """Takes one token of `key`'s bucket (`now` in monotonic nanoseconds)."""
-        capacity, rate = self._policy(key)
-        now = time.monotonic_ns() if now is None else now
-        with self._lock:
-            tokens, updated = self._buckets.get(key, (capacity, now))
-            tokens = min(capacity, tokens + (now - updated) / 1e9 * rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return _ALLOWED
-            self._buckets[key] = (tokens, now)
-        return Decision(False, max(1, math.ceil((1 - tokens) / rate)))
-
-
-class LogRecord(NamedTuple):
-    """One request as the logging layer records it."""
-    method: str
-    path: str
-    status: int
-    micros: int
-
-
-class LogSink:
-    """The logging layer's in-memory sink: a count and the latest records, bounded."""
-
-    def __init__(self, capacity: int = 1024):
-        self._ring: list[LogRecord | None] = [None] * capacity
-        self._next = 0
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def append(self, record: LogRecord) -> None:
-        with self._lock:
-            self._ring[self._next] = record
-            self._next = (self._next + 1) % len(self._ring)
-            self._count += 1
-
-    @property
-    def total(self) -> int:
-        """Records appended since start-up (GET /mw/stats answers {"logged": total})."""
-        return self._count
-
-
-# --------------------------------------------------------------------------
-# DI suite (SharedLogic/DIServices.swift, ConnectionPool.swift)
-#
-#   Notifier (transient) ─┬─ UserService (request) ─┬─ UserRepository (request) ─┬─ DBConnection (request, pooled)
-#                         │                          │                           └─ Logger (request) ─┬─ RequestContext (request)
-#                         │                          ├─ Cache (singleton)                             └─ Config (singleton)
-#                         │                          ├─ Clock (singleton)
-#                         │                          └─ TokenProvider (request, made asynchronously) ── Config
-#                         └─ AuditEvent (transient) ─┬─ Logger
-#                                                     └─ Clock
-#
-# Every instance has an id `<Name>#<n>` (n counts per class and process), so
-# answers show which instance a request got. Each framework builds and scopes
-# these classes with its own mechanism; none of them scopes itself.
-# --------------------------------------------------------------------------
+"""#),
+        ("shared/catbench_shared/di_services.py", #"""
+"""The DI suite's services and connection pool (SharedLogic/DIServices.swift,
+ConnectionPool.swift).
+
+  Notifier (transient) ─┬─ UserService (request) ─┬─ UserRepository (request) ─┬─ DBConnection (request, pooled)
+                        │                          │                           └─ Logger (request) ─┬─ RequestContext
+                        │                          ├─ Cache (singleton)                             └─ Config (singleton)
+                        │                          ├─ Clock (singleton)
+                        │                          └─ TokenProvider (request, made asynchronously) ── Config
+                        └─ AuditEvent (transient) ─┬─ Logger
+                                                    └─ Clock
+
+Every instance has an id `<Name>#<n>` (n counts per class and process), so
+answers show which instance a request got. Each framework builds and scopes
+these classes with its own mechanism; none of them scopes itself.
+"""
+
+import asyncio
+import itertools
+import threading
+import time
+from collections import deque
 
 POOL_SIZE = 32
 # The ten services /di/ten resolves: (class name, answer key), in answer order.
@@ -1600,29 +3911,371 @@ class ConnectionPool:
         else:
             waiter.set_result(number)
 
+"""#),
+        ("shared/catbench_shared/jwt.py", #"""
+"""HS256 JSON Web Tokens with base64url and HMAC-SHA256 (SharedLogic/JWT.swift,
+HMAC.swift, Base64URL.swift): what the middleware suite's authentication
+layer checks."""
 
-# --------------------------------------------------------------------------
-# Validation suite (SharedLogic/ValidationRules.swift)
-#
-#   user        object, required fields below; unknown fields are ignored
-#   name        string, 1…100 characters after trimming; trimmed
-#   email       string, local@domain.tld; trimmed and lowercased
-#   age         integer, 0…150
-#   username    string matching ^[a-z0-9_]{3,20}$
-#   nickname    optional string (null when absent), at most 50 characters
-#   newsletter  optional boolean, default false
-#   address     object: street 1…200, city 1…100, zip ^[0-9]{5}$, country ^[A-Z]{2}$
-#   items       array of 1…1000 objects:
-#     sku       string matching ^[A-Z]{3}-[0-9]{3}$
-#     quantity  integer, 1…1000
-#     price     number, 0.01…100000
-#     tags      optional array of at most 10 strings of 1…20 characters, default []
-#
-# Valid → 201 {"user": <normalized>, "item_count": n, "total": Σ quantity × price};
-# invalid → 422 {"errors": [{"path": "items[3].quantity", "message": "…"}…]}
-# listing every failing field; malformed JSON → 400; a body over 1 MiB → 413.
-# A null counts as absent, as on the stacks.
-# --------------------------------------------------------------------------
+import base64
+import hmac
+import json
+import math
+import re
+import time
+from typing import NamedTuple
+
+SECRET = b"catbench-middleware-secret"
+
+_BASE64URL_TEXT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def base64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 4648 §5), as JWTs use it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def base64url_decode(text: str) -> bytes | None:
+    """The bytes of unpadded base64url `text`, or None when it is not base64url."""
+    # A lone leftover character (6 bits) cannot come from any byte string.
+    if not _BASE64URL_TEXT.fullmatch(text) or len(text) % 4 == 1:
+        return None
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 of `message` under `key`, in one call (OpenSSL's one-shot HMAC,
+    no HMAC object per token)."""
+    return hmac.digest(key, message, "sha256")
+
+
+class Claims(NamedTuple):
+    """What a verified token says: its subject and expiry (seconds since the epoch)."""
+    subject: str
+    expires: int
+
+
+class JWTRejected(Exception):
+    """A refused token; `reason` is one of the REJECT_* texts (all answered 401)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+REJECT_MISSING = "missing bearer token"
+REJECT_MALFORMED = "malformed token"
+REJECT_ALGORITHM = "unsupported algorithm"
+REJECT_SIGNATURE = "bad signature"
+REJECT_EXPIRED = "token expired"
+
+
+def sign_jwt(subject: str, expires: int, secret: bytes = SECRET) -> str:
+    """An HS256 token for `subject`, valid until `expires`."""
+    header = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+    payload = base64url_encode(f'{{"sub":"{subject}","exp":{expires}}}'.encode())
+    signature = base64url_encode(hmac_sha256(secret, f"{header}.{payload}".encode()))
+    return f"{header}.{payload}.{signature}"
+
+
+def _refuse(constant: str):
+    # NaN and Infinity are not JSON; Python's decoder accepts them unless told.
+    raise ValueError(constant)
+
+
+# One decoder for every token: json.loads with an option builds a new decoder per call.
+_TOKEN_JSON = json.JSONDecoder(parse_constant=_refuse)
+
+
+def _flat_json(data: bytes) -> dict | None:
+    """A one-level JSON object (strings, numbers, booleans, null as values), else None."""
+    try:
+        value = _TOKEN_JSON.decode(data.decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    if not isinstance(value, dict):
+        return None
+    flat = all(v is None or isinstance(v, (str, int, float)) for v in value.values())
+    return value if flat else None
+
+
+def verify_jwt(authorization: str | None, secret: bytes = SECRET, now: int | None = None) -> Claims:
+    """Checks an Authorization value: `Bearer <token>`, HS256 only (`none` or any
+    other algorithm is refused), a valid signature, a string `sub` and a numeric
+    `exp` in the future. Returns the claims or raises JWTRejected."""
+    if authorization is None or not authorization.startswith("Bearer "):
+        raise JWTRejected(REJECT_MISSING)
+    token = authorization[7:]
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise JWTRejected(REJECT_MALFORMED)
+    header_bytes, payload_bytes, signature = (base64url_decode(p) for p in parts)
+    if header_bytes is None or payload_bytes is None or signature is None:
+        raise JWTRejected(REJECT_MALFORMED)
+    header, payload = _flat_json(header_bytes), _flat_json(payload_bytes)
+    if header is None or payload is None:
+        raise JWTRejected(REJECT_MALFORMED)
+    if header.get("alg") != "HS256":
+        raise JWTRejected(REJECT_ALGORITHM)
+    signed = token[:len(parts[0]) + 1 + len(parts[1])].encode("ascii")
+    if not hmac.compare_digest(hmac_sha256(secret, signed), signature):
+        raise JWTRejected(REJECT_SIGNATURE)
+    subject, expires = payload.get("sub"), payload.get("exp")
+    # bool is an int in Python, but `true` is not a number in JSON.
+    if not isinstance(subject, str) or isinstance(expires, bool) or not isinstance(expires, (int, float)) \
+            or not math.isfinite(expires):
+        raise JWTRejected(REJECT_MALFORMED)
+    if int(expires) <= (int(time.time()) if now is None else now):
+        raise JWTRejected(REJECT_EXPIRED)
+    return Claims(subject, int(expires))
+
+"""#),
+        ("shared/catbench_shared/logging_sink.py", #"""
+"""The logging layer's in-memory sink (SharedLogic/MiddlewarePolicy.swift)."""
+
+import threading
+import time
+from typing import NamedTuple
+
+
+class LogRecord(NamedTuple):
+    """One request as the logging layer records it."""
+    method: str
+    path: str
+    status: int
+    micros: int
+
+
+class LogSink:
+    """A count and the latest records, bounded."""
+
+    def __init__(self, capacity: int = 1024):
+        self._ring: list[LogRecord | None] = [None] * capacity
+        self._next = 0
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def append(self, record: LogRecord) -> None:
+        with self._lock:
+            self._ring[self._next] = record
+            self._next = (self._next + 1) % len(self._ring)
+            self._count += 1
+
+    @property
+    def total(self) -> int:
+        """Records appended since start-up (GET /mw/stats answers {"logged": total})."""
+        return self._count
+
+
+def micros_since(start: float) -> int:
+    """Whole microseconds since `start`, a time.perf_counter() value."""
+    return int((time.perf_counter() - start) * 1_000_000)
+
+"""#),
+        ("shared/catbench_shared/middleware_policy.py", #"""
+"""The middleware suite's layers, their headers and answers
+(SharedLogic/MiddlewarePolicy.swift, AsyncContextSource.swift).
+
+Layers, outermost first; /mw{level}/hello runs the first `level` of them:
+ 1 request id, 2 logging, 3 security headers, 4 CORS, 5 authentication,
+ 6 rate limit, 7 async context, 8 timing, 9 cache control, 10 accept guard.
+The token check is jwt.py, the buckets rate_limit.py, the sink logging_sink.py.
+"""
+
+import asyncio
+import itertools
+
+LEVELS = (0, 1, 5, 10)
+LAYER_NAMES = ("request-id", "logging", "security", "cors", "auth", "rate-limit",
+               "async-context", "timing", "cache-control", "accept-guard")
+ALLOWED_ORIGIN = "https://app.example"
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", "default-src 'none'"),
+)
+CORS_METHODS = "GET, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, X-Client-Key, X-Request-Id"
+CORS_MAX_AGE = "600"
+CORS_PREFLIGHT_HEADERS = (
+    ("Access-Control-Allow-Methods", CORS_METHODS),
+    ("Access-Control-Allow-Headers", CORS_HEADERS),
+    ("Access-Control-Max-Age", CORS_MAX_AGE),
+)
+CONTEXT_VALUE = "resolved"
+WWW_AUTHENTICATE = 'Bearer error="invalid_token"'
+RATE_LIMITED = "rate limited"
+NOT_ACCEPTABLE = "only application/json is available"
+
+
+def hello_document(level: int, user: str | None, request_id: str | None, context: str | None) -> dict:
+    """GET /mw{level}/hello: what the inner layers found; absent values are null."""
+    return {"message": "hello", "layers": level, "user": user, "request_id": request_id, "context": context}
+
+
+def error_document(message: str) -> dict:
+    """The body of an early answer from a layer (401, 406, 429): {"error": message}."""
+    return {"error": message}
+
+
+def is_cors_preflight(method: str, origin: str | None, request_method: str | None) -> bool:
+    """True for an OPTIONS from the allowed origin naming Access-Control-Request-Method."""
+    return method == "OPTIONS" and origin == ALLOWED_ORIGIN and request_method is not None
+
+
+def accepts_json(accept: str | None) -> bool:
+    """True when an Accept value allows a JSON answer (an absent one allows anything)."""
+    if accept is None:
+        return True
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip(" \t").lower()
+        if media in ("application/json", "*/*", "application/*"):
+            return True
+    return False
+
+
+_request_ids = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A counter-based request id, unique within the process: req-<n>."""
+    return f"req-{next(_request_ids)}"
+
+
+async def resolve_context() -> str:
+    """The async layer's value: ready only after the task gave up the loop once."""
+    await asyncio.sleep(0)
+    return CONTEXT_VALUE
+
+"""#),
+        ("shared/catbench_shared/rate_limit.py", #"""
+"""The rate-limit layer's token buckets (SharedLogic/TokenBucket.swift and the
+policy of MiddlewarePolicy.swift)."""
+
+import math
+import threading
+import time
+from typing import NamedTuple
+
+
+def rate_policy(key: str) -> tuple[float, float]:
+    """(capacity, refill per second) of a key: `tight-` keys get 2 then one every 2 s."""
+    return (2.0, 0.5) if key.startswith("tight-") else (10_000_000.0, 10_000_000.0)
+
+
+def client_key(header: str | None, subject: str | None) -> str:
+    """The rate-limit key: the X-Client-Key header, else the token's subject."""
+    return header or subject or "anonymous"
+
+
+class Decision(NamedTuple):
+    """A rate-limit verdict; `retry_after` is whole seconds until a token is back."""
+    allowed: bool
+    retry_after: int
+
+
+_ALLOWED = Decision(True, 0)
+
+
+class RateLimiter:
+    """A token bucket per client key, refilled continuously. Thread-safe."""
+
+    def __init__(self, policy=rate_policy):
+        self._policy = policy
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, int]] = {}
+
+    def take(self, key: str, now: int | None = None) -> Decision:
+        """Takes one token of `key`'s bucket (`now` in monotonic nanoseconds)."""
+        capacity, rate = self._policy(key)
+        now = time.monotonic_ns() if now is None else now
+        with self._lock:
+            tokens, updated = self._buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + (now - updated) / 1e9 * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return _ALLOWED
+            self._buckets[key] = (tokens, now)
+        return Decision(False, max(1, math.ceil((1 - tokens) / rate)))
+
+"""#),
+        ("shared/catbench_shared/runtime.py", #"""
+"""The environment catbench gives a peer (peers/README.md, "How catbench runs
+a peer") and the manifest's list of suite modules."""
+
+import json
+import os
+
+# peers/shared/catbench_shared/runtime.py → peers/peers.json
+MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "peers.json")
+
+
+def workers() -> int:
+    """CATBENCH_WORKERS: the worker processes the run gives every server (1 when unset)."""
+    return max(1, int(os.environ.get("CATBENCH_WORKERS", "1") or "1"))
+
+
+def server_pool_size() -> int:
+    """Threads of the one work pool the stacks give a whole server: max(2, workers)."""
+    return max(2, workers())
+
+
+def pool_threads() -> int:
+    """Threads (or processes) of one worker process's work pool. A peer of
+    several processes has a pool in each, so each gets its share of
+    server_pool_size(), rounded up."""
+    return -(-server_pool_size() // workers())
+
+
+def host() -> str:
+    """CATBENCH_HOST: the address to bind (127.0.0.1 when run by hand)."""
+    return os.environ.get("CATBENCH_HOST", "127.0.0.1")
+
+
+def port() -> int:
+    """CATBENCH_PORT: the port to bind (8000 when run by hand)."""
+    return int(os.environ.get("CATBENCH_PORT", "8000"))
+
+
+def suite_modules(manifest: str = MANIFEST) -> list[str]:
+    """The module name of every suite, from peers.json's "suites" (contract
+    name → module name), in the manifest's order. A peer's entry module mounts
+    each of them from its own package, so adding a suite is new modules and
+    one manifest line, never an edit of the entry modules."""
+    with open(manifest, encoding="utf-8") as file:
+        return list(json.load(file)["suites"].values())
+
+"""#),
+        ("shared/catbench_shared/validation_model.py", #"""
+"""What the validation suite shares that is not validation
+(SharedLogic/ValidationRules.swift): the model's numbers, which each peer's
+validation library encodes in its own schema; the normalisation of the
+accepted user; the order total; and the answers' format, with the error path
+each library's error locations are turned into.
+
+    user        object, required fields below; unknown fields are ignored
+    name        string, 1…100 characters after trimming; trimmed
+    email       string, local@domain.tld; trimmed and lowercased
+    age         integer, 0…150
+    username    string matching ^[a-z0-9_]{3,20}$
+    nickname    optional string (null when absent), at most 50 characters
+    newsletter  optional boolean, default false
+    address     object: street 1…200, city 1…100, zip ^[0-9]{5}$, country ^[A-Z]{2}$
+    items       array of 1…1000 objects:
+      sku       string matching ^[A-Z]{3}-[0-9]{3}$
+      quantity  integer, 1…1000
+      price     number, 0.01…100000
+      tags      optional array of at most 10 strings of 1…20 characters, default []
+
+Valid → 201 {"user": <normalized>, "item_count": n, "total": Σ quantity × price};
+invalid → 422 {"errors": [{"path": "items[3].quantity", "message": "…"}…]}
+listing every failing field; malformed JSON → 400; a body over 1 MiB → 413.
+A null counts as absent, as on the stacks. A body that is not an object fails
+at the path "body".
+"""
+
+import math
 
 NAME_LENGTH = (1, 100)
 AGE_RANGE = (0, 150)
@@ -1640,6 +4293,17 @@ PRICE_RANGE = (0.01, 100_000.0)
 TAGS_MAX = 10
 TAG_LENGTH = (1, 20)
 MAX_BODY_BYTES = 1 << 20
+
+# The name's and the email's rules restated on the text before it is trimmed,
+# for a library that checks a value as it comes and cannot trim it first.
+_SPACE = "[ \\t\\r\\n]"
+UNTRIMMED_NAME_PATTERN = (f"^{_SPACE}*[^ \\t\\r\\n](?:[\\s\\S]{{0,{NAME_LENGTH[1] - 2}}}[^ \\t\\r\\n])?"
+                          f"{_SPACE}*$")
+UNTRIMMED_EMAIL_PATTERN = f"^{_SPACE}*{EMAIL_PATTERN[1:-1]}{_SPACE}*$"
+
+BODY_PATH = "body"
+MALFORMED_JSON = {"error": "malformed JSON"}
+TOO_LARGE = {"error": "payload too large"}
 
 
 def trim(text: str) -> str:
@@ -1662,1882 +4326,113 @@ def order_total(items) -> float:
     return math.copysign(math.floor(abs(cents) + 0.5), cents) / 100
 
 
+def normalized_user(document: dict) -> dict:
+    """A user that passed validation as answered, for a library that checks a
+    document without building one: the model's fields only, name trimmed,
+    email normalized, defaults for the optional fields that are absent or null."""
+    def item(raw: dict) -> dict:
+        return {"sku": raw["sku"], "quantity": raw["quantity"], "price": float(raw["price"]),
+                "tags": list(raw.get("tags") or [])}
+
+    address = document["address"]
+    return {
+        "name": trim(document["name"]), "email": normalize_email(document["email"]), "age": document["age"],
+        "username": document["username"], "nickname": document.get("nickname"),
+        "newsletter": bool(document.get("newsletter") or False),
+        "address": {key: address[key] for key in ("street", "city", "zip", "country")},
+        "items": [item(raw) for raw in document["items"]],
+    }
+
+
 def created_document(user: dict) -> dict:
-    """The 201 answer for a validated, normalized user."""
+    """The 201 answer for a validated, normalized user (a dict of plain values)."""
     items = user["items"]
     return {"user": user, "item_count": len(items),
             "total": order_total((item["quantity"], item["price"]) for item in items)}
 
 
-def errors_document(errors) -> dict:
-    """The 422 answer from (path, message) pairs."""
-    return {"errors": [{"path": path, "message": message} for path, message in errors]}
-
-
-# ---- a dictionary schema, for peers whose framework has no validation library ----
-# Marshmallow-style, as the threaded stack's Schema: named fields with a type,
-# validators, a default and a transform, loaded from what json.loads gave.
-
-class Length(NamedTuple):
-    """A string's characters or a list's items within lo…hi."""
-    lo: int
-    hi: int
-
-    def check(self, value) -> str | None:
-        if self.lo <= len(value) <= self.hi:
-            return None
-        if isinstance(value, str):
-            return f"length must be within {self.lo}...{self.hi}"
-        return f"must have {self.lo}...{self.hi} items"
-
-
-class Pattern:
-    """A string matching a regular expression as a whole."""
-
-    def __init__(self, pattern: str):
-        self.pattern = pattern
-        self._regex = re.compile(pattern)
-
-    def check(self, value) -> str | None:
-        return None if self._regex.fullmatch(value) else f"does not match {self.pattern}"
-
-
-class Range(NamedTuple):
-    """A number within lo…hi."""
-    lo: float
-    hi: float
-
-    def check(self, value) -> str | None:
-        return None if self.lo <= value <= self.hi else f"must be within {self.lo}...{self.hi}"
-
-
-def _is_integer(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-# name → (accepts the JSON value, turns it into the cleaned value)
-_SCALARS = {
-    "string": (lambda v: isinstance(v, str), lambda v: v),
-    "integer": (_is_integer, lambda v: v),
-    "number": (_is_number, float),
-    "boolean": (lambda v: isinstance(v, bool), lambda v: v),
-}
-
-
-class ListOf(NamedTuple):
-    """A list whose elements are `element` (a scalar name or a Schema), each
-    element also checked by the `each` validators."""
-    element: Any
-    each: tuple = ()
-
-
-class Field(NamedTuple):
-    """One field of a Schema. `kind` is a scalar name, a Schema or a ListOf."""
-    name: str
-    kind: Any
-    required: bool = True
-    default: Any = None
-    validators: tuple = ()
-    transform: Any = None
-
-
-class Schema:
-    """A list of fields; `load` cleans a parsed JSON document or lists every error."""
-
-    def __init__(self, *fields: Field):
-        self.fields = fields
-
-    def load(self, data) -> tuple[dict | None, list[tuple[str, str]]]:
-        """(cleaned data, []) when valid (unknown keys dropped, defaults filled
-        in), else (None, [(path, message), …]) with every failing field."""
-        errors: list[tuple[str, str]] = []
-        cleaned = self._load(data, "", errors)
-        return (cleaned, errors) if not errors else (None, errors)
-
-    def _load(self, data, path: str, errors: list) -> dict | None:
-        if not isinstance(data, dict):
-            errors.append((path or "body", "must be an object"))
-            return None
-        out = {}
-        for field in self.fields:
-            field_path = f"{path}.{field.name}" if path else field.name
-            raw = data.get(field.name)
-            if raw is None:
-                if field.required:
-                    errors.append((field_path, "Missing data for required field."))
-                out[field.name] = field.default() if callable(field.default) else field.default
-                continue
-            value = _deserialize(raw, field.kind, field_path, field.transform, errors)
-            if value is _INVALID:
-                continue
-            problem = next((p for p in (v.check(value) for v in field.validators) if p), None)
-            if problem:
-                errors.append((field_path, problem))
-            else:
-                out[field.name] = value
-        return out
-
-
-_INVALID = object()
-
-
-def _deserialize(raw, kind, path: str, transform, errors: list):
-    """The cleaned value of `raw` as `kind`, or _INVALID after recording why."""
-    if isinstance(kind, Schema):
-        value = kind._load(raw, path, errors)
-        return _INVALID if value is None else value
-    if isinstance(kind, ListOf):
-        if not isinstance(raw, list):
-            errors.append((path, "Not a valid list."))
-            return _INVALID
-        out, ok = [], True
-        for k, element in enumerate(raw):
-            element_path = f"{path}[{k}]"
-            value = _deserialize(element, kind.element, element_path, None, errors)
-            if value is _INVALID:
-                ok = False
-                continue
-            problem = next((p for p in (v.check(value) for v in kind.each) if p), None)
-            if problem:
-                errors.append((element_path, problem))
-                ok = False
-            else:
-                out.append(value)
-        return out if ok else _INVALID
-    accepts, convert = _SCALARS[kind]
-    if not accepts(raw):
-        errors.append((path, f"Not a valid {kind}."))
-        return _INVALID
-    value = convert(raw)
-    return transform(value) if transform else value
-
-
-ADDRESS_SCHEMA = Schema(
-    Field("street", "string", validators=(Length(*STREET_LENGTH),)),
-    Field("city", "string", validators=(Length(*CITY_LENGTH),)),
-    Field("zip", "string", validators=(Pattern(ZIP_PATTERN),)),
-    Field("country", "string", validators=(Pattern(COUNTRY_PATTERN),)),
-)
-
-ITEM_SCHEMA = Schema(
-    Field("sku", "string", validators=(Pattern(SKU_PATTERN),)),
-    Field("quantity", "integer", validators=(Range(*QUANTITY_RANGE),)),
-    Field("price", "number", validators=(Range(*PRICE_RANGE),)),
-    Field("tags", ListOf("string", each=(Length(*TAG_LENGTH),)), required=False, default=list,
-          validators=(Length(0, TAGS_MAX),)),
-)
-
-USER_SCHEMA = Schema(
-    Field("name", "string", validators=(Length(*NAME_LENGTH),), transform=trim),
-    Field("email", "string", validators=(Pattern(EMAIL_PATTERN),), transform=normalize_email),
-    Field("age", "integer", validators=(Range(*AGE_RANGE),)),
-    Field("username", "string", validators=(Pattern(USERNAME_PATTERN),)),
-    Field("nickname", "string", required=False, validators=(Length(0, NICKNAME_MAX),)),
-    Field("newsletter", "boolean", required=False, default=False),
-    Field("address", ADDRESS_SCHEMA),
-    Field("items", ListOf(ITEM_SCHEMA), validators=(Length(*ITEM_COUNT),)),
-)
-
-
-# --------------------------------------------------------------------------
-# Async-operations suite (SharedLogic/AsyncWork.swift)
-# --------------------------------------------------------------------------
-
-IO_SECONDS = 0.001
-FANOUT = 10
-UPSTREAM_DELAY_MS = 2
-FILE_BYTES = 64 * 1024
-FIXTURE_NAME = "catbench-async-fixture.bin"
-_MASK64 = (1 << 64) - 1
-
-
-def file_content() -> bytes:
-    """The fixture's 64 KiB: xorshift32 from a fixed seed, so its checksum is known."""
-    state = 2_463_534_242
-    out = bytearray(FILE_BYTES)
-    for i in range(FILE_BYTES):
-        state ^= (state << 13) & 0xFFFFFFFF
-        state ^= state >> 17
-        state ^= (state << 5) & 0xFFFFFFFF
-        out[i] = state & 0xFF
-    return bytes(out)
-
-
-def checksum(data: bytes) -> str:
-    """SHA-256 of data as lowercase hex. hashlib is OpenSSL, as in the Swift
-    stacks, so the file workload measures the read, not a hash loop."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def cpu(seed: int) -> str:
-    """The CPU work: 50,000 rounds of xorshift mixing from `seed`, as 16 hex digits.
-    (About 100 µs in Swift, about 10 ms in CPython.)"""
-    x = (seed | 1) & _MASK64
-    acc = 0
-    for _ in range(50_000):
-        x ^= (x << 13) & _MASK64
-        x ^= x >> 7
-        x ^= (x << 17) & _MASK64
-        acc = (acc + x * 0x9E3779B97F4A7C15) & _MASK64
-    return f"{acc:016x}"
-
-
-def parse_seed(raw: str | None) -> int:
-    """`seed` from the query, as Swift's UInt64(raw) ?? 1."""
-    if raw is None or not re.fullmatch(r"\+?[0-9]+", raw) or int(raw) > UINT64_MAX:
-        return 1
-    return int(raw)
-
-
-def parse_upstream_n(raw: str | None) -> int:
-    """`n` from the query, as Swift's Int(raw) ?? 0."""
-    value = parse_int64(raw)
-    return 0 if value is None else value
-
-
-def io_document(waited_us: int) -> dict:
-    return {"io": "done", "waited_us": waited_us}
-
-
-def fanout_document(results: list, waited_us: int) -> dict:
-    return {"calls": len(results), "results": results, "waited_us": waited_us}
-
-
-def upstream_document(n: int) -> dict:
-    return {"upstream": {"n": n}}
-
-
-def file_document(size: int, digest: str) -> dict:
-    return {"bytes": size, "sha256": digest}
-
-
-def cpu_document(seed: int, result: str) -> dict:
-    # The seed is answered as a string: a UInt64 does not fit a JSON number everywhere.
-    return {"seed": str(seed), "result": result}
-
-
-SYNC_DOCUMENT = {"sync": True}
-
-
-def micros_since(start: float) -> int:
-    """Whole microseconds since `start`, a time.perf_counter() value."""
-    return int((time.perf_counter() - start) * 1_000_000)
-
-
-async def simulated_io(value: Any = None) -> Any:
-    """The simulated I/O call: an awaited wait of at least 1 ms, then `value`.
-    Event loops round timers to their own clock (uvloop's is cached per loop
-    iteration), so a single sleep(0.001) can end early; wait out the rest."""
-    deadline = time.perf_counter() + IO_SECONDS
-    while (remaining := deadline - time.perf_counter()) > 0:
-        await asyncio.sleep(remaining)
-    return value
-
-
-async def fanout() -> list:
-    """FANOUT simulated I/O calls made concurrently; their results [0…9] in order."""
-    return list(await asyncio.gather(*(simulated_io(call) for call in range(FANOUT))))
-
-
-def fixture_path() -> str:
-    """Where the fixture lives: CATBENCH_SCRATCH, else the system's temporary folder."""
-    directory = os.environ.get("CATBENCH_SCRATCH") or tempfile.gettempdir()
-    return os.path.join(directory, FIXTURE_NAME)
-
-
-def write_fixture() -> str:
-    """Writes the 64 KiB fixture (at start-up) and returns its path. Atomic, so
-    worker processes starting together never read a half-written file."""
-    path = fixture_path()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    partial = f"{path}.{os.getpid()}"
-    with open(partial, "wb") as file:
-        file.write(file_content())
-    os.replace(partial, path)
-    return path
-
-
-def read_fixture(path: str) -> dict:
-    """Reads the fixture with blocking calls: the /async/file answer."""
-    with open(path, "rb") as file:
-        data = file.read()
-    return file_document(len(data), checksum(data))
-
-
-def upstream_address() -> tuple[str, int]:
-    """(host, port) of the upstream service, from CATBENCH_UPSTREAM (host:port),
-    which catbench always sets; 127.0.0.1:8090 when a peer is run by hand without it."""
-    host, _, port = os.environ.get("CATBENCH_UPSTREAM", "127.0.0.1:8090").rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def upstream_target(n: int) -> str:
-    """The request target of the upstream call: /delay?n=K."""
-    return f"/delay?n={n}"
-
-
-def upstream_n(body: bytes) -> int:
-    """`n` from the upstream's answer {"n": K}, or -1 when it is not that."""
-    try:
-        value = json.loads(body).get("n")
-    except (ValueError, AttributeError):
-        return -1
-    return value if _is_integer(value) else -1
-
-
-class BlockingUpstream:
-    """The sync designs' upstream client: one keep-alive http.client connection
-    per thread (a sync worker serves one request at a time), reopened when the
-    upstream closed it."""
-
-    def __init__(self):
-        self._host, self._port = upstream_address()
-        self._local = threading.local()
-
-    def get(self, n: int) -> int:
-        """GET /delay?n=K on the upstream; K from its answer, -1 on a bad answer."""
-        try:
-            return self._get(n)
-        except (http.client.HTTPException, OSError):
-            # Most likely a kept-alive connection the upstream closed: reconnect once.
-            self._drop()
-            return self._get(n)
-
-    def _get(self, n: int) -> int:
-        connection = self._connection()
-        connection.request("GET", upstream_target(n))
-        return upstream_n(connection.getresponse().read())
-
-    def _drop(self) -> None:
-        self._local.connection.close()
-        self._local.connection = None
-
-    def _connection(self) -> http.client.HTTPConnection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=5)
-            self._local.connection = connection
-        return connection
-
-
-def start_cpu_pool(size: int | None = None) -> ProcessPoolExecutor:
-    """A process pool for the CPU work of asyncio peers, its processes started
-    now: `size` processes, else pool_threads() (a peer that serves from one
-    process whatever CATBENCH_WORKERS says passes server_pool_size()). CPU work
-    in a thread would hold the GIL and stall the event loop; processes run it
-    beside the loop. Call it at start-up, before the server makes threads, so
-    the forks are clean."""
-    pool = ProcessPoolExecutor(max_workers=size or pool_threads())
-    # With the fork start method (Linux's default), the first submission forks every process.
-    pool.submit(int).result()
-    return pool
-
-"""#),
-        ("django_app.py", #"""
-"""The catbench contract on Django, a single-file project served by gunicorn's
-sync workers (WSGI).
-
-Run as `gunicorn django_app:application` (see peers.json). Business logic comes
-from common.py; what is Django's own here:
-
-- middleware: middleware classes (MiddlewareMixin, process_request /
-  process_response). Layers apply per route, so each /mw{level} view is
-  wrapped with the first `level` of them by `decorator_from_middleware`,
-  Django's way to use middleware on a per-view basis; the project-wide
-  MIDDLEWARE setting stays minimal. Under WSGI the hooks run synchronously;
-  the async layer awaits through asgiref's `async_to_sync`, Django's
-  documented adapter (what Django itself wraps an async middleware in under WSGI).
-- DI: Django has none; its idiom is request-scoped objects attached to the
-  request by a middleware (as AuthenticationMiddleware attaches a lazy
-  `request.user`), made at first use, and module-level singletons. The async
-  factory is awaited through `async_to_sync`.
-- validation: Django forms are made for flat, string-valued form data
-  (BooleanField takes "yes", CharField takes 7 as "7", nested objects and
-  lists of objects need formsets with management-form keys), so the typed,
-  nested JSON is checked by common.py's dictionary schema; the 413 comes from
-  DATA_UPLOAD_MAX_MEMORY_SIZE.
-- async: async views (io, fan-out), which Django runs under WSGI in an event
-  loop of their own; the upstream call is a blocking http.client call on a
-  kept-alive connection; CPU work goes to a thread pool while the worker waits.
-"""
-
-import json
-import os
-import secrets
-import time
-from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
-
-from asgiref.sync import async_to_sync
-from django.conf import settings
-
-import common
-
-
-def allowed_hosts() -> list[str]:
-    """Loopback names and the host catbench binds; any host when it binds every interface."""
-    host = os.environ.get("CATBENCH_HOST", "127.0.0.1")
-    if host in ("0.0.0.0", "::"):
-        return ["*"]
-    return ["127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host]
-
-
-settings.configure(
-    DEBUG=False,
-    ALLOWED_HOSTS=allowed_hosts(),
-    SECRET_KEY=secrets.token_urlsafe(32),  # nothing is signed; Django only wants one
-    ROOT_URLCONF=__name__,
-    INSTALLED_APPS=[],
-    # CommonMiddleware sets Content-Length, which Django's responses lack otherwise.
-    MIDDLEWARE=["django.middleware.common.CommonMiddleware", f"{__name__}.ServicesMiddleware"],
-    # request.body raises RequestDataTooBig beyond this.
-    DATA_UPLOAD_MAX_MEMORY_SIZE=common.MAX_BODY_BYTES,
-    USE_I18N=False,  # nothing is translated: skip the translation machinery
-)
-
-import django  # noqa: E402  (settings first)
-
-django.setup()
-
-from django.core.exceptions import RequestDataTooBig  # noqa: E402
-from django.core.wsgi import get_wsgi_application  # noqa: E402
-from django.http import HttpResponse, JsonResponse  # noqa: E402
-from django.urls import path, register_converter  # noqa: E402
-from django.utils.cache import patch_vary_headers  # noqa: E402
-from django.utils.decorators import decorator_from_middleware  # noqa: E402
-from django.utils.deprecation import MiddlewareMixin  # noqa: E402
-from django.views.decorators.http import require_GET, require_http_methods, require_POST  # noqa: E402
-
-
-# ---- basic suite ----------------------------------------------------------------
-
-class Int64Converter:
-    """A path segment of digits within int64; anything else does not match (404)."""
-    regex = "[0-9]+"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > common.INT64_MAX:
-            raise ValueError("beyond int64")  # Django's signal for "no match"
-        return number
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(Int64Converter, "int64")
-
-
-@require_GET
-def plaintext(request):
-    return HttpResponse(common.PLAINTEXT_BODY, content_type="text/plain")
-
-
-@require_GET
-def json_message(request):
-    return JsonResponse({"message": common.JSON_MESSAGE})
-
-
-@require_GET
-def user(request, user_id: int):
-    return JsonResponse(common.user_document(user_id))
-
-
-@require_GET
-def search(request):
-    return JsonResponse(common.search_document(request.GET.get("q", ""), common.search_limit(request.GET.get("limit"))))
-
-
-# ---- middleware suite: middleware classes, per view ------------------------------
-
-sink = common.LogSink()
-limiter = common.RateLimiter()
-
-
-def error_answer(status: int, message: str) -> JsonResponse:
-    return JsonResponse(common.error_document(message), status=status)
-
-
-class RequestIDLayer(MiddlewareMixin):
-    def process_request(self, request):
-        request_id = request.headers.get("X-Request-Id")
-        request.request_id = common.next_request_id() if request_id is None else request_id
-
-    def process_response(self, request, response):
-        response["X-Request-Id"] = request.request_id
-        return response
-
-
-class LoggingLayer(MiddlewareMixin):
-    def process_request(self, request):
-        request.log_started = time.perf_counter()
-
-    def process_response(self, request, response):
-        sink.append(common.LogRecord(request.method, request.path, response.status_code,
-                                     common.micros_since(request.log_started)))
-        return response
-
-
-class SecurityHeadersLayer(MiddlewareMixin):
-    def process_response(self, request, response):
-        for name, value in common.SECURITY_HEADERS:
-            response[name] = value
-        return response
-
-
-class CORSLayer(MiddlewareMixin):
-    def process_request(self, request):
-        # A preflight is answered here, before authentication: it carries no token.
-        if common.is_cors_preflight(request.method, request.headers.get("Origin"),
-                                    request.headers.get("Access-Control-Request-Method")):
-            preflight = HttpResponse(status=204, headers=dict(common.CORS_PREFLIGHT_HEADERS))
-            # A view decorator skips the answering layer's own process_response
-            # (MIDDLEWARE would not): apply it here.
-            return self.process_response(request, preflight)
-        return None
-
-    def process_response(self, request, response):
-        if request.headers.get("Origin") == common.ALLOWED_ORIGIN:
-            response["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
-            patch_vary_headers(response, ("Origin",))
-        return response
-
-
-class AuthLayer(MiddlewareMixin):
-    def process_request(self, request):
-        try:
-            request.token_subject = common.verify_jwt(request.headers.get("Authorization")).subject
-        except common.JWTRejected as rejection:
-            response = error_answer(401, rejection.reason)
-            response["WWW-Authenticate"] = common.WWW_AUTHENTICATE
-            return response
-        return None
-
-
-class RateLimitLayer(MiddlewareMixin):
-    def process_request(self, request):
-        key = common.client_key(request.headers.get("X-Client-Key"), getattr(request, "token_subject", None))
-        decision = limiter.take(key)
-        if not decision.allowed:
-            response = error_answer(429, common.RATE_LIMITED)
-            response["Retry-After"] = str(decision.retry_after)
-            return response
-        return None
-
-
-class AsyncContextLayer(MiddlewareMixin):
-    def process_request(self, request):
-        request.async_context = async_to_sync(common.resolve_context)()
-
-
-class TimingLayer(MiddlewareMixin):
-    def process_request(self, request):
-        request.timing_started = time.perf_counter()
-
-    def process_response(self, request, response):
-        response["Server-Timing"] = f"app;dur={(time.perf_counter() - request.timing_started) * 1000:.3f}"
-        return response
-
-
-class CacheControlLayer(MiddlewareMixin):
-    def process_response(self, request, response):
-        response["Cache-Control"] = "no-store"
-        return response
-
-
-class AcceptGuardLayer(MiddlewareMixin):
-    def process_request(self, request):
-        if not common.accepts_json(request.headers.get("Accept")):
-            return error_answer(406, common.NOT_ACCEPTABLE)
-        return None
-
-
-# Outermost first, as MiddlewarePolicy orders them.
-LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLayer,
-          RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
-
-
-def layered_view(level: int):
-    """The /mw{level}/hello view wrapped in the first `level` layers, the first outermost."""
-    @require_http_methods(["GET", "OPTIONS"])
-    def hello(request):
-        if request.method == "OPTIONS":
-            return HttpResponse(status=204, headers={"Allow": common.CORS_METHODS})
-        return JsonResponse(common.hello_document(level, getattr(request, "token_subject", None),
-                                                  getattr(request, "request_id", None),
-                                                  getattr(request, "async_context", None)))
-
-    view = hello
-    for layer in reversed(LAYERS[:level]):
-        view = decorator_from_middleware(layer)(view)
-    return view
-
-
-@require_GET
-def middleware_stats(request):
-    return JsonResponse({"logged": sink.total})
-
-
-# ---- DI suite: request-scoped services attached by a middleware -----------------------
-
-CONFIG, CLOCK, CACHE = common.Config(), common.ServiceClock(), common.Cache()
-POOL = common.ConnectionPool()
-
-
-class RequestServices:
-    """One request's services: each request-scoped one made at first use and then
-    kept (cached_property); transients made at every call; singletons shared."""
-
-    @cached_property
-    def request_context(self) -> common.RequestContext:
-        return common.RequestContext()
-
-    @cached_property
-    def db_connection(self) -> common.DBConnection:
-        return POOL.acquire_blocking()
-
-    @cached_property
-    def logger(self) -> common.Logger:
-        return common.Logger(self.request_context, CONFIG)
-
-    @cached_property
-    def user_repository(self) -> common.UserRepository:
-        return common.UserRepository(self.db_connection, self.logger)
-
-    @cached_property
-    def token_provider(self) -> common.TokenProvider:
-        return async_to_sync(common.make_token_provider)(CONFIG)
-
-    @cached_property
-    def user_service(self) -> common.UserService:
-        return common.UserService(self.user_repository, CACHE, CLOCK, self.token_provider)
-
-    def audit_event(self) -> common.AuditEvent:
-        return common.AuditEvent(self.logger, CLOCK)
-
-    def notifier(self) -> common.Notifier:
-        return common.Notifier(self.user_service, self.audit_event())
-
-    def close(self) -> None:
-        """Gives the pooled connection back, if this request took one."""
-        if "db_connection" in self.__dict__:
-            self.db_connection.release()
-
-
-class ServicesMiddleware:
-    """Attaches `request.services` and closes them when the view has answered."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        request.services = RequestServices()
-        try:
-            return self.get_response(request)
-        finally:
-            request.services.close()
-
-
-@require_GET
-def di_one(request):
-    return JsonResponse({"request_context": request.services.request_context.id})
-
-
-@require_GET
-def di_ten(request):
-    s = request.services
-    return JsonResponse(common.ten_document(CONFIG, CLOCK, CACHE, s.request_context, s.db_connection, s.logger,
-                                            s.user_repository, s.token_provider, s.user_service, s.audit_event()))
-
-
-@require_GET
-def di_graph(request):
-    services = request.services
-    return JsonResponse(common.graph_document(services.notifier(), services.notifier(), POOL))
-
-
-@require_GET
-def di_pool(request):
-    return JsonResponse(common.pool_document(POOL))
-
-
-# ---- validation suite: a dictionary schema --------------------------------------------
-
-@require_POST
-def validate_user(request):
-    try:
-        document = json.loads(request.body)
-    except RequestDataTooBig:
-        return error_answer(413, "the body is over 1 MiB")
-    except ValueError:
-        return error_answer(400, "malformed JSON")
-    user, errors = common.USER_SCHEMA.load(document)
-    if errors:
-        return JsonResponse(common.errors_document(errors), status=422)
-    return JsonResponse(common.created_document(user), status=201)
-
-
-# ---- async suite ------------------------------------------------------------------------
-
-FIXTURE = common.write_fixture()
-upstream = common.BlockingUpstream()
-cpu_pool = ThreadPoolExecutor(max_workers=common.pool_threads())
-
-
-@require_GET
-async def async_io(request):
-    started = time.perf_counter()
-    await common.simulated_io()
-    return JsonResponse(common.io_document(common.micros_since(started)))
-
-
-@require_GET
-async def async_fanout(request):
-    started = time.perf_counter()
-    results = await common.fanout()
-    return JsonResponse(common.fanout_document(results, common.micros_since(started)))
-
-
-@require_GET
-def async_upstream(request):
-    n = common.parse_upstream_n(request.GET.get("n"))
-    return JsonResponse(common.upstream_document(upstream.get(n)))
-
-
-@require_GET
-def async_file(request):
-    return JsonResponse(common.read_fixture(FIXTURE))
-
-
-@require_GET
-def async_cpu(request):
-    seed = common.parse_seed(request.GET.get("seed"))
-    # The worker waits for the pool, as the threaded stack's runAndWait.
-    return JsonResponse(common.cpu_document(seed, cpu_pool.submit(common.cpu, seed).result()))
-
-
-@require_GET
-def async_sync(request):
-    return JsonResponse(common.SYNC_DOCUMENT)
-
-
-# ---- URLs ------------------------------------------------------------------------------------
-
-def not_found(request, exception):
-    return error_answer(404, "not found")
-
-
-handler404 = not_found
-
-urlpatterns = [
-    path("plaintext", plaintext),
-    path("json", json_message),
-    path("users/<int64:user_id>", user),
-    path("search", search),
-    path("mw/stats", middleware_stats),
-    *(path(f"mw{level}/hello", layered_view(level)) for level in common.LEVELS),
-    path("di/one", di_one),
-    path("di/ten", di_ten),
-    path("di/graph", di_graph),
-    path("di/pool", di_pool),
-    path("validate/user", validate_user),
-    path("async/io", async_io),
-    path("async/fanout", async_fanout),
-    path("async/upstream", async_upstream),
-    path("async/file", async_file),
-    path("async/cpu", async_cpu),
-    path("async/sync", async_sync),
-]
-
-application = get_wsgi_application()
-
-"""#),
-        ("fastapi_app.py", #"""
-"""The catbench contract on FastAPI, served by uvicorn (uvloop, httptools).
-
-Run as `uvicorn fastapi_app:app` (see peers.json). Business logic comes from
-common.py; what is FastAPI's own here:
-
-- middleware: pure ASGI middleware classes (Starlette's recommended form; no
-  BaseHTTPMiddleware, which costs a task and a stream per layer). Layers apply
-  per route, so each /mw{level} is a Starlette Mount whose own middleware is
-  the first `level` layers, around its /hello routes and nothing else.
-- DI: `Depends` with its per-request cache: singletons are module-level
-  instances, request scope is the default cache, transients are
-  `use_cache=False`, the pooled connection is a yield dependency, the token
-  provider an async dependency.
-- validation: pydantic models with declarative constraints, and an exception
-  handler that reshapes pydantic's errors into the contract's 422 document.
-- async: async endpoints; blocking file reads in Starlette's thread pool, CPU
-  work in a process pool, the upstream through aiohttp's pooled client; a
-  plain `def` endpoint runs in the thread pool as FastAPI runs any.
-- answers: the async JSON endpoints declare their answer's model
-  (response_model=), so FastAPI serializes it with pydantic straight to JSON
-  bytes (its documented fast path) instead of jsonable_encoder and json.dumps;
-  the one `def` endpoint does not (see there).
-"""
-
-import asyncio
-import time
-from contextlib import asynccontextmanager
-from typing import Annotated
-
-import aiohttp
-import anyio.to_thread
-from fastapi import Depends, FastAPI, Path, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.middleware import Middleware
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.routing import APIRoute
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, create_model
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.routing import Mount
-
-import common
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI):
-    """Start-up: the thread pool's size, the async suite's fixture, CPU pool and upstream client."""
-    # Starlette's thread pool (def endpoints, run_in_threadpool) is anyio's
-    # default limiter: as large as every peer's pool, not anyio's 40.
-    anyio.to_thread.current_default_thread_limiter().total_tokens = common.pool_threads()
-    fixture = common.write_fixture()
-    # Fork the pool's processes first, while the server has no threads yet.
-    cpu_pool = common.start_cpu_pool()
-    host, port = common.upstream_address()
-    async with aiohttp.ClientSession(f"http://{host}:{port}") as upstream:
-        # Lifespan state: Starlette copies it into every request's `request.state`.
-        yield {"fixture": fixture, "cpu_pool": cpu_pool, "upstream": upstream}
-    cpu_pool.shutdown()
-
-
-# No OpenAPI schema or docs pages: production serving, and no extra routes to match.
-app = FastAPI(lifespan=lifespan, openapi_url=None)
-
-
-# ---- basic suite ----------------------------------------------------------------
-# Endpoints that return common.py's documents name their model with
-# response_model=: FastAPI validates the document into it and dumps it.
-
-class MessageAnswer(BaseModel):
-    message: str
-
-
-class UserAnswer(BaseModel):
-    id: int
-    name: str
-
-
-class SearchResult(BaseModel):
-    id: int
-    title: str
-
-
-class SearchAnswer(BaseModel):
-    query: str
-    limit: int
-    results: list[SearchResult]
-
-
-@app.get("/plaintext", response_class=PlainTextResponse)
-async def plaintext():
-    return common.PLAINTEXT_BODY
-
-
-@app.get("/json", response_model=MessageAnswer)
-async def json_message():
-    return {"message": common.JSON_MESSAGE}
-
-
-@app.get("/users/{user_id}", response_model=UserAnswer)
-async def user(user_id: Annotated[int, Path(ge=common.INT64_MIN, le=common.INT64_MAX)]):
-    return common.user_document(user_id)
-
-
-@app.get("/search", response_model=SearchAnswer)
-async def search(q: str = "", limit: str | None = None):
-    # `limit` is text: the contract gives a non-integer the default rather than an error.
-    return common.search_document(q, common.search_limit(limit))
-
-
-# ---- middleware suite: pure ASGI layers ------------------------------------------
-
-sink = common.LogSink()
-limiter = common.RateLimiter()
-
-
-class Layer:
-    """A pure ASGI middleware; `handle` sees HTTP requests, anything else passes by."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        scope.setdefault("state", {})
-        await self.handle(scope, receive, send)
-
-
-async def answer_early(scope, receive, send, status: int, message: str, headers: dict | None = None):
-    """A layer's own answer; the outer layers still see it through `send`."""
-    await JSONResponse(common.error_document(message), status_code=status, headers=headers)(scope, receive, send)
-
-
-class RequestIDLayer(Layer):
-    async def handle(self, scope, receive, send):
-        request_id = Headers(scope=scope).get("x-request-id")
-        if request_id is None:
-            request_id = common.next_request_id()
-        scope["state"]["request_id"] = request_id
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-class LoggingLayer(Layer):
-    async def handle(self, scope, receive, send):
-        started = time.perf_counter()
-        status = 0
-
-        async def send_noting_status(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, send_noting_status)
-        sink.append(common.LogRecord(scope["method"], scope["path"], status, common.micros_since(started)))
-
-
-class SecurityHeadersLayer(Layer):
-    async def handle(self, scope, receive, send):
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in common.SECURITY_HEADERS:
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class CORSLayer(Layer):
-    async def handle(self, scope, receive, send):
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if origin == common.ALLOWED_ORIGIN:
-            send = self.allowing_origin(send)
-        if common.is_cors_preflight(scope["method"], origin, headers.get("access-control-request-method")):
-            # Answered here, before authentication: a preflight carries no token.
-            await Response(status_code=204, headers=dict(common.CORS_PREFLIGHT_HEADERS))(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    def allowing_origin(send):
-        async def send_allowing_origin(message):
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
-                headers.append("Vary", "Origin")
-            await send(message)
-
-        return send_allowing_origin
-
-
-class AuthLayer(Layer):
-    async def handle(self, scope, receive, send):
-        try:
-            claims = common.verify_jwt(Headers(scope=scope).get("authorization"))
-        except common.JWTRejected as rejection:
-            await answer_early(scope, receive, send, 401, rejection.reason, {"WWW-Authenticate": common.WWW_AUTHENTICATE})
-            return
-        scope["state"]["user"] = claims.subject
-        await self.app(scope, receive, send)
-
-
-class RateLimitLayer(Layer):
-    async def handle(self, scope, receive, send):
-        key = common.client_key(Headers(scope=scope).get("x-client-key"), scope["state"].get("user"))
-        decision = limiter.take(key)
-        if not decision.allowed:
-            await answer_early(scope, receive, send, 429, common.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
-            return
-        await self.app(scope, receive, send)
-
-
-class AsyncContextLayer(Layer):
-    async def handle(self, scope, receive, send):
-        scope["state"]["context"] = await common.resolve_context()
-        await self.app(scope, receive, send)
-
-
-class TimingLayer(Layer):
-    async def handle(self, scope, receive, send):
-        started = time.perf_counter()
-
-        async def send_with_timing(message):
-            if message["type"] == "http.response.start":
-                millis = (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={millis:.3f}")
-            await send(message)
-
-        await self.app(scope, receive, send_with_timing)
-
-
-class CacheControlLayer(Layer):
-    async def handle(self, scope, receive, send):
-        async def send_no_store(message):
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_no_store)
-
-
-class AcceptGuardLayer(Layer):
-    async def handle(self, scope, receive, send):
-        if not common.accepts_json(Headers(scope=scope).get("accept")):
-            await answer_early(scope, receive, send, 406, common.NOT_ACCEPTABLE)
-            return
-        await self.app(scope, receive, send)
-
-
-# Outermost first, as MiddlewarePolicy orders them.
-LAYERS = (RequestIDLayer, LoggingLayer, SecurityHeadersLayer, CORSLayer, AuthLayer,
-          RateLimitLayer, AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer)
-
-
-class HelloAnswer(BaseModel):
-    message: str
-    layers: int
-    # What the layers found; the contract answers null for what no layer set.
-    user: str | None
-    request_id: str | None
-    context: str | None
-
-
-class StatsAnswer(BaseModel):
-    logged: int
-
-
-def layered_hello(level: int) -> Mount:
-    """/mw{level}/hello behind exactly the first `level` layers: a Mount whose
-    middleware (Starlette runs it outermost first) wraps only its two routes."""
-
-    async def hello(request: Request):
-        state = request.state
-        return common.hello_document(level, getattr(state, "user", None), getattr(state, "request_id", None),
-                                     getattr(state, "context", None))
-
-    async def hello_options():
-        # Reached when no CORS layer answered a preflight: list the methods.
-        return Response(status_code=204, headers={"Allow": common.CORS_METHODS})
-
-    routes = [APIRoute("/hello", hello, methods=["GET"], response_model=HelloAnswer),
-              APIRoute("/hello", hello_options, methods=["OPTIONS"])]
-    return Mount(f"/mw{level}", routes=routes, middleware=[Middleware(layer) for layer in LAYERS[:level]])
-
-
-@app.get("/mw/stats", response_model=StatsAnswer)
-async def middleware_stats():
-    return {"logged": sink.total}
-
-
-for level in common.LEVELS:
-    app.router.routes.append(layered_hello(level))
-
-
-# ---- DI suite: Depends ------------------------------------------------------------
-# Every provider is `async def`: none blocks, and FastAPI would run a plain
-# `def` dependency in its thread pool.
-
-CONFIG, CLOCK, CACHE = common.Config(), common.ServiceClock(), common.Cache()
-POOL = common.ConnectionPool()
-
-
-async def config() -> common.Config:
-    return CONFIG
-
-
-async def clock() -> common.ServiceClock:
-    return CLOCK
-
-
-async def cache() -> common.Cache:
-    return CACHE
-
-
-async def connection_pool() -> common.ConnectionPool:
-    return POOL
-
-
-async def request_context() -> common.RequestContext:
-    return common.RequestContext()
-
-
-async def db_connection(pool: Annotated[common.ConnectionPool, Depends(connection_pool)]):
-    """The request's pooled connection, given back when the request is done."""
-    connection = await pool.acquire()
-    try:
-        yield connection
-    finally:
-        connection.release()
-
-
-ConfigDep = Annotated[common.Config, Depends(config)]
-ClockDep = Annotated[common.ServiceClock, Depends(clock)]
-CacheDep = Annotated[common.Cache, Depends(cache)]
-RequestContextDep = Annotated[common.RequestContext, Depends(request_context)]
-DBConnectionDep = Annotated[common.DBConnection, Depends(db_connection)]
-
-
-async def logger(context: RequestContextDep, settings: ConfigDep) -> common.Logger:
-    return common.Logger(context, settings)
-
-
-LoggerDep = Annotated[common.Logger, Depends(logger)]
-
-
-async def user_repository(connection: DBConnectionDep, log: LoggerDep) -> common.UserRepository:
-    return common.UserRepository(connection, log)
-
-
-async def token_provider(settings: ConfigDep) -> common.TokenProvider:
-    return await common.make_token_provider(settings)
-
-
-UserRepositoryDep = Annotated[common.UserRepository, Depends(user_repository)]
-TokenProviderDep = Annotated[common.TokenProvider, Depends(token_provider)]
-
-
-async def user_service(repository: UserRepositoryDep, shared_cache: CacheDep, service_clock: ClockDep,
-                       tokens: TokenProviderDep) -> common.UserService:
-    return common.UserService(repository, shared_cache, service_clock, tokens)
-
-
-UserServiceDep = Annotated[common.UserService, Depends(user_service)]
-
-
-async def audit_event(log: LoggerDep, service_clock: ClockDep) -> common.AuditEvent:
-    return common.AuditEvent(log, service_clock)
-
-
-# Transient: use_cache=False makes every injection a new instance.
-AuditEventDep = Annotated[common.AuditEvent, Depends(audit_event, use_cache=False)]
-
-
-async def notifier(users: UserServiceDep, audit: AuditEventDep) -> common.Notifier:
-    return common.Notifier(users, audit)
-
-
-NotifierDep = Annotated[common.Notifier, Depends(notifier, use_cache=False)]
-
-
-class OneAnswer(BaseModel):
-    request_context: str
-
-
-# The ten services' ids, keyed as common.TEN says.
-TenAnswer = create_model("TenAnswer", **{key: str for _, key in common.TEN})
-
-
-class GraphAnswer(BaseModel):
-    # Each resolution maps a service (as Notifier.graph() names them) to its instance's id.
-    resolutions: list[dict[str, str]]
-    pool_in_use: int
-
-
-class PoolAnswer(BaseModel):
-    size: int
-    in_use: int
-
-
-@app.get("/di/one", response_model=OneAnswer)
-async def di_one(context: RequestContextDep):
-    return {"request_context": context.id}
-
-
-@app.get("/di/ten", response_model=TenAnswer)
-async def di_ten(settings: ConfigDep, service_clock: ClockDep, shared_cache: CacheDep, context: RequestContextDep,
-                 connection: DBConnectionDep, log: LoggerDep, repository: UserRepositoryDep,
-                 tokens: TokenProviderDep, users: UserServiceDep, audit: AuditEventDep):
-    return common.ten_document(settings, service_clock, shared_cache, context, connection, log,
-                               repository, tokens, users, audit)
-
-
-@app.get("/di/graph", response_model=GraphAnswer)
-async def di_graph(first: NotifierDep, second: NotifierDep):
-    return common.graph_document(first, second, POOL)
-
-
-@app.get("/di/pool", response_model=PoolAnswer)
-async def di_pool():
-    return common.pool_document(POOL)
-
-
-# ---- validation suite: pydantic ---------------------------------------------------
-
-def null_as(default):
-    """A null counts as absent (as on the stacks): it becomes the field's default."""
-    return BeforeValidator(lambda value: default() if value is None else value)
-
-
-def length(bounds: tuple[int, int]):
-    return Field(min_length=bounds[0], max_length=bounds[1])
-
-
-def within(bounds: tuple[float, float]):
-    return Field(ge=bounds[0], le=bounds[1])
-
-
-class Address(BaseModel):
-    street: Annotated[StrictStr, length(common.STREET_LENGTH)]
-    city: Annotated[StrictStr, length(common.CITY_LENGTH)]
-    zip: Annotated[StrictStr, Field(pattern=common.ZIP_PATTERN)]
-    country: Annotated[StrictStr, Field(pattern=common.COUNTRY_PATTERN)]
-
-
-Tag = Annotated[StrictStr, length(common.TAG_LENGTH)]
-
-
-class Item(BaseModel):
-    sku: Annotated[StrictStr, Field(pattern=common.SKU_PATTERN)]
-    quantity: Annotated[StrictInt, within(common.QUANTITY_RANGE)]
-    # Strict, so "2" is refused; an integer is still a number.
-    price: Annotated[float, Field(strict=True), within(common.PRICE_RANGE)]
-    tags: Annotated[list[Tag], Field(max_length=common.TAGS_MAX), null_as(list)] = []
-
-
-class User(BaseModel):
-    # Unknown fields are ignored (pydantic's default, extra="ignore").
-    # Trimmed first, then measured: the constraint follows the validator.
-    name: Annotated[StrictStr, AfterValidator(common.trim), length(common.NAME_LENGTH)]
-    email: Annotated[StrictStr, AfterValidator(common.normalize_email), Field(pattern=common.EMAIL_PATTERN)]
-    age: Annotated[StrictInt, within(common.AGE_RANGE)]
-    username: Annotated[StrictStr, Field(pattern=common.USERNAME_PATTERN)]
-    nickname: Annotated[StrictStr | None, Field(max_length=common.NICKNAME_MAX)] = None
-    newsletter: Annotated[StrictBool, null_as(bool)] = False
-    address: Address
-    items: Annotated[list[Item], length(common.ITEM_COUNT)]
-
-
-class Created(BaseModel):
-    user: User
-    item_count: int
-    total: float
-
-
-def error_path(location: tuple) -> str:
-    """pydantic's error location as the contract's path: ("body", "items", 3, "quantity") → items[3].quantity."""
+def error_path(location) -> str:
+    """A library's error location as the contract's path: ("items", 3, "quantity")
+    → "items[3].quantity"; an empty location (the body itself) → "body"."""
     path = ""
-    for part in location[1:]:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
-    return path or location[0]
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or BODY_PATH
 
 
-@app.exception_handler(RequestValidationError)
-async def validation_failed(request: Request, error: RequestValidationError):
-    """Body errors → 422 with every failing field by path; malformed JSON and bad
-    path or query parameters → 400 (the contract's rules, not FastAPI's all-422)."""
-    errors = error.errors()
-    if any(e["type"] == "json_invalid" for e in errors):
-        return JSONResponse(common.error_document("malformed JSON"), status_code=400)
-    document = common.errors_document((error_path(e["loc"]), e["msg"]) for e in errors)
-    status = 422 if all(e["loc"][0] == "body" for e in errors) else 400
-    return JSONResponse(document, status_code=status)
-
-
-@app.post("/validate/user", status_code=201, max_body_size=common.MAX_BODY_BYTES)
-async def validate_user(user: User) -> Created:
-    total = common.order_total((item.quantity, item.price) for item in user.items)
-    return Created(user=user, item_count=len(user.items), total=total)
-
-
-# ---- async suite --------------------------------------------------------------------
-
-class IOAnswer(BaseModel):
-    io: str
-    waited_us: int
-
-
-class FanoutAnswer(BaseModel):
-    calls: int
-    results: list[int]
-    waited_us: int
-
-
-class UpstreamValue(BaseModel):
-    n: int
-
-
-class UpstreamAnswer(BaseModel):
-    upstream: UpstreamValue
-
-
-class FileAnswer(BaseModel):
-    bytes: int
-    sha256: str
-
-
-class CPUAnswer(BaseModel):
-    seed: str
-    result: str
-
-
-@app.get("/async/io", response_model=IOAnswer)
-async def async_io():
-    started = time.perf_counter()
-    await common.simulated_io()
-    return common.io_document(common.micros_since(started))
-
-
-@app.get("/async/fanout", response_model=FanoutAnswer)
-async def async_fanout():
-    started = time.perf_counter()
-    results = await common.fanout()
-    return common.fanout_document(results, common.micros_since(started))
-
-
-@app.get("/async/upstream", response_model=UpstreamAnswer)
-async def async_upstream(request: Request, n: int = 0):
-    async with request.state.upstream.get(common.upstream_target(n)) as response:
-        body = await response.read()
-    return common.upstream_document(common.upstream_n(body))
-
-
-@app.get("/async/file", response_model=FileAnswer)
-async def async_file(request: Request):
-    # A blocking read goes to Starlette's thread pool, as FastAPI does for `def` code.
-    return await run_in_threadpool(common.read_fixture, request.state.fixture)
-
-
-@app.get("/async/cpu", response_model=CPUAnswer)
-async def async_cpu(request: Request, seed: int = 1):
-    result = await asyncio.get_running_loop().run_in_executor(request.state.cpu_pool, common.cpu, seed)
-    return common.cpu_document(seed, result)
-
-
-# No response model here: FastAPI validates a `def` endpoint's answer in its
-# thread pool too, a second hop per request that costs far more than the
-# encoding it replaces; without a model the dict is encoded on the loop.
-@app.get("/async/sync")
-def async_sync():
-    # A plain `def` endpoint: FastAPI runs it in its thread pool.
-    return common.SYNC_DOCUMENT
+def errors_document(errors) -> dict:
+    """The 422 answer from (location, message) pairs; see error_path."""
+    return {"errors": [{"path": error_path(location), "message": message} for location, message in errors]}
 
 """#),
-        ("flask_app.py", #"""
-"""The catbench contract on Flask, served by gunicorn's sync workers.
-
-Run as `gunicorn flask_app:app` (see peers.json). Business logic comes from
-common.py; what is Flask's own here:
-
-- middleware: request hooks. Each /mw{level} is a blueprint whose
-  `before_request` / `after_request` hooks are the first `level` layers:
-  Flask runs before-hooks in registration order and after-hooks in reverse,
-  so the first layer is the outermost. As always in Flask, a before-hook that
-  answers skips the remaining before-hooks and the view, but every
-  after-hook still runs on that answer. The async layer is an `async def`
-  before-hook, which Flask runs through asgiref (Flask's async support).
-- DI: Flask has none; its idiom is request-scoped helpers memoized in
-  `flask.g` (as `get_db` in Flask's tutorial), released in
-  `teardown_appcontext`, and module-level singletons. The async factory is
-  called through `app.ensure_sync`.
-- validation: Flask has no validation library; common.py's dictionary schema
-  (marshmallow-style fields and validators) over `request.get_json()`, with
-  `MAX_CONTENT_LENGTH` for the 413.
-- async: `async def` views (io, fan-out) run by Flask on an event loop per
-  request; the upstream call is a blocking http.client call on a kept-alive
-  connection; CPU work goes to a thread pool while the worker waits.
-"""
-
-import functools
-import time
-from concurrent.futures import ThreadPoolExecutor
-
-from flask import Blueprint, Flask, Response, g, request
-
-import common
-
-app = Flask(__name__)
-# Werkzeug refuses larger bodies with 413 before reading them.
-app.config["MAX_CONTENT_LENGTH"] = common.MAX_BODY_BYTES
-# Keep answer keys in the contract's order (Flask sorts them by default).
-app.json.sort_keys = False
-
-
-# ---- basic suite ----------------------------------------------------------------
-
-@app.get("/plaintext")
-def plaintext():
-    return Response(common.PLAINTEXT_BODY, mimetype="text/plain")
-
-
-@app.get("/json")
-def json_message():
-    return {"message": common.JSON_MESSAGE}
-
-
-# The converter refuses non-digits and ids beyond int64 with 404.
-@app.get(f"/users/<int(max={common.INT64_MAX}):user_id>")
-def user(user_id: int):
-    return common.user_document(user_id)
-
-
-@app.get("/search")
-def search():
-    return common.search_document(request.args.get("q", ""), common.search_limit(request.args.get("limit")))
-
-
-# ---- middleware suite: blueprint request hooks --------------------------------------
-
-sink = common.LogSink()
-limiter = common.RateLimiter()
-
-
-def error_answer(status: int, message: str, headers: dict | None = None):
-    return common.error_document(message), status, headers or {}
-
-
-def request_id_before():
-    request_id = request.headers.get("X-Request-Id")
-    g.request_id = common.next_request_id() if request_id is None else request_id
-
-
-def request_id_after(response):
-    response.headers["X-Request-Id"] = g.request_id
-    return response
-
-
-def logging_before():
-    g.log_started = time.perf_counter()
-
-
-def logging_after(response):
-    sink.append(common.LogRecord(request.method, request.path, response.status_code,
-                                 common.micros_since(g.log_started)))
-    return response
-
-
-def security_after(response):
-    for name, value in common.SECURITY_HEADERS:
-        response.headers[name] = value
-    return response
-
-
-def cors_before():
-    # A preflight is answered here, before authentication: it carries no token.
-    if common.is_cors_preflight(request.method, request.headers.get("Origin"),
-                                request.headers.get("Access-Control-Request-Method")):
-        return Response(status=204, headers=common.CORS_PREFLIGHT_HEADERS)
-    return None
-
-
-def cors_after(response):
-    if request.headers.get("Origin") == common.ALLOWED_ORIGIN:
-        response.headers["Access-Control-Allow-Origin"] = common.ALLOWED_ORIGIN
-        response.headers.add("Vary", "Origin")
-    return response
-
-
-def auth_before():
-    try:
-        g.user = common.verify_jwt(request.headers.get("Authorization")).subject
-    except common.JWTRejected as rejection:
-        return error_answer(401, rejection.reason, {"WWW-Authenticate": common.WWW_AUTHENTICATE})
-    return None
-
-
-def rate_limit_before():
-    decision = limiter.take(common.client_key(request.headers.get("X-Client-Key"), g.get("user")))
-    if not decision.allowed:
-        return error_answer(429, common.RATE_LIMITED, {"Retry-After": str(decision.retry_after)})
-    return None
-
-
-async def async_context_before():
-    g.context = await common.resolve_context()
-
-
-def timing_before():
-    g.timing_started = time.perf_counter()
-
-
-def timing_after(response):
-    # Flask runs this hook even when an outer before-hook answered and this
-    # layer's own before-hook never ran: then there is nothing to time.
-    started = g.get("timing_started")
-    if started is not None:
-        response.headers.add("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.3f}")
-    return response
-
-
-def cache_control_after(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def accept_guard_before():
-    if not common.accepts_json(request.headers.get("Accept")):
-        return error_answer(406, common.NOT_ACCEPTABLE)
-    return None
-
-
-# (before-hook, after-hook) of each layer, outermost first, as MiddlewarePolicy orders them.
-LAYERS = (
-    (request_id_before, request_id_after), (logging_before, logging_after), (None, security_after),
-    (cors_before, cors_after), (auth_before, None), (rate_limit_before, None), (async_context_before, None),
-    (timing_before, timing_after), (None, cache_control_after), (accept_guard_before, None),
-)
-
-
-def layered_blueprint(level: int) -> Blueprint:
-    """/mw{level}/hello with the first `level` layers as the blueprint's hooks."""
-    blueprint = Blueprint(f"mw{level}", __name__, url_prefix=f"/mw{level}")
-    for before, after in LAYERS[:level]:
-        if before:
-            blueprint.before_request(before)
-        if after:
-            blueprint.after_request(after)
-
-    # Declaring OPTIONS turns off Flask's automatic OPTIONS answer: the view gives its own.
-    @blueprint.route("/hello", methods=["GET", "OPTIONS"])
-    def hello():
-        if request.method == "OPTIONS":
-            return Response(status=204, headers={"Allow": common.CORS_METHODS})
-        return common.hello_document(level, g.get("user"), g.get("request_id"), g.get("context"))
-
-    return blueprint
-
-
-for level in common.LEVELS:
-    app.register_blueprint(layered_blueprint(level))
-
-
-@app.get("/mw/stats")
-def middleware_stats():
-    return {"logged": sink.total}
-
-
-# ---- DI suite: flask.g ---------------------------------------------------------------
-
-CONFIG, CLOCK, CACHE = common.Config(), common.ServiceClock(), common.Cache()
-POOL = common.ConnectionPool()
-
-
-def request_scoped(factory):
-    """Flask's g-memoized helper: made at the first call in a request, then the same one."""
-    name = factory.__name__
-
-    @functools.wraps(factory)
-    def get():
-        if name not in g:
-            setattr(g, name, factory())
-        return getattr(g, name)
-
-    return get
-
-
-@request_scoped
-def request_context():
-    return common.RequestContext()
-
-
-@request_scoped
-def db_connection():
-    return POOL.acquire_blocking()
-
-
-@app.teardown_appcontext
-def release_connection(error):
-    """The request's pooled connection goes back when the request ends."""
-    connection = g.pop("db_connection", None)
-    if connection is not None:
-        connection.release()
-
-
-@request_scoped
-def logger():
-    return common.Logger(request_context(), CONFIG)
-
-
-@request_scoped
-def user_repository():
-    return common.UserRepository(db_connection(), logger())
-
-
-@request_scoped
-def token_provider():
-    # Flask's bridge for calling async code from a sync view (asgiref's async_to_sync).
-    return app.ensure_sync(common.make_token_provider)(CONFIG)
-
-
-@request_scoped
-def user_service():
-    return common.UserService(user_repository(), CACHE, CLOCK, token_provider())
-
-
-def audit_event():
-    """Transient: a new one at every call."""
-    return common.AuditEvent(logger(), CLOCK)
-
-
-def notifier():
-    """Transient: a new one at every call."""
-    return common.Notifier(user_service(), audit_event())
-
-
-@app.get("/di/one")
-def di_one():
-    return {"request_context": request_context().id}
-
-
-@app.get("/di/ten")
-def di_ten():
-    return common.ten_document(CONFIG, CLOCK, CACHE, request_context(), db_connection(), logger(),
-                               user_repository(), token_provider(), user_service(), audit_event())
-
-
-@app.get("/di/graph")
-def di_graph():
-    return common.graph_document(notifier(), notifier(), POOL)
-
-
-@app.get("/di/pool")
-def di_pool():
-    return common.pool_document(POOL)
-
-
-# ---- validation suite: a dictionary schema -------------------------------------------
-
-@app.post("/validate/user")
-def validate_user():
-    # get_json answers malformed JSON with 400 and, with MAX_CONTENT_LENGTH, a large body with 413.
-    user, errors = common.USER_SCHEMA.load(request.get_json())
-    if errors:
-        return common.errors_document(errors), 422
-    return common.created_document(user), 201
-
-
-# ---- async suite ------------------------------------------------------------------------
-
-FIXTURE = common.write_fixture()
-upstream = common.BlockingUpstream()
-cpu_pool = ThreadPoolExecutor(max_workers=common.pool_threads())
-
-
-@app.get("/async/io")
-async def async_io():
-    started = time.perf_counter()
-    await common.simulated_io()
-    return common.io_document(common.micros_since(started))
-
-
-@app.get("/async/fanout")
-async def async_fanout():
-    started = time.perf_counter()
-    results = await common.fanout()
-    return common.fanout_document(results, common.micros_since(started))
-
-
-@app.get("/async/upstream")
-def async_upstream():
-    n = common.parse_upstream_n(request.args.get("n"))
-    return common.upstream_document(upstream.get(n))
-
-
-@app.get("/async/file")
-def async_file():
-    return common.read_fixture(FIXTURE)
-
-
-@app.get("/async/cpu")
-def async_cpu():
-    seed = common.parse_seed(request.args.get("seed"))
-    # The worker waits for the pool, as the threaded stack's runAndWait.
-    return common.cpu_document(seed, cpu_pool.submit(common.cpu, seed).result())
-
-
-@app.get("/async/sync")
-def async_sync():
-    return common.SYNC_DOCUMENT
-
-"""#),
-        ("peers.json", #"""
-{
-  "schema": 1,
-  "requirements": "requirements.txt",
-  "peers": [
-    {
-      "name": "catzilla",
-      "kind": "python",
-      "package": "catzilla",
-      "command": ["{python}", "catzilla_app.py"],
-      "configuration": "Catzilla's own C server (production mode, debug off, no request log), one process whatever CATBENCH_WORKERS says: Catzilla has no multi-process mode and its server cannot share a port (no SO_REUSEPORT); an early answer from route middleware skips Catzilla's post-route middleware, so the app applies the outer layers' response work to it itself; its thread pool and CPU process pool have the whole server's max(2, workers), as it is the only process; the sync middleware and DI factories run their async work (the async layer, the async token provider) to completion on one reusable asyncio.Runner, the way Catzilla's docs show async work from sync code (as Flask and Django use asgiref)",
-      "not_applicable": {
-        "validation/invalid": "Catzilla's BaseModel reports a failed model as one message and stops at the first failing nested model or list item; it cannot list every failing field by path",
-        "validation/invalid #1": "Catzilla's BaseModel reports a failed model as one message and stops at the first failing list item; it cannot list every failing field by path",
-        "validation/invalid #2": "Catzilla's BaseModel reports a failed model as one message, not an error per field path",
-        "validation/invalid #3": "Catzilla's BaseModel accepts 1.5 as an int and \"yes\" as a bool, does not check list items' rules, and reports one message, not an error per field path",
-        "validation/invalid #4": "Catzilla's BaseModel reports a failed model as one message, not an error per field path",
-        "validation/1001 items": "Catzilla's BaseModel reports a failed model as one message, not an error per field path"
-      }
-    },
-    {
-      "name": "fastapi",
-      "kind": "python",
-      "package": "fastapi",
-      "command": ["{python}", "-m", "uvicorn", "fastapi_app:app", "--host", "{host}", "--port", "{port}", "--workers", "{workers}", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-      "configuration": "uvicorn[standard] (uvloop, httptools), access log off",
-      "not_applicable": {}
-    },
-    {
-      "name": "flask",
-      "kind": "python",
-      "package": "flask",
-      "command": ["{python}", "-m", "gunicorn", "flask_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
-      "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; async views and the async layer through asgiref",
-      "not_applicable": {}
-    },
-    {
-      "name": "django",
-      "kind": "python",
-      "package": "django",
-      "command": ["{python}", "-m", "gunicorn", "django_app:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
-      "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), DEBUG off, no access log; async views and the async layer through asgiref",
-      "not_applicable": {}
-    },
-    {
-      "name": "aiohttp",
-      "kind": "python",
-      "package": "aiohttp",
-      "command": ["{python}", "-m", "gunicorn", "aiohttp_app:app", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "aiohttp.GunicornUVLoopWebWorker", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
-      "configuration": "gunicorn with aiohttp's uvloop worker, worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log",
-      "not_applicable": {}
-    },
-    {
-      "name": "tornado",
-      "kind": "python",
-      "package": "tornado",
-      "command": ["{python}", "tornado_app.py"],
-      "configuration": "Tornado's own HTTPServer on asyncio, one process per worker (fork_processes when CATBENCH_WORKERS > 1), access log off; upstream calls with AsyncHTTPClient's simple client configured for max_clients=100 (a new connection per call, up to 100 at once; Tornado's curl client, which keeps connections, needs pycurl, which is not installed)",
-      "not_applicable": {}
-    },
-    {
-      "name": "nginx",
-      "kind": "nginx",
-      "package": "nginx",
-      "command": ["{nginx}", "-p", "{scratch}", "-e", "{scratch}/error.log", "-c", "{scratch}/nginx.conf"],
-      "configuration": "nginx from the system; static answers for /plaintext and /json; worker_processes = workers, access_log off, keepalive_requests unlimited",
-      "not_applicable": {
-        "basic/user": "nginx serves static answers only; /users/{id} needs an application",
-        "basic/search": "nginx serves static answers only; /search needs an application",
-        "middleware": "nginx serves static answers only",
-        "di": "nginx serves static answers only",
-        "validation": "nginx serves static answers only",
-        "async": "nginx serves static answers only"
-      }
-    }
-  ]
-}
-
-"""#),
-        ("requirements.txt", #"""
-# Every package of the peers' virtual environment, pinned: the frameworks and
-# their servers first, then what they pull in. catbench records the
-# frameworks' versions in every result. To upgrade, change a pin on purpose,
-# reinstall (`catbench peers install`), replace the second part with the
-# environment's `pip freeze`, run scripts/embed-peers, and say why in the commit.
-
-# The frameworks and their servers
-catzilla==0.2.3
-fastapi==0.165.0
-pydantic==2.14.4
-uvicorn[standard]==0.54.0
-uvloop==0.23.0
-httptools==0.9.0
-Flask==3.1.3
-Django==5.2.19
-gunicorn==27.0.1
-aiohttp==3.14.5
-tornado==6.6.1
-asgiref==3.13.0
-
-# What they pull in
-aiohappyeyeballs==2.7.1
-aiosignal==1.4.0
-annotated-doc==0.0.7
-annotated-types==0.8.0
-anyio==4.16.0
-attrs==26.1.0
-blinker==1.9.0
-click==8.5.1
-frozenlist==1.8.0
-h11==0.16.0
-idna==3.20
-itsdangerous==2.2.0
-Jinja2==3.1.6
-MarkupSafe==3.0.4
-multidict==7.2.1
-opentelemetry-api==1.45.2
-propcache==0.5.4
-psutil==7.2.2
-pydantic_core==2.50.5
-python-dotenv==1.2.4
-PyYAML==6.0.4
-sqlparse==0.6.1
-starlette==1.10.0
-typing-inspection==0.4.5
-typing_extensions==4.16.0
-watchfiles==1.3.0
-websockets==17.4
-Werkzeug==3.1.9
-yarl==1.25.1
-
-"""#),
-        ("tornado_app.py", #"""
-"""The catbench contract on Tornado: its own HTTPServer and IOLoop (on asyncio),
-RequestHandler classes, native coroutines; one process per worker
+        ("tornado/app.py", #"""
+"""The catbench contract on Tornado: its own HTTPServer and IOLoop (on
+asyncio), RequestHandler classes, native coroutines; one process per worker
 (fork_processes).
 
-Mechanisms: Tornado has no middleware system, so each layer is a RequestHandler
-mixin overriding prepare() (request work, may answer early), finish() (headers
-on the answer) or on_finish() (after the answer), chained by cooperative
-super() calls — a handler's bases are its layers, outermost first. DI: Tornado
-has no container either; singletons live in the Application's settings, and
-request-scoped objects on the handler, which Tornado makes anew for every
-request (released in on_finish). Validation: common.py's dictionary schema.
-Async: native coroutines, AsyncHTTPClient for the upstream, IOLoop.run_in_executor
-for the file read (threads) and the CPU work (processes).
+Run as `python app.py` in this folder (see peers.json). Each suite module —
+those peers.json's "suites" names, from suites/ — has `routes`, a list of
+(pattern, handler) that the Application's handler list concatenates, and may
+have `settings()`, the Application settings it needs (services, pools),
+called in each worker process after the fork and before its event loop
+starts, so process pools fork from a single-threaded process. This module
+names no suite.
 """
 
 import asyncio
-import functools
-import json
-import os
-import time
-from concurrent.futures import ThreadPoolExecutor
+import importlib
 
 import tornado.web
-from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.process import fork_processes
 
-import common
+from catbench_shared import runtime
+
+
+def make_app() -> tornado.web.Application:
+    handlers, settings = [], {}
+    for name in runtime.suite_modules():
+        suite = importlib.import_module(f"suites.{name}")
+        handlers += suite.routes
+        if hasattr(suite, "settings"):
+            settings.update(suite.settings())
+    return tornado.web.Application(
+        handlers,
+        debug=False,
+        # The access log is a logging call per request; off, as for every peer.
+        log_function=lambda handler: None,
+        **settings,
+    )
+
+
+async def serve(sockets, app):
+    server = HTTPServer(app)
+    server.add_sockets(sockets)
+    await asyncio.Event().wait()
+
+
+def main():
+    # Tornado's multi-process recipe: bind, fork, then start an event loop in each process.
+    sockets = bind_sockets(runtime.port(), runtime.host())
+    if runtime.workers() > 1:
+        fork_processes(runtime.workers())
+    asyncio.run(serve(sockets, make_app()))
+
+
+if __name__ == "__main__":
+    main()
+
+"""#),
+        ("tornado/handlers.py", #"""
+"""What every handler of this peer shares."""
+
+import tornado.web
+
+from catbench_shared import middleware_policy
 
 
 class ContractHandler(tornado.web.RequestHandler):
@@ -3555,230 +4450,152 @@ class ContractHandler(tornado.web.RequestHandler):
     def refuse(self, status, message, headers=()):
         for name, value in headers:
             self.set_header(name, value)
-        self.answer(common.error_document(message), status)
+        self.answer(middleware_policy.error_document(message), status)
+
+"""#),
+        ("tornado/suites/__init__.py", #"""
+"""One module per suite of the contract; peers.json's "suites" names them, the entry module mounts them."""
+
+"""#),
+        ("tornado/suites/async_ops.py", #"""
+"""The async-ops suite on Tornado: native coroutines; the upstream through
+AsyncHTTPClient, the fan-out's ten fetches at once with tornado.gen.multi;
+IOLoop.run_in_executor for the file read (threads) and the CPU work
+(processes). The client is Tornado's curl client (CurlAsyncHTTPClient, on
+pycurl), which keeps connections alive and reuses them, as Tornado's docs
+recommend for production; the simple client opens a connection per call.
+It is configured for 100 calls at once: the default of 10 would queue a
+fan-out's calls behind one another."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tornado import gen
+from tornado.httpclient import AsyncHTTPClient
+from tornado.ioloop import IOLoop
+
+from catbench_shared import async_work as work
+from catbench_shared import logging_sink, runtime
+from handlers import ContractHandler
 
 
-# --- basic suite -------------------------------------------------------------
+async def call_upstream(url: str) -> int:
+    answer = await AsyncHTTPClient().fetch(url)
+    return work.upstream_n(answer.body)
+
+
+class AsyncIOHandler(ContractHandler):
+    async def get(self):
+        start = time.perf_counter()
+        await work.simulated_io()
+        self.finish(work.io_document(logging_sink.micros_since(start)))
+
+
+class AsyncFanoutHandler(ContractHandler):
+    async def get(self):
+        base = self.settings["upstream_url"]
+        targets = work.fanout_targets(self.get_query_argument("group", None))
+        results = await gen.multi([call_upstream(base + target) for target in targets])
+        self.finish(work.fanout_document(list(results)))
+
+
+class AsyncUpstreamHandler(ContractHandler):
+    async def get(self):
+        n = work.parse_upstream_n(self.get_query_argument("n", None))
+        url = self.settings["upstream_url"] + work.upstream_target(n)
+        self.finish(work.upstream_document(await call_upstream(url)))
+
+
+class AsyncFileHandler(ContractHandler):
+    async def get(self):
+        # Tornado has no async file API; blocking calls go to an executor.
+        pool, fixture = self.settings["file_pool"], self.settings["fixture"]
+        self.finish(await IOLoop.current().run_in_executor(pool, work.read_fixture, fixture))
+
+
+class AsyncCPUHandler(ContractHandler):
+    async def get(self):
+        seed = work.parse_seed(self.get_query_argument("seed", None))
+        result = await IOLoop.current().run_in_executor(self.settings["cpu_pool"], work.cpu, seed)
+        self.finish(work.cpu_document(seed, result))
+
+
+class AsyncSyncHandler(ContractHandler):
+    def get(self):
+        self.finish(work.SYNC_DOCUMENT)
+
+
+routes = [
+    (r"/async/io", AsyncIOHandler),
+    (r"/async/fanout", AsyncFanoutHandler),
+    (r"/async/upstream", AsyncUpstreamHandler),
+    (r"/async/file", AsyncFileHandler),
+    (r"/async/cpu", AsyncCPUHandler),
+    (r"/async/sync", AsyncSyncHandler),
+]
+
+
+def settings():
+    """Made in each worker process before its loop starts: the CPU pool forks
+    from a process without threads."""
+    AsyncHTTPClient.configure("tornado.curl_httpclient.CurlAsyncHTTPClient", max_clients=100)
+    return {"upstream_url": work.upstream_base_url(), "fixture": work.write_fixture(),
+            "file_pool": ThreadPoolExecutor(max_workers=runtime.pool_threads()), "cpu_pool": work.start_cpu_pool()}
+
+"""#),
+        ("tornado/suites/basic.py", #"""
+"""The basic suite on Tornado."""
+
+import tornado.web
+
+from catbench_shared import basic
+from handlers import ContractHandler
 
 
 class PlaintextHandler(ContractHandler):
     def get(self):
         self.set_header("Content-Type", "text/plain")
-        self.finish(common.PLAINTEXT_BODY)
+        self.finish(basic.PLAINTEXT_BODY)
 
 
 class JSONHandler(ContractHandler):
     def get(self):
-        self.finish({"message": common.JSON_MESSAGE})
+        self.finish({"message": basic.JSON_MESSAGE})
 
 
 class UserHandler(ContractHandler):
     def get(self, raw_id):
         # The route admits only integer text; one beyond int64 is not a user either.
-        user_id = common.parse_int64(raw_id)
+        user_id = basic.parse_int64(raw_id)
         if user_id is None:
             raise tornado.web.HTTPError(404)
-        self.finish(common.user_document(user_id))
+        self.finish(basic.user_document(user_id))
 
 
 class SearchHandler(ContractHandler):
     def get(self):
-        limit = common.search_limit(self.get_query_argument("limit", None))
-        self.finish(common.search_document(self.get_query_argument("q", ""), limit))
+        limit = basic.search_limit(self.get_query_argument("limit", None))
+        self.finish(basic.search_document(self.get_query_argument("q", ""), limit))
 
 
-BASIC_ROUTES = [
+routes = [
     (r"/plaintext", PlaintextHandler),
     (r"/json", JSONHandler),
     (r"/users/([+-]?[0-9]+)", UserHandler),
     (r"/search", SearchHandler),
 ]
 
+"""#),
+        ("tornado/suites/di.py", #"""
+"""The DI suite on Tornado. Tornado has no container: singletons live in the
+Application's settings, made once; request-scoped objects are made on first
+use and kept on the handler, which Tornado makes anew for every request
+(released in on_finish); transients are made at every call."""
 
-# --- middleware suite ----------------------------------------------------------
-# One mixin per layer (common.LAYER_NAMES). A layer's prepare() marks it entered
-# and calls the next layer's; to answer early it finishes instead. Its finish()
-# and on_finish() act only when it was entered, so an early answer passes
-# through the outer layers alone.
+import functools
 
-
-class RequestIDLayer:
-    async def prepare(self):
-        self.entered.add(RequestIDLayer)
-        self.request_id = self.request.headers.get("X-Request-Id") or common.next_request_id()
-        await super().prepare()
-
-    def finish(self, chunk=None):
-        if RequestIDLayer in self.entered:
-            self.set_header("X-Request-Id", self.request_id)
-        return super().finish(chunk)
-
-
-class LoggingLayer:
-    async def prepare(self):
-        self.entered.add(LoggingLayer)
-        await super().prepare()
-
-    def on_finish(self):
-        if LoggingLayer in self.entered:
-            micros = int(self.request.request_time() * 1_000_000)
-            record = common.LogRecord(self.request.method, self.request.path, self.get_status(), micros)
-            self.settings["log_sink"].append(record)
-        super().on_finish()
-
-
-class SecurityLayer:
-    async def prepare(self):
-        self.entered.add(SecurityLayer)
-        await super().prepare()
-
-    def finish(self, chunk=None):
-        if SecurityLayer in self.entered:
-            for name, value in common.SECURITY_HEADERS:
-                self.set_header(name, value)
-        return super().finish(chunk)
-
-
-class CORSLayer:
-    async def prepare(self):
-        self.entered.add(CORSLayer)
-        headers = self.request.headers
-        if common.is_cors_preflight(self.request.method, headers.get("Origin"),
-                                    headers.get("Access-Control-Request-Method")):
-            for name, value in common.CORS_PREFLIGHT_HEADERS:
-                self.set_header(name, value)
-            self.set_status(204)
-            self.finish()
-            return
-        await super().prepare()
-
-    def finish(self, chunk=None):
-        if CORSLayer in self.entered and self.request.headers.get("Origin") == common.ALLOWED_ORIGIN:
-            self.set_header("Access-Control-Allow-Origin", common.ALLOWED_ORIGIN)
-            self.add_header("Vary", "Origin")
-        return super().finish(chunk)
-
-
-class AuthLayer:
-    async def prepare(self):
-        self.entered.add(AuthLayer)
-        try:
-            self.user = common.verify_jwt(self.request.headers.get("Authorization")).subject
-        except common.JWTRejected as rejection:
-            self.refuse(401, rejection.reason, [("WWW-Authenticate", common.WWW_AUTHENTICATE)])
-            return
-        await super().prepare()
-
-
-class RateLimitLayer:
-    async def prepare(self):
-        self.entered.add(RateLimitLayer)
-        key = common.client_key(self.request.headers.get("X-Client-Key"), self.user)
-        decision = self.settings["rate_limiter"].take(key)
-        if not decision.allowed:
-            self.refuse(429, common.RATE_LIMITED, [("Retry-After", str(decision.retry_after))])
-            return
-        await super().prepare()
-
-
-class AsyncContextLayer:
-    async def prepare(self):
-        self.entered.add(AsyncContextLayer)
-        self.context = await common.resolve_context()
-        await super().prepare()
-
-
-class TimingLayer:
-    async def prepare(self):
-        self.entered.add(TimingLayer)
-        await super().prepare()
-
-    def finish(self, chunk=None):
-        if TimingLayer in self.entered:
-            self.add_header("Server-Timing", f"app;dur={self.request.request_time() * 1000}")
-        return super().finish(chunk)
-
-
-class CacheControlLayer:
-    async def prepare(self):
-        self.entered.add(CacheControlLayer)
-        await super().prepare()
-
-    def finish(self, chunk=None):
-        if CacheControlLayer in self.entered:
-            self.set_header("Cache-Control", "no-store")
-        return super().finish(chunk)
-
-
-class AcceptGuardLayer:
-    async def prepare(self):
-        self.entered.add(AcceptGuardLayer)
-        if not common.accepts_json(self.request.headers.get("Accept")):
-            self.refuse(406, common.NOT_ACCEPTABLE)
-            return
-        await super().prepare()
-
-
-class HelloHandler(ContractHandler):
-    """GET and OPTIONS /mw{level}/hello; the subclasses below put the layers in front."""
-    level = 0
-    user = request_id = context = None  # set by the layers that find them
-
-    def initialize(self):
-        self.entered = set()  # the layers this request went through
-
-    async def prepare(self):
-        pass  # the end of the layers' prepare() chain
-
-    def get(self):
-        self.finish(common.hello_document(self.level, self.user, self.request_id, self.context))
-
-    def options(self):
-        # Reached when no CORS layer answered a preflight: list the methods.
-        self.set_header("Allow", common.CORS_METHODS)
-        self.set_status(204)
-        self.finish()
-
-
-class Hello0(HelloHandler):
-    level = 0
-
-
-class Hello1(RequestIDLayer, HelloHandler):
-    level = 1
-
-
-class Hello5(RequestIDLayer, LoggingLayer, SecurityLayer, CORSLayer, AuthLayer, HelloHandler):
-    level = 5
-
-
-class Hello10(RequestIDLayer, LoggingLayer, SecurityLayer, CORSLayer, AuthLayer, RateLimitLayer,
-              AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer, HelloHandler):
-    level = 10
-
-
-class StatsHandler(ContractHandler):
-    def get(self):
-        self.finish({"logged": self.settings["log_sink"].total})
-
-
-MIDDLEWARE_ROUTES = [
-    (r"/mw0/hello", Hello0),
-    (r"/mw1/hello", Hello1),
-    (r"/mw5/hello", Hello5),
-    (r"/mw10/hello", Hello10),
-    (r"/mw/stats", StatsHandler),
-]
-
-
-def middleware_settings():
-    return {"log_sink": common.LogSink(), "rate_limiter": common.RateLimiter()}
-
-
-# --- DI suite -------------------------------------------------------------------
-# Singletons are made once, into the Application's settings; request-scoped
-# objects are made on first use and kept on the handler (one per request);
-# transients are made at every call.
+from catbench_shared import di_services as services
+from handlers import ContractHandler
 
 
 def request_scoped(make):
@@ -3808,7 +4625,7 @@ class DIHandler(ContractHandler):
 
     @request_scoped
     async def request_context(self):
-        return common.RequestContext()
+        return services.RequestContext()
 
     @request_scoped
     async def db_connection(self):
@@ -3816,26 +4633,26 @@ class DIHandler(ContractHandler):
 
     @request_scoped
     async def logger(self):
-        return common.Logger(await self.request_context(), self.services["config"])
+        return services.Logger(await self.request_context(), self.services["config"])
 
     @request_scoped
     async def user_repository(self):
-        return common.UserRepository(await self.db_connection(), await self.logger())
+        return services.UserRepository(await self.db_connection(), await self.logger())
 
     @request_scoped
     async def token_provider(self):
-        return await common.make_token_provider(self.services["config"])
+        return await services.make_token_provider(self.services["config"])
 
     @request_scoped
     async def user_service(self):
-        return common.UserService(await self.user_repository(), self.services["cache"], self.services["clock"],
+        return services.UserService(await self.user_repository(), self.services["cache"], self.services["clock"],
                                   await self.token_provider())
 
     async def audit_event(self):
-        return common.AuditEvent(await self.logger(), self.services["clock"])
+        return services.AuditEvent(await self.logger(), self.services["clock"])
 
     async def notifier(self):
-        return common.Notifier(await self.user_service(), await self.audit_event())
+        return services.Notifier(await self.user_service(), await self.audit_event())
 
 
 class DIOneHandler(DIHandler):
@@ -3846,7 +4663,7 @@ class DIOneHandler(DIHandler):
 class DITenHandler(DIHandler):
     async def get(self):
         s = self.services
-        self.finish(common.ten_document(
+        self.finish(services.ten_document(
             s["config"], s["clock"], s["cache"], await self.request_context(), await self.db_connection(),
             await self.logger(), await self.user_repository(), await self.token_provider(),
             await self.user_service(), await self.audit_event()))
@@ -3855,15 +4672,15 @@ class DITenHandler(DIHandler):
 class DIGraphHandler(DIHandler):
     async def get(self):
         first, second = await self.notifier(), await self.notifier()
-        self.finish(common.graph_document(first, second, self.services["pool"]))
+        self.finish(services.graph_document(first, second, self.services["pool"]))
 
 
 class DIPoolHandler(ContractHandler):
     def get(self):
-        self.finish(common.pool_document(self.settings["services"]["pool"]))
+        self.finish(services.pool_document(self.settings["services"]["pool"]))
 
 
-DI_ROUTES = [
+routes = [
     (r"/di/one", DIOneHandler),
     (r"/di/ten", DITenHandler),
     (r"/di/graph", DIGraphHandler),
@@ -3871,135 +4688,303 @@ DI_ROUTES = [
 ]
 
 
-def di_settings():
-    services = {"config": common.Config(), "clock": common.ServiceClock(), "cache": common.Cache(),
-                "pool": common.ConnectionPool()}
-    return {"services": services}
+def settings():
+    singletons = {"config": services.Config(), "clock": services.ServiceClock(), "cache": services.Cache(),
+                  "pool": services.ConnectionPool()}
+    return {"services": singletons}
+
+"""#),
+        ("tornado/suites/middleware.py", #"""
+"""The middleware suite on Tornado. Tornado has no middleware system, so each
+layer is a RequestHandler mixin overriding prepare() (request work, may answer
+early), finish() (headers on the answer) or on_finish() (after the answer),
+chained by cooperative super() calls — a handler's bases are its layers,
+outermost first. A layer's prepare() marks it entered and calls the next
+layer's; to answer early it finishes instead. Its finish() and on_finish() act
+only when it was entered, so an early answer passes through the outer layers
+alone."""
+
+from catbench_shared import jwt, logging_sink, middleware_policy as policy, rate_limit
+from handlers import ContractHandler
 
 
-# --- validation suite -------------------------------------------------------------
+class RequestIDLayer:
+    async def prepare(self):
+        self.entered.add(RequestIDLayer)
+        self.request_id = self.request.headers.get("X-Request-Id") or policy.next_request_id()
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if RequestIDLayer in self.entered:
+            self.set_header("X-Request-Id", self.request_id)
+        return super().finish(chunk)
+
+
+class LoggingLayer:
+    async def prepare(self):
+        self.entered.add(LoggingLayer)
+        await super().prepare()
+
+    def on_finish(self):
+        if LoggingLayer in self.entered:
+            micros = int(self.request.request_time() * 1_000_000)
+            record = logging_sink.LogRecord(self.request.method, self.request.path, self.get_status(), micros)
+            self.settings["log_sink"].append(record)
+        super().on_finish()
+
+
+class SecurityLayer:
+    async def prepare(self):
+        self.entered.add(SecurityLayer)
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if SecurityLayer in self.entered:
+            for name, value in policy.SECURITY_HEADERS:
+                self.set_header(name, value)
+        return super().finish(chunk)
+
+
+class CORSLayer:
+    async def prepare(self):
+        self.entered.add(CORSLayer)
+        headers = self.request.headers
+        if policy.is_cors_preflight(self.request.method, headers.get("Origin"),
+                                    headers.get("Access-Control-Request-Method")):
+            for name, value in policy.CORS_PREFLIGHT_HEADERS:
+                self.set_header(name, value)
+            self.set_status(204)
+            self.finish()
+            return
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if CORSLayer in self.entered and self.request.headers.get("Origin") == policy.ALLOWED_ORIGIN:
+            self.set_header("Access-Control-Allow-Origin", policy.ALLOWED_ORIGIN)
+            self.add_header("Vary", "Origin")
+        return super().finish(chunk)
+
+
+class AuthLayer:
+    async def prepare(self):
+        self.entered.add(AuthLayer)
+        try:
+            self.user = jwt.verify_jwt(self.request.headers.get("Authorization")).subject
+        except jwt.JWTRejected as rejection:
+            self.refuse(401, rejection.reason, [("WWW-Authenticate", policy.WWW_AUTHENTICATE)])
+            return
+        await super().prepare()
+
+
+class RateLimitLayer:
+    async def prepare(self):
+        self.entered.add(RateLimitLayer)
+        key = rate_limit.client_key(self.request.headers.get("X-Client-Key"), self.user)
+        decision = self.settings["rate_limiter"].take(key)
+        if not decision.allowed:
+            self.refuse(429, policy.RATE_LIMITED, [("Retry-After", str(decision.retry_after))])
+            return
+        await super().prepare()
+
+
+class AsyncContextLayer:
+    async def prepare(self):
+        self.entered.add(AsyncContextLayer)
+        self.context = await policy.resolve_context()
+        await super().prepare()
+
+
+class TimingLayer:
+    async def prepare(self):
+        self.entered.add(TimingLayer)
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if TimingLayer in self.entered:
+            self.add_header("Server-Timing", f"app;dur={self.request.request_time() * 1000}")
+        return super().finish(chunk)
+
+
+class CacheControlLayer:
+    async def prepare(self):
+        self.entered.add(CacheControlLayer)
+        await super().prepare()
+
+    def finish(self, chunk=None):
+        if CacheControlLayer in self.entered:
+            self.set_header("Cache-Control", "no-store")
+        return super().finish(chunk)
+
+
+class AcceptGuardLayer:
+    async def prepare(self):
+        self.entered.add(AcceptGuardLayer)
+        if not policy.accepts_json(self.request.headers.get("Accept")):
+            self.refuse(406, policy.NOT_ACCEPTABLE)
+            return
+        await super().prepare()
+
+
+class HelloHandler(ContractHandler):
+    """GET and OPTIONS /mw{level}/hello; the subclasses below put the layers in front."""
+    level = 0
+    user = request_id = context = None  # set by the layers that find them
+
+    def initialize(self):
+        self.entered = set()  # the layers this request went through
+
+    async def prepare(self):
+        pass  # the end of the layers' prepare() chain
+
+    def get(self):
+        self.finish(policy.hello_document(self.level, self.user, self.request_id, self.context))
+
+    def options(self):
+        # Reached when no CORS layer answered a preflight: list the methods.
+        self.set_header("Allow", policy.CORS_METHODS)
+        self.set_status(204)
+        self.finish()
+
+
+class Hello0(HelloHandler):
+    level = 0
+
+
+class Hello1(RequestIDLayer, HelloHandler):
+    level = 1
+
+
+class Hello5(RequestIDLayer, LoggingLayer, SecurityLayer, CORSLayer, AuthLayer, HelloHandler):
+    level = 5
+
+
+class Hello10(RequestIDLayer, LoggingLayer, SecurityLayer, CORSLayer, AuthLayer, RateLimitLayer,
+              AsyncContextLayer, TimingLayer, CacheControlLayer, AcceptGuardLayer, HelloHandler):
+    level = 10
+
+
+class StatsHandler(ContractHandler):
+    def get(self):
+        self.finish({"logged": self.settings["log_sink"].total})
+
+
+routes = [
+    (r"/mw0/hello", Hello0),
+    (r"/mw1/hello", Hello1),
+    (r"/mw5/hello", Hello5),
+    (r"/mw10/hello", Hello10),
+    (r"/mw/stats", StatsHandler),
+]
+
+
+def settings():
+    return {"log_sink": logging_sink.LogSink(), "rate_limiter": rate_limit.RateLimiter()}
+
+"""#),
+        ("tornado/suites/validation.py", #"""
+"""The validation suite on Tornado. The plan names no validation library for
+Tornado; this peer uses jsonschema, as tornado-json does: a JSON Schema
+(Draft 2020-12) of the user, checked by one validator whose iter_errors lists
+every failing field with its location. JSON Schema checks and does not
+transform, so the name's and the email's rules are patterns that allow the
+whitespace the normalization trims, and the answer is built from the checked
+document by validation_model.normalized_user."""
+
+import json
+
+from jsonschema import Draft202012Validator
+
+from catbench_shared import validation_model as model
+from handlers import ContractHandler
+
+
+def text(bounds, kind="string"):
+    return {"type": kind, "minLength": bounds[0], "maxLength": bounds[1]}
+
+
+def pattern(regex, kind="string"):
+    return {"type": kind, "pattern": regex}
+
+
+def within(bounds, kind):
+    return {"type": kind, "minimum": bounds[0], "maximum": bounds[1]}
+
+
+ADDRESS = {
+    "type": "object",
+    "required": ["street", "city", "zip", "country"],
+    "properties": {
+        "street": text(model.STREET_LENGTH), "city": text(model.CITY_LENGTH),
+        "zip": pattern(model.ZIP_PATTERN), "country": pattern(model.COUNTRY_PATTERN),
+    },
+}
+
+ITEM = {
+    "type": "object",
+    "required": ["sku", "quantity", "price"],
+    "properties": {
+        "sku": pattern(model.SKU_PATTERN),
+        "quantity": within(model.QUANTITY_RANGE, "integer"),
+        "price": within(model.PRICE_RANGE, "number"),
+        # A null counts as absent (as on the stacks): optional fields take it.
+        "tags": {"type": ["array", "null"], "maxItems": model.TAGS_MAX, "items": text(model.TAG_LENGTH)},
+    },
+}
+
+USER = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["name", "email", "age", "username", "address", "items"],
+    "properties": {
+        "name": pattern(model.UNTRIMMED_NAME_PATTERN),
+        "email": pattern(model.UNTRIMMED_EMAIL_PATTERN),
+        "age": within(model.AGE_RANGE, "integer"),
+        "username": pattern(model.USERNAME_PATTERN),
+        "nickname": {"type": ["string", "null"], "maxLength": model.NICKNAME_MAX},
+        "newsletter": {"type": ["boolean", "null"]},
+        "address": ADDRESS,
+        "items": {"type": "array", "minItems": model.ITEM_COUNT[0], "maxItems": model.ITEM_COUNT[1], "items": ITEM},
+    },
+}
+
+Draft202012Validator.check_schema(USER)
+VALIDATOR = Draft202012Validator(USER)
+
+
+def failures(document):
+    """Every failing field as (location, message). A `required` failure is
+    located at its object; the field it misses is named in the location here."""
+    found = {}
+    for error in VALIDATOR.iter_errors(document):
+        location = tuple(error.absolute_path)
+        if error.validator == "required":
+            for name in error.validator_value:
+                if name not in error.instance:
+                    found.setdefault((*location, name), f"{name!r} is a required property")
+        else:
+            found.setdefault(location, error.message)
+    return list(found.items())
 
 
 class ValidateUserHandler(ContractHandler):
     def post(self):
         body = self.request.body
-        if len(body) > common.MAX_BODY_BYTES:
-            self.refuse(413, "body over 1 MiB")
+        if len(body) > model.MAX_BODY_BYTES:
+            self.answer(model.TOO_LARGE, 413)
             return
         try:
-            data = json.loads(body)
+            document = json.loads(body)
         except ValueError:  # malformed JSON or text that is not UTF-8
-            self.refuse(400, "malformed JSON")
+            self.answer(model.MALFORMED_JSON, 400)
             return
-        user, errors = common.USER_SCHEMA.load(data)
+        errors = failures(document)
         if errors:
-            self.answer(common.errors_document(errors), 422)
+            self.answer(model.errors_document(errors), 422)
         else:
-            self.answer(common.created_document(user), 201)
+            self.answer(model.created_document(model.normalized_user(document)), 201)
 
 
-VALIDATION_ROUTES = [(r"/validate/user", ValidateUserHandler)]
-
-
-# --- async suite -------------------------------------------------------------------
-
-
-class AsyncIOHandler(ContractHandler):
-    async def get(self):
-        start = time.perf_counter()
-        await common.simulated_io()
-        self.finish(common.io_document(common.micros_since(start)))
-
-
-class AsyncFanoutHandler(ContractHandler):
-    async def get(self):
-        start = time.perf_counter()
-        results = await common.fanout()
-        self.finish(common.fanout_document(results, common.micros_since(start)))
-
-
-class AsyncUpstreamHandler(ContractHandler):
-    async def get(self):
-        n = common.parse_upstream_n(self.get_query_argument("n", None))
-        answer = await AsyncHTTPClient().fetch(self.settings["upstream_url"] + common.upstream_target(n))
-        self.finish(common.upstream_document(common.upstream_n(answer.body)))
-
-
-class AsyncFileHandler(ContractHandler):
-    async def get(self):
-        # Tornado has no async file API; blocking calls go to the IOLoop's executor.
-        self.finish(await IOLoop.current().run_in_executor(None, common.read_fixture, self.settings["fixture"]))
-
-
-class AsyncCPUHandler(ContractHandler):
-    async def get(self):
-        seed = common.parse_seed(self.get_query_argument("seed", None))
-        result = await IOLoop.current().run_in_executor(self.settings["cpu_pool"], common.cpu, seed)
-        self.finish(common.cpu_document(seed, result))
-
-
-class AsyncSyncHandler(ContractHandler):
-    def get(self):
-        self.finish(common.SYNC_DOCUMENT)
-
-
-ASYNC_ROUTES = [
-    (r"/async/io", AsyncIOHandler),
-    (r"/async/fanout", AsyncFanoutHandler),
-    (r"/async/upstream", AsyncUpstreamHandler),
-    (r"/async/file", AsyncFileHandler),
-    (r"/async/cpu", AsyncCPUHandler),
-    (r"/async/sync", AsyncSyncHandler),
-]
-
-
-def async_settings(fixture, cpu_pool):
-    host, port = common.upstream_address()
-    return {"upstream_url": f"http://{host}:{port}", "fixture": fixture, "cpu_pool": cpu_pool}
-
-
-# --- application and server ----------------------------------------------------
-
-
-def make_app(fixture, cpu_pool):
-    return tornado.web.Application(
-        BASIC_ROUTES + MIDDLEWARE_ROUTES + DI_ROUTES + VALIDATION_ROUTES + ASYNC_ROUTES,
-        debug=False,
-        # The access log is a logging call per request; off, as for every peer.
-        log_function=lambda handler: None,
-        **middleware_settings(), **di_settings(), **async_settings(fixture, cpu_pool),
-    )
-
-
-def configure_pools():
-    """The loop's thread pool (file reads, the client's address lookups) gets
-    the same size as every peer's, and the upstream client room for 100 calls
-    at once: the simple client's default of 10 would queue the rest."""
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=common.pool_threads()))
-    AsyncHTTPClient.configure(None, max_clients=100)
-
-
-async def serve(sockets, fixture, cpu_pool):
-    configure_pools()
-    server = HTTPServer(make_app(fixture, cpu_pool))
-    server.add_sockets(sockets)
-    await asyncio.Event().wait()
-
-
-def main():
-    host = os.environ.get("CATBENCH_HOST", "127.0.0.1")
-    port = int(os.environ.get("CATBENCH_PORT", "8000"))
-    fixture = common.write_fixture()
-    # Tornado's multi-process recipe: bind, fork, then start an event loop in each process.
-    sockets = bind_sockets(port, host)
-    if common.workers() > 1:
-        fork_processes(common.workers())
-    # Each process's own CPU pool, forked before the event loop makes any thread.
-    asyncio.run(serve(sockets, fixture, common.start_cpu_pool()))
-
-
-if __name__ == "__main__":
-    main()
+routes = [(r"/validate/user", ValidateUserHandler)]
 
 """#),
     ]

@@ -15,6 +15,20 @@ public struct PeerInstallation: Sendable {
     public var python: String { "\(venv)/bin/python" }
     var marker: String { "\(directory)/installed.json" }
 
+    /// Where a bundled peer runs: its framework's folder of the apps (nil for
+    /// nginx, which catbench configures by absolute paths). Python puts that
+    /// folder first on the module path, so it holds only the peer's own modules,
+    /// never a folder named like a package (`flask/` in it would hide Flask).
+    public func workingDirectory(of entry: PeerManifest.Entry) -> String? {
+        guard entry.kind == "python", let folder = entry.directory else { return nil }
+        return "\(appDirectory)/\(folder)"
+    }
+
+    /// The `.pth` file that puts the manifest's `python_path` folders (the
+    /// shared logic) on the environment's module path, after its own packages,
+    /// so a shared module can never hide an installed one.
+    static let pathFileName = "catbench-peers.pth"
+
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
@@ -72,6 +86,17 @@ public struct PeerInstallation: Sendable {
         log("peers: installing \(manifest.requirements) (pip's output follows)")
         try run([python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", "\(appDirectory)/\(manifest.requirements)"],
                 what: "installing the peer packages", hint: "pip needs to reach PyPI (or a mirror set in PIP_INDEX_URL)", showOutput: true)
+
+        // The shared folders, on the module path of every process of the environment
+        // (gunicorn's workers, the CPU pools' processes) whatever its working directory.
+        let pathFile = """
+        import os, sys, sysconfig
+        folders = [os.path.join(sys.argv[2], f) for f in sys.argv[3:]]
+        with open(os.path.join(sysconfig.get_paths()["purelib"], sys.argv[1]), "w") as pth:
+            pth.write("".join(f + "\\n" for f in folders))
+        """
+        try run([python, "-c", pathFile, Self.pathFileName, appDirectory] + manifest.pythonPath,
+                what: "putting the shared peer logic on the module path", hint: nil)
 
         // Versions as installed, recorded in every result.
         let script = """

@@ -4,8 +4,18 @@ import FoundationEssentials
 /// is configured (in words, for the result), which package's version to
 /// record, and what it cannot do.
 public struct PeerManifest: Decodable, Sendable {
+    /// The manifest format this catbench reads.
+    public static let schemaVersion = 2
+
     public let schema: Int
     public let requirements: String
+    /// Contract suite name → the module that implements it in every Python
+    /// peer's package; each peer's entry module mounts these, so a new suite
+    /// is new modules plus one line here.
+    public let suites: [String: String]
+    /// Folders (relative to the installed apps) on every Python peer's module
+    /// path, after the environment's own packages: the shared logic.
+    public let pythonPath: [String]
     public let peers: [Entry]
 
     public struct Entry: Decodable, Sendable {
@@ -13,11 +23,36 @@ public struct PeerManifest: Decodable, Sendable {
         public let kind: String
         public let name: String
         public let package: String
+        /// Python peers: the folder (relative to the installed apps) the
+        /// peer runs in, its framework's package of entry and suite modules.
+        public let directory: String?
+        /// Further packages whose versions are recorded (the validation library).
+        public let libraries: [String]
         /// Arguments with placeholders: {python} {venv} {host} {port} {workers} {scratch} {nginx}.
         public let command: [String]
         public let configuration: String
         /// "suite", "suite/case" or "suite/check" → why it does not apply.
         public let notApplicable: [String: String]
+        /// "suite/part" → why the peer cannot express that part of a suite's
+        /// checks (the check's status and meaning still apply).
+        public let waived: [String: String]
+
+        enum CodingKeys: String, CodingKey {
+            case kind, name, package, directory, libraries, command, configuration, notApplicable, waived
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try c.decode(String.self, forKey: .kind)
+            name = try c.decode(String.self, forKey: .name)
+            package = try c.decode(String.self, forKey: .package)
+            directory = try c.decodeIfPresent(String.self, forKey: .directory)
+            libraries = try c.decodeIfPresent([String].self, forKey: .libraries) ?? []
+            command = try c.decode([String].self, forKey: .command)
+            configuration = try c.decode(String.self, forKey: .configuration)
+            notApplicable = try c.decodeIfPresent([String: String].self, forKey: .notApplicable) ?? [:]
+            waived = try c.decodeIfPresent([String: String].self, forKey: .waived) ?? [:]
+        }
     }
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -41,19 +76,47 @@ public struct PeerManifest: Decodable, Sendable {
         } catch {
             throw Invalid(description: "peers.json: \(error)")
         }
-        guard manifest.schema == 1 else { throw Invalid(description: "peers.json: schema \(manifest.schema), this catbench reads 1") }
+        guard manifest.schema == schemaVersion else {
+            throw Invalid(description: "peers.json: schema \(manifest.schema), this catbench reads \(schemaVersion)")
+        }
         for entry in manifest.peers {
             guard ["python", "nginx"].contains(entry.kind) else {
                 throw Invalid(description: "peers.json: peer \(entry.name) has unknown kind '\(entry.kind)'")
             }
             guard !entry.command.isEmpty else { throw Invalid(description: "peers.json: peer \(entry.name) has no command") }
+            if entry.kind == "python" {
+                guard let directory = entry.directory, isRelativeFolder(directory) else {
+                    throw Invalid(description:
+                        "peers.json: Python peer \(entry.name) needs a \"directory\" inside the apps folder")
+                }
+            }
+            for (key, reason) in entry.waived {
+                let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !reason.isEmpty else {
+                    throw Invalid(description:
+                        "peers.json: peer \(entry.name) waives '\(key)'; a waiver is \"suite/part\": \"reason\"")
+                }
+            }
+        }
+        for folder in manifest.pythonPath where !isRelativeFolder(folder) {
+            throw Invalid(description: "peers.json: python_path '\(folder)' must be a folder inside the apps folder")
         }
         return manifest
     }
 
+    /// A relative path that stays inside the apps folder (no "..", not absolute).
+    static func isRelativeFolder(_ path: String) -> Bool {
+        !path.isEmpty && !path.hasPrefix("/") && !path.split(separator: "/").contains("..")
+    }
+
     public func entry(named name: String) -> Entry? { peers.first { $0.name == name } }
 
-    public var pythonPackages: [String] { peers.filter { $0.kind == "python" }.map(\.package) }
+    /// Every package whose version is recorded: the peers' frameworks and libraries, each once.
+    public var pythonPackages: [String] {
+        var seen = Set<String>()
+        return peers.filter { $0.kind == "python" }.flatMap { [$0.package] + $0.libraries }
+            .filter { seen.insert($0.lowercased()).inserted }
+    }
 }
 
 /// The bundled files, for writing out and for the test that keeps them in

@@ -50,8 +50,9 @@ public struct PeerSpec: Sendable {
     public var configuration: [String: String]
     /// "suite" or "suite/workload" → why it does not apply.
     public let notApplicable: [String: String]
-    /// "suite/aspect" → why the server cannot express that part of the suite's checks.
-    public internal(set) var waivers: [String: String] = [:]
+    /// "suite/part" → why the server cannot express that part of the suite's
+    /// checks; the checks still apply, less that part (see peers/README.md).
+    public let waivers: [String: String]
     /// For a running server: where it is.
     public let address: (host: String, port: UInt16)?
     let template: [String]
@@ -103,11 +104,15 @@ public struct PeerSpec: Sendable {
             configuration["version"] = record.packages[entry.package] ?? "unknown"
             configuration["python"] = record.pythonVersion
             configuration["requirements"] = manifest.requirements
+            if !entry.libraries.isEmpty {
+                configuration["libraries"] = entry.libraries.map { "\($0) \(record.packages[$0] ?? "unknown")" }
+                    .joined(separator: ", ")
+            }
         }
         configuration["command"] = entry.command.joined(separator: " ")
         return PeerSpec(name: entry.name, kind: .bundled, design: entry.configuration, configuration: configuration,
-                        notApplicable: entry.notApplicable, address: nil, template: template,
-                        workingDirectory: entry.kind == "nginx" ? nil : installation.appDirectory, nginx: entry.kind == "nginx")
+                        notApplicable: entry.notApplicable, waivers: entry.waived, address: nil, template: template,
+                        workingDirectory: installation.workingDirectory(of: entry), nginx: entry.kind == "nginx")
     }
 
     /// `NAME=COMMAND`, run through /bin/sh; `{port}` (and `{host}`, `{workers}`,
@@ -118,7 +123,8 @@ public struct PeerSpec: Sendable {
             throw Invalid(description: "--peer-cmd '\(text)': the command must take its port from {port} (or $CATBENCH_PORT), which catbench chooses free")
         }
         return PeerSpec(name: name, kind: .command, design: "started by catbench: \(command)", configuration: ["command": command],
-                        notApplicable: [:], address: nil, template: ["/bin/sh", "-c", command], workingDirectory: nil, nginx: false)
+                        notApplicable: [:], waivers: [:], address: nil,
+                        template: ["/bin/sh", "-c", command], workingDirectory: nil, nginx: false)
     }
 
     /// `NAME=http://HOST:PORT`: a server already running.
@@ -145,7 +151,8 @@ public struct PeerSpec: Sendable {
             throw Invalid(description: "--peer \(text): cannot read a host and port from \(url)")
         }
         return PeerSpec(name: name, kind: .running, design: "already running at \(url)", configuration: ["url": url],
-                        notApplicable: [:], address: (host, port), template: [], workingDirectory: nil, nginx: false)
+                        notApplicable: [:], waivers: [:], address: (host, port), template: [], workingDirectory: nil,
+                        nginx: false)
     }
 
     static func split(_ text: String, what: String, example: String) throws -> (String, String) {

@@ -5,6 +5,9 @@ import Foundation
 import Peers
 import Posix
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("the bundled peers")
 struct BundledPeersTests {
@@ -26,32 +29,149 @@ struct BundledPeersTests {
         }
     }
 
+    static var bundledPaths: Set<String> { Set(BundledPeerFiles.all.map(\.path)) }
+
     @Test("the manifest names every peer of the issue, each with a command, a package and valid not-applicable keys")
     func manifest() throws {
         let manifest = try PeerManifest.bundled()
-        #expect(Set(manifest.peers.map(\.name)) == ["catzilla", "fastapi", "flask", "django", "aiohttp", "tornado", "nginx"])
+        #expect(Set(manifest.peers.map(\.name))
+                == ["catzilla", "fastapi", "flask", "flask-cerberus", "django", "aiohttp", "tornado", "nginx"])
         for entry in manifest.peers {
             #expect(!entry.command.isEmpty && !entry.configuration.isEmpty && !entry.package.isEmpty)
             let unknown = Exclusions(reasons: entry.notApplicable).unknownKeys(in: Catalog.contracts, workloadsOnly: true)
             #expect(unknown.isEmpty, "\(entry.name) declares n/a for \(unknown), which name nothing in the contract")
-            if entry.kind == "python" {
-                #expect(BundledPeerFiles.all.contains { entry.command.joined(separator: " ").contains($0.path.replacing(".py", with: "")) },
-                        "\(entry.name)'s command names no bundled app file")
+        }
+        let pins = BundledPeerFiles.all.first { $0.path == manifest.requirements }?.content.lowercased() ?? ""
+        for package in manifest.pythonPackages {
+            #expect(pins.contains("\n\(package.lowercased())=="),
+                    "\(package) is not pinned in \(manifest.requirements)")
+        }
+    }
+
+    @Test("every Python peer runs in its own folder, whose entry module the command names")
+    func entryModules() throws {
+        let manifest = try PeerManifest.bundled()
+        for entry in manifest.peers where entry.kind == "python" {
+            let folder = try #require(entry.directory)
+            // `app.py`, or a module:attribute as gunicorn and uvicorn take it (`app:create_app()`, `wsgi:application`).
+            let modules = entry.command.compactMap { argument -> String? in
+                if argument.hasSuffix(".py") { return String(argument.dropLast(3)) }
+                guard let colon = argument.firstIndex(of: ":"), !argument.hasPrefix("{") else { return nil }
+                return String(argument[..<colon])
+            }
+            #expect(modules.count == 1 && Self.bundledPaths.contains("\(folder)/\(modules.first ?? "").py"),
+                    "\(entry.name)'s command names no entry module in \(folder)/: \(entry.command)")
+        }
+    }
+
+    @Test("the manifest's suites are the contract's, and every Python peer has a module for each")
+    func suiteModules() throws {
+        let manifest = try PeerManifest.bundled()
+        #expect(Set(manifest.suites.keys) == Set(Catalog.names))
+        for entry in manifest.peers where entry.kind == "python" {
+            for module in manifest.suites.values {
+                #expect(Self.bundledPaths.contains("\(entry.directory ?? "")/suites/\(module).py"),
+                        "\(entry.name) has no suites/\(module).py")
             }
         }
+    }
+
+    @Test("no folder on a peer's module path holds a module named like an installed package")
+    func noShadowing() throws {
+        let manifest = try PeerManifest.bundled()
         let pins = BundledPeerFiles.all.first { $0.path == manifest.requirements }?.content ?? ""
-        for package in manifest.pythonPackages {
-            #expect(pins.lowercased().contains("\(package)=="), "\(package) is not pinned in \(manifest.requirements)")
+        func normalized(_ name: some StringProtocol) -> String {
+            name.lowercased().replacing("-", with: "_").replacing(".py", with: "")
         }
+        var packages = Set(pins.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("==") }
+            .map { normalized($0.prefix { $0 != "=" && $0 != "[" }) })
+        packages.formUnion(manifest.pythonPackages.map(normalized))
+        // The peers' folders (flask/, django/, …) must never be on the path themselves: their parent is not.
+        packages.formUnion(manifest.peers.compactMap(\.directory).map(normalized))
+        #expect(!manifest.pythonPath.contains { $0 == "." || $0.isEmpty })
+        let folders = Set(manifest.peers.compactMap(\.directory)).union(manifest.pythonPath)
+        for folder in folders {
+            let topLevel = Set(BundledPeerFiles.all.map(\.path).filter { $0.hasPrefix(folder + "/") }
+                .map { normalized($0.dropFirst(folder.count + 1).prefix { $0 != "/" }) })
+            #expect(topLevel.isDisjoint(with: packages),
+                    "\(folder)/ holds \(topLevel.intersection(packages).sorted()), which would hide installed packages")
+        }
+    }
+
+    @Test("waivers are read from the manifest: Catzilla and msgspec name the validation part they cannot express")
+    func waivers() throws {
+        let manifest = try PeerManifest.bundled()
+        let suites = Set(Catalog.names)
+        for entry in manifest.peers {
+            for (key, reason) in entry.waived {
+                #expect(suites.contains(String(key.prefix { $0 != "/" })), "\(entry.name) waives \(key) of no suite")
+                #expect(!reason.isEmpty)
+            }
+        }
+        let waiving = manifest.peers.filter { !$0.waived.isEmpty }.map(\.name)
+        #expect(Set(waiving) == ["catzilla", "aiohttp"])
+        #expect(manifest.entry(named: "catzilla")?.waived.keys.sorted() == ["validation/error-paths"])
+        #expect(manifest.entry(named: "catzilla")?.notApplicable.isEmpty == true)
     }
 
     @Test("a broken manifest is a clear error")
     func brokenManifest() {
-        #expect(throws: PeerManifest.Invalid.self) { try PeerManifest.parse(Array(#"{"schema": 2, "requirements": "r", "peers": []}"#.utf8)) }
-        #expect(throws: PeerManifest.Invalid.self) {
-            try PeerManifest.parse(Array(#"{"schema": 1, "requirements": "r", "peers": [{"name": "x", "kind": "java", "package": "x", "command": ["x"], "configuration": "c", "not_applicable": {}}]}"#.utf8))
+        func manifest(schema: Int = 2, pythonPath: String = #"["shared"]"#, peer: String) -> [UInt8] {
+            let top = #""schema": \#(schema), "requirements": "r", "suites": {}, "python_path": \#(pythonPath)"#
+            return Array("{\(top), \"peers\": [\(peer)]}".utf8)
         }
-        #expect(throws: PeerManifest.Invalid.self) { try PeerManifest.parse(Array("not json".utf8)) }
+        let good = #"{"name": "x", "kind": "python", "package": "x", "directory": "x", "command": ["x"], "#
+            + #""configuration": "c"}"#
+        func with(_ field: String) -> String { good.replacing(#""c"}"#, with: #""c", \#(field)}"#) }
+        #expect(throws: Never.self) { try PeerManifest.parse(manifest(peer: good)) }
+        let bad: [(String, [UInt8])] = [
+            ("an old schema", manifest(schema: 1, peer: good)),
+            ("an unknown kind", manifest(peer: good.replacing(#""python""#, with: #""java""#))),
+            ("a Python peer without a folder", manifest(peer: good.replacing(#""directory": "x", "#, with: ""))),
+            ("a folder outside the apps",
+             manifest(peer: good.replacing(#""directory": "x""#, with: #""directory": "../x""#))),
+            ("a module path outside the apps", manifest(pythonPath: #"["/usr/lib"]"#, peer: good)),
+            ("a waiver without its part", manifest(peer: with(#""waived": {"validation": "r"}"#))),
+            ("a waiver without a reason", manifest(peer: with(#""waived": {"validation/error-paths": ""}"#))),
+            ("not JSON", Array("not json".utf8)),
+        ]
+        for (what, bytes) in bad {
+            #expect(throws: PeerManifest.Invalid.self, "\(what)") { try PeerManifest.parse(bytes) }
+        }
+        let waived = try? PeerManifest.parse(manifest(peer: with(#""waived": {"validation/error-paths": "r"}"#)))
+        #expect(waived?.peers.first?.waived == ["validation/error-paths": "r"])
+        #expect(waived?.peers.first?.notApplicable == [:] && waived?.peers.first?.libraries == [])
+    }
+
+    /// An installation that looks complete: the marker and an executable interpreter.
+    static func fakeInstallation(packages: [String: String]) throws -> (PeerInstallation, String) {
+        let root = try FileSystem.temporaryDirectory(prefix: "catbench-peers-test")
+        let installation = PeerInstallation(cacheRoot: root)
+        try FileSystem.makeDirectories("\(installation.venv)/bin")
+        try FileSystem.writeAtomically(Array("#!/bin/sh\n".utf8), to: installation.python)
+        chmod(installation.python, 0o755)
+        // What the installer writes once pip is done (PeerInstallation.Record).
+        let record: [String: Any] = ["python": installation.python, "pythonVersion": "3.11.7", "packages": packages]
+        try FileSystem.writeAtomically(Array(try JSONSerialization.data(withJSONObject: record)),
+                                       to: "\(installation.directory)/installed.json")
+        return (installation, root)
+    }
+
+    @Test("a bundled peer runs in its folder of the apps, with its waivers and its libraries' versions")
+    func bundledSpec() throws {
+        let (installation, root) = try Self.fakeInstallation(packages: ["catzilla": "0.2.3", "flask": "3.1.3",
+                                                                        "marshmallow": "4.4.0", "cerberus": "1.3.8"])
+        defer { FileSystem.removeTree(root) }
+        #expect(installation.isInstalled)
+        let catzilla = try PeerSpec.bundled("catzilla", installation: installation)
+        #expect(catzilla.workingDirectoryPath == "\(installation.appDirectory)/catzilla")
+        #expect(catzilla.waivers.keys.sorted() == ["validation/error-paths"] && catzilla.notApplicable.isEmpty)
+        let cerberus = try PeerSpec.bundled("flask-cerberus", installation: installation)
+        #expect(cerberus.workingDirectoryPath == "\(installation.appDirectory)/flask" && cerberus.waivers.isEmpty)
+        #expect(cerberus.configuration["version"] == "3.1.3" && cerberus.configuration["libraries"] == "cerberus 1.3.8")
+        let launch = PeerLaunch(host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s")
+        #expect(try cerberus.arguments(for: launch).contains("app:create_app(validator='cerberus')"))
+        #expect(try PeerSpec.running("x=http://127.0.0.1:1").waivers.isEmpty)
     }
 
     @Test("an installation is keyed by the bundled files and lives under the cache folder given")

@@ -80,6 +80,21 @@ public enum ValidationSuite: SuiteDefinition {
         }))
     }
 
+    /// A valid user but for one field, and the path of that field.
+    static let loneFailures: [(String, String, String)] = {
+        let address = #""address": {"street": "1 Road", "city": "X", "zip": "12345", "country": "GB"}"#
+        let user = #""name": "Ok", "email": "a@b.co", "age": 30, "username": "ok_name", "# + address
+        let tags = (1...11).map { "\"t\($0)\"" }.joined(separator: ", ")
+        return [
+            ("quantity 1.5 (not an integer)", "{\(user), \"items\": [{\"sku\": \"ABC-123\", \"quantity\": 1.5, \"price\": 2}]}",
+             "items[0].quantity"),
+            ("newsletter \"yes\" (not a boolean)",
+             "{\(user), \"newsletter\": \"yes\", \"items\": [{\"sku\": \"ABC-123\", \"quantity\": 1, \"price\": 2}]}", "newsletter"),
+            ("11 tags (at most 10)",
+             "{\(user), \"items\": [{\"sku\": \"ABC-123\", \"quantity\": 1, \"price\": 2, \"tags\": [\(tags)]}]}", "items[0].tags"),
+        ]
+    }()
+
     /// An invalid user and exactly the paths its errors must name.
     static func invalid(variant: Int) -> RequestSpec {
         let cases: [(String, Set<String>)] = [
@@ -94,6 +109,11 @@ public enum ValidationSuite: SuiteDefinition {
             (#"[1, 2, 3]"#, ["body"]),
         ]
         let (body, expected) = cases[variant % cases.count]
+        return invalidDocument(body, paths: expected)
+    }
+
+    /// A POST of `body` that must be refused with 422, the errors naming exactly `expected`.
+    static func invalidDocument(_ body: String, paths expected: Set<String>) -> RequestSpec {
         var expectation = Expectation(status: 422, mediaType: "application/json", body: .json(errorDocument))
         expectation.aspects = [ExpectationAspect(errorPaths) { response in
             let seen = Set(paths(response))
@@ -150,6 +170,10 @@ public enum ValidationSuite: SuiteDefinition {
                 NamedRequest("valid, 1000 items", valid(items: 1000, random: &random), case: "valid-large"),
             ]
             checks += (0..<5).map { NamedRequest("invalid #\($0 + 1)", invalid(variant: $0), case: "invalid") }
+            // One failing field each: a validator that lets it through answers 201, whatever it reports.
+            checks += loneFailures.map { name, body, path in
+                NamedRequest("invalid: only \(name)", invalidDocument(body, paths: [path]), case: "invalid")
+            }
             checks.append(NamedRequest("1001 items", {
                 var r = SeededRandom(seed: 9)
                 var spec = valid(items: 1001, random: &r)

@@ -1,0 +1,28 @@
+"""The Django project's settings: production as Django's deployment checklist
+says (DEBUG off), no apps, no database. The suites are urls modules that
+urls.py includes; nothing here names one."""
+
+import os
+import secrets
+
+from catbench_shared import validation_model
+
+
+def allowed_hosts() -> list[str]:
+    """Loopback names and the host catbench binds; any host when it binds every interface."""
+    host = os.environ.get("CATBENCH_HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::"):
+        return ["*"]
+    return ["127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host]
+
+
+DEBUG = False
+ALLOWED_HOSTS = allowed_hosts()
+SECRET_KEY = secrets.token_urlsafe(32)  # nothing is signed; Django only wants one
+ROOT_URLCONF = "urls"
+INSTALLED_APPS: list[str] = []
+# CommonMiddleware sets Content-Length, which Django's responses lack otherwise.
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+# request.body raises RequestDataTooBig beyond this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = validation_model.MAX_BODY_BYTES
+USE_I18N = False  # nothing is translated: skip the translation machinery
