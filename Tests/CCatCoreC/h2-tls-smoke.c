@@ -666,30 +666,130 @@ static void test_h2_many(h2client *c, const char *label, int n) {
 /* h2c                                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Raw frames from the server until EOF; true when a GOAWAY with `error`
- * was among them. */
+/* Raw frames from the server until EOF; true when the first GOAWAY among
+ * them has `error`. Frames are walked as they come, so any amount may
+ * precede it. */
 static bool read_goaway(conn *c, uint32_t error) {
     uint8_t buf[65536];
-    size_t len = 0;
+    size_t len = 0, skip = 0;
     for (;;) {
         ssize_t n = conn_recv(c, buf + len, sizeof buf - len);
-        if (n <= 0) break;
+        if (n <= 0) return false;
         len += (size_t)n;
-        if (len == sizeof buf) break;
-    }
-    for (size_t p = 0; p + 9 <= len;) {
-        size_t flen = (size_t)buf[p] << 16 | (size_t)buf[p + 1] << 8 | buf[p + 2];
-        if (buf[p + 3] == NGHTTP2_GOAWAY && p + 9 + 8 <= len) {
-            uint32_t code = (uint32_t)buf[p + 13] << 24 | (uint32_t)buf[p + 14] << 16 | (uint32_t)buf[p + 15] << 8 |
-                            buf[p + 16];
-            return code == error;
+        size_t p = 0;
+        for (;;) {
+            size_t k = skip < len - p ? skip : len - p; /* the rest of a payload we do not need */
+            skip -= k;
+            p += k;
+            if (skip || p + 9 > len) break;
+            size_t flen = (size_t)buf[p] << 16 | (size_t)buf[p + 1] << 8 | buf[p + 2];
+            if (buf[p + 3] == NGHTTP2_GOAWAY) {
+                if (p + 9 + 8 > len) break; /* wait for its error code */
+                uint32_t code = (uint32_t)buf[p + 13] << 24 | (uint32_t)buf[p + 14] << 16 |
+                                (uint32_t)buf[p + 15] << 8 | buf[p + 16];
+                return code == error;
+            }
+            p += 9;
+            skip = flen;
         }
-        p += 9 + flen;
+        memmove(buf, buf + p, len - p);
+        len -= p;
     }
-    return false;
 }
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/* One raw frame (RFC 9113 §4.1) into out; returns its size. */
+static size_t raw_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t id, const void *payload, size_t len) {
+    uint8_t h[9] = {(uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, type, flags,
+                    (uint8_t)(id >> 24 & 0x7f), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
+    memcpy(out, h, 9);
+    if (len) memcpy(out + 9, payload, len);
+    return 9 + len;
+}
+
+/* GET /hello as a field block that leaves the dynamic table alone (RFC 7541
+ * Appendix A: 2 :method GET, 6 :scheme http; then literals without indexing
+ * of :path (name 4) and :authority (name 1), which nghttp2 requires). */
+static const uint8_t get_hello[] = {0x82, 0x86, 0x04, 6, '/', 'h', 'e', 'l', 'l', 'o', 0x01, 1, 'h'};
+
+/* Reads frames until one with END_STREAM on stream id; false on EOF or timeout. */
+static bool read_until_end(conn *c, uint32_t id) {
+    uint8_t buf[16384];
+    size_t len = 0;
+    for (;;) {
+        for (size_t p = 0; p + 9 <= len;) {
+            size_t flen = (size_t)buf[p] << 16 | (size_t)buf[p + 1] << 8 | buf[p + 2];
+            uint32_t fid = ((uint32_t)buf[p + 5] & 0x7f) << 24 | (uint32_t)buf[p + 6] << 16 |
+                           (uint32_t)buf[p + 7] << 8 | buf[p + 8];
+            if (p + 9 + flen > len) break;
+            if (fid == id && (buf[p + 3] == NGHTTP2_DATA || buf[p + 3] == NGHTTP2_HEADERS) &&
+                (buf[p + 4] & NGHTTP2_FLAG_END_STREAM))
+                return true;
+            p += 9 + flen;
+        }
+        if (len == sizeof buf) return false;
+        ssize_t n = conn_recv(c, buf + len, sizeof buf - len);
+        if (n <= 0) return false;
+        len += (size_t)n;
+    }
+}
+
+/* A connection past the preface and an empty SETTINGS. */
+static conn h2_raw_conn(uint16_t port) {
+    conn p = plain_conn(port);
+    uint8_t settings[9];
+    conn_send(&p, preface, sizeof preface - 1);
+    conn_send(&p, settings, raw_frame(settings, NGHTTP2_SETTINGS, 0, 0, NULL, 0));
+    return p;
+}
+
+/* h2.c's frame guard: what nghttp2 discards once a stream is closed. */
+static void test_h2c_guard(uint16_t port) {
+    uint8_t f[64];
+    /* RFC 9113 §6.1: DATA on a stream the client ended, after the answer
+     * closed it -- sent one octet per write, so the guard's frame header is
+     * gathered over many reads. */
+    for (int split = 0; split < 2; split++) {
+        conn p = h2_raw_conn(port);
+        conn_send(&p, f, raw_frame(f, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS, 1, get_hello,
+                                   sizeof get_hello));
+        check(read_until_end(&p, 1), "h2c guard: GET /hello answered (split %d)", split);
+        size_t n = raw_frame(f, NGHTTP2_DATA, 0, 1, "late", 4);
+        for (size_t i = 0; i < n; i++) {
+            conn_send(&p, f + i, split ? 1 : n - i);
+            if (!split) break;
+            usleep(2000);
+        }
+        check(read_goaway(&p, NGHTTP2_STREAM_CLOSED), "h2c guard: DATA after END_STREAM -> GOAWAY(STREAM_CLOSED), split %d",
+              split);
+        conn_close(&p);
+    }
+    /* §5.1.1: a new stream below the highest one. */
+    conn p = h2_raw_conn(port);
+    uint8_t hb = NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS;
+    conn_send(&p, f, raw_frame(f, NGHTTP2_HEADERS, hb, 5, get_hello, sizeof get_hello));
+    check(read_until_end(&p, 5), "h2c guard: GET /hello on stream 5 answered");
+    conn_send(&p, f, raw_frame(f, NGHTTP2_HEADERS, hb, 3, get_hello, sizeof get_hello));
+    check(read_goaway(&p, NGHTTP2_PROTOCOL_ERROR), "h2c guard: then stream 3 -> GOAWAY(PROTOCOL_ERROR)");
+    conn_close(&p);
+    /* CVE-2023-44487: 1,100 HEADERS + RST_STREAM pairs pass the guard's
+     * bucket of 1,000. */
+    p = h2_raw_conn(port);
+    static uint8_t flood[100 * (9 + sizeof get_hello + 13)];
+    static const uint8_t cancel[4] = {0, 0, 0, NGHTTP2_CANCEL};
+    bool sent = true;
+    for (uint32_t batch = 0, id = 1; batch < 11 && sent; batch++) {
+        size_t len = 0;
+        for (int i = 0; i < 100; i++, id += 2) {
+            len += raw_frame(flood + len, NGHTTP2_HEADERS, hb, id, get_hello, sizeof get_hello);
+            len += raw_frame(flood + len, NGHTTP2_RST_STREAM, 0, id, cancel, sizeof cancel);
+        }
+        sent = conn_send(&p, flood, len);
+    }
+    check(read_goaway(&p, NGHTTP2_ENHANCE_YOUR_CALM), "h2c guard: rapid reset -> GOAWAY(ENHANCE_YOUR_CALM)");
+    conn_close(&p);
+}
 
 /* A client with big windows that stops reading: 16 x 256 KiB pass the
  * server's output high-water mark; it must hold, then deliver all. */
@@ -784,6 +884,7 @@ static void test_h2c(cc_server *s, uint32_t max_body) {
     check(closed_within(&p, 3000), "h2c: half a preface then EOF -> closed");
     conn_close(&p);
     test_h2_late_reader(plain_conn(port), port, "h2c");
+    test_h2c_guard(port);
 
     /* The preface in two pieces (the sniffer waits for the rest). */
     check(h2_open(&c, plain_conn(port), port), "h2c: split-preface session");

@@ -65,10 +65,18 @@ struct HTTPPipelines: Sendable {
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 256),
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+            // Also what one field block may take before it is decoded: the frame decoder
+            // refuses HEADERS + CONTINUATION whose octets pass it (a connection error).
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
         ]
+        // RFC 9113 §6.10 sets no limit on CONTINUATION frames; a peer sending them without
+        // END_HEADERS gets ENHANCE_YOUR_CALM after this many (swift-nio-http2's default, made
+        // explicit because the bound on a field block's memory rests on it and the setting above).
+        connection.maximumSequentialContinuationFrames = 5
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.targetWindowSize = 1 << 20
+        // Before NIOHTTP2Handler, so it sees the frames that handler writes.
+        try channel.pipeline.syncOperations.addHandler(CloseAfterErrorGoaway())
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: stream
         ) { streamChannel in
