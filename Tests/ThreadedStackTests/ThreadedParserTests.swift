@@ -93,7 +93,8 @@ struct ThreadedParserTests {
                     verdicts.append(.error)
                     return verdicts
                 case .request(let r, let consumed):
-                    verdicts.append(describe(r, expected: verdicts.count < expected.count ? expected[verdicts.count] : nil))
+                    let wanted = verdicts.count < expected.count ? expected[verdicts.count] : nil
+                    verdicts.append(describe(r, expected: wanted))
                     buffer.removeFirst(consumed)
                 }
             }

@@ -10,11 +10,18 @@ import Glibc
 /// listener and the idle keep-alive connections; when a connection has bytes,
 /// it is handed to a worker thread, which reads the request with blocking
 /// calls, runs the handler, writes the answer, and gives the connection back.
+///
+/// With `Configuration.tls` the listener speaks TLS only, as gunicorn's sync
+/// workers do with `--certfile`/`--keyfile`: a worker does the handshake, on
+/// the same terms as a request (it never waits for a client's bytes; a
+/// handshake still unfinished at the request timeout is closed).
 public final class ThreadedServer: @unchecked Sendable {
     public let configuration: Configuration
     /// The port the server listens on (the chosen one when configured with 0).
     public let port: UInt16
     private let app: ThreadedApp
+    /// Set when the listener speaks TLS.
+    let tlsContext: TLSContext?
     private let listener: Int32
     private let epoll: Int32
     private let wakeup: Int32
@@ -36,6 +43,8 @@ public final class ThreadedServer: @unchecked Sendable {
     /// Binds and starts serving `app` at once.
     public init(app: ThreadedApp, configuration: Configuration = Configuration()) throws {
         precondition(configuration.workers >= 1, "at least one worker")
+        // First, so that a wrong certificate or key fails before any thread starts.
+        tlsContext = try configuration.tls.map(TLSContext.init)
         self.app = app
         self.configuration = configuration
         runtime = ThreadedRuntime(bridge: try ThreadExecutor(name: "threaded-async", onThreadStart: configuration.onThreadStart),
@@ -68,6 +77,9 @@ public final class ThreadedServer: @unchecked Sendable {
         pthread_cond_destroy(&acceptorCondition)
     }
 
+    /// Whether the listener speaks TLS (clients must use https).
+    public var servesTLS: Bool { tlsContext != nil }
+
     /// Answers written so far, every status included.
     public var requestsServed: UInt64 { served.load(ordering: .relaxed) }
 
@@ -93,7 +105,8 @@ public final class ThreadedServer: @unchecked Sendable {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var one: UInt64 = 1
         _ = Glibc.write(wakeup, &one, 8)
-        for connection in queue.stop() { close(connection.fd) }
+        // Connections nobody took are still in `connections`, and closed once below.
+        _ = queue.stop()
         pthread_mutex_lock(&lock)
         // Workers blocked in recv on a connection return once it is shut down.
         for fd in connections.keys { shutdown(fd, Int32(SHUT_RDWR)) }
@@ -178,6 +191,8 @@ public final class ThreadedServer: @unchecked Sendable {
             }
             Socket.setNoDelay(fd)
             let connection = Connection(fd: fd, now: Clock.monotonicNanos())
+            // A TLS client owes its handshake within the request timeout, as a request's head.
+            if tlsContext != nil { connection.requestStartedAt = connection.idleSince }
             pthread_mutex_lock(&lock)
             connections[fd] = connection
             idle[fd] = connection
@@ -198,10 +213,8 @@ public final class ThreadedServer: @unchecked Sendable {
             return now.subtractingSaturated(connection.idleSince) > limit
         }
         for connection in expired {
-            if connection.requestStartedAt != nil {
-                let answer = Array("HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".utf8)
-                _ = answer.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-            }
+            // Parked, so the acceptor owns the connection (and its TLS session) now.
+            answerTimeout(connection)
             idle.removeValue(forKey: connection.fd)
             connections.removeValue(forKey: connection.fd)
             epoll_ctl(epoll, EPOLL_CTL_DEL, connection.fd, nil)
@@ -210,9 +223,33 @@ public final class ThreadedServer: @unchecked Sendable {
         pthread_mutex_unlock(&lock)
     }
 
+    /// The last words to a parked connection the sweeper closes, never blocking: a 408
+    /// when a request had begun, and over TLS close_notify (not to a handshake that
+    /// never finished: there is no session to speak in).
+    private func answerTimeout(_ connection: Connection) {
+        let started = connection.requestStartedAt != nil
+        let answer = "HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        if let tls = connection.tls {
+            if started && tls.isEstablished { _ = Array(answer.utf8).withUnsafeBytes { tls.write($0, wait: false) } }
+            tls.closeNotify()
+        } else if started && tlsContext == nil {
+            _ = Array(answer.utf8).withUnsafeBytes {
+                send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+        }
+    }
+
     /// A worker is done with the connection for now: watch it for the next request.
     private func giveBack(_ connection: Connection) {
         connection.idleSince = Clock.monotonicNanos()
+        // Bytes OpenSSL has already decrypted (the rest of a record a read took only
+        // part of) will never make the socket readable: waiting on the poller would
+        // leave that request unanswered. Serve it as if the poller had said so.
+        if let tls = connection.tls, tls.hasDecryptedBytes {
+            queue.push(connection)
+            return
+        }
         pthread_mutex_lock(&lock)
         idle[connection.fd] = connection
         pthread_mutex_unlock(&lock)
@@ -221,6 +258,7 @@ public final class ThreadedServer: @unchecked Sendable {
     }
 
     private func finish(_ connection: Connection) {
+        connection.tls?.closeNotify()
         pthread_mutex_lock(&lock)
         connections.removeValue(forKey: connection.fd)
         idle.removeValue(forKey: connection.fd)

@@ -19,32 +19,38 @@ struct Worker {
 
     /// Serves every request the connection has sent; true when it stays open.
     mutating func serve(_ connection: Connection) -> Bool {
+        Socket.setTimeouts(connection.fd, seconds: server.configuration.requestTimeoutSeconds)
+        if let context = server.tlsContext {
+            switch handshake(connection, context) {
+            case .done: break
+            case .again: return true  // parked, still on the clock started at accept
+            case .failed: return false
+            }
+        }
         var requestStart = connection.requestStartedAt ?? Clock.monotonicNanos()
         let timeout = UInt64(server.configuration.requestTimeoutSeconds * 1e9)
-        Socket.setTimeouts(connection.fd, seconds: server.configuration.requestTimeoutSeconds)
         var mustRead = true
         // The first read has data waiting (the poller said so). Later reads of an
         // unfinished request do not wait: when nothing more is there, the
         // connection is parked with the poller and the worker serves others, so
-        // a client sending a byte a second holds no thread (slowloris).
-        var waitForData = true
+        // a client sending a byte a second holds no thread (slowloris). Over TLS
+        // no read waits: a readable socket may hold only part of a record.
+        var waitForData = connection.tls == nil
         while !server.isStopping {
             if mustRead {
-                let flags = waitForData ? Int32(0) : Int32(MSG_DONTWAIT)
-                let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, flags) }
-                if n > 0 {
-                    connection.buffer.append(contentsOf: chunk[0..<n])
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    if !waitForData {
-                        connection.requestStartedAt = requestStart
-                        return true
-                    }
+                switch read(connection, wait: waitForData) {
+                case .bytes:
+                    break
+                case .wouldBlock where !waitForData:
+                    // A request that has begun keeps its clock; otherwise the connection is idle.
+                    let begun = !connection.buffer.isEmpty || connection.tls?.hasPartialRecord == true
+                    connection.requestStartedAt = begun ? requestStart : nil
+                    return true
+                case .wouldBlock:
                     if !connection.buffer.isEmpty { write(connection, errorStatus: 408, method: "GET") }
                     return false
-                } else {
-                    return false  // closed or reset
+                case .closed:
+                    return false
                 }
                 mustRead = false
                 waitForData = false
@@ -64,11 +70,62 @@ struct Worker {
                 connection.buffer.removeFirst(consumed)
                 guard respond(to: parsed, on: connection) else { return false }
                 if !parsed.keepAlive { return false }
+                // Parked; the server serves it again at once if OpenSSL holds its next bytes.
                 if connection.buffer.isEmpty { return true }
                 requestStart = Clock.monotonicNanos()
             }
         }
         return false
+    }
+
+    private enum ReadOutcome {
+        case bytes
+        case wouldBlock
+        case closed
+    }
+
+    /// Appends what one read gives to the connection's buffer.
+    private mutating func read(_ connection: Connection, wait: Bool) -> ReadOutcome {
+        if let tls = connection.tls {
+            let count = min(chunk.count, server.configuration.tlsReadBytes)
+            switch chunk.withUnsafeMutableBytes({ tls.read(into: $0.baseAddress!, count: count) }) {
+            case .bytes(let n):
+                connection.buffer.append(contentsOf: chunk[0..<n])
+                return .bytes
+            case .again:
+                return .wouldBlock
+            case .closed:
+                return .closed
+            }
+        }
+        let flags = wait ? Int32(0) : Int32(MSG_DONTWAIT)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, flags) }
+            if n > 0 {
+                connection.buffer.append(contentsOf: chunk[0..<n])
+                return .bytes
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .wouldBlock }
+            return .closed  // closed or reset
+        }
+    }
+
+    /// Makes the connection's TLS session on first use and advances its handshake.
+    private func handshake(_ connection: Connection, _ context: TLSContext) -> TLSSession.Progress {
+        let session: TLSSession
+        if let existing = connection.tls {
+            session = existing
+        } else {
+            guard let made = TLSSession(context: context, fd: connection.fd) else { return .failed }
+            connection.tls = made
+            session = made
+        }
+        if session.isEstablished { return .done }
+        let progress = session.handshake()
+        // The first request's clock starts now, not at accept.
+        if case .done = progress { connection.requestStartedAt = nil }
+        return progress
     }
 
     private mutating func respond(to parsed: RequestParser.ParsedRequest, on connection: Connection) -> Bool {
@@ -102,6 +159,7 @@ struct Worker {
 
     private mutating func write(_ connection: Connection, errorStatus: Int, method: String) {
         _ = write(connection, HTTPError(errorStatus).response, method: method, keepAlive: false, versionMinor: 1)
+        connection.tls?.closeNotify()
         // The client may still be sending (a body over the limit): close our side
         // and drain a little, so it reads the answer instead of a reset.
         shutdown(connection.fd, Int32(SHUT_WR))
@@ -132,6 +190,9 @@ struct Worker {
         // Counted before it is sent: once the client has the answer, the count
         // must already include it (a harness reads both right after the load).
         server.countAnswer()
-        return bytes.withUnsafeBytes { Socket.sendAll(connection.fd, $0) }
+        return bytes.withUnsafeBytes { raw in
+            if let tls = connection.tls { return tls.write(raw) }
+            return Socket.sendAll(connection.fd, raw)
+        }
     }
 }
