@@ -60,6 +60,8 @@ let package = Package(
             cSettings: buildCommit.isEmpty ? [] : [.define("CATBENCH_COMMIT", to: "\"\(buildCommit)\"")]
         ),
         .target(name: "CTLSShim", dependencies: ["COpenSSL"], path: "Sources/System/CTLSShim"),
+        // The threaded stack's server side of TLS (a socket BIO, ALPN, OpenSSL's macros).
+        .target(name: "CTLSServerShim", dependencies: ["COpenSSL"], path: "Sources/System/CTLSServerShim"),
         .target(name: "Posix", dependencies: ["CPosix"]),
         .target(name: "WireFormat"),
         .target(
@@ -97,7 +99,7 @@ let package = Package(
         .target(
             name: "ThreadedStack",
             dependencies: [
-                "WireFormat", "Posix",
+                "WireFormat", "Posix", "CTLSServerShim",
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Sources/Frameworks/ThreadedStack"
@@ -154,7 +156,7 @@ let package = Package(
         // The shared HTTP/1.1 request corpus, read by the parser tests of two stacks.
         .target(name: "ParserCorpus", path: "Tests/ParserCorpus"),
         .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "SuiteKit", "Suites", "ParserCorpus"]),
-        .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus"]),
+        .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus", "Posix", "COpenSSL"]),
         .testTarget(name: "ContractTests", dependencies: ["SuiteKit", "Suites", "Runner", "Accounting", "ThreadedStack"]),
         .testTarget(name: "LoadGenTests", dependencies: [
             "LoadGen", "Suites", "SuiteKit", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),

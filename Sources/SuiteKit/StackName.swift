@@ -9,8 +9,9 @@ public enum StackName: String, CaseIterable, Sendable, Codable {
     /// speaks HTTP/1.1 only, as WSGI servers do.
     public var speaksHTTP2: Bool { self != .threaded }
 
-    /// Whether the design serves TLS.
-    public var speaksTLS: Bool { self != .threaded }
+    /// Whether the design serves TLS: every one does (gunicorn's sync workers
+    /// serve TLS too); HTTP/2 is what the sync design lacks.
+    public var speaksTLS: Bool { true }
 
     /// The protocols the design serves, as results name them.
     public var protocolNames: String {

@@ -13,7 +13,9 @@ struct ProtocolTests {
         case h2c, h2, https1
     }
 
+    /// HTTP/2 where the design speaks it; HTTP/1.1 over TLS on every stack (the threaded one too, as gunicorn's sync workers).
     static let cases: [(StackName, Transport)] = [StackName.ccore, .async].flatMap { stack in Transport.allCases.map { (stack, $0) } }
+        + [(.threaded, .https1)]
 
     @Test("every stream or request is answered, checked and counted by the server", arguments: cases)
     func countsEveryStream(_ stack: StackName, _ transport: Transport) throws {
@@ -76,10 +78,15 @@ struct ProtocolTests {
         #expect(wrongName.requests == 0, "a certificate for localhost must not pass as example.com")
     }
 
-    @Test("the threaded stack refuses TLS with a clear message")
-    func threadedRefusesTLS() throws {
-        #expect(throws: UnsupportedProtocol.self) {
-            try startServer(.threaded, settings: ServerSettings(port: 0, tls: try TLSMaterial.selfSigned()))
-        }
+    @Test("the threaded stack serves TLS without HTTP/2: a client asking for h2 only gets no connection")
+    func threadedRefusesHTTP2OverTLS() throws {
+        let server = try startServer(.threaded, settings: ServerSettings(port: 0, tls: try TLSMaterial.selfSigned()))
+        defer { server.stop() }
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        let requests = [LoadRequest.get("/plaintext", host: "localhost", expectedStatus: 200)]
+        let h2Only = try LoadGenerator.run(LoadOptions(address: address, requests: requests, connections: 1, duration: 3,
+                                                       tls: TLSOptions(serverName: "localhost", insecure: true, alpn: ["h2"])))
+        #expect(h2Only.requests == 0)
+        #expect(h2Only.negotiated["h2"] == nil)
     }
 }

@@ -111,10 +111,10 @@ struct RunnerProtocolTests {
     func protocolsAxis() throws {
         var plan = BenchmarkRunnerTests.shortPlan([.ccore, .threaded])
         plan.repetitions = 1
-        plan.protocols = [.http1, .h2c, .h2]
+        plan.protocols = [.http1, .h2c, .https1, .h2]
         let doc = try BenchmarkRunner(plan: plan) { _ in }.run()
         let ccore = doc.measurements.filter { $0.server == "ccore" }
-        #expect(Set(ccore.map(\.protocolName)) == ["http/1.1", "h2c", "h2"])
+        #expect(Set(ccore.map(\.protocolName)) == ["http/1.1", "h2c", "http/1.1+tls", "h2"])
         #expect(ccore.allSatisfy { $0.notApplicable == nil && $0.repetitions.count == 1 })
         for m in ccore {
             let rep = m.repetitions[0]
@@ -122,8 +122,13 @@ struct RunnerProtocolTests {
             #expect(rep.serverRequests == rep.requests, "\(m.protocolName)/\(m.workload)")
         }
         let threaded = doc.measurements.filter { $0.server == "threaded" }
-        #expect(threaded.filter { $0.protocolName == "http/1.1" }.allSatisfy { $0.notApplicable == nil && !$0.repetitions.isEmpty })
-        let missing = threaded.filter { $0.protocolName != "http/1.1" }
+        let spoken = threaded.filter { $0.protocolName == "http/1.1" || $0.protocolName == "http/1.1+tls" }
+        #expect(spoken.count == 8)
+        #expect(spoken.allSatisfy { $0.notApplicable == nil && $0.failure == nil && !$0.repetitions.isEmpty })
+        for m in spoken where m.protocolName == "http/1.1+tls" {
+            #expect(m.repetitions[0].errors.total == 0 && m.repetitions[0].serverRequests == m.repetitions[0].requests, "\(m.workload)")
+        }
+        let missing = threaded.filter { !spoken.map(\.protocolName).contains($0.protocolName) }
         #expect(missing.count == 8)
         #expect(missing.allSatisfy { $0.notApplicable != nil && $0.repetitions.isEmpty })
         #expect(TableRenderer.render(doc).contains("n/a"))

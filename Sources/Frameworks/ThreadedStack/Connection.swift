@@ -7,6 +7,9 @@ final class Connection: @unchecked Sendable {
     /// When the request whose first bytes are in `buffer` began, while it is
     /// parked unfinished (a slow client): the request timeout counts from here.
     var requestStartedAt: UInt64?
+    /// On a TLS listener, made by the first worker to serve the connection
+    /// (the handshake is a worker's job, never the acceptor's).
+    var tls: TLSSession?
 
     init(fd: Int32, now: UInt64) {
         self.fd = fd

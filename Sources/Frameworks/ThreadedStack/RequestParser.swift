@@ -41,6 +41,10 @@ struct RequestParser {
                 break
             }
         }
+        // A CR that ends the bytes so far may be the start of one more empty line: whether
+        // it is depends on the next read, so the verdict must wait (a read that ends
+        // between CR and LF must not turn an acceptable request into a 400).
+        if start < 32, start + 1 == buffer.count, buffer[start] == 13 { return .incomplete }
         let found = findHeadEnd(buffer, from: start)
         // A CR must start a CRLF; a bare CR is how some request smuggling begins.
         if hasBareCR(buffer, from: start, to: found?.1 ?? buffer.count) { return .error(status: 400) }

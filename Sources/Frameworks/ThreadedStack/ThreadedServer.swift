@@ -10,11 +10,18 @@ import Glibc
 /// listener and the idle keep-alive connections; when a connection has bytes,
 /// it is handed to a worker thread, which reads the request with blocking
 /// calls, runs the handler, writes the answer, and gives the connection back.
+///
+/// With `Configuration.tls` the listener speaks TLS only, as gunicorn's sync
+/// workers do with `--certfile`/`--keyfile`: a worker does the handshake, on
+/// the same terms as a request (it never waits for a client's bytes; a
+/// handshake still unfinished at the request timeout is closed).
 public final class ThreadedServer: @unchecked Sendable {
     public let configuration: Configuration
     /// The port the server listens on (the chosen one when configured with 0).
     public let port: UInt16
     private let app: ThreadedApp
+    /// Set when the listener speaks TLS.
+    let tlsContext: TLSContext?
     private let listener: Int32
     private let epoll: Int32
     private let wakeup: Int32
@@ -22,7 +29,7 @@ public final class ThreadedServer: @unchecked Sendable {
     private var threads: [PosixThread] = []
     private let stopping = ManagedAtomic<Bool>(false)
     private let served = ManagedAtomic<UInt64>(0)
-    fileprivate let runtime: ThreadedRuntime
+    let runtime: ThreadedRuntime
 
     private var lock = pthread_mutex_t()
     private var connections: [Int32: Connection] = [:]
@@ -36,6 +43,8 @@ public final class ThreadedServer: @unchecked Sendable {
     /// Binds and starts serving `app` at once.
     public init(app: ThreadedApp, configuration: Configuration = Configuration()) throws {
         precondition(configuration.workers >= 1, "at least one worker")
+        // First, so that a wrong certificate or key fails before any thread starts.
+        tlsContext = try configuration.tls.map(TLSContext.init)
         self.app = app
         self.configuration = configuration
         runtime = ThreadedRuntime(bridge: try ThreadExecutor(name: "threaded-async", onThreadStart: configuration.onThreadStart),
@@ -68,6 +77,9 @@ public final class ThreadedServer: @unchecked Sendable {
         pthread_cond_destroy(&acceptorCondition)
     }
 
+    /// Whether the listener speaks TLS (clients must use https).
+    public var servesTLS: Bool { tlsContext != nil }
+
     /// Answers written so far, every status included.
     public var requestsServed: UInt64 { served.load(ordering: .relaxed) }
 
@@ -93,7 +105,8 @@ public final class ThreadedServer: @unchecked Sendable {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var one: UInt64 = 1
         _ = Glibc.write(wakeup, &one, 8)
-        for connection in queue.stop() { close(connection.fd) }
+        // Connections nobody took are still in `connections`, and closed once below.
+        _ = queue.stop()
         pthread_mutex_lock(&lock)
         // Workers blocked in recv on a connection return once it is shut down.
         for fd in connections.keys { shutdown(fd, Int32(SHUT_RDWR)) }
@@ -178,6 +191,8 @@ public final class ThreadedServer: @unchecked Sendable {
             }
             Socket.setNoDelay(fd)
             let connection = Connection(fd: fd, now: Clock.monotonicNanos())
+            // A TLS client owes its handshake within the request timeout, as a request's head.
+            if tlsContext != nil { connection.requestStartedAt = connection.idleSince }
             pthread_mutex_lock(&lock)
             connections[fd] = connection
             idle[fd] = connection
@@ -198,10 +213,8 @@ public final class ThreadedServer: @unchecked Sendable {
             return now.subtractingSaturated(connection.idleSince) > limit
         }
         for connection in expired {
-            if connection.requestStartedAt != nil {
-                let answer = Array("HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".utf8)
-                _ = answer.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-            }
+            // Parked, so the acceptor owns the connection (and its TLS session) now.
+            answerTimeout(connection)
             idle.removeValue(forKey: connection.fd)
             connections.removeValue(forKey: connection.fd)
             epoll_ctl(epoll, EPOLL_CTL_DEL, connection.fd, nil)
@@ -210,9 +223,33 @@ public final class ThreadedServer: @unchecked Sendable {
         pthread_mutex_unlock(&lock)
     }
 
+    /// The last words to a parked connection the sweeper closes, never blocking: a 408
+    /// when a request had begun, and over TLS close_notify (not to a handshake that
+    /// never finished: there is no session to speak in).
+    private func answerTimeout(_ connection: Connection) {
+        let started = connection.requestStartedAt != nil
+        let answer = "HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        if let tls = connection.tls {
+            if started && tls.isEstablished { _ = Array(answer.utf8).withUnsafeBytes { tls.write($0, wait: false) } }
+            tls.closeNotify()
+        } else if started && tlsContext == nil {
+            _ = Array(answer.utf8).withUnsafeBytes {
+                send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+        }
+    }
+
     /// A worker is done with the connection for now: watch it for the next request.
     private func giveBack(_ connection: Connection) {
         connection.idleSince = Clock.monotonicNanos()
+        // Bytes OpenSSL has already decrypted (the rest of a record a read took only
+        // part of) will never make the socket readable: waiting on the poller would
+        // leave that request unanswered. Serve it as if the poller had said so.
+        if let tls = connection.tls, tls.hasDecryptedBytes {
+            queue.push(connection)
+            return
+        }
         pthread_mutex_lock(&lock)
         idle[connection.fd] = connection
         pthread_mutex_unlock(&lock)
@@ -221,6 +258,7 @@ public final class ThreadedServer: @unchecked Sendable {
     }
 
     private func finish(_ connection: Connection) {
+        connection.tls?.closeNotify()
         pthread_mutex_lock(&lock)
         connections.removeValue(forKey: connection.fd)
         idle.removeValue(forKey: connection.fd)
@@ -251,141 +289,9 @@ public final class ThreadedServer: @unchecked Sendable {
         }
     }
 
-    fileprivate var router: Router { app.router }
-    fileprivate func countAnswer() { served.wrappingIncrement(ordering: .relaxed) }
-    fileprivate var isStopping: Bool { stopping.load(ordering: .relaxed) }
-}
-
-/// The state one worker thread keeps between connections.
-private struct Worker {
-    let server: ThreadedServer
-    let parser: RequestParser
-    var dates = HTTPDate.Cache()
-    var chunk = [UInt8](repeating: 0, count: 16384)
-
-    init(server: ThreadedServer) {
-        self.server = server
-        let c = server.configuration
-        parser = RequestParser(limits: .init(maxHeadBytes: c.maxHeadBytes, maxHeaders: c.maxHeaders, maxBodyBytes: c.maxBodyBytes))
-    }
-
-    /// Serves every request the connection has sent; true when it stays open.
-    mutating func serve(_ connection: Connection) -> Bool {
-        var requestStart = connection.requestStartedAt ?? Clock.monotonicNanos()
-        let timeout = UInt64(server.configuration.requestTimeoutSeconds * 1e9)
-        Socket.setTimeouts(connection.fd, seconds: server.configuration.requestTimeoutSeconds)
-        var mustRead = true
-        // The first read has data waiting (the poller said so). Later reads of an
-        // unfinished request do not wait: when nothing more is there, the
-        // connection is parked with the poller and the worker serves others, so
-        // a client sending a byte a second holds no thread (slowloris).
-        var waitForData = true
-        while !server.isStopping {
-            if mustRead {
-                let flags = waitForData ? Int32(0) : Int32(MSG_DONTWAIT)
-                let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, flags) }
-                if n > 0 {
-                    connection.buffer.append(contentsOf: chunk[0..<n])
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    if !waitForData {
-                        connection.requestStartedAt = requestStart
-                        return true
-                    }
-                    if !connection.buffer.isEmpty { write(connection, errorStatus: 408, method: "GET") }
-                    return false
-                } else {
-                    return false  // closed or reset
-                }
-                mustRead = false
-                waitForData = false
-            }
-            switch parser.parse(connection.buffer) {
-            case .incomplete:
-                if Clock.monotonicNanos() - requestStart > timeout {
-                    write(connection, errorStatus: 408, method: "GET")
-                    return false
-                }
-                mustRead = true
-            case .error(let status):
-                write(connection, errorStatus: status, method: "GET")
-                return false
-            case .request(let parsed, let consumed):
-                connection.requestStartedAt = nil
-                connection.buffer.removeFirst(consumed)
-                guard respond(to: parsed, on: connection) else { return false }
-                if !parsed.keepAlive { return false }
-                if connection.buffer.isEmpty { return true }
-                requestStart = Clock.monotonicNanos()
-            }
-        }
-        return false
-    }
-
-    private mutating func respond(to parsed: RequestParser.ParsedRequest, on connection: Connection) -> Bool {
-        let target = parsed.target
-        let question = target.firstIndex(of: "?")
-        let path = question.map { String(target[..<$0]) } ?? target
-        let query = question.map { String(target[target.index(after: $0)...]) } ?? ""
-        var request = Request(method: parsed.method, path: path, queryString: query, headers: parsed.headers, body: parsed.body,
-                              runtime: server.runtime, startedAt: Clock.monotonicNanos())
-        let response: Response
-        switch server.router.match(method: parsed.method, path: path) {
-        case .found(let handler, let params):
-            request.pathParameters = params
-            do {
-                response = try handler(request)
-            } catch let error as HTTPError {
-                response = error.response
-            } catch {
-                response = HTTPError(500, "internal error").response
-            }
-            request.injectorBox.injector?.close()
-        case .methodNotAllowed(let allowed):
-            var r = HTTPError(405).response
-            r.headers.append(("Allow", allowed.sorted().joined(separator: ", ")))
-            response = r
-        case .notFound:
-            response = HTTPError(404).response
-        }
-        return write(connection, response, method: parsed.method, keepAlive: parsed.keepAlive, versionMinor: parsed.versionMinor)
-    }
-
-    private mutating func write(_ connection: Connection, errorStatus: Int, method: String) {
-        _ = write(connection, HTTPError(errorStatus).response, method: method, keepAlive: false, versionMinor: 1)
-        // The client may still be sending (a body over the limit): close our side
-        // and drain a little, so it reads the answer instead of a reset.
-        shutdown(connection.fd, Int32(SHUT_WR))
-        Socket.setTimeouts(connection.fd, seconds: 0.2)
-        var drained = 0
-        while drained < 4 << 20 {
-            let n = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            drained += n
-        }
-    }
-
-    @discardableResult
-    private mutating func write(_ connection: Connection, _ response: Response, method: String, keepAlive: Bool, versionMinor: Int) -> Bool {
-        var head = "HTTP/1.1 \(response.status) \(HTTPStatus.reason(response.status))\r\n"
-        head += "Server: \(server.configuration.serverName)\r\nDate: \(dates.current())\r\n"
-        if let contentType = response.contentType { head += "Content-Type: \(contentType)\r\n" }
-        head += "Content-Length: \(response.body.count)\r\n"
-        for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
-        if !keepAlive {
-            head += "Connection: close\r\n"
-        } else if versionMinor == 0 {
-            head += "Connection: keep-alive\r\n"
-        }
-        head += "\r\n"
-        var bytes = Array(head.utf8)
-        if method != "HEAD" { bytes.append(contentsOf: response.body) }
-        // Counted before it is sent: once the client has the answer, the count
-        // must already include it (a harness reads both right after the load).
-        server.countAnswer()
-        return bytes.withUnsafeBytes { Socket.sendAll(connection.fd, $0) }
-    }
+    var router: Router { app.router }
+    func countAnswer() { served.wrappingIncrement(ordering: .relaxed) }
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
 }
 
 extension UInt64 {
