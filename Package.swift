@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(name: "AccountingTests", dependencies: [
             "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "Suites", "SuiteKit", "Accounting"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "Suites", "SuiteKit", "Accounting", "LoadGen", "Posix"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "SuitesTests", dependencies: ["Suites", "SuiteKit"]),

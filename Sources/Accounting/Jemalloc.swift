@@ -119,6 +119,20 @@ public enum Jemalloc {
         return total
     }
 
+    /// Cumulative requests of one small size class (`binSize` bytes exactly)
+    /// in `arena`, as of the last `refreshStatistics()`; nil when no bin has that size.
+    public static func requests(ofArena arena: UInt32, binSize: Int) -> UInt64? {
+        let classes = SizeClasses.shared
+        guard let j = classes.binSizes.firstIndex(of: binSize) else { return nil }
+        var mib = classes.binRequestsMIB
+        mib[2] = Int(arena)
+        mib[4] = j
+        return readMIB(mib)
+    }
+
+    /// The sizes of the small classes (thread-cached, counted per bin).
+    public static var binSizes: [Int] { SizeClasses.shared.binSizes }
+
     static func read<T>(_ name: String, as type: T.Type) -> T? {
         let value = UnsafeMutablePointer<T>.allocate(capacity: 1)
         defer { value.deallocate() }

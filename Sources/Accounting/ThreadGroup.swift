@@ -17,7 +17,7 @@ public final class ThreadGroup: @unchecked Sendable {
 
     private var lock = pthread_mutex_t()
     private var clocks: [clockid_t] = []
-    private var threadIDs: [Int32] = []
+    private var members: [Int32] = []
 
     public init(name: String, cpus: [Int]?) {
         self.name = name
@@ -37,15 +37,22 @@ public final class ThreadGroup: @unchecked Sendable {
         let tid = currentThreadID()
         pthread_mutex_lock(&lock)
         if haveClock { clocks.append(clock) }
-        threadIDs.append(tid)
+        members.append(tid)
         pthread_mutex_unlock(&lock)
+    }
+
+    /// The kernel ids of the threads that entered the group.
+    public var threadIDs: [Int32] {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return members
     }
 
     /// Threads that entered the group.
     public var threadCount: Int {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
-        return threadIDs.count
+        return members.count
     }
 
     /// Summed CPU time (user + system) of the group's live threads.

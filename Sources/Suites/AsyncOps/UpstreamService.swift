@@ -69,6 +69,12 @@ public final class UpstreamService: SuiteService, @unchecked Sendable {
 
     public var environment: [String: String] { ["CATBENCH_UPSTREAM": address.description] }
 
+    /// The kernel ids of the service's own threads (none for an attached upstream).
+    public var threadIDs: [Int32] {
+        guard let group else { return [] }
+        return group.makeIterator().compactMap { try? $0.submit { currentThreadID() }.wait() }
+    }
+
     public func stop() {
         try? channel?.close().wait()
         try? group?.syncShutdownGracefully()
