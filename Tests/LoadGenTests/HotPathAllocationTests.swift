@@ -27,8 +27,9 @@ struct HotPathAllocationTests {
         case .pipelined: options.pipeline = 8
         case .connectionPerRequest: options.keepAlive = false
         case .openLoop:
-            // Fast enough to end in well under a second, slow enough to be an open loop.
-            options.rate = 40_000
+            // Slow enough that every connection waits for its turn in the schedule
+            // (the due-time heap on every request), fast enough to end in half a second.
+            options.rate = 10_000
             options.duration = 5
         case .h2c:
             options.http2 = true
@@ -37,22 +38,22 @@ struct HotPathAllocationTests {
         return options
     }
 
-    /// Allocations of one more request, the fewest over three tries (noise only adds).
+    /// Allocations of one more request: the fewest a long run made, less the
+    /// fewest a short run made (over three tries: noise only adds), per request between.
     static func marginal(_ mode: Mode, address: SocketAddress) throws -> Double {
-        var best = Double.infinity
+        var fewest: [UInt64] = [.max, .max]
         for _ in 0..<3 {
-            var counts: [UInt64] = []
-            for requests in [1000, 5000] {
+            for (n, requests) in [1000, 5000].enumerated() {
                 let group = ThreadGroup(name: "load", cpus: nil)
                 let before = try #require(group.allocationCounters())
                 let result = try LoadGenerator.run(options(mode, address: address, requests: requests, group: group))
                 let after = try #require(group.allocationCounters())
                 #expect(result.requests == UInt64(requests) && result.errors.total == 0, "\(mode): \(result.errors)")
-                counts.append((after - before).allocations)
+                fewest[n] = min(fewest[n], (after - before).allocations)
             }
-            best = min(best, (Double(counts[1]) - Double(counts[0])) / 4000)
         }
-        return best
+        print("allocations of the load threads, \(mode): \(fewest[0]) for 1000 requests, \(fewest[1]) for 5000")
+        return (Double(fewest[1]) - Double(fewest[0])) / 4000
     }
 
     @Test("HTTP/1.1 sends and reads without allocating, in every mode", arguments: Mode.allCases.filter { $0 != .h2c })
@@ -72,7 +73,9 @@ struct HotPathAllocationTests {
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let perRequest = try Self.marginal(.h2c, address: address)
         print("allocations per request, h2c: \(perRequest)")
-        #expect(perRequest < 20, "h2c: \(perRequest) allocations per request")
+        // About 5 (nghttp2's stream, its frames and header block), measured 5.01–5.04: more means
+        // the load generator allocates too; far fewer, that the figure should be recorded anew.
+        #expect((4.0...6.0).contains(perRequest), "h2c: \(perRequest) allocations per request")
     }
 }
 
@@ -81,11 +84,10 @@ struct HotPathAllocationTests {
 enum HotPathRequests {
     static func make(host: String, mode: String) -> [LoadRequest] {
         guard mode == "bodies" else {
-            return (1...32).map { LoadRequest.get("/users/\($0)", host: host, expectedStatus: 200) }
+            return (1...32).map { LoadRequest.get("/users/\($0)", expectedStatus: 200) }
         }
         // 100 kB bodies: more than one write's worth, so that partial writes are on the path.
-        let body = Array(repeating: UInt8(ascii: "x"), count: 100_000)
-        let text = "POST /nowhere HTTP/1.1\r\nHost: \(host)\r\nContent-Length: \(body.count)\r\n\r\n"
-        return [LoadRequest(bytes: Array(text.utf8) + body, expectedStatus: 404)]
+        let body = RequestBody(Array(repeating: UInt8(ascii: "x"), count: 100_000))
+        return [LoadRequest(method: "POST", target: "/nowhere", body: body, expectedStatus: 404)]
     }
 }
