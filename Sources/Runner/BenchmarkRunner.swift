@@ -512,6 +512,7 @@ public final class BenchmarkRunner {
             rssBytes: max(peak?.rss ?? 0, after.rssBytes ?? 0) > 0 ? max(peak?.rss ?? 0, after.rssBytes ?? 0) : nil,
             loadAverage: ProcessStats.loadAverage())
         record.uncorrectedLatencyUs = uncorrected
+        if options.rate != nil { record.unsentRequests = result.unsent }
         record.loadAverageBefore = loadAverageBefore
         if let pss = after.pssBytes { record.pssBytes = max(pss, peak?.pss ?? 0) }
         if result.latency.totalCount > 0 {
