@@ -159,6 +159,7 @@ let package = Package(
         .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus", "Posix", "COpenSSL"]),
         .testTarget(name: "ContractTests", dependencies: ["SuiteKit", "Suites", "Runner", "Accounting", "ThreadedStack"]),
         .testTarget(name: "LoadGenTests", dependencies: [
+            "Accounting", "ThreadedStack", .product(name: "Atomics", package: "swift-atomics"),
             "LoadGen", "Suites", "SuiteKit", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "AccountingTests", dependencies: [

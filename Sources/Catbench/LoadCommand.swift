@@ -110,7 +110,7 @@ struct LoadCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        var builder = RequestBuilder(target: target.pathAndQuery, host: target.hostHeader)
+        var builder = RequestBuilder(target: target.pathAndQuery)
         builder.method = method.uppercased()
         builder.templates = template
         builder.expectedStatus = expectStatus ?? 0
@@ -172,7 +172,8 @@ struct LoadCommand: ParsableCommand {
             : nil
         let stop = ManagedAtomic<Bool>(false)
         try SignalWatcher.install { _ in stop.store(true, ordering: .relaxed) }
-        let options = LoadOptions(address: address, requests: requests, connections: connections, threads: min(threads, connections),
+        let options = LoadOptions(address: address, requests: requests, host: target.hostHeader,
+                                  connections: connections, threads: min(threads, connections),
                                   duration: seconds, maxRequests: self.requests, timeout: timeout.seconds, pipeline: pipeline,
                                   keepAlive: !noKeepalive, rate: rate, profile: loadProfile, tls: tls,
                                   http2: h2c, maxStreams: streams, stop: stop)
@@ -236,6 +237,10 @@ struct LoadSummary {
             out += "  Uncorrected µs: p50 \(f(p50)), p99 \(f(p99))\n"
         }
         out += "  \(r.requests) requests in \(f(r.seconds, 2))s, \(r.bytesRead) bytes read\n"
+        if r.unsent > 0 {
+            out += "  \(r.unsent) requests due but never sent (every connection busy);"
+                + " their wait to the end is in the latency\n"
+        }
         let statuses = r.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
         out += "  Status codes: \(statuses.isEmpty ? "none" : statuses)\n"
         let e = r.errors
@@ -279,6 +284,8 @@ struct LoadSummary {
         let settings: Settings
         let requests: UInt64
         let sent: UInt64
+        /// Open loop: requests due before the end and never sent (each in the latency with its wait to the end).
+        let unsent: UInt64
         let seconds: Double
         let rps: Double
         let latencyUs: Latency
@@ -310,7 +317,7 @@ struct LoadSummary {
                             maxRequests: options.maxRequests, timeoutSeconds: options.timeout, pipeline: options.pipeline,
                             keepAlive: options.keepAlive, rate: options.rate, profile: "\(profileName): \(options.profile)",
                             requestVariants: options.requests.count),
-            requests: r.requests, sent: r.sent, seconds: r.seconds, rps: r.requestsPerSecond,
+            requests: r.requests, sent: r.sent, unsent: r.unsent, seconds: r.seconds, rps: r.requestsPerSecond,
             latencyUs: .init(p50: r.latencyMicros(50), p90: r.latencyMicros(90), p99: r.latencyMicros(99),
                              p999: r.latencyMicros(99.9), max: r.maxLatencyMicros, mean: r.meanLatencyMicros),
             uncorrectedLatencyUs: uncorrected,

@@ -1,51 +1,69 @@
 /// A binary min-heap of (time, connection) pairs: which connection needs the
 /// loop's attention next (an open-loop send or a reconnect), without scanning
 /// every connection on every turn.
-struct DueHeap {
-    private var times: [UInt64] = []
-    private var slots: [Int32] = []
+///
+/// Its storage is allocated once, for every connection of the thread (each is
+/// in the heap at most once), and never grows. The heap is touched several
+/// times per request; when it kept its entries in arrays, they were copied on
+/// write (about six allocations per request in an open loop of four
+/// connections at 10,000 requests/s, seen in a debug build).
+final class DueHeap {
+    private let times: UnsafeMutablePointer<UInt64>
+    private let slots: UnsafeMutablePointer<Int32>
+    private let capacity: Int
+    private(set) var count = 0
 
     init(capacity: Int) {
-        times.reserveCapacity(capacity)
-        slots.reserveCapacity(capacity)
+        self.capacity = max(1, capacity)
+        times = .allocate(capacity: self.capacity)
+        slots = .allocate(capacity: self.capacity)
     }
 
-    var isEmpty: Bool { times.isEmpty }
-    var nextTime: UInt64? { times.first }
+    deinit {
+        times.deallocate()
+        slots.deallocate()
+    }
 
-    mutating func push(_ time: UInt64, _ slot: Int) {
-        times.append(time)
-        slots.append(Int32(slot))
-        var i = times.count - 1
+    var isEmpty: Bool { count == 0 }
+    var nextTime: UInt64? { count > 0 ? times[0] : nil }
+
+    /// Adds connection `slot`, due at `time`; a connection must not be in the heap twice.
+    func push(_ time: UInt64, _ slot: Int) {
+        precondition(count < capacity, "a connection was scheduled twice")
+        var i = count
+        count += 1
+        times[i] = time
+        slots[i] = Int32(slot)
         while i > 0 {
             let parent = (i - 1) / 2
             guard times[parent] > times[i] else { break }
-            times.swapAt(parent, i)
-            slots.swapAt(parent, i)
+            swap(parent, i)
             i = parent
         }
     }
 
     /// Removes and returns the earliest entry due at or before `now`.
-    mutating func popDue(_ now: UInt64) -> Int? {
-        guard let first = times.first, first <= now else { return nil }
+    func popDue(_ now: UInt64) -> Int? {
+        guard count > 0, times[0] <= now else { return nil }
         let slot = Int(slots[0])
-        let last = times.count - 1
-        times.swapAt(0, last)
-        slots.swapAt(0, last)
-        times.removeLast()
-        slots.removeLast()
+        count -= 1
+        times[0] = times[count]
+        slots[0] = slots[count]
         var i = 0
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
-            if l < times.count && times[l] < times[m] { m = l }
-            if r < times.count && times[r] < times[m] { m = r }
+            if l < count && times[l] < times[m] { m = l }
+            if r < count && times[r] < times[m] { m = r }
             if m == i { break }
-            times.swapAt(m, i)
-            slots.swapAt(m, i)
+            swap(m, i)
             i = m
         }
         return slot
+    }
+
+    @inline(__always) private func swap(_ a: Int, _ b: Int) {
+        (times[a], times[b]) = (times[b], times[a])
+        (slots[a], slots[b]) = (slots[b], slots[a])
     }
 }

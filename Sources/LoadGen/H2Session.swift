@@ -93,10 +93,9 @@ final class H2Session {
     func submit(variant: Int, now: UInt64, intended: UInt64, sampling: Bool) -> Bool {
         guard let e = free.popLast() else { return false }
         streams[Int(e)] = Stream(variant: Int32(variant), sentAt: now, intended: intended, status: 0, bodyOffset: 0, sampling: sampling)
-        let body = table.bodies[variant]
         let user = UnsafeMutableRawPointer(bitPattern: Int(e) + 1)
         let id: Int32
-        if body.isEmpty {
+        if table.bodyLengths[variant] == 0 {
             id = nghttp2_submit_request(session, nil, table.nvs[variant], table.nvCounts[variant], nil, user)
         } else {
             var provider = nghttp2_data_provider()
@@ -106,12 +105,12 @@ final class H2Session {
                 }
                 let me = Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue()
                 let e = Int(bitPattern: raw) - 1
-                let body = me.table.bodies[Int(me.streams[e].variant)]
-                let offset = me.streams[e].bodyOffset
-                let n = min(length, body.count - offset)
-                if n > 0 { buffer!.update(from: body.baseAddress! + offset, count: n) }
+                let variant = Int(me.streams[e].variant)
+                let n = me.table.copyBody(variant, from: me.streams[e].bodyOffset, into: buffer!, length: length)
                 me.streams[e].bodyOffset += n
-                if me.streams[e].bodyOffset == body.count { flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue) }
+                if me.streams[e].bodyOffset == me.table.bodyLengths[variant] {
+                    flags!.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
+                }
                 return n
             }
             id = nghttp2_submit_request(session, nil, table.nvs[variant], table.nvCounts[variant], &provider, user)

@@ -2,24 +2,26 @@ import Atomics
 import Histogram
 import Posix
 
-/// Runs a bounded HTTP/1.1 load: `threads` epoll loops sharing `connections`
+/// Runs a bounded HTTP load: `threads` epoll loops sharing `connections`
 /// connections, in a closed loop (each connection sends its next request when
 /// an answer is in) or an open loop (requests at a constant rate).
 public enum LoadGenerator {
     public static func run(_ options: LoadOptions) throws -> LoadResult {
         try options.validate()
-        var options = options
-        if !options.keepAlive {
-            options.requests = options.requests.map { $0.withConnectionClose() }
-        }
         let budget = options.maxRequests.map { ManagedAtomic<Int>($0) }
         let tls = try options.tls.map { try TLSContext($0) }
+        // Each request is encoded once per protocol the run may speak, and the threads share the encodings.
+        let host = options.host ?? options.address.description
+        let h1Table = try H1RequestTable(requests: options.requests, host: host, keepAlive: options.keepAlive)
         let speaksHTTP2 = options.http2 || (options.tls?.alpn.contains("h2") ?? false)
-        let h2Table = speaksHTTP2 ? try H2RequestTable(requests: options.requests, scheme: options.tls == nil ? "http" : "https") : nil
+        let h2Table = speaksHTTP2
+            ? try H2RequestTable(requests: options.requests, host: host, scheme: options.tls == nil ? "http" : "https")
+            : nil
         var workers: [LoadWorker] = []
         for t in 0..<options.threads {
             let share = options.connections / options.threads + (t < options.connections % options.threads ? 1 : 0)
-            workers.append(LoadWorker(options: options, index: t, threads: options.threads, connections: share, budget: budget, tls: tls, h2Table: h2Table))
+            workers.append(LoadWorker(options: options, index: t, threads: options.threads, connections: share,
+                                      budget: budget, tls: tls, h1Table: h1Table, h2Table: h2Table))
         }
         let timeline = TimelineAggregator(threads: workers.count)
         for worker in workers { worker.timeline.aggregator = timeline }
@@ -43,7 +45,7 @@ public enum LoadGenerator {
         var uncorrected: Histogram<UInt64>? = openLoop ? LoadResult.makeHistogram() : nil
         var statusCounts: [Int: UInt64] = [:]
         var errors = ErrorCounts()
-        var result = LoadResult(requests: 0, sent: 0, seconds: 0, latency: histogram, uncorrectedLatency: nil, timeline: [],
+        var result = LoadResult(requests: 0, sent: 0, unsent: 0, seconds: 0, latency: histogram, uncorrectedLatency: nil, timeline: [],
                                 statusCounts: [:], errors: errors, wrongAnswers: 0, wrongAnswerExamples: [], verified: 0,
                                 bytesRead: 0, connectionsOpened: 0, cpuNanos: 0, interrupted: false, tlsFailures: [], negotiated: [:], abortReason: nil)
         var end = start
@@ -56,6 +58,7 @@ public enum LoadGenerator {
             errors.add(worker.errors)
             result.requests += worker.completed
             result.sent += worker.sent
+            result.unsent += worker.unsent
             result.wrongAnswers += worker.wrongAnswers
             result.wrongAnswerExamples += worker.wrongExamples.prefix(5 - min(5, result.wrongAnswerExamples.count))
             result.verified += worker.verified
@@ -75,22 +78,5 @@ public enum LoadGenerator {
         result.errors = errors
         result.seconds = Double(end - start) / 1e9
         return result
-    }
-}
-
-extension LoadRequest {
-    /// The same request asking the server to close after answering.
-    func withConnectionClose() -> LoadRequest {
-        guard let lineEnd = bytes.firstIndex(of: 10) else { return self }
-        var headEnd = bytes.count
-        for i in 0..<max(0, bytes.count - 3) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
-            headEnd = i
-            break
-        }
-        let head = String(decoding: bytes[..<headEnd], as: UTF8.self).lowercased()
-        if head.contains("\r\nconnection: close") { return self }
-        var copy = self
-        copy.bytes.insert(contentsOf: Array("Connection: close\r\n".utf8), at: lineEnd + 1)
-        return copy
     }
 }

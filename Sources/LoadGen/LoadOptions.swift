@@ -8,6 +8,9 @@ public struct LoadOptions: Sendable {
     /// Request variants, sent in turn; randomized variants keep a server from
     /// answering everything from one cached response.
     public var requests: [LoadRequest]
+    /// The authority every request names (`Host` in HTTP/1.1, `:authority` in
+    /// HTTP/2) unless it carries a Host field of its own; nil: the address, `127.0.0.1:8080`.
+    public var host: String?
     public var connections: Int
     public var threads: Int
     /// Seconds of load; nil means until `maxRequests` answers (then it must be set).
@@ -45,12 +48,13 @@ public struct LoadOptions: Sendable {
     /// errors here every 10 ms (never per request).
     public var progress: LiveCounters?
 
-    public init(address: SocketAddress, requests: [LoadRequest], connections: Int = 64, threads: Int = 1,
+    public init(address: SocketAddress, requests: [LoadRequest], host: String? = nil, connections: Int = 64, threads: Int = 1,
                 duration: Double? = 10, maxRequests: Int? = nil, timeout: Double = 2, verifyEvery: Int = 0,
                 pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil, profile: LoadProfile = .constant, tls: TLSOptions? = nil, http2: Bool = false, maxStreams: Int = 1,
                 onThreadStart: (@Sendable () -> Void)? = nil, stop: ManagedAtomic<Bool>? = nil) {
         self.address = address
         self.requests = requests
+        self.host = host
         self.connections = connections
         self.threads = threads
         self.duration = duration

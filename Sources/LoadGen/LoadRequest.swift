@@ -1,44 +1,38 @@
-/// One pre-encoded request the load generator sends, with what it expects back.
+/// One request the load generator sends, as structure, with what it expects
+/// back. The generator encodes it once per protocol when a run starts
+/// (`H1RequestTable`, `H2RequestTable`): callers never write wire text.
 public struct LoadRequest: Sendable {
-    /// The whole request on the wire (request line, headers, body).
-    public var bytes: [UInt8]
+    /// A token: `GET`, `POST`, …
+    public var method: String
+    /// Origin-form request target: path and query, already percent-encoded.
+    public var target: String
+    /// Header fields in order. A `Host` field names the authority (else the
+    /// run's `LoadOptions.host`); `Content-Length` and `Connection: close` are
+    /// the encoder's to add, and one given is replaced.
+    public var headers: [(name: String, value: String)]
+    public var body: RequestBody
     /// The status a correct answer has; another status counts as a wrong answer. 0 accepts any.
     public var expectedStatus: Int
-    /// True for HEAD requests, whose answers carry no body whatever their headers say.
-    public var isHead: Bool
     /// A full check of a sampled answer; returns what is wrong, or nil.
     public var check: (@Sendable (SampledResponse) -> String?)?
 
-    public init(bytes: [UInt8], expectedStatus: Int = 0, isHead: Bool = false, check: (@Sendable (SampledResponse) -> String?)? = nil) {
-        self.bytes = bytes
+    public init(method: String = "GET", target: String, headers: [(name: String, value: String)] = [],
+                body: RequestBody = RequestBody(), expectedStatus: Int = 0,
+                check: (@Sendable (SampledResponse) -> String?)? = nil) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
         self.expectedStatus = expectedStatus
-        self.isHead = isHead
         self.check = check
     }
 
-    /// A GET request for `target` with a Host header.
-    public static func get(_ target: String, host: String, headers: [(String, String)] = [], expectedStatus: Int = 0) -> LoadRequest {
-        var text = "GET \(target) HTTP/1.1\r\nHost: \(host)\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        text += "\r\n"
-        return LoadRequest(bytes: Array(text.utf8), expectedStatus: expectedStatus)
-    }
-}
+    /// HEAD answers carry no body whatever their headers say.
+    public var isHead: Bool { method == "HEAD" }
 
-/// An answer kept whole for checking (one in `verifyEvery`).
-public struct SampledResponse: Sendable {
-    public var status: Int
-    /// Status line and header lines, without the final empty line.
-    public var head: [UInt8]
-    public var body: [UInt8]
-
-    /// Header fields as (name, value) pairs, in order.
-    public var headers: [(name: String, value: String)] {
-        let text = String(decoding: head, as: UTF8.self)
-        return text.split(separator: "\r\n").dropFirst().compactMap { line in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
-            return (String(line[..<colon]), String(value))
-        }
+    /// A GET request for `target`.
+    public static func get(_ target: String, headers: [(name: String, value: String)] = [],
+                           expectedStatus: Int = 0) -> LoadRequest {
+        LoadRequest(target: target, headers: headers, expectedStatus: expectedStatus)
     }
 }

@@ -27,10 +27,16 @@ public struct LoadResult: Sendable {
     public var requests: UInt64
     /// Requests written (answers still outstanding at the end are the difference).
     public var sent: UInt64
+    /// Open loop: requests that were due before the end of the run but never
+    /// sent, every connection busy with late answers (or connecting again).
+    /// Each is in `latency` with its wait until the end of the run. 0 in closed loop.
+    public var unsent: UInt64
     /// From the first connection attempt to the last answer.
     public var seconds: Double
     /// Latency of every answer, ns. In open loop, from the request's intended
-    /// send time (corrected for coordinated omission); in closed loop, from its send.
+    /// send time (corrected for coordinated omission), and also the wait of
+    /// every `unsent` request, from its intended time to the end of the run
+    /// (so `latency.totalCount` is `requests + unsent`); in closed loop, from its send.
     public var latency: Histogram<UInt64>
     /// Open loop only: latency from the actual send, which hides stalls
     /// (kept to show what the correction changed).

@@ -23,7 +23,8 @@ extension LoadWorker {
         while Int(slots[i].pendCount) < depth {
             var intended = now
             if openLoop {
-                guard slots[i].nextDue <= now else {
+                // Nothing is due from the end of the duration on (see `countUnsent`).
+                guard slots[i].nextDue <= now && slots[i].nextDue < scheduleEnd else {
                     schedule(i, at: slots[i].nextDue)
                     break
                 }
@@ -36,7 +37,7 @@ extension LoadWorker {
             }
             let variant = nextVariant
             nextVariant += 1
-            if nextVariant == requestOffsets.count { nextVariant = 0 }
+            if nextVariant == variantCount { nextVariant = 0 }
             let k = i * depth + Int((slots[i].pendHead + slots[i].pendCount) % Int32(depth))
             pendVariant[k] = Int32(variant)
             // Without keep-alive the latency includes opening the connection.
@@ -50,30 +51,37 @@ extension LoadWorker {
         if slots[i].pendCount > firstNew { flushWrites(i) }
     }
 
-    /// Writes the requests not yet written, several in one `writev` when pipelining.
+    /// Writes the requests not yet written: their pieces (head, body segments)
+    /// in one `writev`, several requests at once when pipelining.
     @inline(__always)
     func flushWrites(_ i: Int) {
+        let table = h1Table
         while slots[i].written < slots[i].pendCount {
             var count = 0
             var entry = slots[i].written
             var skip = Int(slots[i].writeOffset)
-            while entry < slots[i].pendCount {
+            var attempted = 0
+            gathering: while entry < slots[i].pendCount {
                 let k = i * depth + Int((slots[i].pendHead + entry) % Int32(depth))
                 let variant = Int(pendVariant[k])
-                iov[count] = iovec(iov_base: UnsafeMutableRawPointer(requestBytes + requestOffsets[variant] + skip),
-                                   iov_len: requestLengths[variant] - skip)
-                skip = 0
-                count += 1
+                let first = table.firstPiece[variant]
+                for p in first..<(first + table.pieceCount[variant]) {
+                    let piece = table.pieces[p]
+                    if skip >= piece.count {
+                        skip -= piece.count
+                        continue
+                    }
+                    if count == iovCapacity { break gathering }
+                    iov[count] = iovec(iov_base: piece.base + skip, iov_len: piece.count - skip)
+                    attempted += piece.count - skip
+                    skip = 0
+                    count += 1
+                }
                 entry += 1
             }
             var n: Int
-            if slots[i].ssl != nil && count > 1 {
-                // TLS has no writev: gather the requests into one record write.
-                gather.removeAll(keepingCapacity: true)
-                for c in 0..<count {
-                    gather.append(contentsOf: UnsafeRawBufferPointer(start: iov[c].iov_base, count: iov[c].iov_len))
-                }
-                n = gather.withUnsafeBytes { transportSend(i, $0.baseAddress!, $0.count) }
+            if slots[i].ssl != nil {
+                (n, attempted) = sendTLS(i, count: count)
             } else if count == 1 {
                 n = transportSend(i, iov[0].iov_base, iov[0].iov_len)
             } else {
@@ -91,7 +99,7 @@ extension LoadWorker {
             var left = n
             while left > 0 {
                 let k = i * depth + Int((slots[i].pendHead + slots[i].written) % Int32(depth))
-                let rest = requestLengths[Int(pendVariant[k])] - Int(slots[i].writeOffset)
+                let rest = table.lengths[Int(pendVariant[k])] - Int(slots[i].writeOffset)
                 if left >= rest {
                     left -= rest
                     slots[i].written += 1
@@ -101,14 +109,26 @@ extension LoadWorker {
                     left = 0
                 }
             }
-            if slots[i].written < slots[i].pendCount && n < iovBytes(count) { return }  // socket full
+            // A short write on a socket means its buffer is full; OpenSSL writes
+            // a record at a time, so TLS tries again until it says it would block.
+            if n < attempted && slots[i].ssl == nil { return }
         }
     }
 
-    private func iovBytes(_ count: Int) -> Int {
-        var total = 0
-        for c in 0..<count { total += iov[c].iov_len }
-        return total
+    /// TLS has no writev: the first piece goes out as it is when it fills a
+    /// record, else small pieces are gathered into one record. Returns the
+    /// bytes written (or `IO`'s codes) and the bytes tried.
+    @inline(__always)
+    private func sendTLS(_ i: Int, count: Int) -> (Int, Int) {
+        if count == 1 || iov[0].iov_len >= Self.gatherLimit {
+            return (transportSend(i, iov[0].iov_base, iov[0].iov_len), iov[0].iov_len)
+        }
+        gather.removeAll(keepingCapacity: true)
+        for c in 0..<count where gather.count < Self.gatherLimit {
+            let take = min(iov[c].iov_len, Self.gatherLimit - gather.count)
+            gather.append(contentsOf: UnsafeRawBufferPointer(start: iov[c].iov_base, count: take))
+        }
+        return (gather.withUnsafeBytes { transportSend(i, $0.baseAddress!, $0.count) }, gather.count)
     }
 
     /// Sets up the scanner for the answer at the head of the FIFO.

@@ -29,7 +29,7 @@ extension LoadWorker {
         while h2.active < options.maxStreams && !h2.goaway {
             var intended = now
             if openLoop {
-                guard slots[i].nextDue <= now else {
+                guard slots[i].nextDue <= now && slots[i].nextDue < scheduleEnd else {
                     schedule(i, at: slots[i].nextDue)
                     break
                 }
@@ -42,7 +42,7 @@ extension LoadWorker {
             }
             let variant = nextVariant
             nextVariant += 1
-            if nextVariant == requestOffsets.count { nextVariant = 0 }
+            if nextVariant == variantCount { nextVariant = 0 }
             var sampling = false
             if options.verifyEvery > 0 {
                 sinceSample += 1
@@ -90,7 +90,10 @@ extension LoadWorker {
             }
             if n < h2.pending.count {
                 h2.pending.removeFirst(n)
-                return
+                // A short write on a socket means its buffer is full; OpenSSL
+                // writes a record at a time, so TLS goes on until it would block.
+                if slots[i].ssl == nil { return }
+                continue
             }
             h2.pending.removeAll(keepingCapacity: true)
         }

@@ -10,9 +10,9 @@ import Glibc
 /// Kept cheap per request the way wrk is, and cheaper in system calls: every
 /// connection is registered once, edge-triggered for input and output, so a
 /// request costs one write, one read and a share of one `epoll_wait` — no
-/// `epoll_ctl` per request. Requests are pre-encoded in one block; answers are
-/// scanned in place in a fixed buffer per connection; pipelined requests go
-/// out in one `writev`.
+/// `epoll_ctl` per request. Requests are encoded once per run and shared by the
+/// threads (`H1RequestTable`, `H2RequestTable`); answers are scanned in place
+/// in a fixed buffer per connection; pipelined requests go out in one `writev`.
 final class LoadWorker {
     static let bufferCapacity = 16 * 1024
     static let maxPipeline = 256
@@ -24,8 +24,10 @@ final class LoadWorker {
     let tls: TLSContext?
     /// Distinct TLS failures, for the result (a handshake error is otherwise only a count).
     var tlsFailures: [String] = []
-    /// Gathers pipelined requests into one TLS write.
+    /// Gathers small pipelined requests into one TLS record (TLS has no writev).
     var gather: [UInt8] = []
+    static let gatherLimit = 16 * 1024
+    let h1Table: H1RequestTable
     let h2Table: H2RequestTable?
     var h2Sessions: [H2Session?]
     let epfd: Int32
@@ -33,9 +35,7 @@ final class LoadWorker {
     let slotCount: Int
     let depth: Int
     private let buffers: UnsafeMutablePointer<UInt8>
-    let requestBytes: UnsafeMutablePointer<UInt8>
-    let requestOffsets: [Int]
-    let requestLengths: [Int]
+    let variantCount: Int
     let expected: [Int32]
     let isHead: [Bool]
     var nextVariant: Int
@@ -45,12 +45,15 @@ final class LoadWorker {
     let pendSent: UnsafeMutablePointer<UInt64>
     let pendIntended: UnsafeMutablePointer<UInt64>
     let iov: UnsafeMutablePointer<iovec>
+    let iovCapacity: Int
 
     // Open loop.
     let openLoop: Bool
     let intervalNanos: UInt64
     let spacingNanos: UInt64
-    var due = DueHeap(capacity: 0)
+    let due: DueHeap
+    /// Open loop: no request is due at or after this time (the end of the run's duration).
+    var scheduleEnd: UInt64 = .max
 
     // Run state.
     var startedAt: UInt64 = 0
@@ -69,6 +72,8 @@ final class LoadWorker {
     private var publishedAnswers: UInt64 = 0
     private var publishedErrors: UInt64 = 0
     var sent: UInt64 = 0
+    /// Open loop: requests due before the end that were never sent.
+    var unsent: UInt64 = 0
     var wrongAnswers: UInt64 = 0
     var wrongExamples: [String] = []
     var verified: UInt64 = 0
@@ -94,9 +99,10 @@ final class LoadWorker {
     var samplingSlot = -1
 
     init(options: LoadOptions, index: Int, threads: Int, connections: Int, budget: ManagedAtomic<Int>?, tls: TLSContext?,
-         h2Table: H2RequestTable?) {
+         h1Table: H1RequestTable, h2Table: H2RequestTable?) {
         self.options = options
         self.tls = tls
+        self.h1Table = h1Table
         self.h2Table = h2Table
         h2Sessions = [H2Session?](repeating: nil, count: connections)
         self.index = index
@@ -113,22 +119,11 @@ final class LoadWorker {
         pendVariant = .allocate(capacity: connections * options.pipeline)
         pendSent = .allocate(capacity: connections * options.pipeline)
         pendIntended = .allocate(capacity: connections * options.pipeline)
-        iov = .allocate(capacity: options.pipeline)
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        var total = 0
-        for request in options.requests {
-            offsets.append(total)
-            lengths.append(request.bytes.count)
-            total += request.bytes.count
-        }
-        let block = UnsafeMutablePointer<UInt8>.allocate(capacity: max(total, 1))
-        for (i, request) in options.requests.enumerated() {
-            request.bytes.withUnsafeBufferPointer { (block + offsets[i]).update(from: $0.baseAddress!, count: $0.count) }
-        }
-        requestBytes = block
-        requestOffsets = offsets
-        requestLengths = lengths
+        // IOV_MAX is 1024: a longer write is taken in turns.
+        iovCapacity = min(1024, options.pipeline * h1Table.maxPieces)
+        iov = .allocate(capacity: iovCapacity)
+        gather.reserveCapacity(Self.gatherLimit)
+        variantCount = options.requests.count
         expected = options.requests.map { Int32($0.expectedStatus) }
         isHead = options.requests.map(\.isHead)
         // Threads start at different points of the variant list.
@@ -154,7 +149,6 @@ final class LoadWorker {
         slots.deinitialize(count: slotCount)
         slots.deallocate()
         buffers.deallocate()
-        requestBytes.deallocate()
         pendVariant.deallocate()
         pendSent.deallocate()
         pendIntended.deallocate()
@@ -185,6 +179,7 @@ final class LoadWorker {
         startedAt = startAt
         lastAnswerAt = startAt
         let deadline = options.duration.map { startAt + UInt64($0 * 1e9) } ?? UInt64.max
+        scheduleEnd = deadline
         let timeoutNanos = UInt64(options.timeout * 1e9)
         var drainUntil: UInt64 = 0
         applyProfile(now: startAt)
@@ -195,9 +190,20 @@ final class LoadWorker {
             let now = Clock.monotonicNanos()
             if options.stop?.load(ordering: .relaxed) == true {
                 interrupted = true
+                if !draining { countUnsent(until: min(now, deadline)) }
                 break
             }
+            // Close the seconds that ended before anything below changes the
+            // active connections, so that a change counts in the second it happened in.
+            timeline.advance(to: now - startAt, active: activeCount)
             if !draining && now >= deadline {
+                // Requests due before the end that a late turn of this loop has
+                // not sent yet go out now; those whose connection is busy never will.
+                while let i = due.popDue(deadline - 1) {
+                    slots[i].inHeap = false
+                    if slots[i].state == .open { fill(i, now: now) }
+                }
+                countUnsent(until: deadline)
                 draining = true
                 drainUntil = now + min(timeoutNanos, 2_000_000_000)
                 for i in 0..<slotCount where !slots[i].busy { finish(i) }
@@ -216,7 +222,6 @@ final class LoadWorker {
                 sweep(now: now, timeoutNanos: timeoutNanos)
                 publishProgress()
             }
-            timeline.advance(to: now - startAt, active: activeCount)
             if !due.isEmpty && !draining {
                 while let i = due.popDue(now) {
                     slots[i].inHeap = false
@@ -243,7 +248,7 @@ final class LoadWorker {
             let oldest = slots[i].http2 ? (h2Sessions[i]?.oldestSentAt ?? end) : pendSent[i * depth + Int(slots[i].pendHead)]
             if end - oldest >= timeoutNanos { errors.timeout += 1 }
         }
-        timeline.finish(active: activeCount)
+        timeline.finish()
     }
 
     private func anyBusy() -> Bool {
@@ -317,15 +322,7 @@ final class LoadWorker {
                 park(i)
             }
         }
-    }
-
-    /// The first intended send time of connection `i` at or after `now`, on
-    /// the run's common schedule.
-    private func firstDue(_ i: Int, now: UInt64) -> UInt64 {
-        let origin = startedAt + UInt64(globalIndex(i)) * spacingNanos
-        guard now > origin else { return origin }
-        let periods = (now - origin + intervalNanos - 1) / intervalNanos
-        return origin + periods * intervalNanos
+        timeline.noteActive(activeCount)
     }
 
     /// The profile no longer wants this connection: close it (once idle).

@@ -1,8 +1,10 @@
-/// Builds the load's pre-encoded requests from what a user asks on the
-/// command line: any method, headers, a body (text, file bytes, or multipart
-/// form data), and — with templates on — random fields in the target, header
-/// values and body, drawn from a seeded generator into `variants` distinct
-/// requests (so a server cannot answer from one cached response).
+/// Builds the load's requests from what a user asks on the command line: any
+/// method, headers, a body (text, file bytes, or multipart form data), and —
+/// with templates on — random fields in the target, header values and body,
+/// drawn from a seeded generator into `variants` distinct requests (so a
+/// server cannot answer from one cached response). The requests are structure;
+/// the load generator encodes them. Bytes that do not vary (a body without
+/// placeholders, a file part) are stored once and shared by every variant.
 ///
 /// Placeholders: `{{int:MIN:MAX}}`, `{{word}}`, `{{uuid}}`, `{{hex:N}}`,
 /// `{{email}}`, `{{seq}}` (the variant's number).
@@ -20,15 +22,14 @@ public struct RequestBuilder: Sendable {
 
     public var method = "GET"
     public var target: String
-    public var host: String
+    /// Sent as they are (values template-expanded); a Host field here names the authority.
     public var headers: [(name: String, value: String)] = []
     public var body: Body = .none
     public var templates = false
     public var expectedStatus = 0
 
-    public init(target: String, host: String) {
+    public init(target: String) {
         self.target = target
-        self.host = host
     }
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -38,6 +39,19 @@ public struct RequestBuilder: Sendable {
     public func build(variants: Int, seed: UInt64) throws -> [LoadRequest] {
         let count = templates ? max(1, variants) : 1
         var random = LoadRandom(seed: seed)
+        // One boundary for the run: it need not vary, and a fixed one lets an unvarying form be shared whole.
+        let boundary = "catbench-\(String(random.next(), radix: 16))"
+        var shared: [Int: RequestBody.Segment] = [:]
+        switch body {
+        case .none:
+            break
+        case .bytes(let bytes):
+            if !templates { shared[0] = RequestBody.Segment(bytes) }
+        case .multipart(let parts):
+            for (k, part) in parts.enumerated() {
+                if case .file(_, _, _, let bytes) = part { shared[k] = RequestBody.Segment(bytes) }
+            }
+        }
         var requests: [LoadRequest] = []
         requests.reserveCapacity(count)
         for n in 0..<count {
@@ -45,47 +59,59 @@ public struct RequestBuilder: Sendable {
                 templates ? try Template.expand(text, sequence: n, random: &random) : text
             }
             let path = try expand(target)
-            guard !path.contains(" "), !path.contains("\r"), !path.contains("\n") else {
-                throw Invalid(description: "the target '\(path)' contains whitespace; percent-encode it")
+            guard !path.isEmpty, path.utf8.allSatisfy({ $0 > 32 && $0 != 127 }) else {
+                throw Invalid(description: "the target '\(path)' is empty or contains whitespace; percent-encode it")
             }
-            var bodyBytes: [UInt8] = []
+            var requestBody = RequestBody()
             var contentType: String?
             switch body {
             case .none:
                 break
             case .bytes(let bytes):
-                bodyBytes = templates ? Array(try expand(String(decoding: bytes, as: UTF8.self)).utf8) : bytes
-            case .multipart(let parts):
-                let boundary = "catbench-\(String(random.next(), radix: 16))"
-                contentType = "multipart/form-data; boundary=\(boundary)"
-                for part in parts {
-                    bodyBytes += Array("--\(boundary)\r\n".utf8)
-                    switch part {
-                    case .field(let name, let value):
-                        bodyBytes += Array("Content-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(try expand(value))\r\n".utf8)
-                    case .file(let name, let filename, let type, let bytes):
-                        bodyBytes += Array("Content-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
-                        bodyBytes += bytes
-                        bodyBytes += Array("\r\n".utf8)
-                    }
+                if let segment = shared[0] {
+                    requestBody = RequestBody(segments: [segment])
+                } else {
+                    requestBody = RequestBody(Array(try expand(String(decoding: bytes, as: UTF8.self)).utf8))
                 }
-                bodyBytes += Array("--\(boundary)--\r\n".utf8)
+            case .multipart(let parts):
+                contentType = "multipart/form-data; boundary=\(boundary)"
+                requestBody = try Self.multipart(parts, boundary: boundary, files: shared, expand: expand)
             }
-            var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n"
-            var hasContentType = false
+            var fields: [(name: String, value: String)] = []
             for (name, value) in headers {
-                if name.lowercased() == "content-type" { hasContentType = true }
-                if name.lowercased() == "content-length" || name.lowercased() == "host" { continue }
-                text += "\(name): \(try expand(value))\r\n"
+                fields.append((name, try expand(value)))
             }
-            if let contentType, !hasContentType { text += "Content-Type: \(contentType)\r\n" }
-            if !bodyBytes.isEmpty || ["POST", "PUT", "PATCH"].contains(method) {
-                text += "Content-Length: \(bodyBytes.count)\r\n"
+            if let contentType, !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                fields.append(("Content-Type", contentType))
             }
-            text += "\r\n"
-            requests.append(LoadRequest(bytes: Array(text.utf8) + bodyBytes, expectedStatus: expectedStatus, isHead: method == "HEAD"))
+            requests.append(LoadRequest(method: method, target: path, headers: fields, body: requestBody,
+                                        expectedStatus: expectedStatus))
         }
         return requests
+    }
+
+    /// multipart/form-data (RFC 7578): the text around the parts is this
+    /// variant's, each file's bytes the segment every variant shares.
+    private static func multipart(_ parts: [Part], boundary: String, files: [Int: RequestBody.Segment],
+                                  expand: (String) throws -> String) throws -> RequestBody {
+        var segments: [RequestBody.Segment] = []
+        var text = ""
+        for (k, part) in parts.enumerated() {
+            text += "--\(boundary)\r\n"
+            switch part {
+            case .field(let name, let value):
+                text += "Content-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(try expand(value))\r\n"
+            case .file(let name, let filename, let type, _):
+                text += "Content-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\n"
+                text += "Content-Type: \(type)\r\n\r\n"
+                segments.append(RequestBody.Segment(Array(text.utf8)))
+                segments.append(files[k]!)
+                text = "\r\n"
+            }
+        }
+        text += "--\(boundary)--\r\n"
+        segments.append(RequestBody.Segment(Array(text.utf8)))
+        return RequestBody(segments: segments)
     }
 }
 

@@ -12,6 +12,10 @@ public struct TimelineSecond: Sendable, Equatable {
     /// (corrected for coordinated omission in open loop).
     public var p50Micros: Double
     public var p99Micros: Double
+    /// The most connections the load profile had active at any moment of the
+    /// second (summed over the load threads). A connection is active from when
+    /// the profile takes it on until it is parked, which waits for its answer
+    /// in flight: a change of users counts in the second it happens in.
     public var activeConnections: Int
 }
 
@@ -25,6 +29,8 @@ struct TimelineRecorder {
     private var errors: UInt64 = 0
     private var histogram = LoadResult.makeIntervalHistogram()
     private var second = 0
+    /// The most connections active so far in the open second.
+    private var peakActive = 0
 
     @inline(__always)
     mutating func record(latency: UInt64) {
@@ -34,20 +40,26 @@ struct TimelineRecorder {
 
     mutating func recordError() { errors += 1 }
 
-    /// Closes every second that ended before `elapsedNanos`.
+    /// The active connections have grown to `count` (falls need no note: a
+    /// second's figure is its peak).
+    mutating func noteActive(_ count: Int) { peakActive = max(peakActive, count) }
+
+    /// Closes every second that ended before `elapsedNanos`. `active` is the
+    /// count now, unchanged since the last call: the next second starts with it.
     mutating func advance(to elapsedNanos: UInt64, active: Int) {
         let now = Int(elapsedNanos / 1_000_000_000)
         while second < now {
-            close(active: active)
+            close()
+            peakActive = active
         }
     }
 
-    mutating func finish(active: Int) {
-        if requests > 0 || errors > 0 { close(active: active) }
+    mutating func finish() {
+        if requests > 0 || errors > 0 { close() }
     }
 
-    private mutating func close(active: Int) {
-        aggregator?.close(second: second, requests: requests, errors: errors, active: active, latencies: histogram)
+    private mutating func close() {
+        aggregator?.close(second: second, requests: requests, errors: errors, active: peakActive, latencies: histogram)
         requests = 0
         errors = 0
         histogram.reset()

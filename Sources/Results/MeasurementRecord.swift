@@ -90,6 +90,9 @@ public struct RepetitionRecord: Codable, Sendable {
     public var latencyUs: LatencyRecord
     /// Open loop only: from the actual send (what the correction changed).
     public var uncorrectedLatencyUs: LatencyRecord?
+    /// Open loop only: requests due before the end that were never sent, every
+    /// connection busy with late answers; each is in `latencyUs` with its wait to the end.
+    public var unsentRequests: UInt64?
     public var timeline: [TimelineRecord]?
     public var statusCounts: [String: UInt64]
     public var errors: ErrorRecord

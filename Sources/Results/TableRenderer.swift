@@ -18,10 +18,15 @@ public enum TableRenderer {
         for m in document.measurements {
             if let r = m.median?.rps { best[key(m)] = max(best[key(m)] ?? 0, r) }
         }
+        // Open-loop requests never sent, summed over the repetitions: a column only when some row has any.
+        func unsent(_ m: MeasurementRecord) -> UInt64 { m.repetitions.reduce(0) { $0 + ($1.unsentRequests ?? 0) } }
+        let showUnsent = document.measurements.contains { unsent($0) > 0 }
+        if showUnsent { rows[0].append("unsent") }
         for m in document.measurements {
             if let reason = m.notApplicable {
-                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a", "", "", "", "", "", "", "", "", ""])
-                styles[rows.count - 1] = Dictionary(uniqueKeysWithValues: (0..<15).map { ($0, Style.dim) })
+                let blank = [String](repeating: "", count: rows[0].count - 6)
+                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "n/a"] + blank)
+                styles[rows.count - 1] = Dictionary(uniqueKeysWithValues: (0..<rows[0].count).map { ($0, Style.dim) })
                 if !notApplicable.contains(reason) { notApplicable.append(reason) }
                 continue
             }
@@ -34,7 +39,7 @@ public enum TableRenderer {
             guard let s = m.median else { continue }
             let spread = s.rps > 0 ? (s.rpsMax - s.rpsMin) / 2 / s.rps * 100 : 0
             let isBest = best[key(m)] == s.rps && document.measurements.filter { key($0) == key(m) }.count > 1
-            rows.append([
+            var row: [String] = [
                 m.server, m.suite, m.workload, m.protocolName, m.mode,
                 format(s.rps, decimals: 0) + (s.loadBound ? " ‡" : "") + (isBest ? " *" : ""),
                 format(spread, decimals: 1) + "%",
@@ -46,15 +51,22 @@ public enum TableRenderer {
                 s.memoryBytes.map { format($0 / 1_048_576, decimals: 1) } ?? "n/a",
                 String(s.errors),
                 String(s.wrongAnswers),
-            ])
+            ]
+            if showUnsent { row.append(String(unsent(m))) }
+            rows.append(row)
             if isBest { styles[rows.count - 1, default: [:]][5] = .best }
             if s.errors > 0 { styles[rows.count - 1, default: [:]][13] = .bad }
             if s.wrongAnswers > 0 { styles[rows.count - 1, default: [:]][14] = .bad }
+            if showUnsent && unsent(m) > 0 { styles[rows.count - 1, default: [:]][15] = .bad }
         }
         var out = align(rows, styles: colour ? styles : [:])
         if rows.count > 1 { out += "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n" }
         if document.measurements.contains(where: { $0.median?.loadBound == true }) {
             out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
+        }
+        if showUnsent {
+            out += "unsent: open-loop requests due before the end that were never sent, every connection busy with"
+                + " late answers (summed over the repetitions; their wait to the end is in the latency)\n"
         }
         if document.measurements.contains(where: { $0.median?.memoryBytes != nil }) {
             out += "memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"

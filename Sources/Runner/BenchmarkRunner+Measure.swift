@@ -163,7 +163,7 @@ extension BenchmarkRunner {
         if let reason = result.abortReason { return .failed(reason) }
         target.settle()
         let after = target.read()
-        return .measured(RepetitionRecord.make(result, before: before, after: after, peak: peak, threads: options.threads,
+        return .measured(RepetitionRecord.make(result, before: before, after: after, peak: peak, threads: options.threads, openLoop: options.rate != nil,
                                                loadAverageBefore: loadAverageBefore))
     }
 }

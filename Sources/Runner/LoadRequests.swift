@@ -1,17 +1,21 @@
 import SuiteKit
 import LoadGen
 
-/// Turns a suite's requests into the load generator's pre-encoded requests,
+/// Turns a suite's requests into the load generator's structured requests,
 /// each carrying the full check the verifier uses, for sampled answers.
 enum LoadRequests {
     static func make(_ specs: [RequestSpec], host: String, check name: String) -> [LoadRequest] {
-        specs.map { spec in
+        // Variants that share one body array (a file upload) share one stored body.
+        var bodies = RequestBodyPool()
+        return specs.map { spec in
             let expectation = spec.expectation
+            let named = spec.headers.contains { $0.name.lowercased() == "host" }
             return LoadRequest(
-                bytes: spec.encoded(host: host),
+                method: spec.method, target: spec.target,
+                headers: named ? spec.headers : [("Host", host)] + spec.headers,
+                body: bodies.body(spec.body),
                 // With several acceptable statuses only the full check can judge.
                 expectedStatus: expectation.statuses.count == 1 ? expectation.primaryStatus : 0,
-                isHead: spec.method == "HEAD",
                 check: { sampled in
                     let response = HTTPResponse(status: sampled.status, headers: sampled.headers, body: sampled.body)
                     let failures = expectation.findings(for: response, check: name).filter { $0.level == .failure }

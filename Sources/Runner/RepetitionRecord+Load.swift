@@ -5,7 +5,8 @@ import Results
 extension RepetitionRecord {
     /// A repetition from the load generator's result and the server's counters read around it.
     static func make(_ result: LoadResult, before: BenchmarkRunner.Counters, after: BenchmarkRunner.Counters,
-                     peak: (rss: UInt64?, pss: UInt64?)?, threads: Int, loadAverageBefore: [Double]) -> RepetitionRecord {
+                     peak: (rss: UInt64?, pss: UInt64?)?, threads: Int, openLoop: Bool,
+                     loadAverageBefore: [Double]) -> RepetitionRecord {
         // Answers the server counted, or (for an external server) those the load generator received.
         let served = after.served.flatMap { a in before.served.map { a - $0 } } ?? result.requests
         let perRequest = served > 0 ? 1 / Double(served) : 0
@@ -42,6 +43,7 @@ extension RepetitionRecord {
             rssBytes: rss > 0 ? rss : nil,
             loadAverage: ProcessStats.loadAverage())
         record.uncorrectedLatencyUs = uncorrected
+        if openLoop { record.unsentRequests = result.unsent }
         record.loadAverageBefore = loadAverageBefore
         if let pss = after.pssBytes { record.pssBytes = max(pss, peak?.pss ?? 0) }
         if result.latency.totalCount > 0 {

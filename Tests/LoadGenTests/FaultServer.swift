@@ -19,6 +19,8 @@ final class FaultServer: @unchecked Sendable {
         /// Answers every request at once with 200 "ok", except that once,
         /// `after` seconds after the first request, it stops answering for `pause` seconds.
         case stallOnce(after: Double, pause: Double)
+        /// Answers every request with 200 "ok", each `seconds` after it arrived, in order.
+        case delay(seconds: Double)
     }
 
     let port: UInt16
@@ -42,12 +44,22 @@ final class FaultServer: @unchecked Sendable {
         var firstRequestAt: UInt64 = 0
         var stalled = false
         var partial: [Int32: Int] = [:]
+        // Answers owed in `.delay` mode, by when: (due, connection, count).
+        var owed: [(due: UInt64, fd: Int32, count: Int)] = []
+        let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
         while !stopping.load(ordering: .relaxed) {
+            let now = Clock.monotonicNanos()
+            while let first = owed.first, first.due <= now {
+                owed.removeFirst()
+                let bytes = Array(repeating: answer, count: first.count).flatMap { $0 }
+                _ = bytes.withUnsafeBytes { send(first.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
             var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             pthread_mutex_lock(&lock)
             fds += clients.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             pthread_mutex_unlock(&lock)
-            guard poll(&fds, nfds_t(fds.count), 50) > 0 else { continue }
+            let wait = owed.first.map { Int32(min(50, ($0.due - min($0.due, now)) / 1_000_000 + 1)) } ?? 50
+            guard poll(&fds, nfds_t(fds.count), wait) > 0 else { continue }
             if fds[0].revents != 0 {
                 let fd = cposix_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
                 if fd >= 0 {
@@ -77,22 +89,31 @@ final class FaultServer: @unchecked Sendable {
                         stalled = true
                         Clock.sleep(seconds: pause)
                     }
-                    // Count complete request heads (GETs without bodies) and answer each.
-                    var matched = partial[pfd.fd] ?? 0
-                    var heads = 0
-                    for b in buffer[0..<n] {
-                        let want: [UInt8] = [13, 10, 13, 10]
-                        if b == want[matched] { matched += 1 } else { matched = b == 13 ? 1 : 0 }
-                        if matched == 4 { heads += 1; matched = 0 }
-                    }
-                    partial[pfd.fd] = matched
-                    let answer = Array(repeating: Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8), count: heads).flatMap { $0 }
-                    _ = answer.withUnsafeBytes { send(pfd.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    let heads = Self.countHeads(buffer[0..<n], partial: &partial[pfd.fd, default: 0])
+                    let bytes = Array(repeating: answer, count: heads).flatMap { $0 }
+                    _ = bytes.withUnsafeBytes { send(pfd.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                case .delay(let seconds):
+                    let heads = Self.countHeads(buffer[0..<n], partial: &partial[pfd.fd, default: 0])
+                    if heads > 0 { owed.append((Clock.monotonicNanos() + UInt64(seconds * 1e9), pfd.fd, heads)) }
                 default:
                     break
                 }
             }
         }
+    }
+
+    /// Complete request heads (GETs without bodies) in `bytes`; `partial` carries a head split between reads.
+    private static func countHeads(_ bytes: ArraySlice<UInt8>, partial matched: inout Int) -> Int {
+        let want: [UInt8] = [13, 10, 13, 10]
+        var heads = 0
+        for b in bytes {
+            if b == want[matched] { matched += 1 } else { matched = b == 13 ? 1 : 0 }
+            if matched == 4 {
+                heads += 1
+                matched = 0
+            }
+        }
+        return heads
     }
 
     private func remove(_ fd: Int32) {

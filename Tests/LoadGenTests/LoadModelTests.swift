@@ -11,9 +11,9 @@ import Testing
 struct LoadModelTests {
     /// /users/{id} requests that check, when sampled, that the answer is for
     /// their own id: with pipelining, a mix-up of answers shows as wrong answers.
-    static func userRequests(host: String, count: Int = 64) -> [LoadRequest] {
+    static func userRequests(count: Int = 64) -> [LoadRequest] {
         (1...count).map { id in
-            LoadRequest(bytes: LoadRequest.get("/users/\(id)", host: host).bytes, expectedStatus: 200) { sampled in
+            LoadRequest(target: "/users/\(id)", expectedStatus: 200) { sampled in
                 JSONValue.parse(sampled.body)?["id"]?.intValue == Int64(id) ? nil : "answer for another request: \(String(decoding: sampled.body, as: UTF8.self))"
             }
         }
@@ -26,7 +26,7 @@ struct LoadModelTests {
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let before = server.requestsServed
         let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(host: address.description), connections: 4, duration: nil,
+            address: address, requests: Self.userRequests(), connections: 4, duration: nil,
             maxRequests: 4000, verifyEvery: 1, pipeline: 16))
         #expect(result.requests == 4000)
         #expect(result.errors.total == 0)
@@ -41,7 +41,7 @@ struct LoadModelTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(host: address.description), connections: 4, duration: nil,
+            address: address, requests: Self.userRequests(), connections: 4, duration: nil,
             maxRequests: 500, verifyEvery: 10, keepAlive: false))
         #expect(result.requests == 500)
         #expect(result.connectionsOpened == 500)
@@ -55,12 +55,16 @@ struct LoadModelTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(host: address.description), connections: 10, duration: 2, rate: 2000))
-        let rate = Double(result.requests) / 2
-        #expect(abs(rate - 2000) / 2000 < 0.03, "asked 2000/s, got \(rate)/s")
+            address: address, requests: Self.userRequests(), connections: 10, duration: 2, rate: 2000))
+        // 2000/s for 2 s is 4000 intended send times; every one is sent, or counted as never sent.
+        #expect(result.sent + result.unsent == 4000)
+        #expect(result.requests == result.sent)
+        // Only a request due while its connection still waited for an answer at the very end goes unsent.
+        #expect(result.requests > 3600, "\(result.requests) of 4000 answered")
         #expect(result.errors.total == 0)
         let uncorrected = try #require(result.uncorrectedLatency)
-        #expect(uncorrected.totalCount == result.latency.totalCount)
+        #expect(uncorrected.totalCount == result.requests)
+        #expect(result.latency.totalCount == result.requests + result.unsent)
         // Measured from the intended time, a latency can only be longer.
         #expect(result.latency.valueAtPercentile(50) >= uncorrected.valueAtPercentile(50))
         #expect(result.timeline.count >= 2)
@@ -72,17 +76,20 @@ struct LoadModelTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: [LoadRequest.get("/", host: "t", expectedStatus: 200)], connections: 4,
+            address: address, requests: [LoadRequest.get("/", expectedStatus: 200)], connections: 4,
             duration: 2, timeout: 5, rate: 1000))
         #expect(result.errors.total == 0)
-        #expect(result.requests > 1800, "requests owed during the stall are sent after it: \(result.requests)")
+        // Requests owed during the stall are sent after it: the whole schedule, 2000 intended times.
+        #expect(result.sent + result.unsent == 2000)
+        #expect(result.requests > 1800, "\(result.requests) answered")
         let corrected = result.latency
         let uncorrected = try #require(result.uncorrectedLatency)
         // A quarter of the run's intended sends fall in or behind the 0.5 s stall.
         #expect(corrected.valueAtPercentile(90) > 200_000_000, "corrected p90 \(corrected.valueAtPercentile(90)) ns")
         #expect(corrected.max >= 400_000_000)
         // Only the few requests in flight when it began waited, as far as the uncorrected view knows.
-        #expect(uncorrected.valueAtPercentile(90) < 20_000_000, "uncorrected p90 \(uncorrected.valueAtPercentile(90)) ns")
+        // (Under 50 ms rather than 20: on a busy machine a round trip can take some milliseconds.)
+        #expect(uncorrected.valueAtPercentile(90) < 50_000_000, "uncorrected p90 \(uncorrected.valueAtPercentile(90)) ns")
         #expect(uncorrected.max >= 400_000_000)
     }
 
@@ -92,7 +99,7 @@ struct LoadModelTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(host: address.description), connections: 16, threads: 2,
+            address: address, requests: Self.userRequests(), connections: 16, threads: 2,
             duration: 3, profile: .ramp(from: 1, seconds: 2)))
         #expect(result.errors.total == 0)
         let active = result.timeline.map(\.activeConnections)
@@ -109,12 +116,15 @@ struct LoadModelTests {
         let server = try startServer(.ccore, settings: ServerSettings(port: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        // The spike starts and ends in the middle of a second, so what each second
+        // shows does not hang on how soon the loop follows the profile (up to 0.5 s).
         let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(host: address.description), connections: 12,
-            duration: 3, profile: .spike(base: 2, at: 1, length: 1)))
+            address: address, requests: Self.userRequests(), connections: 12,
+            duration: 4, profile: .spike(base: 2, at: 1.5, length: 1)))
         #expect(result.errors.total == 0)
-        // A fourth, partial second may hold the answers that came in after the end.
-        #expect(Array(result.timeline.map(\.activeConnections).prefix(3)) == [2, 12, 2], "\(result.timeline.map(\.activeConnections))")
+        // A second shows the most users it had: 2, then 12 from 1.5 s, through 2.5 s, then 2.
+        // A fifth, partial second may hold the answers that came in after the end.
+        #expect(Array(result.timeline.map(\.activeConnections).prefix(4)) == [2, 12, 12, 2], "\(result.timeline.map(\.activeConnections))")
     }
 
     @Test("histograms from several threads merge exactly")
