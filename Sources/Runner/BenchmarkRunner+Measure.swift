@@ -92,6 +92,7 @@ extension BenchmarkRunner {
     private func measureMode(_ target: Target, suite: SuiteContract, loadCase: LoadCase, requests: [LoadRequest], mode: LoadMode,
                              proto: WireProtocol, loadGroup: ThreadGroup, into measurement: inout MeasurementRecord) {
         let step = "\(target.name) · \(suite.name)/\(loadCase.name) · \(proto.resultName) \(mode.label)"
+        let line = "\(target.name) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label)"
         if plan.warmup > 0 {
             progress.begin(step + " · warm-up", seconds: plan.warmup)
             _ = try? LoadGenerator.run(options(target.address, requests, mode: mode, proto: proto, duration: plan.warmup,
@@ -107,7 +108,7 @@ extension BenchmarkRunner {
                                                         duration: plan.duration, loadGroup: loadGroup)) {
             case .failed(let reason):
                 problem = reason
-                log("\(step) #\(rep + 1): the load failed: \(reason)")
+                log("\(line) #\(rep + 1): the load failed: \(reason)")
             case .interrupted:
                 break
             case .measured(let repetition):
@@ -116,7 +117,7 @@ extension BenchmarkRunner {
                     server: target.name, suite: suite.name, workload: loadCase.name, protocolName: proto.resultName,
                     mode: mode.label, rps: repetition.rps, p50Us: repetition.latencyUs.p50, p99Us: repetition.latencyUs.p99,
                     errors: repetition.errors.total))
-                log("\(step) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, "
+                log("\(line) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, "
                     + "p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
             }
         }
