@@ -26,7 +26,7 @@ let package = Package(
     name: "catbench",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "catbench", targets: ["Catbench"]),
+        .executable(name: "catbench", targets: ["Catbench"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -155,21 +155,30 @@ let package = Package(
 
         // The shared HTTP/1.1 request corpus, read by the parser tests of two stacks.
         .target(name: "ParserCorpus", path: "Tests/ParserCorpus"),
-        .testTarget(name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "SuiteKit", "Suites", "ParserCorpus"]),
+        .testTarget(
+            name: "CCoreStackTests", dependencies: ["CCoreStack", "CCatCore", "SuiteKit", "Suites", "ParserCorpus"]),
         .testTarget(name: "ThreadedStackTests", dependencies: ["ThreadedStack", "ParserCorpus", "Posix", "COpenSSL"]),
-        .testTarget(name: "ContractTests", dependencies: ["SuiteKit", "Suites", "Runner", "Accounting", "ThreadedStack"]),
-        .testTarget(name: "LoadGenTests", dependencies: [
-            "Accounting", "ThreadedStack", .product(name: "Atomics", package: "swift-atomics"),
-            "LoadGen", "Suites", "SuiteKit", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ]),
-        .testTarget(name: "AccountingTests", dependencies: [
-            "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
-        ]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Results", "Suites", "SuiteKit", "Accounting", "LoadGen", "Posix"]),
+        .testTarget(
+            name: "ContractTests", dependencies: ["SuiteKit", "Suites", "Runner", "Accounting", "ThreadedStack"]),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: [
+                "Accounting", "ThreadedStack", .product(name: "Atomics", package: "swift-atomics"),
+                "LoadGen", "Suites", "SuiteKit", "Runner", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
+        .testTarget(
+            name: "AccountingTests",
+            dependencies: [
+                "Accounting", "Posix", .product(name: "Atomics", package: "swift-atomics"),
+            ]),
+        .testTarget(
+            name: "RunnerTests",
+            dependencies: ["Runner", "Results", "Suites", "SuiteKit", "Accounting", "LoadGen", "Posix"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
         .testTarget(name: "SuitesTests", dependencies: ["Suites", "SuiteKit"]),
-        .testTarget(name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "Suites", "SuiteKit", "Posix"]),
+        .testTarget(
+            name: "DITests", dependencies: ["CCoreStack", "AsyncStack", "ThreadedStack", "Suites", "SuiteKit", "Posix"]),
         .testTarget(name: "PeersTests", dependencies: ["Peers", "Posix", "Accounting", "SuiteKit", "Suites"]),
         .testTarget(name: "CatbenchTests", dependencies: []),
     ]

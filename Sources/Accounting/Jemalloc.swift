@@ -1,7 +1,7 @@
 import CJemalloc
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Allocations and bytes requested from the allocator.
@@ -34,9 +34,9 @@ public enum Jemalloc {
     /// out so that the sanitizer owns malloc; allocation counts are then not measured.
     public static let leftOutBySanitizers: Bool = {
         #if CATBENCH_SANITIZED
-        return true
+            return true
         #else
-        return false
+            return false
         #endif
     }()
 

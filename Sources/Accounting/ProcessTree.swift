@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// CPU time and memory of an external server: every process of its group
@@ -54,7 +54,11 @@ public struct ProcessTree: Sendable {
             out.cpuNanos += (stat.userTicks + stat.systemTicks) * 1_000_000_000 / ticks
             out.rssBytes += ProcessStats.residentBytes(pid: pid) ?? 0
             if proportional {
-                if let pss = ProcessStats.proportionalBytes(pid: pid), let sum = out.pssBytes { out.pssBytes = sum + pss } else { out.pssBytes = nil }
+                if let pss = ProcessStats.proportionalBytes(pid: pid), let sum = out.pssBytes {
+                    out.pssBytes = sum + pss
+                } else {
+                    out.pssBytes = nil
+                }
             }
             out.processes += 1
         }
@@ -71,12 +75,15 @@ public struct ProcessTree: Sendable {
 
     /// /proc/PID/stat, parsed after the command name (which may hold spaces and parentheses).
     static func stat(_ pid: Int32) -> Stat? {
-        guard let text = ProcessStats.readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        guard let text = ProcessStats.readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else {
+            return nil
+        }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // After ")": state(0) ppid(1) pgrp(2) session(3) tty(4) tpgid(5) flags(6)
         // minflt(7) cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12).
         guard fields.count > 12, let parent = Int32(fields[1]), let group = Int32(fields[2]),
-              let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
+            let user = UInt64(fields[11]), let system = UInt64(fields[12])
+        else { return nil }
         return Stat(pid: pid, parent: parent, group: group, userTicks: user, systemTicks: system)
     }
 
@@ -105,7 +112,8 @@ public struct ProcessTree: Sendable {
                 let f = line.split(separator: " ")
                 // local_address(1) rem_address(2) st(3) … inode(9); st 0A is LISTEN.
                 guard f.count > 9, f[3] == "0A", let colon = f[1].lastIndex(of: ":"),
-                      UInt16(f[1][f[1].index(after: colon)...], radix: 16) == port else { continue }
+                    UInt16(f[1][f[1].index(after: colon)...], radix: 16) == port
+                else { continue }
                 inodes.insert(String(f[9]))
             }
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every thread of this process with the CPU time it has run
@@ -18,7 +18,9 @@ public enum ThreadCensus {
         guard let dir = opendir("/proc/self/task") else { return out }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let tid = Int32(name) else { continue }
             let stat = read("/proc/self/task/\(tid)/schedstat")
             guard let cpu = stat.split(separator: " ").first.flatMap({ UInt64($0) }) else { continue }

@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A side of a measurement — the server's threads or the load generator's —

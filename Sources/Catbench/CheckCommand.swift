@@ -8,7 +8,9 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Judge a results file against success criteria (e.g. criteria/plan.yaml).",
-        discussion: "Exit status: 0 when no criterion fails, 2 when one fails (with --strict also when one is n/a), 1 on an unreadable file.")
+        discussion:
+            "Exit status: 0 when no criterion fails, 2 when one fails (with --strict also when one is n/a), 1 on an unreadable file."
+    )
 
     @Argument(help: "A criteria file (YAML): see criteria/plan.yaml.")
     var criteria: String

@@ -5,7 +5,7 @@ import LoadGen
 import Posix
 import Results
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct LoadCommand: ParsableCommand {
@@ -22,16 +22,20 @@ struct LoadCommand: ParsableCommand {
     @Option(name: [.customShort("t"), .long], help: "Threads, each with its own epoll loop.")
     var threads = 1
 
-    @Option(name: [.customShort("d"), .long], help: "Duration of the load, e.g. 10s, 500ms (default 10s, or none with -n).")
+    @Option(
+        name: [.customShort("d"), .long], help: "Duration of the load, e.g. 10s, 500ms (default 10s, or none with -n).")
     var duration: DurationArgument?
 
-    @Option(name: [.customShort("n"), .customLong("requests")], help: "Send exactly this many requests, then stop (with -d, whichever comes first).")
+    @Option(
+        name: [.customShort("n"), .customLong("requests")],
+        help: "Send exactly this many requests, then stop (with -d, whichever comes first).")
     var requests: Int?
 
     @Option(help: "Seconds an answer may take before it counts as a timeout.")
     var timeout = DurationArgument(seconds: 2)
 
-    @Option(name: [.customShort("H"), .customLong("header")], help: "Extra request header, 'Name: value' (repeatable).")
+    @Option(
+        name: [.customShort("H"), .customLong("header")], help: "Extra request header, 'Name: value' (repeatable).")
     var headers: [String] = []
 
     @Option(name: [.customShort("X"), .customLong("method")], help: "Request method.")
@@ -46,7 +50,10 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "A multipart/form-data part: 'name=value', or 'name=@path' for a file (repeatable).")
     var multipart: [String] = []
 
-    @Flag(help: "Expand placeholders in the URL, header values and body: {{int:MIN:MAX}}, {{word}}, {{uuid}}, {{hex:N}}, {{email}}, {{seq}}.")
+    @Flag(
+        help:
+            "Expand placeholders in the URL, header values and body: {{int:MIN:MAX}}, {{word}}, {{uuid}}, {{hex:N}}, {{email}}, {{seq}}."
+    )
     var template = false
 
     @Option(help: "Distinct requests drawn from the templates.")
@@ -55,7 +62,11 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seed of the template generator (same seed, same requests).")
     var seed: UInt64 = 1
 
-    @Option(name: [.customShort("R"), .customLong("rate")], help: "Open loop: requests per second at a constant rate; latency from each request's intended send time (coordinated-omission correction).")
+    @Option(
+        name: [.customShort("R"), .customLong("rate")],
+        help:
+            "Open loop: requests per second at a constant rate; latency from each request's intended send time (coordinated-omission correction)."
+    )
     var rate: Double?
 
     @Option(help: "HTTP/1.1 requests in flight per connection (pipelining).")
@@ -118,26 +129,29 @@ struct LoadCommand: ParsableCommand {
             guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
                 throw ValidationError("header '\(header)' must look like 'Name: value'")
             }
-            builder.headers.append((String(header[..<colon]), String(header[header.index(after: colon)...].drop { $0 == " " })))
+            builder.headers.append(
+                (String(header[..<colon]), String(header[header.index(after: colon)...].drop { $0 == " " })))
         }
         let bodies = [body != nil, bodyFile != nil, !multipart.isEmpty].filter { $0 }.count
         guard bodies <= 1 else { throw ValidationError("use one of --body, --body-file and --multipart") }
         if let body { builder.body = .bytes(Array(body.utf8)) }
         if let bodyFile { builder.body = .bytes(try readFile(bodyFile)) }
         if !multipart.isEmpty {
-            builder.body = .multipart(try multipart.map { spec in
-                guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
-                    throw ValidationError("--multipart '\(spec)' must look like 'name=value' or 'name=@path'")
-                }
-                let name = String(spec[..<eq])
-                let value = spec[spec.index(after: eq)...]
-                if value.hasPrefix("@") {
-                    let path = String(value.dropFirst())
-                    return .file(name: name, filename: String(path.split(separator: "/").last ?? "file"),
-                                 contentType: "application/octet-stream", bytes: try readFile(path))
-                }
-                return .field(name: name, value: String(value))
-            })
+            builder.body = .multipart(
+                try multipart.map { spec in
+                    guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
+                        throw ValidationError("--multipart '\(spec)' must look like 'name=value' or 'name=@path'")
+                    }
+                    let name = String(spec[..<eq])
+                    let value = spec[spec.index(after: eq)...]
+                    if value.hasPrefix("@") {
+                        let path = String(value.dropFirst())
+                        return .file(
+                            name: name, filename: String(path.split(separator: "/").last ?? "file"),
+                            contentType: "application/octet-stream", bytes: try readFile(path))
+                    }
+                    return .field(name: name, value: String(value))
+                })
         }
         let requests: [LoadRequest]
         do {
@@ -159,24 +173,31 @@ struct LoadCommand: ParsableCommand {
         case "ramp":
             loadProfile = .ramp(from: rampFrom, seconds: rampTime?.seconds ?? span)
         case "spike":
-            loadProfile = .spike(base: spikeBase ?? max(1, connections / 10), at: spikeAt?.seconds ?? span * 0.4,
-                                 length: spikeLength?.seconds ?? span * 0.2)
+            loadProfile = .spike(
+                base: spikeBase ?? max(1, connections / 10), at: spikeAt?.seconds ?? span * 0.4,
+                length: spikeLength?.seconds ?? span * 0.2)
         default:
             throw ValidationError("unknown profile '\(profile)'; known: constant, baseline, ramp, spike, sustained")
         }
         let address = try SocketAddress(host: target.host, port: target.port)
-        guard !(h2c && target.secure) else { throw ValidationError("--h2c is for http:// URLs; https:// negotiates h2 by ALPN") }
+        guard !(h2c && target.secure) else {
+            throw ValidationError("--h2c is for http:// URLs; https:// negotiates h2 by ALPN")
+        }
         guard !(h1 && h2c) else { throw ValidationError("--h1 and --h2c exclude each other") }
-        let tls = target.secure
-            ? TLSOptions(serverName: target.host, insecure: insecure, caFile: cacert, alpn: h1 ? ["http/1.1"] : ["h2", "http/1.1"])
+        let tls =
+            target.secure
+            ? TLSOptions(
+                serverName: target.host, insecure: insecure, caFile: cacert,
+                alpn: h1 ? ["http/1.1"] : ["h2", "http/1.1"])
             : nil
         let stop = ManagedAtomic<Bool>(false)
         try SignalWatcher.install { _ in stop.store(true, ordering: .relaxed) }
-        let options = LoadOptions(address: address, requests: requests, host: target.hostHeader,
-                                  connections: connections, threads: min(threads, connections),
-                                  duration: seconds, maxRequests: self.requests, timeout: timeout.seconds, pipeline: pipeline,
-                                  keepAlive: !noKeepalive, rate: rate, profile: loadProfile, tls: tls,
-                                  http2: h2c, maxStreams: streams, stop: stop)
+        let options = LoadOptions(
+            address: address, requests: requests, host: target.hostHeader,
+            connections: connections, threads: min(threads, connections),
+            duration: seconds, maxRequests: self.requests, timeout: timeout.seconds, pipeline: pipeline,
+            keepAlive: !noKeepalive, rate: rate, profile: loadProfile, tls: tls,
+            http2: h2c, maxStreams: streams, stop: stop)
         let result: LoadResult
         do {
             result = try LoadGenerator.run(options)
@@ -222,30 +243,39 @@ struct LoadSummary {
     var text: String {
         let r = result
         func f(_ v: Double, _ d: Int = 1) -> String { TableRenderer.format(v, decimals: d) }
-        var out = "Running \(f(r.seconds, 2))s test @ \(url)\n  \(options.threads) thread(s) and \(options.connections) connection(s)"
+        var out =
+            "Running \(f(r.seconds, 2))s test @ \(url)\n  \(options.threads) thread(s) and \(options.connections) connection(s)"
         if options.pipeline > 1 { out += ", \(options.pipeline) requests pipelined" }
         if options.http2 { out += ", h2c" }
         if options.maxStreams > 1 { out += ", \(options.maxStreams) streams each" }
-        if !r.negotiated.isEmpty { out += ", TLS ALPN " + r.negotiated.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") }
+        if !r.negotiated.isEmpty {
+            out +=
+                ", TLS ALPN "
+                + r.negotiated.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        }
         if !options.keepAlive { out += ", a connection per request" }
         if let rate = options.rate { out += ", open loop at \(f(rate, 0)) requests/s" }
         if profileName != "constant" { out += ", profile \(options.profile)" }
         out += "\n"
         let corrected = options.rate != nil ? " (from intended send times)" : ""
-        out += "  Latency µs\(corrected): p50 \(f(r.latencyMicros(50))), p90 \(f(r.latencyMicros(90))), p99 \(f(r.latencyMicros(99))), p99.9 \(f(r.latencyMicros(99.9))), max \(f(r.maxLatencyMicros))\n"
+        out +=
+            "  Latency µs\(corrected): p50 \(f(r.latencyMicros(50))), p90 \(f(r.latencyMicros(90))), p99 \(f(r.latencyMicros(99))), p99.9 \(f(r.latencyMicros(99.9))), max \(f(r.maxLatencyMicros))\n"
         if let p50 = r.uncorrectedMicros(50), let p99 = r.uncorrectedMicros(99) {
             out += "  Uncorrected µs: p50 \(f(p50)), p99 \(f(p99))\n"
         }
         out += "  \(r.requests) requests in \(f(r.seconds, 2))s, \(r.bytesRead) bytes read\n"
         if r.unsent > 0 {
-            out += "  \(r.unsent) requests due but never sent (every connection busy);"
+            out +=
+                "  \(r.unsent) requests due but never sent (every connection busy);"
                 + " their wait to the end is in the latency\n"
         }
-        let statuses = r.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        let statuses = r.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(
+            separator: ", ")
         out += "  Status codes: \(statuses.isEmpty ? "none" : statuses)\n"
         let e = r.errors
         if e.total > 0 {
-            out += "  Errors: connect \(e.connect), read \(e.read), write \(e.write), timeout \(e.timeout), bad response \(e.badResponse)\n"
+            out +=
+                "  Errors: connect \(e.connect), read \(e.read), write \(e.write), timeout \(e.timeout), bad response \(e.badResponse)\n"
         }
         if r.wrongAnswers > 0 { out += "  Wrong answers: \(r.wrongAnswers)\n" }
         for failure in r.tlsFailures { out += "  TLS: \(failure)\n" }
@@ -309,27 +339,35 @@ struct LoadSummary {
         var uncorrected: Document.Latency?
         if let h = r.uncorrectedLatency, h.totalCount > 0 {
             func p(_ q: Double) -> Double { Double(h.valueAtPercentile(q)) / 1000 }
-            uncorrected = .init(p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: Double(h.max) / 1000, mean: h.mean / 1000)
+            uncorrected = .init(
+                p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: Double(h.max) / 1000, mean: h.mean / 1000)
         }
         let doc = Document(
             url: url, connections: options.connections, threads: options.threads,
-            settings: .init(connections: options.connections, threads: options.threads, durationSeconds: options.duration,
-                            maxRequests: options.maxRequests, timeoutSeconds: options.timeout, pipeline: options.pipeline,
-                            keepAlive: options.keepAlive, rate: options.rate, profile: "\(profileName): \(options.profile)",
-                            requestVariants: options.requests.count),
+            settings: .init(
+                connections: options.connections, threads: options.threads, durationSeconds: options.duration,
+                maxRequests: options.maxRequests, timeoutSeconds: options.timeout, pipeline: options.pipeline,
+                keepAlive: options.keepAlive, rate: options.rate, profile: "\(profileName): \(options.profile)",
+                requestVariants: options.requests.count),
             requests: r.requests, sent: r.sent, unsent: r.unsent, seconds: r.seconds, rps: r.requestsPerSecond,
-            latencyUs: .init(p50: r.latencyMicros(50), p90: r.latencyMicros(90), p99: r.latencyMicros(99),
-                             p999: r.latencyMicros(99.9), max: r.maxLatencyMicros, mean: r.meanLatencyMicros),
+            latencyUs: .init(
+                p50: r.latencyMicros(50), p90: r.latencyMicros(90), p99: r.latencyMicros(99),
+                p999: r.latencyMicros(99.9), max: r.maxLatencyMicros, mean: r.meanLatencyMicros),
             uncorrectedLatencyUs: uncorrected,
             statusCounts: Dictionary(uniqueKeysWithValues: r.statusCounts.map { (String($0.key), $0.value) }),
-            errors: .init(connect: r.errors.connect, read: r.errors.read, write: r.errors.write, timeout: r.errors.timeout,
-                          badResponse: r.errors.badResponse),
+            errors: .init(
+                connect: r.errors.connect, read: r.errors.read, write: r.errors.write, timeout: r.errors.timeout,
+                badResponse: r.errors.badResponse),
             wrongAnswers: r.wrongAnswers, bytesRead: r.bytesRead, connectionsOpened: r.connectionsOpened,
             loadCpuUsPerRequest: r.requests > 0 ? Double(r.cpuNanos) / 1000 / Double(r.requests) : nil,
-            timeline: r.timeline.map { .init(second: $0.second, requests: $0.requests, errors: $0.errors, p50Us: $0.p50Micros,
-                                             p99Us: $0.p99Micros, activeConnections: $0.activeConnections) },
+            timeline: r.timeline.map {
+                .init(
+                    second: $0.second, requests: $0.requests, errors: $0.errors, p50Us: $0.p50Micros,
+                    p99Us: $0.p99Micros, activeConnections: $0.activeConnections)
+            },
             interrupted: r.interrupted, tlsFailures: r.tlsFailures, negotiated: r.negotiated,
-            protocolName: options.http2 || r.negotiated["h2"] != nil ? "h2" + (options.tls == nil ? "c" : "") : "http/1.1",
+            protocolName: options.http2 || r.negotiated["h2"] != nil
+                ? "h2" + (options.tls == nil ? "c" : "") : "http/1.1",
             abortReason: r.abortReason)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -32,16 +32,21 @@ struct MicroDICommand: ParsableCommand {
             guard let stack = StackName(rawValue: name) else { throw ValidationError("unknown stack '\(name)'") }
             return stack
         }
-        guard (1...100_000_000).contains(iterations) else { throw ValidationError("--iterations must be within 1…100,000,000") }
+        guard (1...100_000_000).contains(iterations) else {
+            throw ValidationError("--iterations must be within 1…100,000,000")
+        }
         let cpus = Affinity.availableCPUs()
         let rows = try MicroDI.run(stacks: chosen, iterations: iterations, cpus: cpus.count >= 2 ? [cpus[0]] : nil)
         var table: [[String]] = [["stack", "resolution", "ns/resolution", "allocs/resolution", "bytes/resolution"]]
         for row in rows {
-            table.append([row.stack, row.resolution, TableRenderer.format(row.nanosPerResolution, decimals: 1),
-                          TableRenderer.format(row.allocationsPerResolution, decimals: 2),
-                          TableRenderer.format(row.bytesPerResolution, decimals: 0)])
+            table.append([
+                row.stack, row.resolution, TableRenderer.format(row.nanosPerResolution, decimals: 1),
+                TableRenderer.format(row.allocationsPerResolution, decimals: 2),
+                TableRenderer.format(row.bytesPerResolution, decimals: 0),
+            ])
         }
-        let text = TableRenderer.plain(table, textColumns: 2)
+        let text =
+            TableRenderer.plain(table, textColumns: 2)
             + "singleton: Config, warm · request: Logger in a fresh request scope · cached: Logger again in the same request\n"
             + "transient: a new AuditEvent · graph: Notifier in a fresh scope (12 services, a pooled connection, an async factory)\n"
         try emit(text: text, rows: rows, json: json)
@@ -51,7 +56,8 @@ struct MicroDICommand: ParsableCommand {
 struct MicroValidationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validation",
-        abstract: "Models validated per second by each stack's mechanism (bytes in, normalized document or failures out).")
+        abstract:
+            "Models validated per second by each stack's mechanism (bytes in, normalized document or failures out).")
 
     @Option(name: .customLong("stack"), help: "Stack (repeatable): ccore, async, threaded. Default: all.")
     var stacks: [String] = []
@@ -67,15 +73,22 @@ struct MicroValidationCommand: ParsableCommand {
             guard let stack = StackName(rawValue: name) else { throw ValidationError("unknown stack '\(name)'") }
             return stack
         }
-        guard (1...100_000_000).contains(iterations) else { throw ValidationError("--iterations must be within 1…100,000,000") }
+        guard (1...100_000_000).contains(iterations) else {
+            throw ValidationError("--iterations must be within 1…100,000,000")
+        }
         let cpus = Affinity.availableCPUs()
-        let rows = try MicroValidation.run(stacks: chosen, iterations: iterations, cpus: cpus.count >= 2 ? [cpus[0]] : nil)
+        let rows = try MicroValidation.run(
+            stacks: chosen, iterations: iterations, cpus: cpus.count >= 2 ? [cpus[0]] : nil)
         var table: [[String]] = [["stack", "model", "models/s", "µs/model", "allocs/model"]]
         for row in rows {
-            table.append([row.stack, row.model, TableRenderer.format(row.modelsPerSecond, decimals: 0),
-                          TableRenderer.format(row.microsPerModel, decimals: 2), TableRenderer.format(row.allocationsPerModel, decimals: 1)])
+            table.append([
+                row.stack, row.model, TableRenderer.format(row.modelsPerSecond, decimals: 0),
+                TableRenderer.format(row.microsPerModel, decimals: 2),
+                TableRenderer.format(row.allocationsPerModel, decimals: 1),
+            ])
         }
-        let text = TableRenderer.plain(table, textColumns: 2)
+        let text =
+            TableRenderer.plain(table, textColumns: 2)
             + "small: a valid user with 1 item · large: with 1000 items · invalid: nine failing fields, all reported\n"
         try emit(text: text, rows: rows, json: json)
     }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Peers
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bundled external framework servers: install them, list them.
@@ -16,7 +16,8 @@ struct PeersCommand: ParsableCommand {
 struct PeersInstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
-        abstract: "Write the peer apps under the cache folder and install their pinned packages in a virtual environment.")
+        abstract:
+            "Write the peer apps under the cache folder and install their pinned packages in a virtual environment.")
 
     @Option(help: "Python to build the environment with (default: $CATBENCH_PYTHON or python3).")
     var python: String?
@@ -46,16 +47,21 @@ struct PeersListCommand: ParsableCommand {
         let manifest = try PeerManifest.bundled()
         let installation = PeerInstallation(cacheRoot: cache)
         let record = installation.record()
-        var out = "installation: \(installation.directory) (\(record == nil ? "not installed: run `catbench peers install`" : "installed, Python \(record!.pythonVersion)"))\n"
+        var out =
+            "installation: \(installation.directory) (\(record == nil ? "not installed: run `catbench peers install`" : "installed, Python \(record!.pythonVersion)"))\n"
         for entry in manifest.peers {
             let version: String
             if entry.kind == "nginx" {
-                version = Executables.find("nginx", extraFolders: ["/usr/sbin", "/usr/local/sbin"]) != nil ? "system nginx" : "nginx not found"
+                version =
+                    Executables.find("nginx", extraFolders: ["/usr/sbin", "/usr/local/sbin"]) != nil
+                    ? "system nginx" : "nginx not found"
             } else {
                 version = record?.packages[entry.package].map { "\(entry.package) \($0)" } ?? "not installed"
             }
             out += "\(entry.name): \(version) — \(entry.configuration)\n"
-            for (key, reason) in entry.notApplicable.sorted(by: { $0.key < $1.key }) { out += "  n/a \(key): \(reason)\n" }
+            for (key, reason) in entry.notApplicable.sorted(by: { $0.key < $1.key }) {
+                out += "  n/a \(key): \(reason)\n"
+            }
         }
         OutputFile.standardOutput(out)
     }
@@ -68,7 +74,8 @@ enum PeerChoice {
     /// installable, nginx missing) with the reason: those are reported as
     /// failed to start while the run goes on with the others.
     static func resolve(peers: [String], commands: [String], python: String?, quiet: Bool) throws
-        -> (specs: [PeerSpec], unavailable: [(name: String, reason: String)]) {
+        -> (specs: [PeerSpec], unavailable: [(name: String, reason: String)])
+    {
         let manifest = try PeerManifest.bundled()
         var bundledNames: [String] = []
         var specs: [PeerSpec] = []
@@ -79,7 +86,9 @@ enum PeerChoice {
                 bundledNames += manifest.peers.map(\.name)
             } else {
                 guard manifest.entry(named: value) != nil else {
-                    throw ValidationError("unknown peer '\(value)'; bundled peers: \(manifest.peers.map(\.name).joined(separator: ", ")), or all, or NAME=http://HOST:PORT")
+                    throw ValidationError(
+                        "unknown peer '\(value)'; bundled peers: \(manifest.peers.map(\.name).joined(separator: ", ")), or all, or NAME=http://HOST:PORT"
+                    )
                 }
                 bundledNames.append(value)
             }
@@ -89,7 +98,9 @@ enum PeerChoice {
         var installFailure: String?
         let needsPython = bundledNames.contains { manifest.entry(named: $0)?.kind == "python" }
         if needsPython && !installation.isInstalled {
-            if !quiet { OutputFile.standardError("catbench: the peers are not installed yet; installing them now (once)") }
+            if !quiet {
+                OutputFile.standardError("catbench: the peers are not installed yet; installing them now (once)")
+            }
             do {
                 try installation.install(python: python) { line in if !quiet { OutputFile.standardError(line) } }
             } catch {

@@ -3,7 +3,7 @@ import Posix
 import Results
 import Runner
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The run's progress on standard error. On a terminal: one status line
@@ -20,7 +20,9 @@ final class ProgressDisplay: @unchecked Sendable {
     private var lastTime = Clock.monotonicNanos()
     private var rate = 0.0
 
-    static var standardErrorIsTerminal: Bool { isatty(2) == 1 && (getenv("TERM").map { String(cString: $0) } ?? "") != "dumb" }
+    static var standardErrorIsTerminal: Bool {
+        isatty(2) == 1 && (getenv("TERM").map { String(cString: $0) } ?? "") != "dumb"
+    }
 
     init(progress: RunProgress, interactive: Bool) {
         self.progress = progress

@@ -43,7 +43,9 @@ struct ReportCommand: ParsableCommand {
 enum ResultsFile {
     static func load(_ path: String) throws -> RunDocument {
         guard let bytes = FileSystem.read(path) else {
-            throw ValidationError("cannot read the results file \(path): \(FileSystem.exists(path) ? "permission denied or too large" : "no such file")")
+            throw ValidationError(
+                "cannot read the results file \(path): \(FileSystem.exists(path) ? "permission denied or too large" : "no such file")"
+            )
         }
         do {
             return try ResultsJSON.decode(bytes)

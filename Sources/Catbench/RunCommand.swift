@@ -12,16 +12,27 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Verify and measure suites on the embedded stacks; print a table and write the JSON result.")
 
-    @Option(name: .customLong("suite"), help: "Suite to run (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops).")
+    @Option(
+        name: .customLong("suite"),
+        help: "Suite to run (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops).")
     var suites: [String] = []
 
-    @Option(name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded, or none. Default: all.")
+    @Option(
+        name: .customLong("stack"), help: "Stack to run (repeatable): ccore, async, threaded, or none. Default: all.")
     var stacks: [String] = []
 
-    @Option(name: .customLong("peer"), help: "External server (repeatable): a bundled peer (catzilla, fastapi, flask, django, aiohttp, tornado, nginx, or all), installed on demand; or NAME=http://HOST:PORT for one already running.")
+    @Option(
+        name: .customLong("peer"),
+        help:
+            "External server (repeatable): a bundled peer (catzilla, fastapi, flask, django, aiohttp, tornado, nginx, or all), installed on demand; or NAME=http://HOST:PORT for one already running."
+    )
     var peers: [String] = []
 
-    @Option(name: .customLong("peer-cmd"), help: "External server catbench starts (repeatable): 'NAME=COMMAND', run by /bin/sh with {port} (and $CATBENCH_PORT) set to a free port.")
+    @Option(
+        name: .customLong("peer-cmd"),
+        help:
+            "External server catbench starts (repeatable): 'NAME=COMMAND', run by /bin/sh with {port} (and $CATBENCH_PORT) set to a free port."
+    )
     var peerCommands: [String] = []
 
     @Option(help: "Python for installing the bundled peers (default: $CATBENCH_PYTHON or python3).")
@@ -36,7 +47,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Load before the measured repetitions of each workload.")
     var warmup = DurationArgument(seconds: 0.5)
 
-    @Option(name: [.customShort("c"), .long], help: "Keep-alive connections; a list (16,64,256) measures each level. Default 64 (the async-ops suite: 1,64,256).")
+    @Option(
+        name: [.customShort("c"), .long],
+        help:
+            "Keep-alive connections; a list (16,64,256) measures each level. Default 64 (the async-ops suite: 1,64,256)."
+    )
     var connections: String?
 
     @Option(help: "Protocols to measure, a list of h1, h2c, h1-tls, h2-tls (threaded shows n/a for all but h1).")
@@ -45,13 +60,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: "HTTP/2 streams in flight per connection.")
     var streams = 10
 
-    @Option(help: "Also measure with this many HTTP/1.1 requests pipelined per connection (its own rows, never the headline).")
+    @Option(
+        help:
+            "Also measure with this many HTTP/1.1 requests pipelined per connection (its own rows, never the headline)."
+    )
     var pipeline: Int?
 
     @Flag(help: "Also measure with a new connection per request (its own rows).")
     var noKeepalive = false
 
-    @Option(name: [.customShort("R"), .customLong("rate")], help: "Also measure in open loop at this many requests/s, with coordinated-omission correction (its own rows).")
+    @Option(
+        name: [.customShort("R"), .customLong("rate")],
+        help: "Also measure in open loop at this many requests/s, with coordinated-omission correction (its own rows).")
     var rate: Double?
 
     @Option(name: [.customShort("t"), .long], help: "Load-generator threads.")
@@ -75,10 +95,16 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print only the table.")
     var quiet = false
 
-    @Flag(help: "The embedded stacks serve Prometheus metrics at /metrics while measured, counting every answer (extra work on the measured routes; off by default).")
+    @Flag(
+        help:
+            "The embedded stacks serve Prometheus metrics at /metrics while measured, counting every answer (extra work on the measured routes; off by default)."
+    )
     var serverMetrics = false
 
-    @Option(help: "Serve catbench's own live figures (answers, errors, each measurement's latest throughput and latency) at http://127.0.0.1:PORT/metrics during the run.")
+    @Option(
+        help:
+            "Serve catbench's own live figures (answers, errors, each measurement's latest throughput and latency) at http://127.0.0.1:PORT/metrics during the run."
+    )
     var metricsPort: UInt16?
 
     func run() throws {
@@ -90,7 +116,9 @@ struct RunCommand: ParsableCommand {
         } else if !stacks.isEmpty {
             plan.stacks = try stacks.map { name in
                 guard let stack = StackName(rawValue: name) else {
-                    throw ValidationError("unknown stack '\(name)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "unknown stack '\(name)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 return stack
             }
@@ -111,7 +139,9 @@ struct RunCommand: ParsableCommand {
         plan.streams = streams
         plan.protocols = try `protocol`.split(separator: ",").map { name in
             guard let proto = WireProtocol(rawValue: name.trimmingCharacters()) else {
-                throw ValidationError("unknown protocol '\(name)'; known: \(WireProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "unknown protocol '\(name)'; known: \(WireProtocol.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return proto
         }
@@ -123,7 +153,8 @@ struct RunCommand: ParsableCommand {
         plan.serverMetrics = serverMetrics
         let path = out ?? "catbench-results/run-\(Timestamp.compact()).json"
         plan.logDirectory = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".logs"
-        (plan.peers, plan.unavailablePeers) = try PeerChoice.resolve(peers: peers, commands: peerCommands, python: python, quiet: quiet)
+        (plan.peers, plan.unavailablePeers) = try PeerChoice.resolve(
+            peers: peers, commands: peerCommands, python: python, quiet: quiet)
         do {
             try plan.validate()
         } catch {
@@ -139,7 +170,8 @@ struct RunCommand: ParsableCommand {
         }
         let quiet = self.quiet
         let progress = RunProgress()
-        let display = ProgressDisplay(progress: progress, interactive: !quiet && ProgressDisplay.standardErrorIsTerminal)
+        let display = ProgressDisplay(
+            progress: progress, interactive: !quiet && ProgressDisplay.standardErrorIsTerminal)
         let runner = BenchmarkRunner(plan: plan, stop: stop, progress: progress) { line in
             if !quiet { display.log(line) }
         }
@@ -155,7 +187,9 @@ struct RunCommand: ParsableCommand {
         }
         defer { metricsServer?.stop() }
         if !quiet {
-            display.log("catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \((plan.stacks.map(\.rawValue) + plan.peers.map(\.name)).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))")
+            display.log(
+                "catbench \(BuildInfo.version): \(plan.suites.joined(separator: ",")) on \((plan.stacks.map(\.rawValue) + plan.peers.map(\.name)).joined(separator: ", ")); \(plan.repetitions)× \(duration) over \(plan.protocols.map(\.resultName).joined(separator: ", ")) in modes \(plan.modes.map(\.label).joined(separator: ", "))"
+            )
         }
         let document: RunDocument
         do {
@@ -176,7 +210,9 @@ struct RunCommand: ParsableCommand {
         }
         // A server that did not start or failed a check, or a row that could not be measured, fails the run.
         let good: ServerRecord.Status = verifyOnly ? .verified : .measured
-        if document.servers.contains(where: { $0.status != good }) || document.measurements.contains(where: { $0.failure != nil }) {
+        if document.servers.contains(where: { $0.status != good })
+            || document.measurements.contains(where: { $0.failure != nil })
+        {
             throw ExitCode(3)
         }
     }

@@ -13,7 +13,11 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Stack to serve: ccore, async, threaded.")
     var stack: String
 
-    @Option(name: .customLong("suite"), help: "Suite whose routes to serve (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops).")
+    @Option(
+        name: .customLong("suite"),
+        help:
+            "Suite whose routes to serve (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops)."
+    )
     var suites: [String] = ["basic"]
 
     @Option(help: "Address to listen on (numeric IPv4 or IPv6).")
@@ -42,7 +46,8 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         guard let stackName = StackName(rawValue: stack) else {
-            throw ValidationError("unknown stack '\(stack)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown stack '\(stack)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be within 1…256") }
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
@@ -61,8 +66,11 @@ struct ServeCommand: ParsableCommand {
         try SignalWatcher.install { _ in stopped.signal() }
         let server: EmbeddedServer
         do {
-            server = try startServer(stackName, suiteNames: suites, settings: ServerSettings(
-                host: host, port: port, workers: workers, h2c: !noH2c && stackName.speaksHTTP2, tls: material, metrics: !noMetrics))
+            server = try startServer(
+                stackName, suiteNames: suites,
+                settings: ServerSettings(
+                    host: host, port: port, workers: workers, h2c: !noH2c && stackName.speaksHTTP2, tls: material,
+                    metrics: !noMetrics))
             // The services its suites need (the upstream) are started with it and stopped with it.
         } catch {
             OutputFile.standardError("catbench: \(error)")
@@ -70,8 +78,13 @@ struct ServeCommand: ParsableCommand {
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let scheme = material == nil ? "http" : "https"
-        let protocols = material != nil ? (stackName.speaksHTTP2 ? "h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 over TLS") : (!noH2c && stackName.speaksHTTP2 ? "HTTP/1.1 and h2c" : "HTTP/1.1")
-        OutputFile.standardOutput("serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on \(scheme)://\(shownHost):\(server.port)/ (\(protocols)) with \(workers) worker(s)\(noMetrics ? "" : "; metrics at \(ServerMetrics.path)"); Ctrl-C stops\n")
+        let protocols =
+            material != nil
+            ? (stackName.speaksHTTP2 ? "h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 over TLS")
+            : (!noH2c && stackName.speaksHTTP2 ? "HTTP/1.1 and h2c" : "HTTP/1.1")
+        OutputFile.standardOutput(
+            "serving \(stackName.rawValue) (\(suites.joined(separator: ", "))) on \(scheme)://\(shownHost):\(server.port)/ (\(protocols)) with \(workers) worker(s)\(noMetrics ? "" : "; metrics at \(ServerMetrics.path)"); Ctrl-C stops\n"
+        )
         stopped.wait()
         server.stop()
         OutputFile.standardError("stopped; \(server.requestsServed) requests served")

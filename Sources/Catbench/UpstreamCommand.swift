@@ -15,9 +15,10 @@ struct UpstreamCommand: ParsableCommand {
         let stopped = DispatchSemaphore(value: 0)
         try SignalWatcher.install { _ in stopped.signal() }
         let upstream = try UpstreamService.start()
-        OutputFile.standardOutput("upstream on http://\(upstream.address)/ — start your server with "
-                                  + "CATBENCH_UPSTREAM=\(upstream.address), then: catbench verify URL --suite async-ops "
-                                  + "--upstream \(upstream.address); Ctrl-C stops\n")
+        OutputFile.standardOutput(
+            "upstream on http://\(upstream.address)/ — start your server with "
+                + "CATBENCH_UPSTREAM=\(upstream.address), then: catbench verify URL --suite async-ops "
+                + "--upstream \(upstream.address); Ctrl-C stops\n")
         stopped.wait()
         upstream.stop()
     }

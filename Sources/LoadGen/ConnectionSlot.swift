@@ -3,12 +3,12 @@
 /// flight live in the worker's per-slot FIFO rings (`pipeline` entries each).
 struct ConnectionSlot {
     enum State: UInt8 {
-        case parked        // not active in the profile: no socket
-        case waiting       // active, no socket: (re)connect at `reconnectAt`
-        case connecting    // non-blocking connect under way
-        case handshaking   // TLS handshake under way
-        case open          // connected; `pendCount` requests in flight
-        case finished      // nothing more to send this run
+        case parked  // not active in the profile: no socket
+        case waiting  // active, no socket: (re)connect at `reconnectAt`
+        case connecting  // non-blocking connect under way
+        case handshaking  // TLS handshake under way
+        case open  // connected; `pendCount` requests in flight
+        case finished  // nothing more to send this run
     }
 
     enum Phase: UInt8 {

@@ -51,7 +51,8 @@ final class DueHeap {
         slots[0] = slots[count]
         var i = 0
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var m = i
             if l < count && times[l] < times[m] { m = l }
             if r < count && times[r] < times[m] { m = r }

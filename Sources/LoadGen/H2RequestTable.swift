@@ -27,8 +27,10 @@ final class H2RequestTable: @unchecked Sendable {
         var lists: [[(String, String)]] = []
         for (n, request) in requests.enumerated() {
             let parts = try RequestFields(request, number: n, host: host)
-            var list = [(":method", parts.method), (":scheme", scheme), (":authority", parts.authority),
-                        (":path", parts.target)]
+            var list = [
+                (":method", parts.method), (":scheme", scheme), (":authority", parts.authority),
+                (":path", parts.target),
+            ]
             for (name, value) in parts.fields {
                 let lower = name.lowercased()
                 if Self.connectionSpecific.contains(lower) { continue }
@@ -41,13 +43,14 @@ final class H2RequestTable: @unchecked Sendable {
         var blob: [UInt8] = []
         var offsets: [[(Int, Int, Int, Int)]] = []
         for list in lists {
-            offsets.append(list.map { name, value in
-                let n = blob.count
-                blob += name.utf8
-                let v = blob.count
-                blob += value.utf8
-                return (n, name.utf8.count, v, value.utf8.count)
-            })
+            offsets.append(
+                list.map { name, value in
+                    let n = blob.count
+                    blob += name.utf8
+                    let v = blob.count
+                    blob += value.utf8
+                    return (n, name.utf8.count, v, value.utf8.count)
+                })
         }
         let block = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, blob.count))
         blob.withUnsafeBufferPointer { block.initialize(from: $0.baseAddress!, count: $0.count) }
@@ -77,8 +80,10 @@ final class H2RequestTable: @unchecked Sendable {
     func headerList(_ variant: Int) -> [(name: String, value: String)] {
         (0..<nvCounts[variant]).map { k in
             let nv = nvs[variant][k]
-            return (String(decoding: UnsafeBufferPointer(start: nv.name, count: nv.namelen), as: UTF8.self),
-                    String(decoding: UnsafeBufferPointer(start: nv.value, count: nv.valuelen), as: UTF8.self))
+            return (
+                String(decoding: UnsafeBufferPointer(start: nv.name, count: nv.namelen), as: UTF8.self),
+                String(decoding: UnsafeBufferPointer(start: nv.value, count: nv.valuelen), as: UTF8.self)
+            )
         }
     }
 

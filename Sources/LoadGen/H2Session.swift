@@ -43,14 +43,17 @@ final class H2Session {
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
-        nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, namelen, value, valuelen, _, user in
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _, frame, name, namelen, value, valuelen, _, user in
             guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue), let user else { return 0 }
             let me = Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue()
-            me.header(streamID: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: namelen),
-                      value: UnsafeBufferPointer(start: value, count: valuelen))
+            me.header(
+                streamID: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: namelen),
+                value: UnsafeBufferPointer(start: value, count: valuelen))
             return 0
         }
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { session, _, streamID, data, length, user in
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) {
+            session, _, streamID, data, length, user in
             guard let user else { return 0 }
             let me = Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue()
             me.data(streamID: streamID, bytes: UnsafeBufferPointer(start: data, count: length))
@@ -80,7 +83,8 @@ final class H2Session {
         // A large window, as h2load uses, so flow control does not pace the load.
         var settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: (1 << 30) - 1),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: (1 << 30) - 1),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: 100),
         ]
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
@@ -92,7 +96,8 @@ final class H2Session {
     /// Starts a stream for request `variant`; returns false when nghttp2 refuses it.
     func submit(variant: Int, now: UInt64, intended: UInt64, sampling: Bool) -> Bool {
         guard let e = free.popLast() else { return false }
-        streams[Int(e)] = Stream(variant: Int32(variant), sentAt: now, intended: intended, status: 0, bodyOffset: 0, sampling: sampling)
+        streams[Int(e)] = Stream(
+            variant: Int32(variant), sentAt: now, intended: intended, status: 0, bodyOffset: 0, sampling: sampling)
         let user = UnsafeMutableRawPointer(bitPattern: Int(e) + 1)
         let id: Int32
         if table.bodyLengths[variant] == 0 {

@@ -14,14 +14,17 @@ public enum LoadGenerator {
         let host = options.host ?? options.address.description
         let h1Table = try H1RequestTable(requests: options.requests, host: host, keepAlive: options.keepAlive)
         let speaksHTTP2 = options.http2 || (options.tls?.alpn.contains("h2") ?? false)
-        let h2Table = speaksHTTP2
+        let h2Table =
+            speaksHTTP2
             ? try H2RequestTable(requests: options.requests, host: host, scheme: options.tls == nil ? "http" : "https")
             : nil
         var workers: [LoadWorker] = []
         for t in 0..<options.threads {
             let share = options.connections / options.threads + (t < options.connections % options.threads ? 1 : 0)
-            workers.append(LoadWorker(options: options, index: t, threads: options.threads, connections: share,
-                                      budget: budget, tls: tls, h1Table: h1Table, h2Table: h2Table))
+            workers.append(
+                LoadWorker(
+                    options: options, index: t, threads: options.threads, connections: share,
+                    budget: budget, tls: tls, h1Table: h1Table, h2Table: h2Table))
         }
         let timeline = TimelineAggregator(threads: workers.count)
         for worker in workers { worker.timeline.aggregator = timeline }
@@ -30,24 +33,29 @@ public enum LoadGenerator {
         for (t, worker) in workers.enumerated() {
             let box = UncheckedBox(worker)
             let hook = options.onThreadStart
-            threads.append(try PosixThread(name: "load-\(t)") {
-                hook?()
-                box.value.run(startAt: start)
-            })
+            threads.append(
+                try PosixThread(name: "load-\(t)") {
+                    hook?()
+                    box.value.run(startAt: start)
+                })
         }
         for thread in threads { thread.join() }
         return merge(workers, start: start, openLoop: options.rate != nil, timeline: timeline)
     }
 
     /// Adds every thread's figures; histograms merge exactly (bucket by bucket).
-    static func merge(_ workers: [LoadWorker], start: UInt64, openLoop: Bool, timeline: TimelineAggregator) -> LoadResult {
+    static func merge(_ workers: [LoadWorker], start: UInt64, openLoop: Bool, timeline: TimelineAggregator)
+        -> LoadResult
+    {
         var histogram = LoadResult.makeHistogram()
         var uncorrected: Histogram<UInt64>? = openLoop ? LoadResult.makeHistogram() : nil
         var statusCounts: [Int: UInt64] = [:]
         var errors = ErrorCounts()
-        var result = LoadResult(requests: 0, sent: 0, unsent: 0, seconds: 0, latency: histogram, uncorrectedLatency: nil, timeline: [],
-                                statusCounts: [:], errors: errors, wrongAnswers: 0, wrongAnswerExamples: [], verified: 0,
-                                bytesRead: 0, connectionsOpened: 0, cpuNanos: 0, interrupted: false, tlsFailures: [], negotiated: [:], abortReason: nil)
+        var result = LoadResult(
+            requests: 0, sent: 0, unsent: 0, seconds: 0, latency: histogram, uncorrectedLatency: nil, timeline: [],
+            statusCounts: [:], errors: errors, wrongAnswers: 0, wrongAnswerExamples: [], verified: 0,
+            bytesRead: 0, connectionsOpened: 0, cpuNanos: 0, interrupted: false, tlsFailures: [], negotiated: [:],
+            abortReason: nil)
         var end = start
         for worker in workers {
             histogram.add(worker.histogram)
@@ -66,7 +74,9 @@ public enum LoadGenerator {
             result.connectionsOpened += worker.connectionsOpened
             result.cpuNanos += worker.cpuNanos
             result.interrupted = result.interrupted || worker.interrupted
-            for failure in worker.tlsFailures where !result.tlsFailures.contains(failure) { result.tlsFailures.append(failure) }
+            for failure in worker.tlsFailures where !result.tlsFailures.contains(failure) {
+                result.tlsFailures.append(failure)
+            }
             for (name, count) in worker.negotiated { result.negotiated[name, default: 0] += count }
             if result.abortReason == nil { result.abortReason = worker.abortReason }
             end = max(end, worker.lastAnswerAt)

@@ -48,10 +48,13 @@ public struct LoadOptions: Sendable {
     /// errors here every 10 ms (never per request).
     public var progress: LiveCounters?
 
-    public init(address: SocketAddress, requests: [LoadRequest], host: String? = nil, connections: Int = 64, threads: Int = 1,
-                duration: Double? = 10, maxRequests: Int? = nil, timeout: Double = 2, verifyEvery: Int = 0,
-                pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil, profile: LoadProfile = .constant, tls: TLSOptions? = nil, http2: Bool = false, maxStreams: Int = 1,
-                onThreadStart: (@Sendable () -> Void)? = nil, stop: ManagedAtomic<Bool>? = nil) {
+    public init(
+        address: SocketAddress, requests: [LoadRequest], host: String? = nil, connections: Int = 64, threads: Int = 1,
+        duration: Double? = 10, maxRequests: Int? = nil, timeout: Double = 2, verifyEvery: Int = 0,
+        pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil, profile: LoadProfile = .constant,
+        tls: TLSOptions? = nil, http2: Bool = false, maxStreams: Int = 1,
+        onThreadStart: (@Sendable () -> Void)? = nil, stop: ManagedAtomic<Bool>? = nil
+    ) {
         self.address = address
         self.requests = requests
         self.host = host
@@ -81,27 +84,47 @@ public struct LoadOptions: Sendable {
         guard connections >= 1 else { throw Invalid(description: "connections must be at least 1") }
         guard threads >= 1 else { throw Invalid(description: "threads must be at least 1") }
         guard threads <= connections else {
-            throw Invalid(description: "threads (\(threads)) must not exceed connections (\(connections)): each thread needs a connection")
+            throw Invalid(
+                description:
+                    "threads (\(threads)) must not exceed connections (\(connections)): each thread needs a connection")
         }
-        guard duration != nil || maxRequests != nil else { throw Invalid(description: "a run needs a duration or a request count") }
-        if let duration { guard duration > 0 && duration <= 86_400 else { throw Invalid(description: "duration must be within 0…86400 s") } }
-        if let maxRequests { guard maxRequests >= 1 else { throw Invalid(description: "request count must be at least 1") } }
+        guard duration != nil || maxRequests != nil else {
+            throw Invalid(description: "a run needs a duration or a request count")
+        }
+        if let duration {
+            guard duration > 0 && duration <= 86_400 else {
+                throw Invalid(description: "duration must be within 0…86400 s")
+            }
+        }
+        if let maxRequests {
+            guard maxRequests >= 1 else { throw Invalid(description: "request count must be at least 1") }
+        }
         guard timeout > 0 else { throw Invalid(description: "timeout must be positive") }
         guard (1...LoadWorker.maxPipeline).contains(pipeline) else {
             throw Invalid(description: "pipeline depth must be within 1…\(LoadWorker.maxPipeline)")
         }
         guard keepAlive || pipeline == 1 else { throw Invalid(description: "pipelining needs keep-alive connections") }
-        guard (1...1000).contains(maxStreams) else { throw Invalid(description: "streams per connection must be within 1…1000") }
-        guard !http2 || pipeline == 1 else { throw Invalid(description: "pipelining is HTTP/1.1's; HTTP/2 uses concurrent streams (-m)") }
+        guard (1...1000).contains(maxStreams) else {
+            throw Invalid(description: "streams per connection must be within 1…1000")
+        }
+        guard !http2 || pipeline == 1 else {
+            throw Invalid(description: "pipelining is HTTP/1.1's; HTTP/2 uses concurrent streams (-m)")
+        }
         if let rate {
-            guard rate > 0, rate.isFinite, rate <= 100_000_000 else { throw Invalid(description: "rate must be within 0…100,000,000 requests/s") }
+            guard rate > 0, rate.isFinite, rate <= 100_000_000 else {
+                throw Invalid(description: "rate must be within 0…100,000,000 requests/s")
+            }
         }
         switch profile {
         case .constant: break
         case .ramp(let from, let seconds):
-            guard from >= 1, seconds > 0 else { throw Invalid(description: "a ramp needs at least 1 starting user and a positive time") }
+            guard from >= 1, seconds > 0 else {
+                throw Invalid(description: "a ramp needs at least 1 starting user and a positive time")
+            }
         case .spike(let base, let at, let length):
-            guard base >= 1, at >= 0, length > 0 else { throw Invalid(description: "a spike needs at least 1 base user, a start and a positive length") }
+            guard base >= 1, at >= 0, length > 0 else {
+                throw Invalid(description: "a spike needs at least 1 base user, a start and a positive length")
+            }
         }
     }
 }

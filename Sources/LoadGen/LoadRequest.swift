@@ -16,9 +16,11 @@ public struct LoadRequest: Sendable {
     /// A full check of a sampled answer; returns what is wrong, or nil.
     public var check: (@Sendable (SampledResponse) -> String?)?
 
-    public init(method: String = "GET", target: String, headers: [(name: String, value: String)] = [],
-                body: RequestBody = RequestBody(), expectedStatus: Int = 0,
-                check: (@Sendable (SampledResponse) -> String?)? = nil) {
+    public init(
+        method: String = "GET", target: String, headers: [(name: String, value: String)] = [],
+        body: RequestBody = RequestBody(), expectedStatus: Int = 0,
+        check: (@Sendable (SampledResponse) -> String?)? = nil
+    ) {
         self.method = method
         self.target = target
         self.headers = headers
@@ -31,8 +33,10 @@ public struct LoadRequest: Sendable {
     public var isHead: Bool { method == "HEAD" }
 
     /// A GET request for `target`.
-    public static func get(_ target: String, headers: [(name: String, value: String)] = [],
-                           expectedStatus: Int = 0) -> LoadRequest {
+    public static func get(
+        _ target: String, headers: [(name: String, value: String)] = [],
+        expectedStatus: Int = 0
+    ) -> LoadRequest {
         LoadRequest(target: target, headers: headers, expectedStatus: expectedStatus)
     }
 }

@@ -77,7 +77,8 @@ public struct LoadResult: Sendable {
 
     /// A smaller histogram for one second of the timeline (µs resolution, two digits).
     static func makeIntervalHistogram() -> Histogram<UInt64> {
-        Histogram<UInt64>(lowestDiscernibleValue: 1000, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .two)
+        Histogram<UInt64>(
+            lowestDiscernibleValue: 1000, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .two)
     }
 
     public func uncorrectedMicros(_ percentile: Double) -> Double? {
@@ -88,6 +89,7 @@ public struct LoadResult: Sendable {
     static func makeHistogram() -> Histogram<UInt64> {
         // Nanoseconds from 1 ns to 60 s at three significant digits: sub-microsecond
         // resolution where loopback latencies live, and a fixed size (about 220 KB).
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     }
 }

@@ -1,7 +1,7 @@
 import COpenSSL
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension LoadWorker {
@@ -98,7 +98,8 @@ extension LoadWorker {
     func retry(_ i: Int, now: UInt64) {
         slots[i].state = draining ? .finished : .waiting
         let failures = slots[i].connectFailures
-        slots[i].reconnectAt = failures == 0 ? now : now + min(UInt64(10_000_000) << min(UInt64(failures - 1), 6), 500_000_000)
+        slots[i].reconnectAt =
+            failures == 0 ? now : now + min(UInt64(10_000_000) << min(UInt64(failures - 1), 6), 500_000_000)
     }
 
     func closeSocket(_ i: Int) {
@@ -179,7 +180,9 @@ extension LoadWorker {
             } else if flags & EPOLLOUT.rawValue != 0 && slots[i].written < slots[i].pendCount {
                 flushWrites(i)
             }
-            if slots[i].state == .open && flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            if slots[i].state == .open
+                && flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+            {
                 read(i)
             }
         case .parked, .waiting, .finished:

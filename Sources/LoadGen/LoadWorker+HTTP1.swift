@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension LoadWorker {
@@ -202,7 +202,9 @@ extension LoadWorker {
                 drop(i, now: Clock.monotonicNanos())
                 return false
             }
-            switch ResponseScanner.scan(&slots[i], capacity: Self.bufferCapacity, headOut: &sampleHead, bodyOut: &sampleBody) {
+            switch ResponseScanner.scan(
+                &slots[i], capacity: Self.bufferCapacity, headOut: &sampleHead, bodyOut: &sampleBody)
+            {
             case .needMore:
                 return true
             case .malformed:

@@ -1,7 +1,7 @@
 import CNghttp2
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// HTTP/2 connections: requests are streams of an nghttp2 client session,

@@ -1,7 +1,7 @@
 import COpenSSL
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The byte stream under HTTP: the socket itself, or OpenSSL over it.

@@ -2,7 +2,7 @@ import Atomics
 import Histogram
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One load thread: an epoll loop over its share of the connections.
@@ -98,8 +98,10 @@ final class LoadWorker {
     /// time, since the sample buffers are the thread's.
     var samplingSlot = -1
 
-    init(options: LoadOptions, index: Int, threads: Int, connections: Int, budget: ManagedAtomic<Int>?, tls: TLSContext?,
-         h1Table: H1RequestTable, h2Table: H2RequestTable?) {
+    init(
+        options: LoadOptions, index: Int, threads: Int, connections: Int, budget: ManagedAtomic<Int>?, tls: TLSContext?,
+        h1Table: H1RequestTable, h2Table: H2RequestTable?
+    ) {
         self.options = options
         self.tls = tls
         self.h1Table = h1Table
@@ -213,7 +215,8 @@ final class LoadWorker {
                 // Every connection failed three times and none ever worked: a
                 // wrong address, a dead server or a refused certificate will
                 // not change by retrying until the end of the run.
-                abortReason = "no connection could be made to \(options.address): \(tlsFailures.first ?? lastConnectError)"
+                abortReason =
+                    "no connection could be made to \(options.address): \(tlsFailures.first ?? lastConnectError)"
                 break
             }
             if !draining && budget != nil && allFinished() { break }
@@ -245,7 +248,8 @@ final class LoadWorker {
         // timeout did time out; younger requests were cut off by the end of the run.
         let end = Clock.monotonicNanos()
         for i in 0..<slotCount where slots[i].pendCount > 0 {
-            let oldest = slots[i].http2 ? (h2Sessions[i]?.oldestSentAt ?? end) : pendSent[i * depth + Int(slots[i].pendHead)]
+            let oldest =
+                slots[i].http2 ? (h2Sessions[i]?.oldestSentAt ?? end) : pendSent[i * depth + Int(slots[i].pendHead)]
             if end - oldest >= timeoutNanos { errors.timeout += 1 }
         }
         timeline.finish()
@@ -286,7 +290,8 @@ final class LoadWorker {
             case .waiting where !draining && !slots[i].inHeap && now >= slots[i].reconnectAt:
                 open(i, now: now)
             case .open where slots[i].pendCount > 0:
-                let oldest = slots[i].http2 ? (h2Sessions[i]?.oldestSentAt ?? now) : pendSent[i * depth + Int(slots[i].pendHead)]
+                let oldest =
+                    slots[i].http2 ? (h2Sessions[i]?.oldestSentAt ?? now) : pendSent[i * depth + Int(slots[i].pendHead)]
                 if now - oldest >= timeoutNanos {
                     errors.timeout += 1
                     timeline.recordError()

@@ -84,16 +84,20 @@ public struct RequestBuilder: Sendable {
             if let contentType, !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
                 fields.append(("Content-Type", contentType))
             }
-            requests.append(LoadRequest(method: method, target: path, headers: fields, body: requestBody,
-                                        expectedStatus: expectedStatus))
+            requests.append(
+                LoadRequest(
+                    method: method, target: path, headers: fields, body: requestBody,
+                    expectedStatus: expectedStatus))
         }
         return requests
     }
 
     /// multipart/form-data (RFC 7578): the text around the parts is this
     /// variant's, each file's bytes the segment every variant shares.
-    private static func multipart(_ parts: [Part], boundary: String, files: [Int: RequestBody.Segment],
-                                  expand: (String) throws -> String) throws -> RequestBody {
+    private static func multipart(
+        _ parts: [Part], boundary: String, files: [Int: RequestBody.Segment],
+        expand: (String) throws -> String
+    ) throws -> RequestBody {
         var segments: [RequestBody.Segment] = []
         var text = ""
         for (k, part) in parts.enumerated() {
@@ -129,8 +133,10 @@ struct LoadRandom: RandomNumberGenerator {
 }
 
 enum Template {
-    static let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-                        "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
+    static let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+        "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
+    ]
 
     static func expand(_ text: String, sequence: Int, random: inout LoadRandom) throws -> String {
         var out = ""
@@ -140,18 +146,22 @@ enum Template {
             guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
                 throw RequestBuilder.Invalid(description: "unclosed '{{' in template '\(text)'")
             }
-            let spec = rest[open.upperBound..<close.lowerBound].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let spec = rest[open.upperBound..<close.lowerBound].split(separator: ":", omittingEmptySubsequences: false)
+                .map(String.init)
             out += try value(spec, sequence: sequence, random: &random, in: text)
             rest = rest[close.upperBound...]
         }
         return out + rest
     }
 
-    private static func value(_ spec: [String], sequence: Int, random: inout LoadRandom, in text: String) throws -> String {
+    private static func value(_ spec: [String], sequence: Int, random: inout LoadRandom, in text: String) throws
+        -> String
+    {
         switch spec[0] {
         case "int":
             guard spec.count == 3, let low = Int(spec[1]), let high = Int(spec[2]), low <= high else {
-                throw RequestBuilder.Invalid(description: "'{{int:MIN:MAX}}' needs two integers, MIN ≤ MAX, in '\(text)'")
+                throw RequestBuilder.Invalid(
+                    description: "'{{int:MIN:MAX}}' needs two integers, MIN ≤ MAX, in '\(text)'")
             }
             return String(Int.random(in: low...high, using: &random))
         case "word":
@@ -164,16 +174,22 @@ enum Template {
             }
             return String((0..<n).map { _ in "0123456789abcdef".randomElement(using: &random)! })
         case "uuid":
-            let a = random.next(), b = random.next()
+            let a = random.next()
+            let b = random.next()
             func hex(_ v: UInt64, _ digits: Int) -> String {
                 let s = String(v, radix: 16)
                 return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
             }
-            return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-4\(hex(a & 0xFFF, 3))-\(hex(0x8000 | (b >> 48) & 0x3FFF, 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
+            return
+                "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xFFFF, 4))-4\(hex(a & 0xFFF, 3))-\(hex(0x8000 | (b >> 48) & 0x3FFF, 4))-\(hex(b & 0xFFFF_FFFF_FFFF, 12))"
         case "email":
-            return "\(words[Int.random(in: 0..<words.count, using: &random)])\(Int.random(in: 1...99999, using: &random))@example.com"
+            return
+                "\(words[Int.random(in: 0..<words.count, using: &random)])\(Int.random(in: 1...99999, using: &random))@example.com"
         default:
-            throw RequestBuilder.Invalid(description: "unknown placeholder '{{\(spec.joined(separator: ":"))}}' in '\(text)'; known: int:MIN:MAX, word, uuid, hex:N, email, seq")
+            throw RequestBuilder.Invalid(
+                description:
+                    "unknown placeholder '{{\(spec.joined(separator: ":"))}}' in '\(text)'; known: int:MIN:MAX, word, uuid, hex:N, email, seq"
+            )
         }
     }
 }

@@ -13,7 +13,9 @@ enum ResponseScanner {
 
     /// Advances `slot` over `slot.buffer[0..<slot.used]`, dropping what it has
     /// consumed. `sample` collects head and body when the answer is sampled.
-    static func scan(_ slot: inout ConnectionSlot, capacity: Int, headOut: inout [UInt8], bodyOut: inout [UInt8]) -> Step {
+    static func scan(_ slot: inout ConnectionSlot, capacity: Int, headOut: inout [UInt8], bodyOut: inout [UInt8])
+        -> Step
+    {
         let buffer = slot.buffer
         var pos = 0
         let used = Int(slot.used)
@@ -56,7 +58,9 @@ enum ResponseScanner {
                 }
             case .body, .chunkData:
                 let take = min(Int(slot.remaining), used - pos)
-                if slot.sampling && take > 0 { bodyOut.append(contentsOf: UnsafeBufferPointer(start: buffer + pos, count: take)) }
+                if slot.sampling && take > 0 {
+                    bodyOut.append(contentsOf: UnsafeBufferPointer(start: buffer + pos, count: take))
+                }
                 pos += take
                 slot.remaining -= Int64(take)
                 if slot.remaining > 0 { return .needMore }
@@ -102,7 +106,9 @@ enum ResponseScanner {
                     return .complete
                 }
             case .untilClose:
-                if slot.sampling && used > pos { bodyOut.append(contentsOf: UnsafeBufferPointer(start: buffer + pos, count: used - pos)) }
+                if slot.sampling && used > pos {
+                    bodyOut.append(contentsOf: UnsafeBufferPointer(start: buffer + pos, count: used - pos))
+                }
                 pos = used
                 return .needMore
             }
@@ -119,7 +125,8 @@ enum ResponseScanner {
     static func parseHead(_ p: UnsafeMutablePointer<UInt8>, length: Int) -> Head? {
         // "HTTP/1.x SSS"
         guard length >= 12, p[0] == 72, p[1] == 84, p[2] == 84, p[3] == 80, p[4] == 47, p[5] == 49, p[6] == 46,
-              p[8] == 32, isDigit(p[9]), isDigit(p[10]), isDigit(p[11]) else { return nil }
+            p[8] == 32, isDigit(p[9]), isDigit(p[10]), isDigit(p[11])
+        else { return nil }
         let status = Int(p[9] - 48) * 100 + Int(p[10] - 48) * 10 + Int(p[11] - 48)
         var head = Head(status: status, contentLength: nil, chunked: false, close: p[7] == 48)
         var i = 0

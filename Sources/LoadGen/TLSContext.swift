@@ -37,8 +37,12 @@ final class TLSContext: @unchecked Sendable {
             wire += Array(name.utf8)
         }
         var message = [CChar](repeating: 0, count: 256)
-        guard let ctx = ctls_client_context(wire, UInt32(wire.count), options.insecure ? 1 : 0, options.caFile, &message, message.count) else {
-            throw Failure(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        guard
+            let ctx = ctls_client_context(
+                wire, UInt32(wire.count), options.insecure ? 1 : 0, options.caFile, &message, message.count)
+        else {
+            throw Failure(
+                description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         context = ctx
     }

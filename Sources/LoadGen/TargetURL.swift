@@ -27,7 +27,9 @@ public struct TargetURL: Sendable {
         pathAndQuery = rest.isEmpty ? "/" : (rest.hasPrefix("?") ? "/" + rest : String(rest))
         guard !authority.isEmpty else { throw Invalid(description: "'\(text)' has no host") }
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw Invalid(description: "unclosed '[' in '\(text)'") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw Invalid(description: "unclosed '[' in '\(text)'")
+            }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
             port = try Self.port(after.hasPrefix(":") ? after.dropFirst() : nil, default: defaultPort, in: text)
@@ -38,7 +40,9 @@ public struct TargetURL: Sendable {
             host = String(authority)
             port = defaultPort
         }
-        guard !pathAndQuery.contains(" ") else { throw Invalid(description: "the path of '\(text)' contains a space; percent-encode it") }
+        guard !pathAndQuery.contains(" ") else {
+            throw Invalid(description: "the path of '\(text)' contains a space; percent-encode it")
+        }
     }
 
     /// The Host header value.
@@ -49,7 +53,9 @@ public struct TargetURL: Sendable {
 
     private static func port(_ text: Substring?, default defaultPort: UInt16, in url: String) throws -> UInt16 {
         guard let text else { return defaultPort }
-        guard let value = UInt16(text), value > 0 else { throw Invalid(description: "invalid port '\(text)' in '\(url)'") }
+        guard let value = UInt16(text), value > 0 else {
+            throw Invalid(description: "invalid port '\(text)' in '\(url)'")
+        }
         return value
     }
 }

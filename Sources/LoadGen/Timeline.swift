@@ -1,6 +1,6 @@
 import Histogram
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One second of a run.
@@ -94,8 +94,12 @@ final class TimelineAggregator: @unchecked Sendable {
     func close(second: Int, requests: UInt64, errors: UInt64, active: Int, latencies: Histogram<UInt64>) {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
-        var slot = open[second] ?? Open(entry: TimelineSecond(second: second, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0,
-                                                              activeConnections: 0))
+        var slot =
+            open[second]
+            ?? Open(
+                entry: TimelineSecond(
+                    second: second, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0,
+                    activeConnections: 0))
         slot.entry.requests += requests
         slot.entry.errors += errors
         slot.entry.activeConnections += active
@@ -118,7 +122,8 @@ final class TimelineAggregator: @unchecked Sendable {
         guard let last = all.map(\.second).max() else { return [] }
         var bySecond = Dictionary(all.map { ($0.second, $0) }, uniquingKeysWith: { a, _ in a })
         return (0...last).map { s in
-            bySecond.removeValue(forKey: s) ?? TimelineSecond(second: s, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0, activeConnections: 0)
+            bySecond.removeValue(forKey: s)
+                ?? TimelineSecond(second: s, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0, activeConnections: 0)
         }
     }
 

@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The nginx peer: the reference for "how fast can this machine answer at
@@ -14,41 +14,41 @@ enum NginxConfig {
         // no "nobody" group, so name one that exists.
         let user = getuid() == 0 ? "user nobody nogroup;\n" : ""
         return """
-        # Written by catbench for one run; see `catbench peers list`.
-        \(user)worker_processes \(launch.workers);
-        daemon off;
-        master_process on;
-        pid \(launch.scratch)/nginx.pid;
-        error_log \(launch.scratch)/error.log warn;
-        events {
-            worker_connections 16384;
-        }
-        http {
-            access_log off;
-            keepalive_requests 100000000;
-            keepalive_timeout 75s;
-            client_body_temp_path \(launch.scratch)/client_body;
-            proxy_temp_path \(launch.scratch)/proxy;
-            fastcgi_temp_path \(launch.scratch)/fastcgi;
-            uwsgi_temp_path \(launch.scratch)/uwsgi;
-            scgi_temp_path \(launch.scratch)/scgi;
-            server {
-                listen \(listen) reuseport backlog=4096;
-                location = /plaintext {
-                    default_type text/plain;
-                    return 200 'Hello, World!';
-                }
-                location = /json {
-                    default_type application/json;
-                    return 200 '{"message":"Hello, World!"}';
-                }
-                location / {
-                    return 404;
+            # Written by catbench for one run; see `catbench peers list`.
+            \(user)worker_processes \(launch.workers);
+            daemon off;
+            master_process on;
+            pid \(launch.scratch)/nginx.pid;
+            error_log \(launch.scratch)/error.log warn;
+            events {
+                worker_connections 16384;
+            }
+            http {
+                access_log off;
+                keepalive_requests 100000000;
+                keepalive_timeout 75s;
+                client_body_temp_path \(launch.scratch)/client_body;
+                proxy_temp_path \(launch.scratch)/proxy;
+                fastcgi_temp_path \(launch.scratch)/fastcgi;
+                uwsgi_temp_path \(launch.scratch)/uwsgi;
+                scgi_temp_path \(launch.scratch)/scgi;
+                server {
+                    listen \(listen) reuseport backlog=4096;
+                    location = /plaintext {
+                        default_type text/plain;
+                        return 200 'Hello, World!';
+                    }
+                    location = /json {
+                        default_type application/json;
+                        return 200 '{"message":"Hello, World!"}';
+                    }
+                    location / {
+                        return 404;
+                    }
                 }
             }
-        }
 
-        """
+            """
     }
 
     static func write(_ launch: PeerLaunch) throws {
@@ -60,7 +60,8 @@ enum NginxConfig {
         guard let folder = try? FileSystem.temporaryDirectory(prefix: "catbench-nginx-version") else { return nil }
         defer { FileSystem.removeTree(folder) }
         let log = "\(folder)/out"
-        guard let child = try? ChildProcess.spawn([nginx, "-v"], logPath: log), child.wait(seconds: 10) == .exited(0) else { return nil }
+        guard let child = try? ChildProcess.spawn([nginx, "-v"], logPath: log), child.wait(seconds: 10) == .exited(0)
+        else { return nil }
         let text = ChildProcess.tail(of: log, lines: 5)
         guard let slash = text.firstIndex(of: "/") else { return nil }
         return String(text[text.index(after: slash)...].prefix { !$0.isWhitespace })

@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bundled peer apps written out under the user's cache folder, with a
@@ -80,34 +80,45 @@ public struct PeerInstallation: Sendable {
 
         if !FileSystem.isExecutable(python) {
             log("peers: creating the virtual environment")
-            try run([interpreter, "-m", "venv", venv], what: "creating a virtual environment",
-                    hint: "on Debian or Ubuntu: apt-get install python3-venv")
+            try run(
+                [interpreter, "-m", "venv", venv], what: "creating a virtual environment",
+                hint: "on Debian or Ubuntu: apt-get install python3-venv")
         }
         log("peers: installing \(manifest.requirements) (pip's output follows)")
-        try run([python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", "\(appDirectory)/\(manifest.requirements)"],
-                what: "installing the peer packages", hint: "pip needs to reach PyPI (or a mirror set in PIP_INDEX_URL)", showOutput: true)
+        try run(
+            [
+                python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r",
+                "\(appDirectory)/\(manifest.requirements)",
+            ],
+            what: "installing the peer packages", hint: "pip needs to reach PyPI (or a mirror set in PIP_INDEX_URL)",
+            showOutput: true)
 
         // The shared folders, on the module path of every process of the environment
         // (gunicorn's workers, the CPU pools' processes) whatever its working directory.
         let pathFile = """
-        import os, sys, sysconfig
-        folders = [os.path.join(sys.argv[2], f) for f in sys.argv[3:]]
-        with open(os.path.join(sysconfig.get_paths()["purelib"], sys.argv[1]), "w") as pth:
-            pth.write("".join(f + "\\n" for f in folders))
-        """
-        try run([python, "-c", pathFile, Self.pathFileName, appDirectory] + manifest.pythonPath,
-                what: "putting the shared peer logic on the module path", hint: nil)
+            import os, sys, sysconfig
+            folders = [os.path.join(sys.argv[2], f) for f in sys.argv[3:]]
+            with open(os.path.join(sysconfig.get_paths()["purelib"], sys.argv[1]), "w") as pth:
+                pth.write("".join(f + "\\n" for f in folders))
+            """
+        try run(
+            [python, "-c", pathFile, Self.pathFileName, appDirectory] + manifest.pythonPath,
+            what: "putting the shared peer logic on the module path", hint: nil)
 
         // Versions as installed, recorded in every result.
         let script = """
-        import importlib.metadata as m, json, platform, sys
-        names = sys.argv[2:]
-        versions = {n: m.version(n) for n in names}
-        json.dump({"python": sys.executable, "python_version": platform.python_version(), "packages": versions}, open(sys.argv[1], "w"))
-        """
+            import importlib.metadata as m, json, platform, sys
+            names = sys.argv[2:]
+            versions = {n: m.version(n) for n in names}
+            json.dump({"python": sys.executable, "python_version": platform.python_version(), "packages": versions}, open(sys.argv[1], "w"))
+            """
         let scratch = "\(marker).new"
-        try run([python, "-c", script, scratch] + manifest.pythonPackages, what: "reading the installed versions", hint: nil)
-        guard let bytes = FileSystem.read(scratch) else { throw Failure(description: "the installed versions were not written") }
+        try run(
+            [python, "-c", script, scratch] + manifest.pythonPackages, what: "reading the installed versions", hint: nil
+        )
+        guard let bytes = FileSystem.read(scratch) else {
+            throw Failure(description: "the installed versions were not written")
+        }
         // Re-encode with our own keys: the marker is ours to read back.
         struct Raw: Decodable { let python: String; let python_version: String; let packages: [String: String] }
         let raw = try JSONDecoder().decode(Raw.self, from: Data(bytes))
@@ -115,7 +126,9 @@ public struct PeerInstallation: Sendable {
         try FileSystem.writeAtomically(Array(try JSONEncoder().encode(record)), to: marker)
         unlink(scratch)
         removeOtherInstallations(log: log)
-        log("peers: installed " + record.packages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        log(
+            "peers: installed "
+                + record.packages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
     }
 
     /// Installations made from other bundled files (an older catbench) take
@@ -127,7 +140,9 @@ public struct PeerInstallation: Sendable {
         guard let dir = opendir(parent) else { return }
         var others: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name.hasPrefix("peers-") && name != mine { others.append(name) }
         }
         closedir(dir)
@@ -142,14 +157,16 @@ public struct PeerInstallation: Sendable {
         let logPath = "\(directory)/install.log"
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(arguments, environment: ["PIP_PROGRESS_BAR": "off"], logPath: showOutput ? nil : logPath,
-                                           ownGroup: false)
+            child = try ChildProcess.spawn(
+                arguments, environment: ["PIP_PROGRESS_BAR": "off"], logPath: showOutput ? nil : logPath,
+                ownGroup: false)
         } catch {
             throw Failure(description: "\(what) failed: \(error)")
         }
         let ended = child.wait()
         guard ended == .exited(0) else {
-            var message = "\(what) failed: \(arguments.prefix(3).joined(separator: " ")) \(ended.map { "\($0)" } ?? "did not end")"
+            var message =
+                "\(what) failed: \(arguments.prefix(3).joined(separator: " ")) \(ended.map { "\($0)" } ?? "did not end")"
             let tail = showOutput ? "" : child.logTail(lines: 15)
             if !tail.isEmpty { message += "\n" + tail }
             if let hint { message += "\n(\(hint))" }
@@ -166,7 +183,10 @@ public struct PeerInstallation: Sendable {
             return wanted
         }
         guard let found = Executables.find(wanted) else {
-            throw Failure(description: "Python 3 is needed for the peers and '\(wanted)' is not on the PATH (on Debian or Ubuntu: apt-get install python3 python3-venv; or pass --python PATH)")
+            throw Failure(
+                description:
+                    "Python 3 is needed for the peers and '\(wanted)' is not on the PATH (on Debian or Ubuntu: apt-get install python3 python3-venv; or pass --python PATH)"
+            )
         }
         return found
     }

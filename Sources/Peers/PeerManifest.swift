@@ -83,18 +83,22 @@ public struct PeerManifest: Decodable, Sendable {
             guard ["python", "nginx"].contains(entry.kind) else {
                 throw Invalid(description: "peers.json: peer \(entry.name) has unknown kind '\(entry.kind)'")
             }
-            guard !entry.command.isEmpty else { throw Invalid(description: "peers.json: peer \(entry.name) has no command") }
+            guard !entry.command.isEmpty else {
+                throw Invalid(description: "peers.json: peer \(entry.name) has no command")
+            }
             if entry.kind == "python" {
                 guard let directory = entry.directory, isRelativeFolder(directory) else {
-                    throw Invalid(description:
-                        "peers.json: Python peer \(entry.name) needs a \"directory\" inside the apps folder")
+                    throw Invalid(
+                        description:
+                            "peers.json: Python peer \(entry.name) needs a \"directory\" inside the apps folder")
                 }
             }
             for (key, reason) in entry.waived {
                 let parts = key.split(separator: "/", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !reason.isEmpty else {
-                    throw Invalid(description:
-                        "peers.json: peer \(entry.name) waives '\(key)'; a waiver is \"suite/part\": \"reason\"")
+                    throw Invalid(
+                        description:
+                            "peers.json: peer \(entry.name) waives '\(key)'; a waiver is \"suite/part\": \"reason\"")
                 }
             }
         }

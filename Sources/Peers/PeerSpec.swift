@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where and how one start of an external server happens.
@@ -23,8 +23,10 @@ public struct PeerLaunch: Sendable {
 
     /// What every process of the server finds in its environment.
     public var environment: [String: String] {
-        var env = ["CATBENCH_HOST": host, "CATBENCH_PORT": String(port), "CATBENCH_WORKERS": String(workers),
-                   "CATBENCH_SCRATCH": scratch, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"]
+        var env = [
+            "CATBENCH_HOST": host, "CATBENCH_PORT": String(port), "CATBENCH_WORKERS": String(workers),
+            "CATBENCH_SCRATCH": scratch, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+        ]
         env.merge(services) { mine, _ in mine }
         return env
     }
@@ -67,8 +69,10 @@ public struct PeerSpec: Sendable {
     /// writes what the server needs first (nginx's configuration).
     public func arguments(for launch: PeerLaunch) throws -> [String] {
         if nginx { try NginxConfig.write(launch) }
-        let values = ["{host}": launch.host, "{port}": String(launch.port), "{workers}": String(launch.workers),
-                      "{scratch}": launch.scratch]
+        let values = [
+            "{host}": launch.host, "{port}": String(launch.port), "{workers}": String(launch.workers),
+            "{scratch}": launch.scratch,
+        ]
         return template.map { argument in
             var out = argument
             for (key, value) in values { out = out.replacing(key, with: value) }
@@ -82,13 +86,21 @@ public struct PeerSpec: Sendable {
     public static func bundled(_ name: String, installation: PeerInstallation) throws -> PeerSpec {
         let manifest = try PeerManifest.bundled()
         guard let entry = manifest.entry(named: name) else {
-            throw Invalid(description: "unknown peer '\(name)'; bundled peers: \(manifest.peers.map(\.name).joined(separator: ", ")) (or NAME=http://HOST:PORT for a running server)")
+            throw Invalid(
+                description:
+                    "unknown peer '\(name)'; bundled peers: \(manifest.peers.map(\.name).joined(separator: ", ")) (or NAME=http://HOST:PORT for a running server)"
+            )
         }
         var configuration = ["server_configuration": entry.configuration]
         var template = entry.command
         if entry.kind == "nginx" {
-            guard let nginx = Executables.find("nginx", extraFolders: ["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"]) else {
-                throw Invalid(description: "peer nginx: no nginx on the PATH or in /usr/sbin (on Debian or Ubuntu: apt-get install nginx)")
+            guard
+                let nginx = Executables.find(
+                    "nginx", extraFolders: ["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"])
+            else {
+                throw Invalid(
+                    description:
+                        "peer nginx: no nginx on the PATH or in /usr/sbin (on Debian or Ubuntu: apt-get install nginx)")
             }
             template = template.map { $0.replacing("{nginx}", with: nginx) }
             configuration["version"] = NginxConfig.version(of: nginx) ?? "unknown"
@@ -110,9 +122,10 @@ public struct PeerSpec: Sendable {
             }
         }
         configuration["command"] = entry.command.joined(separator: " ")
-        return PeerSpec(name: entry.name, kind: .bundled, design: entry.configuration, configuration: configuration,
-                        notApplicable: entry.notApplicable, waivers: entry.waived, address: nil, template: template,
-                        workingDirectory: installation.workingDirectory(of: entry), nginx: entry.kind == "nginx")
+        return PeerSpec(
+            name: entry.name, kind: .bundled, design: entry.configuration, configuration: configuration,
+            notApplicable: entry.notApplicable, waivers: entry.waived, address: nil, template: template,
+            workingDirectory: installation.workingDirectory(of: entry), nginx: entry.kind == "nginx")
     }
 
     /// `NAME=COMMAND`, run through /bin/sh; `{port}` (and `{host}`, `{workers}`,
@@ -120,18 +133,24 @@ public struct PeerSpec: Sendable {
     public static func command(_ text: String) throws -> PeerSpec {
         let (name, command) = try split(text, what: "--peer-cmd", example: "myapp=python app.py --port {port}")
         guard command.contains("{port}") || command.contains("CATBENCH_PORT") else {
-            throw Invalid(description: "--peer-cmd '\(text)': the command must take its port from {port} (or $CATBENCH_PORT), which catbench chooses free")
+            throw Invalid(
+                description:
+                    "--peer-cmd '\(text)': the command must take its port from {port} (or $CATBENCH_PORT), which catbench chooses free"
+            )
         }
-        return PeerSpec(name: name, kind: .command, design: "started by catbench: \(command)", configuration: ["command": command],
-                        notApplicable: [:], waivers: [:], address: nil,
-                        template: ["/bin/sh", "-c", command], workingDirectory: nil, nginx: false)
+        return PeerSpec(
+            name: name, kind: .command, design: "started by catbench: \(command)", configuration: ["command": command],
+            notApplicable: [:], waivers: [:], address: nil,
+            template: ["/bin/sh", "-c", command], workingDirectory: nil, nginx: false)
     }
 
     /// `NAME=http://HOST:PORT`: a server already running.
     public static func running(_ text: String) throws -> PeerSpec {
         let (name, url) = try split(text, what: "--peer", example: "myapp=http://127.0.0.1:8000")
         guard url.hasPrefix("http://") else {
-            throw Invalid(description: "--peer \(text): the URL must be http://HOST:PORT (peers are measured over cleartext HTTP/1.1)")
+            throw Invalid(
+                description:
+                    "--peer \(text): the URL must be http://HOST:PORT (peers are measured over cleartext HTTP/1.1)")
         }
         var authority = url.dropFirst("http://".count)
         if let slash = authority.firstIndex(of: "/") { authority = authority[..<slash] }
@@ -150,9 +169,10 @@ public struct PeerSpec: Sendable {
         guard !host.isEmpty, let port = UInt16(portText), port > 0 else {
             throw Invalid(description: "--peer \(text): cannot read a host and port from \(url)")
         }
-        return PeerSpec(name: name, kind: .running, design: "already running at \(url)", configuration: ["url": url],
-                        notApplicable: [:], waivers: [:], address: (host, port), template: [], workingDirectory: nil,
-                        nginx: false)
+        return PeerSpec(
+            name: name, kind: .running, design: "already running at \(url)", configuration: ["url": url],
+            notApplicable: [:], waivers: [:], address: (host, port), template: [], workingDirectory: nil,
+            nginx: false)
     }
 
     static func split(_ text: String, what: String, example: String) throws -> (String, String) {
@@ -161,7 +181,8 @@ public struct PeerSpec: Sendable {
         }
         let name = String(text[..<eq])
         let rest = String(text[text.index(after: eq)...])
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+        else {
             throw Invalid(description: "\(what) '\(text)': the name must be letters, digits, '-', '_' or '.'")
         }
         guard !rest.isEmpty else { throw Invalid(description: "\(what) '\(text)': nothing after '='") }

@@ -1,6 +1,6 @@
 import CPosix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// CPU affinity of the calling thread.

@@ -1,7 +1,7 @@
 import CPosix
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A program catbench starts and must stop again: a server under test, an
@@ -16,7 +16,9 @@ public final class ChildProcess: Sendable {
         public var description: String {
             switch self {
             case .exited(let code): return "exited with status \(code)"
-            case .signalled(let signal): return "killed by signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : signal == SIGTERM ? " (SIGTERM)" : signal == SIGSEGV ? " (SIGSEGV)" : "")"
+            case .signalled(let signal):
+                return
+                    "killed by signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : signal == SIGTERM ? " (SIGTERM)" : signal == SIGSEGV ? " (SIGSEGV)" : "")"
             }
         }
     }
@@ -42,14 +44,17 @@ public final class ChildProcess: Sendable {
     /// `cpus`, the child and everything it starts run on those CPUs only.
     /// With `ownGroup` false the child stays in catbench's process group, so
     /// a Ctrl-C at the terminal stops both (for short helper steps).
-    public static func spawn(_ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil,
-                             logPath: String? = nil, cpus: [Int]? = nil, ownGroup: Bool = true) throws -> ChildProcess {
+    public static func spawn(
+        _ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil,
+        logPath: String? = nil, cpus: [Int]? = nil, ownGroup: Bool = true
+    ) throws -> ChildProcess {
         guard let program = arguments.first, !program.isEmpty else { throw SpawnError(description: "empty command") }
         var outputFD: Int32 = -1
         if let logPath {
             outputFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard outputFD >= 0 else {
-                throw SpawnError(description: "cannot create the log file \(logPath): \(String(cString: strerror(errno)))")
+                throw SpawnError(
+                    description: "cannot create the log file \(logPath): \(String(cString: strerror(errno)))")
             }
         }
         defer { if outputFD >= 0 { close(outputFD) } }

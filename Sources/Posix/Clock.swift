@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Monotonic and CPU clocks in nanoseconds; `clock_gettime` goes through the vDSO,

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Files and folders: written whole or not at all, read whole, removed whole.
@@ -15,7 +15,9 @@ public enum FileSystem {
         if !directory.isEmpty { try makeDirectories(directory) }
         let temporary = "\(path).tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileSystem.Failure(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw FileSystem.Failure(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
@@ -42,7 +44,8 @@ public enum FileSystem {
         for part in path.split(separator: "/") {
             current += (current.isEmpty || current.hasSuffix("/") ? "" : "/") + part
             if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw FileSystem.Failure(description: "cannot create directory \(current): \(String(cString: strerror(errno)))")
+                throw FileSystem.Failure(
+                    description: "cannot create directory \(current): \(String(cString: strerror(errno)))")
             }
         }
     }
@@ -96,7 +99,8 @@ public enum FileSystem {
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else {
-            throw Failure(description: "cannot create a temporary folder in \(base): \(String(cString: strerror(errno)))")
+            throw Failure(
+                description: "cannot create a temporary folder in \(base): \(String(cString: strerror(errno)))")
         }
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

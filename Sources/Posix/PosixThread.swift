@@ -1,6 +1,6 @@
 import CPosix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A joinable POSIX thread running a Swift closure. The frameworks and the load
@@ -23,12 +23,14 @@ public final class PosixThread: @unchecked Sendable {
         self.name = name
         let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            setCurrentThreadName(box.name)
-            box.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                setCurrentThreadName(box.name)
+                box.body()
+                return nil
+            }, box)
         guard rc == 0 else {
             Unmanaged<Box>.fromOpaque(box).release()
             throw PosixError("pthread_create", code: rc)

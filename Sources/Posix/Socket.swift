@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Thin helpers over socket system calls, each throwing a `PosixError` or a
@@ -25,9 +25,15 @@ public enum Socket {
             close(fd)
             switch code {
             case EADDRINUSE:
-                throw ListenError(description: "port \(address.port) on \(address.host) is in use by another process; pass --port 0 for a free one")
+                throw ListenError(
+                    description:
+                        "port \(address.port) on \(address.host) is in use by another process; pass --port 0 for a free one"
+                )
             case EACCES:
-                throw ListenError(description: "permission denied binding port \(address.port) on \(address.host); ports below 1024 need privileges, pass --port 0 for a free one")
+                throw ListenError(
+                    description:
+                        "permission denied binding port \(address.port) on \(address.host); ports below 1024 need privileges, pass --port 0 for a free one"
+                )
             case EADDRNOTAVAIL:
                 throw ListenError(description: "address \(address.host) is not available on this machine")
             default:

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Swift concurrency executor that runs its jobs on one thread of its own,
@@ -132,7 +132,8 @@ struct TimerHeap {
         waiting.removeLast()
         var parent = 0
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var smallest = parent
             if left < deadlines.count && deadlines[left] < deadlines[smallest] { smallest = left }
             if right < deadlines.count && deadlines[right] < deadlines[smallest] { smallest = right }
@@ -175,4 +176,3 @@ final class Completion<T>: @unchecked Sendable {
         return v
     }
 }
-

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A pool of threads for blocking or CPU-heavy work (Python's
@@ -18,10 +18,11 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
         for i in 0..<max(1, count) {
-            threads.append(try PosixThread(name: "\(name)-\(i)") { [self] in
-                onThreadStart?()
-                loop()
-            })
+            threads.append(
+                try PosixThread(name: "\(name)-\(i)") { [self] in
+                    onThreadStart?()
+                    loop()
+                })
         }
     }
 

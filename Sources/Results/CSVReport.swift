@@ -12,10 +12,13 @@ public enum CSVReport {
 
     public static func render(_ document: RunDocument) -> String {
         var out = columns.joined(separator: ",") + "\r\n"
-        let versions = Dictionary(document.servers.map { ($0.name, $0.configuration["version"] ?? "") }, uniquingKeysWith: { a, _ in a })
+        let versions = Dictionary(
+            document.servers.map { ($0.name, $0.configuration["version"] ?? "") }, uniquingKeysWith: { a, _ in a })
         for m in document.measurements {
             let s = m.median
-            let status = m.notApplicable != nil ? "n/a" : (m.failure != nil ? "failed" : (s == nil ? "not_measured" : "measured"))
+            let status =
+                m.notApplicable != nil
+                ? "n/a" : (m.failure != nil ? "failed" : (s == nil ? "not_measured" : "measured"))
             let cells: [String] = [
                 m.server, m.suite, m.workload, m.protocolName, m.mode, String(m.connections), String(m.streams),
                 String(m.pipeline), m.keepAlive ? "true" : "false", m.rate.map { number($0) } ?? "",

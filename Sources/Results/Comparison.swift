@@ -20,10 +20,18 @@ public struct Comparison: Sendable {
 
         public static let all: [Metric] = [
             Metric(name: "req/s", unit: "req/s", higherIsBetter: true, value: { $0.rps }, perRepetition: { $0.rps }),
-            Metric(name: "p50", unit: "µs", higherIsBetter: false, value: { $0.latencyUs.p50 }, perRepetition: { $0.latencyUs.p50 }),
-            Metric(name: "p99", unit: "µs", higherIsBetter: false, value: { $0.latencyUs.p99 }, perRepetition: { $0.latencyUs.p99 }),
-            Metric(name: "allocs/req", unit: "", higherIsBetter: false, value: { $0.allocationsPerRequest }, perRepetition: { $0.allocationsPerRequest }),
-            Metric(name: "CPU µs/req", unit: "µs", higherIsBetter: false, value: { $0.serverCpuUsPerRequest }, perRepetition: { $0.serverCpuUsPerRequest }),
+            Metric(
+                name: "p50", unit: "µs", higherIsBetter: false, value: { $0.latencyUs.p50 },
+                perRepetition: { $0.latencyUs.p50 }),
+            Metric(
+                name: "p99", unit: "µs", higherIsBetter: false, value: { $0.latencyUs.p99 },
+                perRepetition: { $0.latencyUs.p99 }),
+            Metric(
+                name: "allocs/req", unit: "", higherIsBetter: false, value: { $0.allocationsPerRequest },
+                perRepetition: { $0.allocationsPerRequest }),
+            Metric(
+                name: "CPU µs/req", unit: "µs", higherIsBetter: false, value: { $0.serverCpuUsPerRequest },
+                perRepetition: { $0.serverCpuUsPerRequest }),
         ]
     }
 
@@ -57,9 +65,12 @@ public struct Comparison: Sendable {
         for b in base.measurements where b.notApplicable == nil && b.median != nil {
             let key = Self.key(b)
             guard let n = newByKey[key], n.notApplicable == nil, let ns = n.median else {
-                let reason = newByKey[key]?.notApplicable.map { "n/a in the new run: \($0)" } ?? "not measured in the new run"
-                rows.append(Row(key: key, metric: reason, unit: "", base: b.median?.rps, new: nil, change: nil,
-                                baseRange: nil, newRange: nil, verdict: .missing))
+                let reason =
+                    newByKey[key]?.notApplicable.map { "n/a in the new run: \($0)" } ?? "not measured in the new run"
+                rows.append(
+                    Row(
+                        key: key, metric: reason, unit: "", base: b.median?.rps, new: nil, change: nil,
+                        baseRange: nil, newRange: nil, verdict: .missing))
                 continue
             }
             for metric in Metric.all {
@@ -72,13 +83,17 @@ public struct Comparison: Sendable {
                     let better = metric.higherIsBetter ? change > 0 : change < 0
                     verdict = better ? .improvement : .regression
                 }
-                rows.append(Row(key: key, metric: metric.name, unit: metric.unit, base: bv, new: nv, change: change,
-                                baseRange: bRange, newRange: nRange, verdict: verdict))
+                rows.append(
+                    Row(
+                        key: key, metric: metric.name, unit: metric.unit, base: bv, new: nv, change: change,
+                        baseRange: bRange, newRange: nRange, verdict: verdict))
             }
         }
         for n in new.measurements where n.notApplicable == nil && n.median != nil && !baseKeys.contains(Self.key(n)) {
-            rows.append(Row(key: Self.key(n), metric: "req/s", unit: "req/s", base: nil, new: n.median?.rps, change: nil,
-                            baseRange: nil, newRange: nil, verdict: .added))
+            rows.append(
+                Row(
+                    key: Self.key(n), metric: "req/s", unit: "req/s", base: nil, new: n.median?.rps, change: nil,
+                    baseRange: nil, newRange: nil, verdict: .added))
         }
         self.rows = rows
     }

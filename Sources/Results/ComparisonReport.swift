@@ -7,9 +7,11 @@ public enum ComparisonReport {
         let shown = all ? comparison.rows : comparison.rows.filter { $0.verdict != .unchanged }
         let header = ["measurement", "metric", "base", "new", "change", "base range", "new range", "verdict"]
         let cells = shown.map { row -> [String] in
-            [row.key, row.metric, number(row.base), number(row.new),
-             row.change.map { signed($0 * 100) + "%" } ?? "",
-             range(row.baseRange), range(row.newRange), label(row.verdict)]
+            [
+                row.key, row.metric, number(row.base), number(row.new),
+                row.change.map { signed($0 * 100) + "%" } ?? "",
+                range(row.baseRange), range(row.newRange), label(row.verdict),
+            ]
         }
         let summary = summaryLine(comparison)
         switch format {
@@ -21,7 +23,9 @@ public enum ComparisonReport {
             var out = "### catbench compare\n\n" + summary + "\n"
             if !cells.isEmpty {
                 out += "\n| " + header.joined(separator: " | ") + " |\n"
-                out += "|" + header.enumerated().map { $0.offset < 2 || $0.offset == 7 ? " --- |" : " ---: |" }.joined() + "\n"
+                out +=
+                    "|" + header.enumerated().map { $0.offset < 2 || $0.offset == 7 ? " --- |" : " ---: |" }.joined()
+                    + "\n"
                 for row in cells { out += "| " + row.map(MarkdownReport.escape).joined(separator: " | ") + " |\n" }
             }
             return out
@@ -30,8 +34,10 @@ public enum ComparisonReport {
 
     static func summaryLine(_ c: Comparison) -> String {
         let threshold = TableRenderer.format(c.threshold * 100, decimals: 1) + "%"
-        var parts = ["\(c.regressions.count) regression\(c.regressions.count == 1 ? "" : "s")",
-                     "\(c.improvements.count) improvement\(c.improvements.count == 1 ? "" : "s")"]
+        var parts = [
+            "\(c.regressions.count) regression\(c.regressions.count == 1 ? "" : "s")",
+            "\(c.improvements.count) improvement\(c.improvements.count == 1 ? "" : "s")",
+        ]
         if !c.missing.isEmpty { parts.append("\(c.missing.count) missing in the new run") }
         let added = c.rows.filter { $0.verdict == .added }.count
         if added > 0 { parts.append("\(added) new") }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Success criteria, as a file states them (criteria/plan.yaml): each names
@@ -50,8 +50,10 @@ public struct Criterion: Decodable, Sendable {
         case atMost = "at_most"
     }
 
-    public init(name: String, suite: String, workloads: [String]? = nil, metric: Metric, servers: [String], baseline: String,
-                atLeast: Double? = nil, atMost: Double? = nil, note: String? = nil) {
+    public init(
+        name: String, suite: String, workloads: [String]? = nil, metric: Metric, servers: [String], baseline: String,
+        atLeast: Double? = nil, atMost: Double? = nil, note: String? = nil
+    ) {
         self.name = name
         self.suite = suite
         self.workloads = workloads
@@ -79,17 +81,23 @@ public struct Criterion: Decodable, Sendable {
         atMost = try c.decodeIfPresent(Double.self, forKey: .atMost)
         note = try c.decodeIfPresent(String.self, forKey: .note)
         guard atLeast != nil || atMost != nil else {
-            throw DecodingError.dataCorruptedError(forKey: .atLeast, in: c, debugDescription: "criterion '\(name)' needs at_least or at_most")
+            throw DecodingError.dataCorruptedError(
+                forKey: .atLeast, in: c, debugDescription: "criterion '\(name)' needs at_least or at_most")
         }
         guard !servers.isEmpty else {
-            throw DecodingError.dataCorruptedError(forKey: .servers, in: c, debugDescription: "criterion '\(name)' names no server")
+            throw DecodingError.dataCorruptedError(
+                forKey: .servers, in: c, debugDescription: "criterion '\(name)' names no server")
         }
     }
 }
 
 /// The verdict of one criterion for one server.
 public struct CriterionResult: Sendable {
-    public enum Verdict: String, Sendable { case pass = "PASS", fail = "FAIL", notApplicable = "n/a" }
+    public enum Verdict: String, Sendable {
+        case pass = "PASS"
+        case fail = "FAIL"
+        case notApplicable = "n/a"
+    }
 
     public let criterion: String
     public let server: String
@@ -108,45 +116,68 @@ public enum CriteriaCheck {
     }
 
     static func evaluate(_ c: Criterion, server: String, on d: RunDocument) -> CriterionResult {
-        func result(_ verdict: CriterionResult.Verdict, ratio: Double? = nil, workloads: [String] = [], detail: String) -> CriterionResult {
-            CriterionResult(criterion: c.name, server: server, baseline: c.baseline, verdict: verdict, ratio: ratio,
-                            workloads: workloads, detail: detail)
+        func result(_ verdict: CriterionResult.Verdict, ratio: Double? = nil, workloads: [String] = [], detail: String)
+            -> CriterionResult
+        {
+            CriterionResult(
+                criterion: c.name, server: server, baseline: c.baseline, verdict: verdict, ratio: ratio,
+                workloads: workloads, detail: detail)
         }
         let status = Dictionary(d.servers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        guard let record = status[server] else { return result(.notApplicable, detail: "\(server) is not in this result") }
-        if (record.status != .measured && record.status != .failedVerification) || record.verification.contains(where: { $0.suite == c.suite && !$0.passed }) {
-            return result(.fail, detail: "\(server) was not measured on \(c.suite): \(record.status.rawValue.replacingUnderscores())\(record.error.map { " — \($0)" } ?? "")")
+        guard let record = status[server] else {
+            return result(.notApplicable, detail: "\(server) is not in this result")
         }
-        guard let base = status[c.baseline] else { return result(.notApplicable, detail: "\(c.baseline) is not in this result") }
+        if (record.status != .measured && record.status != .failedVerification)
+            || record.verification.contains(where: { $0.suite == c.suite && !$0.passed })
+        {
+            return result(
+                .fail,
+                detail:
+                    "\(server) was not measured on \(c.suite): \(record.status.rawValue.replacingUnderscores())\(record.error.map { " — \($0)" } ?? "")"
+            )
+        }
+        guard let base = status[c.baseline] else {
+            return result(.notApplicable, detail: "\(c.baseline) is not in this result")
+        }
         if base.status != .measured && base.status != .failedVerification {
-            return result(.notApplicable, detail: "the baseline \(c.baseline) was not measured: \(base.status.rawValue.replacingUnderscores())")
+            return result(
+                .notApplicable,
+                detail: "the baseline \(c.baseline) was not measured: \(base.status.rawValue.replacingUnderscores())")
         }
         // A figure beside errors or wrong answers is no figure: such rows fail the server (n/a for the baseline).
         func troubled(_ name: String) -> [String] {
             d.measurements.filter { m in
-                m.server == name && m.suite == c.suite && m.notApplicable == nil && (c.workloads?.contains(m.workload) ?? true)
+                m.server == name && m.suite == c.suite && m.notApplicable == nil
+                    && (c.workloads?.contains(m.workload) ?? true)
                     && (m.failure != nil || (m.median.map { $0.errors > 0 || $0.wrongAnswers > 0 } ?? false))
             }.map { m in
-                let why = m.failure.map { "failed: \($0)" }
+                let why =
+                    m.failure.map { "failed: \($0)" }
                     ?? "\(m.median!.errors) errors, \(m.median!.wrongAnswers) wrong answers"
                 return "\(m.workload) \(m.protocolName) \(m.mode) (\(why))"
             }
         }
         let mineTroubled = troubled(server)
         if !mineTroubled.isEmpty {
-            return result(.fail, detail: "\(server) had rows with errors, wrong answers or failures on \(c.suite): "
-                          + mineTroubled.prefix(3).joined(separator: "; ") + (mineTroubled.count > 3 ? "; …" : ""))
+            return result(
+                .fail,
+                detail: "\(server) had rows with errors, wrong answers or failures on \(c.suite): "
+                    + mineTroubled.prefix(3).joined(separator: "; ") + (mineTroubled.count > 3 ? "; …" : ""))
         }
         let baseTroubled = troubled(c.baseline)
         if !baseTroubled.isEmpty {
-            return result(.notApplicable, detail: "the baseline \(c.baseline) had rows with errors, wrong answers or failures on "
-                          + "\(c.suite): " + baseTroubled.prefix(3).joined(separator: "; "))
+            return result(
+                .notApplicable,
+                detail: "the baseline \(c.baseline) had rows with errors, wrong answers or failures on "
+                    + "\(c.suite): " + baseTroubled.prefix(3).joined(separator: "; "))
         }
         // Headline measurements of both, paired by workload, protocol and mode.
         func headline(_ name: String) -> [String: MeasurementRecord] {
             var byKey: [String: MeasurementRecord] = [:]
-            for m in d.measurements where m.server == name && m.suite == c.suite && m.notApplicable == nil && m.median != nil
-                && m.keepAlive && m.pipeline == 1 && m.rate == nil && (c.workloads?.contains(m.workload) ?? true) {
+            for m in d.measurements
+            where m.server == name && m.suite == c.suite && m.notApplicable == nil && m.median != nil
+                && m.keepAlive && m.pipeline == 1 && m.rate == nil && (c.workloads?.contains(m.workload) ?? true)
+            {
                 byKey["\(m.workload) \(m.protocolName) \(m.mode)"] = m
             }
             return byKey
@@ -156,22 +187,31 @@ public enum CriteriaCheck {
         var ratios: [Double] = []
         var workloads: [String] = []
         for key in mine.keys.sorted() {
-            guard let a = mine[key], let b = theirs[key], let va = c.metric.value(a.median!), let vb = c.metric.value(b.median!),
-                  va > 0, vb > 0 else { continue }
+            guard let a = mine[key], let b = theirs[key], let va = c.metric.value(a.median!),
+                let vb = c.metric.value(b.median!),
+                va > 0, vb > 0
+            else { continue }
             ratios.append(va / vb)
             if !workloads.contains(a.workload) { workloads.append(a.workload) }
         }
         guard !ratios.isEmpty else {
-            let reason = d.measurements.contains(where: { $0.suite == c.suite }) ? "no \(c.metric.rawValue) measured for both \(server) and \(c.baseline) on \(c.suite)"
+            let reason =
+                d.measurements.contains(where: { $0.suite == c.suite })
+                ? "no \(c.metric.rawValue) measured for both \(server) and \(c.baseline) on \(c.suite)"
                 : "no \(c.suite) measurements in this result"
             return result(.notApplicable, detail: reason)
         }
         let ratio = geometricMean(ratios)
         var pass = true
         var bounds: [String] = []
-        if let low = c.atLeast { pass = pass && ratio >= low; bounds.append("≥ " + TableRenderer.format(low, decimals: 2)) }
-        if let high = c.atMost { pass = pass && ratio <= high; bounds.append("≤ " + TableRenderer.format(high, decimals: 2)) }
-        let detail = "\(c.metric.rawValue) \(server)/\(c.baseline) = \(TableRenderer.format(ratio, decimals: 2)) (needs \(bounds.joined(separator: " and "))), "
+        if let low = c.atLeast {
+            pass = pass && ratio >= low; bounds.append("≥ " + TableRenderer.format(low, decimals: 2))
+        }
+        if let high = c.atMost {
+            pass = pass && ratio <= high; bounds.append("≤ " + TableRenderer.format(high, decimals: 2))
+        }
+        let detail =
+            "\(c.metric.rawValue) \(server)/\(c.baseline) = \(TableRenderer.format(ratio, decimals: 2)) (needs \(bounds.joined(separator: " and "))), "
             + "geometric mean over \(ratios.count) measurement\(ratios.count == 1 ? "" : "s"): \(workloads.joined(separator: ", "))"
         return result(pass ? .pass : .fail, ratio: ratio, workloads: workloads, detail: detail)
     }
@@ -187,12 +227,16 @@ public enum CriteriaCheck {
         for r in results {
             out += r.verdict.rawValue.padding(4) + "  \(r.criterion) — \(r.server): \(r.detail)\n"
         }
-        let counts = [CriterionResult.Verdict.pass, .fail, .notApplicable].map { v in "\(results.filter { $0.verdict == v }.count) \(v.rawValue)" }
+        let counts = [CriterionResult.Verdict.pass, .fail, .notApplicable].map { v in
+            "\(results.filter { $0.verdict == v }.count) \(v.rawValue)"
+        }
         out += counts.joined(separator: ", ") + "\n"
         return out
     }
 }
 
 extension String {
-    fileprivate func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
 }

@@ -9,7 +9,8 @@ public enum HTMLReport {
         body += servers(document)
         body += verification(document)
         if document.measurements.isEmpty {
-            body += "<section><h2>Results</h2><p class=\"note\">There are no measurements in this document.</p></section>\n"
+            body +=
+                "<section><h2>Results</h2><p class=\"note\">There are no measurements in this document.</p></section>\n"
         } else {
             for suite in suiteOrder(document) {
                 body += suiteSection(suite, document: document, colours: colours)
@@ -38,27 +39,32 @@ public enum HTMLReport {
         out += " · commit <code>\((d.catbench.commit ?? "unknown").htmlEscaped)</code>"
         out += " · started \(d.startedAt.htmlEscaped) · finished \(d.finishedAt.htmlEscaped)</p>\n"
         if d.partial {
-            out += "<p class=\"banner\"><strong>Partial results:</strong> \((d.partialReason ?? "the run was interrupted").htmlEscaped)</p>\n"
+            out +=
+                "<p class=\"banner\"><strong>Partial results:</strong> \((d.partialReason ?? "the run was interrupted").htmlEscaped)</p>\n"
         }
-        let m = d.machine, s = d.settings
-        out += "<div class=\"facts\"><section><h2>Machine</h2>" + definitions([
-            ("CPU", m.cpuModel),
-            ("logical CPUs", String(m.logicalCpus)),
-            ("kernel", m.kernel),
-            ("memory", number(Double(m.memoryBytes) / 1_073_741_824, decimals: 1) + " GiB"),
-            ("load before", loadAverages(m.loadAverageBefore)),
-            ("load after", loadAverages(m.loadAverageAfter)),
-        ]) + "</section>\n<section><h2>Settings</h2>" + definitions([
-            ("suites", s.suites.joined(separator: ", ")),
-            ("protocol", s.protocolName),
-            ("duration", number(s.durationSeconds, decimals: 1) + " s"),
-            ("warmup", number(s.warmupSeconds, decimals: 1) + " s"),
-            ("repetitions", String(s.repetitions)),
-            ("connections", String(s.connections)),
-            ("load threads", String(s.loadThreads)),
-            ("workers", String(s.workers)),
-            ("seed", String(s.seed)),
-        ]) + "</section></div></header>\n"
+        let m = d.machine
+        let s = d.settings
+        out +=
+            "<div class=\"facts\"><section><h2>Machine</h2>"
+            + definitions([
+                ("CPU", m.cpuModel),
+                ("logical CPUs", String(m.logicalCpus)),
+                ("kernel", m.kernel),
+                ("memory", number(Double(m.memoryBytes) / 1_073_741_824, decimals: 1) + " GiB"),
+                ("load before", loadAverages(m.loadAverageBefore)),
+                ("load after", loadAverages(m.loadAverageAfter)),
+            ]) + "</section>\n<section><h2>Settings</h2>"
+            + definitions([
+                ("suites", s.suites.joined(separator: ", ")),
+                ("protocol", s.protocolName),
+                ("duration", number(s.durationSeconds, decimals: 1) + " s"),
+                ("warmup", number(s.warmupSeconds, decimals: 1) + " s"),
+                ("repetitions", String(s.repetitions)),
+                ("connections", String(s.connections)),
+                ("load threads", String(s.loadThreads)),
+                ("workers", String(s.workers)),
+                ("seed", String(s.seed)),
+            ]) + "</section></div></header>\n"
         return out
     }
 
@@ -72,11 +78,14 @@ public enum HTMLReport {
             var error = (server.error ?? "").htmlEscaped
             if !measured, let tail = server.logTail, !tail.isEmpty {
                 let source = server.logPath.map { " (\($0))" } ?? ""
-                error += "<details><summary>end of its log\(source.htmlEscaped)</summary><pre>\(tail.htmlEscaped)</pre></details>"
+                error +=
+                    "<details><summary>end of its log\(source.htmlEscaped)</summary><pre>\(tail.htmlEscaped)</pre></details>"
             }
-            out += "<tr><td>\(server.name.htmlEscaped)</td><td>\(server.kind.htmlEscaped)</td><td>\(server.design.htmlEscaped)</td>"
+            out +=
+                "<tr><td>\(server.name.htmlEscaped)</td><td>\(server.kind.htmlEscaped)</td><td>\(server.design.htmlEscaped)</td>"
             out += "<td>\((server.configuration["version"] ?? "").htmlEscaped)</td>"
-            out += "<td class=\"\(measured ? "ok" : "bad")\">\(server.status.rawValue.replacingUnderscores().htmlEscaped)</td>"
+            out +=
+                "<td class=\"\(measured ? "ok" : "bad")\">\(server.status.rawValue.replacingUnderscores().htmlEscaped)</td>"
             out += cell(server.startupSeconds.map { number($0, decimals: 2) })
             out += cell(server.rssIdleBytes.map { number(Double($0) / 1_048_576, decimals: 1) })
             out += cell(server.rssAfterBytes.map { number(Double($0) / 1_048_576, decimals: 1) })
@@ -88,13 +97,18 @@ public enum HTMLReport {
     static func verification(_ d: RunDocument) -> String {
         let records = d.servers.flatMap { server in server.verification.map { (server: server.name, record: $0) } }
         guard !records.isEmpty else { return "" }
-        var out = "<section><h2>Verification</h2>\n<table><thead><tr><th>server</th><th>suite</th><th>checks</th><th>result</th>"
+        var out =
+            "<section><h2>Verification</h2>\n<table><thead><tr><th>server</th><th>suite</th><th>checks</th><th>result</th>"
         out += "<th>failures and warnings</th></tr></thead><tbody>\n"
         for (server, v) in records {
             var findings = ""
-            for f in v.failures.prefix(20) { findings += "<li class=\"bad\">FAIL \(f.check.htmlEscaped): \(f.message.htmlEscaped)</li>" }
+            for f in v.failures.prefix(20) {
+                findings += "<li class=\"bad\">FAIL \(f.check.htmlEscaped): \(f.message.htmlEscaped)</li>"
+            }
             if v.failures.count > 20 { findings += "<li>… and \(v.failures.count - 20) more failures</li>" }
-            for w in v.warnings.prefix(20) { findings += "<li class=\"warn\">warning \(w.check.htmlEscaped): \(w.message.htmlEscaped)</li>" }
+            for w in v.warnings.prefix(20) {
+                findings += "<li class=\"warn\">warning \(w.check.htmlEscaped): \(w.message.htmlEscaped)</li>"
+            }
             if v.warnings.count > 20 { findings += "<li>… and \(v.warnings.count - 20) more warnings</li>" }
             out += "<tr><td>\(server.htmlEscaped)</td><td>\(v.suite.htmlEscaped)</td><td>\(v.checksRun)</td>"
             out += "<td class=\"\(v.passed ? "ok" : "bad")\">\(v.passed ? "passed" : "failed")</td>"
@@ -107,8 +121,10 @@ public enum HTMLReport {
         let rows = d.measurements.filter { $0.suite == suite }
         var out = "<section><h2>Suite: \(suite.htmlEscaped)</h2>\n"
         guard !rows.isEmpty else { return out + "<p class=\"note\">No measurements for this suite.</p></section>\n" }
-        let charts = SuiteCharts(suite: suite, measurements: rows, colours: colours,
-                                 preferredConnections: d.settings.connections).render()
+        let charts = SuiteCharts(
+            suite: suite, measurements: rows, colours: colours,
+            preferredConnections: d.settings.connections
+        ).render()
         if charts.figures.isEmpty {
             out += "<p class=\"note\">No charts: no server was measured in this suite.</p>\n"
         } else {
@@ -120,7 +136,8 @@ public enum HTMLReport {
 
     static func measurementTable(_ rows: [MeasurementRecord], repetitions: Int) -> String {
         func key(_ m: MeasurementRecord) -> String { "\(m.workload)/\(m.protocolName)/\(m.mode)" }
-        var best: [String: Double] = [:], competitors: [String: Int] = [:]
+        var best: [String: Double] = [:]
+        var competitors: [String: Int] = [:]
         for m in rows where m.notApplicable == nil {
             guard let rps = m.median?.rps else { continue }
             best[key(m)] = max(best[key(m)] ?? 0, rps)
@@ -131,16 +148,19 @@ public enum HTMLReport {
         out += "<th>req/s</th><th>±</th><th>p50 µs</th><th>p99 µs</th><th>CPU µs/req</th><th>memory MiB</th>"
         out += "<th>allocs/req</th><th>bytes/req</th><th>errors</th><th>wrong answers</th></tr></thead><tbody>\n"
         for m in rows {
-            let lead = "<td>\(m.server.htmlEscaped)</td><td title=\"\(m.description.htmlEscaped)\">\(m.workload.htmlEscaped)</td>"
+            let lead =
+                "<td>\(m.server.htmlEscaped)</td><td title=\"\(m.description.htmlEscaped)\">\(m.workload.htmlEscaped)</td>"
                 + "<td>\(m.protocolName.htmlEscaped)</td><td>\(m.mode.htmlEscaped)</td>"
             if let reason = m.notApplicable {
                 if !reasons.contains(reason) { reasons.append(reason) }
                 let mark = (reasons.firstIndex(of: reason) ?? 0) + 1
-                out += "<tr class=\"na\" title=\"\(reason.htmlEscaped)\">\(lead)<td colspan=\"10\">n/a <sup>\(mark)</sup></td></tr>\n"
+                out +=
+                    "<tr class=\"na\" title=\"\(reason.htmlEscaped)\">\(lead)<td colspan=\"10\">n/a <sup>\(mark)</sup></td></tr>\n"
                 continue
             }
             if let failure = m.failure {
-                out += "<tr class=\"failed\">\(lead)<td colspan=\"10\" class=\"bad\">FAILED: \(failure.htmlEscaped)</td></tr>\n"
+                out +=
+                    "<tr class=\"failed\">\(lead)<td colspan=\"10\" class=\"bad\">FAILED: \(failure.htmlEscaped)</td></tr>\n"
                 continue
             }
             guard let s = m.median else {
@@ -149,20 +169,26 @@ public enum HTMLReport {
             }
             let spread = s.rps > 0 ? (s.rpsMax - s.rpsMin) / 2 / s.rps * 100 : 0
             let isBest = (competitors[key(m)] ?? 0) > 1 && best[key(m)] == s.rps
-            out += "<tr>\(lead)<td class=\"\(isBest ? "best" : "")\">\(number(s.rps, decimals: 0))\(s.loadBound ? " ‡" : "")</td>"
-            out += cell(number(spread, decimals: 1) + "%") + cell(number(s.latencyUs.p50, decimals: 1)) + cell(number(s.latencyUs.p99, decimals: 1))
+            out +=
+                "<tr>\(lead)<td class=\"\(isBest ? "best" : "")\">\(number(s.rps, decimals: 0))\(s.loadBound ? " ‡" : "")</td>"
+            out +=
+                cell(number(spread, decimals: 1) + "%") + cell(number(s.latencyUs.p50, decimals: 1))
+                + cell(number(s.latencyUs.p99, decimals: 1))
             out += cell(s.serverCpuUsPerRequest.map { number($0, decimals: 2) })
             out += cell(s.memoryBytes.map { number($0 / 1_048_576, decimals: 1) })
             out += cell(s.allocationsPerRequest.map { number($0, decimals: 2) })
             out += cell(s.bytesPerRequest.map { number($0, decimals: 0) })
-            out += "<td class=\"\(s.errors > 0 ? "bad" : "")\">\(s.errors)</td><td class=\"\(s.wrongAnswers > 0 ? "bad" : "")\">\(s.wrongAnswers)</td></tr>\n"
+            out +=
+                "<td class=\"\(s.errors > 0 ? "bad" : "")\">\(s.errors)</td><td class=\"\(s.wrongAnswers > 0 ? "bad" : "")\">\(s.wrongAnswers)</td></tr>\n"
         }
-        out += "</tbody></table>\n<ul class=\"footnotes\"><li>Medians of \(repetitions) repetitions; ± is half the min–max spread of throughput; the best throughput of a workload is in bold.</li>"
+        out +=
+            "</tbody></table>\n<ul class=\"footnotes\"><li>Medians of \(repetitions) repetitions; ± is half the min–max spread of throughput; the best throughput of a workload is in bold.</li>"
         if rows.contains(where: { $0.median?.loadBound == true }) {
             out += "<li>‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown.</li>"
         }
         if rows.contains(where: { $0.median?.memoryBytes != nil }) {
-            out += "<li>Memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown.</li>"
+            out +=
+                "<li>Memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown.</li>"
         }
         for (i, reason) in reasons.enumerated() { out += "<li><sup>\(i + 1)</sup> n/a: \(reason.htmlEscaped)</li>" }
         return out + "</ul>\n"
@@ -170,11 +196,14 @@ public enum HTMLReport {
 
     static func figures(_ d: RunDocument) -> String {
         guard !d.figures.isEmpty else { return "" }
-        var out = "<section><h2>Figures</h2>\n<table><thead><tr><th>server</th><th>suite</th><th>protocol</th><th>figure</th>"
+        var out =
+            "<section><h2>Figures</h2>\n<table><thead><tr><th>server</th><th>suite</th><th>protocol</th><th>figure</th>"
         out += "<th>value</th><th>description</th></tr></thead><tbody>\n"
         for f in d.figures {
-            out += "<tr><td>\(f.server.htmlEscaped)</td><td>\(f.suite.htmlEscaped)</td><td>\(f.protocolName.htmlEscaped)</td>"
-            out += "<td>\(f.name.htmlEscaped)</td>" + cell(number(f.value, decimals: f.unit == "%" ? 1 : 2) + " " + f.unit)
+            out +=
+                "<tr><td>\(f.server.htmlEscaped)</td><td>\(f.suite.htmlEscaped)</td><td>\(f.protocolName.htmlEscaped)</td>"
+            out +=
+                "<td>\(f.name.htmlEscaped)</td>" + cell(number(f.value, decimals: f.unit == "%" ? 1 : 2) + " " + f.unit)
             out += "<td class=\"text\">\(f.description.htmlEscaped)</td></tr>\n"
         }
         return out + "</tbody></table></section>\n"

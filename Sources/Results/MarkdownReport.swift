@@ -5,7 +5,9 @@ public enum MarkdownReport {
     public static func render(_ document: RunDocument) -> String {
         var out = "# catbench results\n\n"
         out += header(document) + "\n"
-        if document.partial { out += "\n> **Partial results:** \(escape(document.partialReason ?? "the run was interrupted"))\n" }
+        if document.partial {
+            out += "\n> **Partial results:** \(escape(document.partialReason ?? "the run was interrupted"))\n"
+        }
         let suites = ReportOrder.suites(document)
         if suites.isEmpty { out += "\nNo measurements.\n" }
         for suite in suites {
@@ -22,7 +24,8 @@ public enum MarkdownReport {
         text += ", \(d.startedAt) · \(m.cpuModel), \(m.logicalCpus) CPUs, \(m.kernel), "
         text += TableRenderer.format(Double(m.memoryBytes) / 1_073_741_824, decimals: 1) + " GiB"
         text += " · medians of \(s.repetitions) × \(TableRenderer.format(s.durationSeconds, decimals: 1)) s"
-        text += ", \(s.workers) worker\(s.workers == 1 ? "" : "s") per server, \(s.loadThreads) load thread\(s.loadThreads == 1 ? "" : "s")"
+        text +=
+            ", \(s.workers) worker\(s.workers == 1 ? "" : "s") per server, \(s.loadThreads) load thread\(s.loadThreads == 1 ? "" : "s")"
         return escape(text)
     }
 
@@ -30,25 +33,40 @@ public enum MarkdownReport {
         // Grouped by workload, then the way it was loaded, servers in run order within each:
         // the rows a reader compares sit together.
         let unsorted = d.measurements.filter { $0.suite == suite }
-        var workloadOrder: [String] = [], wayOrder: [String] = []
+        var workloadOrder: [String] = []
+        var wayOrder: [String] = []
         for m in unsorted {
             if !workloadOrder.contains(m.workload) { workloadOrder.append(m.workload) }
             if !wayOrder.contains("\(m.protocolName) \(m.mode)") { wayOrder.append("\(m.protocolName) \(m.mode)") }
         }
         let rows = unsorted.enumerated().sorted { a, b in
-            let ka = (workloadOrder.firstIndex(of: a.element.workload)!, wayOrder.firstIndex(of: "\(a.element.protocolName) \(a.element.mode)")!, a.offset)
-            let kb = (workloadOrder.firstIndex(of: b.element.workload)!, wayOrder.firstIndex(of: "\(b.element.protocolName) \(b.element.mode)")!, b.offset)
+            let ka = (
+                workloadOrder.firstIndex(of: a.element.workload)!,
+                wayOrder.firstIndex(of: "\(a.element.protocolName) \(a.element.mode)")!, a.offset
+            )
+            let kb = (
+                workloadOrder.firstIndex(of: b.element.workload)!,
+                wayOrder.firstIndex(of: "\(b.element.protocolName) \(b.element.mode)")!, b.offset
+            )
             return ka < kb
         }.map(\.element)
         // The mode column appears only when a suite was measured more than one way.
         let ways = Set(rows.map { "\($0.protocolName) \($0.mode)" })
         let showWay = ways.count > 1
-        let baseline = d.suites?.first { $0.name == suite }.flatMap { r in r.baselineWorkload.map { ($0, r.baselineColumn ?? "Overhead") } }
-        var header = ["Workload"] + (showWay ? ["Protocol, mode"] : []) + ["Framework", "Requests/sec", "±", "Memory (MB)",
-                                                                      "Avg Latency (ms)", "p99 Latency (ms)", "CPU µs/req", "Allocs/req"]
+        let baseline = d.suites?.first { $0.name == suite }.flatMap { r in
+            r.baselineWorkload.map { ($0, r.baselineColumn ?? "Overhead") }
+        }
+        var header =
+            ["Workload"] + (showWay ? ["Protocol, mode"] : []) + [
+                "Framework", "Requests/sec", "±", "Memory (MB)",
+                "Avg Latency (ms)", "p99 Latency (ms)", "CPU µs/req", "Allocs/req",
+            ]
         if let baseline { header.append(baseline.1) }
         var out = "| " + header.joined(separator: " | ") + " |\n"
-        out += "|" + header.map { ["Workload", "Protocol, mode", "Framework"].contains($0) ? " --- |" : " ---: |" }.joined() + "\n"
+        out +=
+            "|"
+            + header.map { ["Workload", "Protocol, mode", "Framework"].contains($0) ? " --- |" : " ---: |" }.joined()
+            + "\n"
         var best: [String: Double] = [:]
         for m in rows { if let r = m.median?.rps { best[groupKey(m)] = max(best[groupKey(m)] ?? 0, r) } }
         for m in rows {
@@ -71,13 +89,15 @@ public enum MarkdownReport {
             let rps = TableRenderer.thousands(s.rps)
             let spread = s.rps > 0 ? (s.rpsMax - s.rpsMin) / 2 / s.rps * 100 : 0
             let isBest = best[groupKey(m)] == s.rps && rows.filter { groupKey($0) == groupKey(m) }.count > 1
-            cells += [(isBest ? "**\(rps)**" : rps) + (s.loadBound ? " ‡" : ""),
-                      TableRenderer.format(spread, decimals: 1) + "%",
-                      s.memoryBytes.map { TableRenderer.format($0 / 1_000_000, decimals: 1) } ?? "n/a",
-                      TableRenderer.format(s.latencyUs.mean / 1000, decimals: 3),
-                      TableRenderer.format(s.latencyUs.p99 / 1000, decimals: 3),
-                      s.serverCpuUsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a",
-                      s.allocationsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a"]
+            cells += [
+                (isBest ? "**\(rps)**" : rps) + (s.loadBound ? " ‡" : ""),
+                TableRenderer.format(spread, decimals: 1) + "%",
+                s.memoryBytes.map { TableRenderer.format($0 / 1_000_000, decimals: 1) } ?? "n/a",
+                TableRenderer.format(s.latencyUs.mean / 1000, decimals: 3),
+                TableRenderer.format(s.latencyUs.p99 / 1000, decimals: 3),
+                s.serverCpuUsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a",
+                s.allocationsPerRequest.map { TableRenderer.format($0, decimals: 1) } ?? "n/a",
+            ]
             if let baseline { cells.append(overhead(m, baseline: baseline.0, rows: rows)) }
             out += "| " + cells.map { $0.hasPrefix("**") ? $0 : escape($0) }.joined(separator: " | ") + " |\n"
         }
@@ -88,10 +108,12 @@ public enum MarkdownReport {
     /// suite declares it: the bare endpoint of the middleware suite), measured the same way.
     static func overhead(_ m: MeasurementRecord, baseline: String, rows: [MeasurementRecord]) -> String {
         guard m.workload != baseline, let s = m.median,
-              let bare = rows.first(where: {
-                  $0.workload == baseline && $0.server == m.server && $0.protocolName == m.protocolName && $0.mode == m.mode
-              })?.median,
-              bare.rps > 0 else { return m.workload == baseline ? "baseline" : "" }
+            let bare = rows.first(where: {
+                $0.workload == baseline && $0.server == m.server && $0.protocolName == m.protocolName
+                    && $0.mode == m.mode
+            })?.median,
+            bare.rps > 0
+        else { return m.workload == baseline ? "baseline" : "" }
         let lost = (1 - s.rps / bare.rps) * 100
         return (lost >= 0 ? "−" : "+") + TableRenderer.format(abs(lost), decimals: 1) + "% req/s"
     }
@@ -101,7 +123,8 @@ public enum MarkdownReport {
     static func notes(_ d: RunDocument) -> String {
         var out = "\n"
         out += "Bold: best throughput for the workload. ± is half the min–max spread of the repetitions. "
-        out += "Memory in MB (10⁶ bytes): the proportional set size (PSS: a page shared by a server's processes counted once) where the kernel reports it, else the resident set — an external server's processes at their peak under load; "
+        out +=
+            "Memory in MB (10⁶ bytes): the proportional set size (PSS: a page shared by a server's processes counted once) where the kernel reports it, else the resident set — an external server's processes at their peak under load; "
         out += "an embedded stack shares catbench's process with the load generator, and the whole process is shown. "
         out += "Allocations are counted for the embedded stacks only (jemalloc arenas).\n"
         if d.measurements.contains(where: { $0.median?.loadBound == true }) {
@@ -111,7 +134,8 @@ public enum MarkdownReport {
         if !failed.isEmpty {
             out += "\n**Not measured:**\n\n"
             for s in failed {
-                out += "- \(escape(s.name)): \(s.status.rawValue.replacingUnderscores())\(s.error.map { " — " + escape($0) } ?? "")\n"
+                out +=
+                    "- \(escape(s.name)): \(s.status.rawValue.replacingUnderscores())\(s.error.map { " — " + escape($0) } ?? "")\n"
             }
         }
         let versions = d.servers.compactMap { s in s.configuration["version"].map { "\(s.name) \($0)" } }
@@ -140,7 +164,9 @@ public enum MarkdownReport {
 enum ReportOrder {
     static func suites(_ d: RunDocument) -> [String] {
         var order: [String] = []
-        for s in d.settings.suites where !order.contains(s) && d.measurements.contains(where: { $0.suite == s }) { order.append(s) }
+        for s in d.settings.suites where !order.contains(s) && d.measurements.contains(where: { $0.suite == s }) {
+            order.append(s)
+        }
         for m in d.measurements where !order.contains(m.suite) { order.append(m.suite) }
         return order
     }

@@ -25,8 +25,10 @@ public struct MeasurementRecord: Codable, Sendable {
     /// Medians over the repetitions, metric by metric.
     public var median: SummaryRecord?
 
-    public init(server: String, suite: String, workload: String, description: String, protocolName: String, connections: Int,
-                pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil, mode: String? = nil) {
+    public init(
+        server: String, suite: String, workload: String, description: String, protocolName: String, connections: Int,
+        pipeline: Int = 1, keepAlive: Bool = true, rate: Double? = nil, mode: String? = nil
+    ) {
         self.server = server
         self.suite = suite
         self.workload = workload
@@ -120,11 +122,13 @@ public struct RepetitionRecord: Codable, Sendable {
     /// HdrHistogram percentile spectrum, corrected in open loop (schema v2).
     public var percentileSpectrum: [PercentilePoint]?
 
-    public init(requests: UInt64, seconds: Double, rps: Double, latencyUs: LatencyRecord, statusCounts: [String: UInt64],
-                errors: ErrorRecord, wrongAnswers: UInt64, wrongAnswerExamples: [String], verifiedAnswers: UInt64,
-                serverRequests: UInt64?, allocationsPerRequest: Double?, bytesPerRequest: Double?,
-                serverCpuUsPerRequest: Double?, loadCpuUsPerRequest: Double?, loadCpuUtilization: Double?,
-                rssBytes: UInt64?, loadAverage: [Double]) {
+    public init(
+        requests: UInt64, seconds: Double, rps: Double, latencyUs: LatencyRecord, statusCounts: [String: UInt64],
+        errors: ErrorRecord, wrongAnswers: UInt64, wrongAnswerExamples: [String], verifiedAnswers: UInt64,
+        serverRequests: UInt64?, allocationsPerRequest: Double?, bytesPerRequest: Double?,
+        serverCpuUsPerRequest: Double?, loadCpuUsPerRequest: Double?, loadCpuUtilization: Double?,
+        rssBytes: UInt64?, loadAverage: [Double]
+    ) {
         self.requests = requests
         self.seconds = seconds
         self.rps = rps

@@ -18,8 +18,12 @@ public enum ResultsJSON {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let header = try decoder.decode(Header.self, from: Data(bytes))
-        guard header.schema == RunDocument.currentSchema, header.schemaVersion <= RunDocument.currentSchemaVersion else {
-            throw UnsupportedSchema(description: "this is a \(header.schema) v\(header.schemaVersion) document; this catbench reads \(RunDocument.currentSchema) up to v\(RunDocument.currentSchemaVersion)")
+        guard header.schema == RunDocument.currentSchema, header.schemaVersion <= RunDocument.currentSchemaVersion
+        else {
+            throw UnsupportedSchema(
+                description:
+                    "this is a \(header.schema) v\(header.schemaVersion) document; this catbench reads \(RunDocument.currentSchema) up to v\(RunDocument.currentSchemaVersion)"
+            )
         }
         return try decoder.decode(RunDocument.self, from: Data(bytes))
     }

@@ -55,8 +55,10 @@ public struct MachineRecord: Codable, Sendable {
     public var loadAverageBefore: [Double]
     public var loadAverageAfter: [Double]
 
-    public init(cpuModel: String, logicalCpus: Int, kernel: String, memoryBytes: UInt64, hostname: String,
-                loadAverageBefore: [Double], loadAverageAfter: [Double]) {
+    public init(
+        cpuModel: String, logicalCpus: Int, kernel: String, memoryBytes: UInt64, hostname: String,
+        loadAverageBefore: [Double], loadAverageAfter: [Double]
+    ) {
         self.cpuModel = cpuModel
         self.logicalCpus = logicalCpus
         self.kernel = kernel
@@ -95,9 +97,11 @@ public struct SettingsRecord: Codable, Sendable {
     public var pinned: Bool?
     public var startTimeoutSeconds: Double?
 
-    public init(suites: [String], servers: [String], durationSeconds: Double, warmupSeconds: Double, repetitions: Int,
-                connections: Int, loadThreads: Int, workers: Int, protocolName: String, requestTimeoutSeconds: Double,
-                requestVariants: Int, verifyEvery: Int, seed: UInt64, serverCpus: [Int]?, loadCpus: [Int]?) {
+    public init(
+        suites: [String], servers: [String], durationSeconds: Double, warmupSeconds: Double, repetitions: Int,
+        connections: Int, loadThreads: Int, workers: Int, protocolName: String, requestTimeoutSeconds: Double,
+        requestVariants: Int, verifyEvery: Int, seed: UInt64, serverCpus: [Int]?, loadCpus: [Int]?
+    ) {
         self.suites = suites
         self.servers = servers
         self.durationSeconds = durationSeconds
@@ -126,7 +130,10 @@ public struct FigureRecord: Codable, Sendable {
     public var unit: String
     public var description: String
 
-    public init(server: String, suite: String, protocolName: String, name: String, value: Double, unit: String, description: String) {
+    public init(
+        server: String, suite: String, protocolName: String, name: String, value: Double, unit: String,
+        description: String
+    ) {
         self.server = server
         self.suite = suite
         self.protocolName = protocolName
@@ -148,8 +155,10 @@ public struct SuiteRecord: Codable, Sendable {
     /// The run's services this suite's servers used (`upstream` → address).
     public var services: [String: String]?
 
-    public init(name: String, summary: String, baselineWorkload: String? = nil, baselineColumn: String? = nil,
-                notes: [String]? = nil, services: [String: String]? = nil) {
+    public init(
+        name: String, summary: String, baselineWorkload: String? = nil, baselineColumn: String? = nil,
+        notes: [String]? = nil, services: [String: String]? = nil
+    ) {
         self.name = name
         self.summary = summary
         self.baselineWorkload = baselineWorkload

@@ -58,33 +58,40 @@ struct BarChart {
             for bar in row.compactMap({ $0 }) { all += [bar.value] + [bar.low, bar.high].compactMap { $0 } }
         }
         let scale = ChartScale(axis: valueAxis, values: all)
-        let plot = SVGChart.Plot(x: SVGChart.left, y: SVGChart.top, width: width - SVGChart.left - SVGChart.right,
-                                 height: SVGChart.plotHeight)
+        let plot = SVGChart.Plot(
+            x: SVGChart.left, y: SVGChart.top, width: width - SVGChart.left - SVGChart.right,
+            height: SVGChart.plotHeight)
         var body = SVGChart.valueAxis(scale, title: valueAxis.title, plot: plot)
         let slot = categories.isEmpty ? plot.width : plot.width / Double(categories.count)
         let barWidth = series.isEmpty ? 0 : slot * 0.8 / Double(series.count)
         let base = plot.yPosition(min(max(scale.fraction(scale.kind == .linear ? 0 : scale.lowValue) ?? 0, 0), 1))
         for (c, category) in categories.enumerated() {
             let groupLeft = plot.x + slot * Double(c) + slot * 0.1
-            body += SVGChart.categoryLabel(category, centre: plot.x + slot * (Double(c) + 0.5), y: plot.bottom + 14, room: slot)
+            body += SVGChart.categoryLabel(
+                category, centre: plot.x + slot * (Double(c) + 0.5), y: plot.bottom + 14, room: slot)
             for (s, item) in series.enumerated() {
                 let x = groupLeft + barWidth * Double(s)
                 let centre = x + barWidth / 2
                 let bar = s < values.count && c < values[s].count ? values[s][c] : nil
                 guard let bar, let f = scale.fraction(bar.value) else {
                     let (labelX, labelY) = (coord(centre + 3), coord(plot.bottom - 4))
-                    body += "<text class=\"na\" transform=\"rotate(-90 \(labelX) \(labelY))\" x=\"\(labelX)\" y=\"\(labelY)\">n/a</text>"
+                    body +=
+                        "<text class=\"na\" transform=\"rotate(-90 \(labelX) \(labelY))\" x=\"\(labelX)\" y=\"\(labelY)\">n/a</text>"
                     continue
                 }
                 let top = plot.yPosition(f)
                 let label = "\(item.name) — \(category): \(SVGChart.number(bar.value)) \(unit)"
-                body += "<rect x=\"\(coord(x))\" y=\"\(coord(min(top, base)))\" width=\"\(coord(max(barWidth - 1, 0.5)))\""
+                body +=
+                    "<rect x=\"\(coord(x))\" y=\"\(coord(min(top, base)))\" width=\"\(coord(max(barWidth - 1, 0.5)))\""
                     + " height=\"\(coord(abs(base - top)))\" fill=\"\(item.colour)\"><title>\(label.htmlEscaped)</title></rect>"
-                if let low = bar.low, let high = bar.high, let fl = scale.fraction(low), let fh = scale.fraction(high), high > low {
+                if let low = bar.low, let high = bar.high, let fl = scale.fraction(low), let fh = scale.fraction(high),
+                    high > low
+                {
                     let cap = min(barWidth * 0.2, 4)
                     let (yLow, yHigh) = (coord(plot.yPosition(fl)), coord(plot.yPosition(fh)))
                     let (mid, capLeft, capRight) = (coord(centre), coord(centre - cap), coord(centre + cap))
-                    body += "<path class=\"whisker\" d=\"M\(mid) \(yLow)V\(yHigh)M\(capLeft) \(yLow)H\(capRight)M\(capLeft) \(yHigh)H\(capRight)\"/>"
+                    body +=
+                        "<path class=\"whisker\" d=\"M\(mid) \(yLow)V\(yHigh)M\(capLeft) \(yLow)H\(capRight)M\(capLeft) \(yHigh)H\(capRight)\"/>"
                 }
             }
         }
@@ -109,14 +116,16 @@ struct LineChart {
     func svg() -> String {
         let xScale = ChartScale(axis: xAxis, values: lines.flatMap { $0.points.map { $0.x } })
         let yScale = ChartScale(axis: yAxis, values: lines.flatMap { $0.points.map { $0.y } })
-        let plot = SVGChart.Plot(x: SVGChart.left, y: SVGChart.top, width: SVGChart.width - SVGChart.left - SVGChart.right,
-                                 height: SVGChart.plotHeight)
+        let plot = SVGChart.Plot(
+            x: SVGChart.left, y: SVGChart.top, width: SVGChart.width - SVGChart.left - SVGChart.right,
+            height: SVGChart.plotHeight)
         var body = SVGChart.valueAxis(yScale, title: yAxis.title, plot: plot)
         for tick in xScale.ticks {
             guard let f = xScale.fraction(tick.value) else { continue }
             let x = coord(plot.x + f * plot.width)
             body += "<path class=\"grid\" d=\"M\(x) \(coord(plot.y))V\(coord(plot.bottom))\"/>"
-            body += "<text class=\"tick\" x=\"\(x)\" y=\"\(coord(plot.bottom + 14))\" text-anchor=\"middle\">\(tick.label.htmlEscaped)</text>"
+            body +=
+                "<text class=\"tick\" x=\"\(x)\" y=\"\(coord(plot.bottom + 14))\" text-anchor=\"middle\">\(tick.label.htmlEscaped)</text>"
         }
         var drawn = 0
         for line in lines {
@@ -133,10 +142,13 @@ struct LineChart {
             }.joined()
             let dash = line.series.dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
             body += "<g><title>\(line.series.name.htmlEscaped)</title>"
-            if placed.count > 1 { body += "<path class=\"line\" d=\"\(path)\" stroke=\"\(line.series.colour)\"\(dash)/>" }
+            if placed.count > 1 {
+                body += "<path class=\"line\" d=\"\(path)\" stroke=\"\(line.series.colour)\"\(dash)/>"
+            }
             if placed.count <= 40 {
                 for p in placed {
-                    body += "<circle cx=\"\(coord(p.x))\" cy=\"\(coord(p.y))\" r=\"2.5\" fill=\"\(line.series.colour)\"/>"
+                    body +=
+                        "<circle cx=\"\(coord(p.x))\" cy=\"\(coord(p.y))\" r=\"2.5\" fill=\"\(line.series.colour)\"/>"
                 }
             }
             body += "</g>"
@@ -180,10 +192,13 @@ enum SVGChart {
     static func frame(title: String, width: Double, plot: Plot, series: [ChartSeries], body: String) -> String {
         let legend = self.legend(series, top: plot.bottom + 52, width: width)
         let height = plot.bottom + 52 + legend.height
-        let w = coordinate(width), h = coordinate(height)
-        let squeeze = Double(title.count) * 7.4 > width - 20
+        let w = coordinate(width)
+        let h = coordinate(height)
+        let squeeze =
+            Double(title.count) * 7.4 > width - 20
             ? " textLength=\"\(coordinate(width - 20))\" lengthAdjust=\"spacingAndGlyphs\"" : ""
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 \(w) \(h)\" width=\"\(w)\" height=\"\(h)\">"
+        return
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 \(w) \(h)\" width=\"\(w)\" height=\"\(h)\">"
             + "<title>\(title.htmlEscaped)</title>"
             + "<text class=\"chart-title\" x=\"\(coordinate(width / 2))\" y=\"20\" text-anchor=\"middle\"\(squeeze)>\(title.htmlEscaped)</text>"
             + body + legend.svg + "</svg>"
@@ -196,11 +211,15 @@ enum SVGChart {
             guard let f = scale.fraction(tick.value) else { continue }
             let y = coordinate(plot.yPosition(f))
             out += "<path class=\"grid\" d=\"M\(coordinate(plot.x)) \(y)H\(coordinate(plot.x + plot.width))\"/>"
-            out += "<text class=\"tick\" x=\"\(coordinate(plot.x - 6))\" y=\"\(y)\" dy=\"0.32em\" text-anchor=\"end\">\(tick.label.htmlEscaped)</text>"
+            out +=
+                "<text class=\"tick\" x=\"\(coordinate(plot.x - 6))\" y=\"\(y)\" dy=\"0.32em\" text-anchor=\"end\">\(tick.label.htmlEscaped)</text>"
         }
-        out += "<path class=\"axis\" d=\"M\(coordinate(plot.x)) \(coordinate(plot.y))V\(coordinate(plot.bottom))H\(coordinate(plot.x + plot.width))\"/>"
-        let cx = coordinate(16), cy = coordinate(plot.y + plot.height / 2)
-        out += "<text class=\"axis-title\" transform=\"rotate(-90 \(cx) \(cy))\" x=\"\(cx)\" y=\"\(cy)\" text-anchor=\"middle\">\(title.htmlEscaped)</text>"
+        out +=
+            "<path class=\"axis\" d=\"M\(coordinate(plot.x)) \(coordinate(plot.y))V\(coordinate(plot.bottom))H\(coordinate(plot.x + plot.width))\"/>"
+        let cx = coordinate(16)
+        let cy = coordinate(plot.y + plot.height / 2)
+        out +=
+            "<text class=\"axis-title\" transform=\"rotate(-90 \(cx) \(cy))\" x=\"\(cx)\" y=\"\(cy)\" text-anchor=\"middle\">\(title.htmlEscaped)</text>"
         return out
     }
 
@@ -212,7 +231,8 @@ enum SVGChart {
     static func categoryLabel(_ name: String, centre: Double, y: Double, room: Double) -> String {
         let fits = max(Int(room / characterWidth), 3)
         let shown = name.count > fits ? String(name.prefix(fits - 1)) + "…" : name
-        return "<text class=\"tick\" x=\"\(coordinate(centre))\" y=\"\(coordinate(y))\" text-anchor=\"middle\"><title>\(name.htmlEscaped)</title>\(shown.htmlEscaped)</text>"
+        return
+            "<text class=\"tick\" x=\"\(coordinate(centre))\" y=\"\(coordinate(y))\" text-anchor=\"middle\"><title>\(name.htmlEscaped)</title>\(shown.htmlEscaped)</text>"
     }
 
     static func noData(_ plot: Plot) -> String {
@@ -223,7 +243,8 @@ enum SVGChart {
     static func legend(_ series: [ChartSeries], top: Double, width: Double) -> (svg: String, height: Double) {
         guard !series.isEmpty else { return ("", 0) }
         var out = "<g class=\"legend\">"
-        var x = left, row = 0.0
+        var x = left
+        var row = 0.0
         for item in series {
             let itemWidth = 18 + Double(item.name.count) * characterWidth + 14
             if x + itemWidth > width - right && x > left {
@@ -232,8 +253,10 @@ enum SVGChart {
             }
             let y = top + row * 16
             let dash = item.dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
-            out += "<path d=\"M\(coordinate(x)) \(coordinate(y))h12\" stroke=\"\(item.colour)\" stroke-width=\"8\"\(dash)/>"
-            out += "<text x=\"\(coordinate(x + 16))\" y=\"\(coordinate(y))\" dy=\"0.32em\">\(item.name.htmlEscaped)</text>"
+            out +=
+                "<path d=\"M\(coordinate(x)) \(coordinate(y))h12\" stroke=\"\(item.colour)\" stroke-width=\"8\"\(dash)/>"
+            out +=
+                "<text x=\"\(coordinate(x + 16))\" y=\"\(coordinate(y))\" dy=\"0.32em\">\(item.name.htmlEscaped)</text>"
             x += itemWidth
         }
         return (out + "</g>", (row + 1) * 16)
@@ -258,19 +281,23 @@ struct ChartScale {
         switch axis.kind {
         case .log10:
             let logs = usable.map(Self.log10)
-            var lo = ((logs.min() ?? 0) + 1e-9).rounded(.down), hi = ((logs.max() ?? 1) - 1e-9).rounded(.up)
+            var lo = ((logs.min() ?? 0) + 1e-9).rounded(.down)
+            var hi = ((logs.max() ?? 1) - 1e-9).rounded(.up)
             if hi <= lo { hi = lo + 1 }
             lo = max(lo, -12)
             hi = min(max(hi, lo + 1), 13)
             low = lo
             high = hi
             let step = max(1, Int(((hi - lo) / 6).rounded(.up)))
-            ticks = axis.ticks ?? stride(from: Int(lo), through: Int(hi), by: step).map {
-                ChartTick(value: Self.power10($0), label: Self.decadeLabel($0))
-            }
+            ticks =
+                axis.ticks
+                ?? stride(from: Int(lo), through: Int(hi), by: step).map {
+                    ChartTick(value: Self.power10($0), label: Self.decadeLabel($0))
+                }
         case .linear:
             let fixed = axis.ticks?.map { $0.value }.filter { $0.isFinite } ?? []
-            var lo = (usable + fixed).min() ?? 0, hi = (usable + fixed).max() ?? 1
+            var lo = (usable + fixed).min() ?? 0
+            var hi = (usable + fixed).max() ?? 1
             if axis.includesZero { (lo, hi) = (min(lo, 0), max(hi, 0)) }
             if hi - lo < 1e-9 * max(1, abs(lo)) {
                 let pad = abs(lo) > 1e-9 ? abs(lo) * 0.1 : 1
@@ -290,7 +317,8 @@ struct ChartScale {
                 low = lo
                 high = hi
                 let largest = max(abs(lo), abs(hi))
-                let (divisor, suffix, shift) = largest >= 10_000_000 ? (1e6, "M", 6) : largest >= 10_000 ? (1e3, "k", 3) : (1.0, "", 0)
+                let (divisor, suffix, shift) =
+                    largest >= 10_000_000 ? (1e6, "M", 6) : largest >= 10_000 ? (1e3, "k", 3) : (1.0, "", 0)
                 let decimals = max(0, shift - exponent - (raw > 5 ? 1 : 0))
                 var marks: [ChartTick] = []
                 var v = lo
@@ -318,9 +346,9 @@ struct ChartScale {
     static func decadeLabel(_ k: Int) -> String {
         switch k {
         case -4 ... -1: return "0." + String(repeating: "0", count: -k - 1) + "1"
-        case 0 ... 2: return "1" + String(repeating: "0", count: k)
-        case 3 ... 5: return "1" + String(repeating: "0", count: k - 3) + "k"
-        case 6 ... 8: return "1" + String(repeating: "0", count: k - 6) + "M"
+        case 0...2: return "1" + String(repeating: "0", count: k)
+        case 3...5: return "1" + String(repeating: "0", count: k - 3) + "k"
+        case 6...8: return "1" + String(repeating: "0", count: k - 6) + "M"
         default: return "1e\(k)"
         }
     }
@@ -341,8 +369,11 @@ struct ChartScale {
     static func log10(_ x: Double) -> Double {
         guard x.isFinite, x > 0 else { return 0 }
         let m = x.significand
-        let z = (m - 1) / (m + 1), z2 = z * z
-        var term = z, sum = 0.0, k = 1.0
+        let z = (m - 1) / (m + 1)
+        let z2 = z * z
+        var term = z
+        var sum = 0.0
+        var k = 1.0
         while k < 40 {
             sum += term / k
             term *= z2

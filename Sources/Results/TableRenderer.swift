@@ -3,14 +3,22 @@
 public enum TableRenderer {
     /// ANSI styles, used only when the caller says the output is a terminal that wants colour.
     enum Style: String {
-        case best = "\u{1B}[1;32m", dim = "\u{1B}[2m", bad = "\u{1B}[31m", warn = "\u{1B}[1;33m"
+        case best = "\u{1B}[1;32m"
+        case dim = "\u{1B}[2m"
+        case bad = "\u{1B}[31m"
+        case warn = "\u{1B}[1;33m"
         static let reset = "\u{1B}[0m"
     }
 
     public static func render(_ document: RunDocument, colour: Bool = false) -> String {
         var styles: [Int: [Int: Style]] = [:]
         func paint(_ text: String, _ style: Style) -> String { colour ? style.rawValue + text + Style.reset : text }
-        var rows: [[String]] = [["server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req", "bytes/req", "CPU µs/req", "mem MiB", "errors", "wrong"]]
+        var rows: [[String]] = [
+            [
+                "server", "suite", "workload", "protocol", "mode", "req/s", "±", "p50 µs", "p99 µs", "allocs/req",
+                "bytes/req", "CPU µs/req", "mem MiB", "errors", "wrong",
+            ]
+        ]
         var best: [String: Double] = [:]
         func key(_ m: MeasurementRecord) -> String { "\(m.suite)/\(m.workload)/\(m.protocolName)/\(m.mode)" }
         var notApplicable: [String] = []
@@ -31,7 +39,9 @@ public enum TableRenderer {
                 continue
             }
             if let failure = m.failure {
-                rows.append([m.server, m.suite, m.workload, m.protocolName, m.mode, "FAILED", "", "", "", "", "", "", "", "", ""])
+                rows.append([
+                    m.server, m.suite, m.workload, m.protocolName, m.mode, "FAILED", "", "", "", "", "", "", "", "", "",
+                ])
                 styles[rows.count - 1] = [5: .bad]
                 failed.append("\(m.server) \(m.suite)/\(m.workload) \(m.protocolName) \(m.mode): \(failure)")
                 continue
@@ -60,29 +70,40 @@ public enum TableRenderer {
             if showUnsent && unsent(m) > 0 { styles[rows.count - 1, default: [:]][15] = .bad }
         }
         var out = align(rows, styles: colour ? styles : [:])
-        if rows.count > 1 { out += "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n" }
+        if rows.count > 1 {
+            out +=
+                "* best throughput for the workload; medians of \(document.settings.repetitions) repetitions, ± is half the min–max spread\n"
+        }
         if document.measurements.contains(where: { $0.median?.loadBound == true }) {
-            out += "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
+            out +=
+                "‡ the load generator was busy ≥ 90% of the time: the server may be faster than shown (add load threads and CPUs)\n"
         }
         if showUnsent {
-            out += "unsent: open-loop requests due before the end that were never sent, every connection busy with"
+            out +=
+                "unsent: open-loop requests due before the end that were never sent, every connection busy with"
                 + " late answers (summed over the repetitions; their wait to the end is in the latency)\n"
         }
         if document.measurements.contains(where: { $0.median?.memoryBytes != nil }) {
-            out += "memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"
+            out +=
+                "memory: PSS (proportional set size: a page shared by a server's processes counted once) where the kernel reports it, else RSS; an external server's processes at their peak under load; an embedded stack shares catbench's process with the load generator, and the whole process is shown\n"
         }
         for reason in notApplicable { out += "n/a: \(reason)\n" }
         for line in failed { out += paint("FAILED", .bad) + " \(line)\n" }
         if !document.figures.isEmpty {
             var figureRows: [[String]] = [["server", "suite", "protocol", "figure", "value"]]
             for f in document.figures {
-                figureRows.append([f.server, f.suite, f.protocolName, f.name, format(f.value, decimals: f.unit == "%" ? 1 : 2) + " " + f.unit])
+                figureRows.append([
+                    f.server, f.suite, f.protocolName, f.name,
+                    format(f.value, decimals: f.unit == "%" ? 1 : 2) + " " + f.unit,
+                ])
             }
             out += "\n" + align(figureRows, textColumns: 4)
         }
         for server in document.servers {
             if server.status == .verified {
-                out += "\(server.name): verified — " + server.verification.map { "\($0.suite) (\($0.checksRun) checks)" }
+                out +=
+                    "\(server.name): verified — "
+                    + server.verification.map { "\($0.suite) (\($0.checksRun) checks)" }
                     .joined(separator: ", ") + "\n"
             } else if server.status != .measured {
                 out += paint("\(server.name): not measured — \(server.status.rawValue.replacingUnderscores())", .bad)
@@ -90,19 +111,26 @@ public enum TableRenderer {
                 out += "\n"
                 if let tail = server.logTail, !tail.isEmpty {
                     out += "  last lines of its log\(server.logPath.map { " (\($0))" } ?? ""):\n"
-                    out += tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10).map { "  | \($0)\n" }.joined()
+                    out += tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10).map {
+                        "  | \($0)\n"
+                    }.joined()
                 }
                 for v in server.verification {
-                    if let failed = v.failedWorkloads { out += "  \(v.suite): not measured on \(failed.joined(separator: ", "))\n" }
+                    if let failed = v.failedWorkloads {
+                        out += "  \(v.suite): not measured on \(failed.joined(separator: ", "))\n"
+                    }
                     for f in v.failures.prefix(5) { out += "  FAIL \(v.suite) · \(f.check): \(f.message)\n" }
                     if v.failures.count > 5 { out += "  … and \(v.failures.count - 5) more failures\n" }
                 }
             }
             for v in server.verification where !v.warnings.isEmpty {
-                out += "\(server.name) warnings (\(v.suite)): " + v.warnings.map(\.message).joined(separator: "; ") + "\n"
+                out +=
+                    "\(server.name) warnings (\(v.suite)): " + v.warnings.map(\.message).joined(separator: "; ") + "\n"
             }
         }
-        if document.partial { out += paint("PARTIAL RESULTS: \(document.partialReason ?? "run interrupted")", .warn) + "\n" }
+        if document.partial {
+            out += paint("PARTIAL RESULTS: \(document.partialReason ?? "run interrupted")", .warn) + "\n"
+        }
         return out
     }
 

@@ -37,25 +37,34 @@ extension BenchmarkRunner {
     /// why the server failed during the run, or nil; every workload it could
     /// not reach after that is a failed row.
     @discardableResult
-    func measure(_ target: Target, protocols: [WireProtocol], suites: [SuiteContract], workloads: [String: [String]],
-                 loadGroup: ThreadGroup, record: inout ServerRecord, into doc: inout RunDocument) -> String? {
+    func measure(
+        _ target: Target, protocols: [WireProtocol], suites: [SuiteContract], workloads: [String: [String]],
+        loadGroup: ThreadGroup, record: inout ServerRecord, into doc: inout RunDocument
+    ) -> String? {
         var gone: String?
         for proto in protocols {
             var allowed = workloads
             if proto != .http1 && target.checksProtocols && gone == nil {
                 // The same answers over another protocol must be as right as over HTTP/1.1.
                 for suite in suites {
-                    let failures = ProtocolCheck.run(suite: suite, workloads: allowed[suite.name] ?? [], address: target.address,
-                                                     proto: proto, seed: plan.seed)
+                    let failures = ProtocolCheck.run(
+                        suite: suite, workloads: allowed[suite.name] ?? [], address: target.address,
+                        proto: proto, seed: plan.seed)
                     guard !failures.isEmpty else { continue }
-                    record.verification.append(VerificationRecord(
-                        suite: suite.name, checksRun: (allowed[suite.name] ?? []).count, passed: false,
-                        failures: failures.keys.sorted().map { FindingRecord(check: "\($0) over \(proto.resultName)", message: failures[$0]!) },
-                        warnings: []))
+                    record.verification.append(
+                        VerificationRecord(
+                            suite: suite.name, checksRun: (allowed[suite.name] ?? []).count, passed: false,
+                            failures: failures.keys.sorted().map {
+                                FindingRecord(check: "\($0) over \(proto.resultName)", message: failures[$0]!)
+                            },
+                            warnings: []))
                     for (workload, problem) in failures.sorted(by: { $0.key < $1.key }) {
-                        log("\(target.name): \(suite.name)/\(workload) over \(proto.resultName) FAILED its check, not measured: \(problem)")
-                        failed(target.name, protocols: [proto], suites: [suite], only: workload,
-                               reason: "answers over \(proto.resultName) are wrong: \(problem)", into: &doc)
+                        log(
+                            "\(target.name): \(suite.name)/\(workload) over \(proto.resultName) FAILED its check, not measured: \(problem)"
+                        )
+                        failed(
+                            target.name, protocols: [proto], suites: [suite], only: workload,
+                            reason: "answers over \(proto.resultName) are wrong: \(problem)", into: &doc)
                         allowed[suite.name]?.removeAll { $0 == workload }
                     }
                 }
@@ -63,19 +72,25 @@ extension BenchmarkRunner {
             for suite in suites {
                 for loadCase in suite.cases where allowed[suite.name]?.contains(loadCase.name) == true {
                     let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
-                    let requests = LoadRequests.make(specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)")
+                    let requests = LoadRequests.make(
+                        specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)")
                     for mode in plan.modes(for: proto, suite: suite) {
                         if stop.load(ordering: .relaxed) { return gone }
-                        var measurement = rows(target.name, protocols: [proto], suites: [suite], only: loadCase.name) { _ in }
-                            .first { $0.mode == mode.label }!
+                        var measurement = rows(target.name, protocols: [proto], suites: [suite], only: loadCase.name) {
+                            _ in
+                        }
+                        .first { $0.mode == mode.label }!
                         if let gone {
                             measurement.failure = "not measured: \(gone)"
                             doc.measurements.append(measurement)
                             continue
                         }
-                        measureMode(target, suite: suite, loadCase: loadCase, requests: requests, mode: mode, proto: proto,
-                                    loadGroup: loadGroup, into: &measurement)
-                        if !measurement.repetitions.isEmpty || measurement.failure != nil { doc.measurements.append(measurement) }
+                        measureMode(
+                            target, suite: suite, loadCase: loadCase, requests: requests, mode: mode, proto: proto,
+                            loadGroup: loadGroup, into: &measurement)
+                        if !measurement.repetitions.isEmpty || measurement.failure != nil {
+                            doc.measurements.append(measurement)
+                        }
                         if let died = target.failure() {
                             // Its last repetition ran against a dying server: kept, but the server is reported failed.
                             gone = "\(died) during \(suite.name)/\(loadCase.name)"
@@ -89,14 +104,18 @@ extension BenchmarkRunner {
     }
 
     /// Warm-up and the repetitions of one workload loaded one way.
-    private func measureMode(_ target: Target, suite: SuiteContract, loadCase: LoadCase, requests: [LoadRequest], mode: LoadMode,
-                             proto: WireProtocol, loadGroup: ThreadGroup, into measurement: inout MeasurementRecord) {
+    private func measureMode(
+        _ target: Target, suite: SuiteContract, loadCase: LoadCase, requests: [LoadRequest], mode: LoadMode,
+        proto: WireProtocol, loadGroup: ThreadGroup, into measurement: inout MeasurementRecord
+    ) {
         let step = "\(target.name) · \(suite.name)/\(loadCase.name) · \(proto.resultName) \(mode.label)"
         let line = "\(target.name) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label)"
         if plan.warmup > 0 {
             progress.begin(step + " · warm-up", seconds: plan.warmup)
-            _ = try? LoadGenerator.run(options(target.address, requests, mode: mode, proto: proto, duration: plan.warmup,
-                                               loadGroup: loadGroup))
+            _ = try? LoadGenerator.run(
+                options(
+                    target.address, requests, mode: mode, proto: proto, duration: plan.warmup,
+                    loadGroup: loadGroup))
             progress.end()
         }
         var problem: String?
@@ -104,8 +123,12 @@ extension BenchmarkRunner {
             if stop.load(ordering: .relaxed) || target.failure() != nil { break }
             progress.begin(step + " · #\(rep + 1)/\(plan.repetitions)", seconds: plan.duration)
             defer { progress.end() }
-            switch measureOnce(target, options: options(target.address, requests, mode: mode, proto: proto,
-                                                        duration: plan.duration, loadGroup: loadGroup)) {
+            switch measureOnce(
+                target,
+                options: options(
+                    target.address, requests, mode: mode, proto: proto,
+                    duration: plan.duration, loadGroup: loadGroup))
+            {
             case .failed(let reason):
                 problem = reason
                 log("\(line) #\(rep + 1): the load failed: \(reason)")
@@ -113,25 +136,32 @@ extension BenchmarkRunner {
                 break
             case .measured(let repetition):
                 measurement.repetitions.append(repetition)
-                progress.finished(RepetitionFigure(
-                    server: target.name, suite: suite.name, workload: loadCase.name, protocolName: proto.resultName,
-                    mode: mode.label, rps: repetition.rps, p50Us: repetition.latencyUs.p50, p99Us: repetition.latencyUs.p99,
-                    errors: repetition.errors.total))
-                log("\(line) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, "
-                    + "p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                progress.finished(
+                    RepetitionFigure(
+                        server: target.name, suite: suite.name, workload: loadCase.name, protocolName: proto.resultName,
+                        mode: mode.label, rps: repetition.rps, p50Us: repetition.latencyUs.p50,
+                        p99Us: repetition.latencyUs.p99,
+                        errors: repetition.errors.total))
+                log(
+                    "\(line) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, "
+                        + "p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
             }
         }
         measurement.summarize()
         if measurement.repetitions.isEmpty && !stop.load(ordering: .relaxed) {
-            measurement.failure = "no repetition could be measured: "
+            measurement.failure =
+                "no repetition could be measured: "
                 + (problem ?? target.failure().map { "the server is gone (\($0))" } ?? "the load did not run")
         }
     }
 
-    func options(_ address: SocketAddress, _ requests: [LoadRequest], mode: LoadMode, proto: WireProtocol,
-                 duration: Double, loadGroup: ThreadGroup) -> LoadOptions {
+    func options(
+        _ address: SocketAddress, _ requests: [LoadRequest], mode: LoadMode, proto: WireProtocol,
+        duration: Double, loadGroup: ThreadGroup
+    ) -> LoadOptions {
         var options = LoadOptions(
-            address: address, requests: requests, connections: mode.connections, threads: min(plan.loadThreads, mode.connections),
+            address: address, requests: requests, connections: mode.connections,
+            threads: min(plan.loadThreads, mode.connections),
             duration: duration, timeout: plan.timeout, verifyEvery: plan.verifyEvery, pipeline: mode.pipeline,
             keepAlive: mode.keepAlive, rate: mode.rate, onThreadStart: { loadGroup.enter() }, stop: stop)
         options.progress = progress.live
@@ -164,7 +194,10 @@ extension BenchmarkRunner {
         if let reason = result.abortReason { return .failed(reason) }
         target.settle()
         let after = target.read()
-        return .measured(RepetitionRecord.make(result, before: before, after: after, peak: peak, threads: options.threads, openLoop: options.rate != nil,
-                                               loadAverageBefore: loadAverageBefore))
+        return .measured(
+            RepetitionRecord.make(
+                result, before: before, after: after, peak: peak, threads: options.threads,
+                openLoop: options.rate != nil,
+                loadAverageBefore: loadAverageBefore))
     }
 }

@@ -13,15 +13,19 @@ extension BenchmarkRunner {
         configuration["workers"] = String(plan.workers)
         configuration["host"] = peer.address?.host ?? plan.host
         configuration["protocols"] = "http/1.1"
-        var record = ServerRecord(name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: configuration,
-                                  status: plan.verifyOnly ? .verified : .measured)
+        var record = ServerRecord(
+            name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: configuration,
+            status: plan.verifyOnly ? .verified : .measured)
         let exclusions = Exclusions(reasons: peer.notApplicable, waivers: peer.waivers)
         let contracts = suites.map { $0.contract }
         let spoken: [WireProtocol] = plan.protocols.contains(.http1) ? [.http1] : []
-        notApplicable(peer.name, protocols: plan.protocols.filter { $0 != .http1 }, suites: contracts,
-                      reason: Self.cleartextOnly(peer.name), into: &doc)
+        notApplicable(
+            peer.name, protocols: plan.protocols.filter { $0 != .http1 }, suites: contracts,
+            reason: Self.cleartextOnly(peer.name), into: &doc)
         defer {
-            if record.verification.contains(where: { !$0.passed }) && record.status.isGood { record.status = .failedVerification }
+            if record.verification.contains(where: { !$0.passed }) && record.status.isGood {
+                record.status = .failedVerification
+            }
             doc.figures += SuiteFigures.derive(from: doc.measurements, server: peer.name, suites: suites)
             doc.servers.append(record)
         }
@@ -29,9 +33,10 @@ extension BenchmarkRunner {
         progress.note("\(peer.name): starting")
         let server: ExternalServer
         do {
-            server = try ExternalServer.start(peer, host: plan.host, workers: plan.workers, services: services,
-                                              logDirectory: plan.logDirectory, cpus: serverCPUs,
-                                              readyTimeout: plan.startTimeout, stop: stop)
+            server = try ExternalServer.start(
+                peer, host: plan.host, workers: plan.workers, services: services,
+                logDirectory: plan.logDirectory, cpus: serverCPUs,
+                readyTimeout: plan.startTimeout, stop: stop)
         } catch {
             record.status = .failedToStart
             if let failure = error as? ExternalServer.StartFailure {
@@ -42,8 +47,10 @@ extension BenchmarkRunner {
             } else {
                 record.error = "\(error)"
             }
-            failed(peer.name, protocols: spoken, suites: contracts, reason: "the server did not start: \(record.error ?? "")",
-                   exclusions: exclusions, into: &doc)
+            failed(
+                peer.name, protocols: spoken, suites: contracts,
+                reason: "the server did not start: \(record.error ?? "")",
+                exclusions: exclusions, into: &doc)
             return
         }
         record.logPath = server.logPath
@@ -51,7 +58,9 @@ extension BenchmarkRunner {
         let idle = server.sample(proportional: true)
         record.rssIdleBytes = idle?.rssBytes
         record.pssIdleBytes = idle?.pssBytes
-        if server.tree == nil { log("\(peer.name): its processes are not visible here; CPU and memory are not reported") }
+        if server.tree == nil {
+            log("\(peer.name): its processes are not visible here; CPU and memory are not reported")
+        }
         defer {
             let after = server.sample(proportional: true)
             record.rssAfterBytes = after?.rssBytes
@@ -74,19 +83,27 @@ extension BenchmarkRunner {
             }
             for workload in contract.workloadNames {
                 if let reason = exclusions.reason(suite: contract.name, item: workload) {
-                    notApplicable(peer.name, protocols: spoken, suites: [contract], only: workload, reason: reason, into: &doc)
+                    notApplicable(
+                        peer.name, protocols: spoken, suites: [contract], only: workload, reason: reason, into: &doc)
                 }
             }
             if let reason = unavailableSuites[contract.name] {
-                failed(peer.name, protocols: spoken, suites: [contract], reason: reason, exclusions: exclusions, into: &doc)
+                failed(
+                    peer.name, protocols: spoken, suites: [contract], reason: reason, exclusions: exclusions, into: &doc
+                )
                 continue
             }
-            let passing = verify(peer.name, suite: contract, address: server.address, exclusions: exclusions, record: &record)
+            let passing = verify(
+                peer.name, suite: contract, address: server.address, exclusions: exclusions, record: &record)
             workloads[contract.name] = passing
-            for workload in contract.workloadNames where !passing.contains(workload)
-                && exclusions.reason(suite: contract.name, item: workload) == nil {
-                failed(peer.name, protocols: spoken, suites: [contract], only: workload,
-                       reason: "failed verification: \(firstFailure(record, suite: contract.name, workload: workload))", into: &doc)
+            for workload in contract.workloadNames
+            where !passing.contains(workload)
+                && exclusions.reason(suite: contract.name, item: workload) == nil
+            {
+                failed(
+                    peer.name, protocols: spoken, suites: [contract], only: workload,
+                    reason: "failed verification: \(firstFailure(record, suite: contract.name, workload: workload))",
+                    into: &doc)
             }
             if let gone = server.failure() {
                 record.status = .failedDuringRun
@@ -96,8 +113,10 @@ extension BenchmarkRunner {
             }
         }
         if plan.verifyOnly { return }
-        if let died = measure(target(server, exclusions: exclusions), protocols: spoken, suites: contracts, workloads: workloads,
-                              loadGroup: loadGroup, record: &record, into: &doc) {
+        if let died = measure(
+            target(server, exclusions: exclusions), protocols: spoken, suites: contracts, workloads: workloads,
+            loadGroup: loadGroup, record: &record, into: &doc)
+        {
             record.status = .failedDuringRun
             record.error = died
         }
@@ -105,11 +124,14 @@ extension BenchmarkRunner {
 
     func target(_ external: ExternalServer, exclusions: Exclusions) -> Target {
         Target(
-            name: external.spec.name, address: external.address, exclusions: exclusions, speaksHTTP2: false, checksProtocols: false,
+            name: external.spec.name, address: external.address, exclusions: exclusions, speaksHTTP2: false,
+            checksProtocols: false,
             settle: {},
             read: {
                 let sample = external.sample(proportional: true)
-                return Counters(cpuNanos: sample?.cpuNanos, allocations: nil, served: nil, rssBytes: sample?.rssBytes, pssBytes: sample?.pssBytes)
+                return Counters(
+                    cpuNanos: sample?.cpuNanos, allocations: nil, served: nil, rssBytes: sample?.rssBytes,
+                    pssBytes: sample?.pssBytes)
             },
             memory: { proportional in
                 let sample = external.sample(proportional: proportional)

@@ -3,8 +3,10 @@ import SuiteKit
 
 extension BenchmarkRunner {
     /// A row for every way the plan loads each workload of `suites` over `protocols`.
-    func rows(_ server: String, protocols: [WireProtocol], suites: [SuiteContract], only workload: String? = nil,
-              fill: (inout MeasurementRecord) -> Void) -> [MeasurementRecord] {
+    func rows(
+        _ server: String, protocols: [WireProtocol], suites: [SuiteContract], only workload: String? = nil,
+        fill: (inout MeasurementRecord) -> Void
+    ) -> [MeasurementRecord] {
         var out: [MeasurementRecord] = []
         for proto in protocols {
             for suite in suites {
@@ -25,18 +27,26 @@ extension BenchmarkRunner {
     }
 
     /// Rows that say a server cannot do something, with the reason, rather than leaving it out.
-    func notApplicable(_ server: String, protocols: [WireProtocol], suites: [SuiteContract], only workload: String? = nil,
-                       reason: String, into doc: inout RunDocument) {
-        doc.measurements += rows(server, protocols: protocols, suites: suites, only: workload) { $0.notApplicable = reason }
+    func notApplicable(
+        _ server: String, protocols: [WireProtocol], suites: [SuiteContract], only workload: String? = nil,
+        reason: String, into doc: inout RunDocument
+    ) {
+        doc.measurements += rows(server, protocols: protocols, suites: suites, only: workload) {
+            $0.notApplicable = reason
+        }
     }
 
     /// Rows that say a measurement failed, with the reason (workloads a server
     /// declared not applicable keep their n/a rows instead).
-    func failed(_ server: String, protocols: [WireProtocol], suites: [SuiteContract], only workload: String? = nil,
-                reason: String, exclusions: Exclusions = Exclusions(), into doc: inout RunDocument) {
+    func failed(
+        _ server: String, protocols: [WireProtocol], suites: [SuiteContract], only workload: String? = nil,
+        reason: String, exclusions: Exclusions = Exclusions(), into doc: inout RunDocument
+    ) {
         guard !plan.verifyOnly else { return }
         let applicable = suites.filter { exclusions.reasons[$0.name] == nil }
-        doc.measurements += rows(server, protocols: protocols, suites: applicable, only: workload) { $0.failure = reason }
-            .filter { exclusions.reason(suite: $0.suite, item: $0.workload) == nil }
+        doc.measurements += rows(server, protocols: protocols, suites: applicable, only: workload) {
+            $0.failure = reason
+        }
+        .filter { exclusions.reason(suite: $0.suite, item: $0.workload) == nil }
     }
 }

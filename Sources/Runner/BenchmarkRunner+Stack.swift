@@ -21,7 +21,9 @@ extension BenchmarkRunner {
             configuration: ["workers": String(plan.workers), "host": plan.host, "protocols": stack.protocolNames],
             status: plan.verifyOnly ? .verified : .measured)
         defer {
-            if record.verification.contains(where: { !$0.passed }) && record.status.isGood { record.status = .failedVerification }
+            if record.verification.contains(where: { !$0.passed }) && record.status.isGood {
+                record.status = .failedVerification
+            }
             doc.figures += SuiteFigures.derive(from: doc.measurements, server: stack.rawValue, suites: suites)
             doc.servers.append(record)
         }
@@ -29,14 +31,17 @@ extension BenchmarkRunner {
         let cleartext = spoken.filter { !$0.secure }
         let secure = spoken.filter(\.secure)
         let contracts = suites.map { $0.contract }
-        notApplicable(stack.rawValue, protocols: plan.protocols.filter { !stack.serves($0) }, suites: contracts,
-                      reason: Self.cleartextOnly(stack.rawValue), into: &doc)
+        notApplicable(
+            stack.rawValue, protocols: plan.protocols.filter { !stack.serves($0) }, suites: contracts,
+            reason: Self.cleartextOnly(stack.rawValue), into: &doc)
 
         guard let clear = startInstance(stack, tls: nil, serverCPUs: serverCPUs) else {
             record.status = .failedToStart
             record.error = lastStartError
-            failed(stack.rawValue, protocols: spoken, suites: contracts, reason: "the server did not start: \(lastStartError ?? "")",
-                   into: &doc)
+            failed(
+                stack.rawValue, protocols: spoken, suites: contracts,
+                reason: "the server did not start: \(lastStartError ?? "")",
+                into: &doc)
             return
         }
         record.startupSeconds = clear.startup
@@ -48,28 +53,33 @@ extension BenchmarkRunner {
                 failed(stack.rawValue, protocols: spoken, suites: [contract], reason: reason, into: &doc)
                 continue
             }
-            let passing = verify(stack.rawValue, suite: contract, address: clear.address, exclusions: Exclusions(), record: &record)
+            let passing = verify(
+                stack.rawValue, suite: contract, address: clear.address, exclusions: Exclusions(), record: &record)
             workloads[contract.name] = passing
             let failing = contract.workloadNames.filter { !passing.contains($0) }
             for workload in failing {
-                failed(stack.rawValue, protocols: spoken, suites: [contract], only: workload,
-                       reason: "failed verification: \(firstFailure(record, suite: contract.name, workload: workload))", into: &doc)
+                failed(
+                    stack.rawValue, protocols: spoken, suites: [contract], only: workload,
+                    reason: "failed verification: \(firstFailure(record, suite: contract.name, workload: workload))",
+                    into: &doc)
             }
         }
         if plan.verifyOnly {
             clear.server.stop()
             return
         }
-        measure(target(clear), protocols: cleartext, suites: contracts, workloads: workloads, loadGroup: loadGroup,
-                record: &record, into: &doc)
+        measure(
+            target(clear), protocols: cleartext, suites: contracts, workloads: workloads, loadGroup: loadGroup,
+            record: &record, into: &doc)
         clear.server.stop()
 
         if !secure.isEmpty && !stop.load(ordering: .relaxed) {
             do {
                 let material = try TLSMaterial.selfSigned()
                 if let tls = startInstance(stack, tls: material, serverCPUs: serverCPUs) {
-                    measure(target(tls), protocols: secure, suites: contracts, workloads: workloads, loadGroup: loadGroup,
-                            record: &record, into: &doc)
+                    measure(
+                        target(tls), protocols: secure, suites: contracts, workloads: workloads, loadGroup: loadGroup,
+                        record: &record, into: &doc)
                     tls.server.stop()
                 } else {
                     record.error = "the TLS instance did not start: \(lastStartError ?? "")"
@@ -95,12 +105,16 @@ extension BenchmarkRunner {
         let group = ThreadGroup(name: stack.rawValue, cpus: serverCPUs)
         let started = Clock.monotonicNanos()
         do {
-            let server = try startServer(stack, suites: suites, settings: ServerSettings(
-                host: plan.host, port: 0, workers: plan.workers, h2c: stack.speaksHTTP2, tls: tls, services: services,
-                metrics: plan.serverMetrics, observer: plan.serverObserver, onThreadStart: { group.enter() }))
+            let server = try startServer(
+                stack, suites: suites,
+                settings: ServerSettings(
+                    host: plan.host, port: 0, workers: plan.workers, h2c: stack.speaksHTTP2, tls: tls,
+                    services: services,
+                    metrics: plan.serverMetrics, observer: plan.serverObserver, onThreadStart: { group.enter() }))
             let address = try SocketAddress(host: plan.host, port: server.port)
             lastStartError = nil
-            return Instance(server: server, group: group, address: address, startup: Double(Clock.monotonicNanos() - started) / 1e9)
+            return Instance(
+                server: server, group: group, address: address, startup: Double(Clock.monotonicNanos() - started) / 1e9)
         } catch {
             lastStartError = "\(error)"
             log("\(stack.rawValue): failed to start\(tls == nil ? "" : " with TLS"): \(error)")
@@ -112,12 +126,18 @@ extension BenchmarkRunner {
         let server = instance.server
         let group = instance.group
         return Target(
-            name: server.stack.rawValue, address: instance.address, exclusions: Exclusions(), speaksHTTP2: server.stack.speaksHTTP2,
+            name: server.stack.rawValue, address: instance.address, exclusions: Exclusions(),
+            speaksHTTP2: server.stack.speaksHTTP2,
             checksProtocols: true,
             settle: { server.runOnServerThreads { Jemalloc.flushThreadCache() } },
-            read: { Counters(cpuNanos: group.cpuNanos(), allocations: group.allocationCounters(), served: server.requestsServed,
-                             rssBytes: ProcessStats.residentBytes(), pssBytes: ProcessStats.proportionalBytes()) },
-            memory: { proportional in (ProcessStats.residentBytes(), proportional ? ProcessStats.proportionalBytes() : nil) },
+            read: {
+                Counters(
+                    cpuNanos: group.cpuNanos(), allocations: group.allocationCounters(), served: server.requestsServed,
+                    rssBytes: ProcessStats.residentBytes(), pssBytes: ProcessStats.proportionalBytes())
+            },
+            memory: { proportional in
+                (ProcessStats.residentBytes(), proportional ? ProcessStats.proportionalBytes() : nil)
+            },
             failure: { nil }, samplesMemoryDuringLoad: false)
     }
 }

@@ -7,7 +7,7 @@ import Results
 import SuiteKit
 import Suites
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a plan: the suites' services first, then for each server: start it,
@@ -22,8 +22,10 @@ public final class BenchmarkRunner {
     /// What the run is doing, for a progress display.
     public let progress: RunProgress
 
-    public init(plan: RunPlan, stop: ManagedAtomic<Bool> = ManagedAtomic(false), progress: RunProgress = RunProgress(),
-                log: @escaping (String) -> Void) {
+    public init(
+        plan: RunPlan, stop: ManagedAtomic<Bool> = ManagedAtomic(false), progress: RunProgress = RunProgress(),
+        log: @escaping (String) -> Void
+    ) {
         self.plan = plan
         self.stop = stop
         self.progress = progress
@@ -48,9 +50,10 @@ public final class BenchmarkRunner {
         var doc = RunDocument(
             catbench: BuildInfo.toolInfo,
             startedAt: Timestamp.iso8601(),
-            machine: MachineRecord(cpuModel: machine.cpuModel, logicalCpus: machine.logicalCPUs, kernel: machine.kernel,
-                                   memoryBytes: machine.memoryBytes, hostname: machine.hostname,
-                                   loadAverageBefore: ProcessStats.loadAverage(), loadAverageAfter: []),
+            machine: MachineRecord(
+                cpuModel: machine.cpuModel, logicalCpus: machine.logicalCPUs, kernel: machine.kernel,
+                memoryBytes: machine.memoryBytes, hostname: machine.hostname,
+                loadAverageBefore: ProcessStats.loadAverage(), loadAverageAfter: []),
             settings: SettingsRecord(
                 suites: suites.map { $0.contract.name },
                 servers: plan.stacks.map(\.rawValue) + plan.peers.map(\.name) + plan.unavailablePeers.map(\.name),
@@ -73,11 +76,15 @@ public final class BenchmarkRunner {
         }
         doc.suites = suites.map { suite in
             let c = suite.contract
-            return SuiteRecord(name: c.name, summary: c.summary, baselineWorkload: c.baseline?.workload,
-                               baselineColumn: c.baseline?.column, notes: c.notes.isEmpty ? nil : c.notes,
-                               services: suite.services.isEmpty ? nil : Dictionary(uniqueKeysWithValues: suite.services.compactMap { type in
-                                   services.summary[type.serviceName].map { (type.serviceName, $0) }
-                               }))
+            return SuiteRecord(
+                name: c.name, summary: c.summary, baselineWorkload: c.baseline?.workload,
+                baselineColumn: c.baseline?.column, notes: c.notes.isEmpty ? nil : c.notes,
+                services: suite.services.isEmpty
+                    ? nil
+                    : Dictionary(
+                        uniqueKeysWithValues: suite.services.compactMap { type in
+                            services.summary[type.serviceName].map { (type.serviceName, $0) }
+                        }))
         }
         document = doc
         progress.plan(seconds: plan.plannedLoadSeconds)
@@ -93,8 +100,9 @@ public final class BenchmarkRunner {
             document = doc
         }
         for (name, reason) in plan.unavailablePeers {
-            var record = ServerRecord(name: name, kind: PeerSpec.Kind.bundled.rawValue, design: "bundled peer", configuration: [:],
-                                      status: .failedToStart)
+            var record = ServerRecord(
+                name: name, kind: PeerSpec.Kind.bundled.rawValue, design: "bundled peer", configuration: [:],
+                status: .failedToStart)
             record.error = reason
             doc.servers.append(record)
         }
@@ -135,23 +143,28 @@ public final class BenchmarkRunner {
         doc.partialReason = "interrupted by a signal before the plan finished"
         let reached = Set(doc.servers.map(\.name))
         for stack in plan.stacks where !reached.contains(stack.rawValue) {
-            var record = ServerRecord(name: stack.rawValue, kind: "embedded", design: stack.design, configuration: [:], status: .skipped)
+            var record = ServerRecord(
+                name: stack.rawValue, kind: "embedded", design: stack.design, configuration: [:], status: .skipped)
             record.error = "not reached: the run was interrupted"
             doc.servers.append(record)
         }
         for peer in plan.peers where !reached.contains(peer.name) {
-            var record = ServerRecord(name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: peer.configuration,
-                                      status: .skipped)
+            var record = ServerRecord(
+                name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: peer.configuration,
+                status: .skipped)
             record.error = "not reached: the run was interrupted"
             doc.servers.append(record)
         }
     }
 
     /// Verifies `suite` on a server and records the verdict; the workloads that may be measured.
-    func verify(_ name: String, suite: SuiteContract, address: SocketAddress, exclusions: Exclusions,
-                record: inout ServerRecord) -> [String] {
+    func verify(
+        _ name: String, suite: SuiteContract, address: SocketAddress, exclusions: Exclusions,
+        record: inout ServerRecord
+    ) -> [String] {
         progress.note("\(name): verifying \(suite.name)")
-        let report = Verifier.verify(suite: suite, address: address, seed: plan.seed, exclusions: exclusions, services: services)
+        let report = Verifier.verify(
+            suite: suite, address: address, seed: plan.seed, exclusions: exclusions, services: services)
         let failed = report.failedWorkloads(of: suite)
         var verification = VerificationRecord(
             suite: suite.name, checksRun: report.checksRun, passed: report.passed,
@@ -161,20 +174,25 @@ public final class BenchmarkRunner {
         let waived = report.skipped.filter { $0.level == .waived }
         verification.waived = waived.isEmpty ? nil : waived.map { FindingRecord(check: $0.check, message: $0.message) }
         record.verification.append(verification)
-        let passing = suite.workloadNames.filter { failed[$0] == nil && exclusions.reason(suite: suite.name, item: $0) == nil }
+        let passing = suite.workloadNames.filter {
+            failed[$0] == nil && exclusions.reason(suite: suite.name, item: $0) == nil
+        }
         if report.passed {
-            log("\(name): \(suite.name) verified (\(report.checksRun) checks, \(report.warnings.count) warnings"
-                + "\(report.skipped.isEmpty ? "" : ", \(report.skipped.count) not applicable or waived"))")
+            log(
+                "\(name): \(suite.name) verified (\(report.checksRun) checks, \(report.warnings.count) warnings"
+                    + "\(report.skipped.isEmpty ? "" : ", \(report.skipped.count) not applicable or waived"))")
         } else {
-            log("\(name): \(suite.name) FAILED verification on \(failed.keys.sorted().joined(separator: ", ")), not measured there: "
-                + "\(report.failures.first?.description ?? "")")
+            log(
+                "\(name): \(suite.name) FAILED verification on \(failed.keys.sorted().joined(separator: ", ")), not measured there: "
+                    + "\(report.failures.first?.description ?? "")")
         }
         return passing
     }
 
     static func cleartextOnly(_ name: String) -> String {
         if let stack = StackName(rawValue: name) {
-            return stack.speaksTLS ? "\(name) speaks HTTP/1.1 only (no HTTP/2), as the sync servers it stands for"
+            return stack.speaksTLS
+                ? "\(name) speaks HTTP/1.1 only (no HTTP/2), as the sync servers it stands for"
                 : "\(name) speaks cleartext HTTP/1.1 only, as the sync servers it stands for"
         }
         return "external servers are measured over cleartext HTTP/1.1"

@@ -5,7 +5,7 @@ import Suites
 import Peers
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An external server during a run: started as a child process (or found
@@ -26,8 +26,10 @@ final class ExternalServer: Sendable {
         let logTail: String?
     }
 
-    private init(spec: PeerSpec, address: SocketAddress, tree: ProcessTree?, process: ChildProcess?, startupSeconds: Double?,
-                 logPath: String?, scratch: String?) {
+    private init(
+        spec: PeerSpec, address: SocketAddress, tree: ProcessTree?, process: ChildProcess?, startupSeconds: Double?,
+        logPath: String?, scratch: String?
+    ) {
         self.spec = spec
         self.address = address
         self.tree = tree
@@ -39,8 +41,10 @@ final class ExternalServer: Sendable {
 
     /// Starts `spec` (or checks it when it is already running); `readyTimeout`
     /// is how long a started server has to give its first correct answer.
-    static func start(_ spec: PeerSpec, host: String, workers: Int, services: ServiceDirectory, logDirectory: String,
-                      cpus: [Int]?, readyTimeout: Double, stop: ManagedAtomic<Bool>) throws -> ExternalServer {
+    static func start(
+        _ spec: PeerSpec, host: String, workers: Int, services: ServiceDirectory, logDirectory: String,
+        cpus: [Int]?, readyTimeout: Double, stop: ManagedAtomic<Bool>
+    ) throws -> ExternalServer {
         if let running = spec.address {
             let address: SocketAddress
             do {
@@ -49,12 +53,14 @@ final class ExternalServer: Sendable {
                 throw StartFailure(description: "\(error)", logTail: nil)
             }
             guard waitReady(address, process: nil, seconds: 5, stop: stop) else {
-                throw StartFailure(description: "no correct answer to GET /plaintext at \(address) within 5 s", logTail: nil)
+                throw StartFailure(
+                    description: "no correct answer to GET /plaintext at \(address) within 5 s", logTail: nil)
             }
             let local = ["127.0.0.1", "::1", "localhost"].contains(running.host)
             let pid = local ? ProcessTree.listening(port: running.port) : nil
-            return ExternalServer(spec: spec, address: address, tree: pid.map { ProcessTree(root: $0) }, process: nil,
-                                  startupSeconds: nil, logPath: nil, scratch: nil)
+            return ExternalServer(
+                spec: spec, address: address, tree: pid.map { ProcessTree(root: $0) }, process: nil,
+                startupSeconds: nil, logPath: nil, scratch: nil)
         }
 
         let port: UInt16
@@ -68,13 +74,15 @@ final class ExternalServer: Sendable {
         } catch {
             throw StartFailure(description: "\(error)", logTail: nil)
         }
-        let launch = PeerLaunch(host: host, port: port, workers: workers, scratch: scratch, services: services.environment)
+        let launch = PeerLaunch(
+            host: host, port: port, workers: workers, scratch: scratch, services: services.environment)
         let logPath = "\(logDirectory)/\(spec.name).log"
         let started = Clock.monotonicNanos()
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(try spec.arguments(for: launch), environment: launch.environment,
-                                           workingDirectory: spec.workingDirectoryPath, logPath: logPath, cpus: cpus)
+            child = try ChildProcess.spawn(
+                try spec.arguments(for: launch), environment: launch.environment,
+                workingDirectory: spec.workingDirectoryPath, logPath: logPath, cpus: cpus)
         } catch {
             FileSystem.removeTree(scratch)
             throw StartFailure(description: "\(error)", logTail: nil)
@@ -83,13 +91,16 @@ final class ExternalServer: Sendable {
             let ended = child.poll()
             child.stop()
             FileSystem.removeTree(scratch)
-            let reason = ended.map { "\($0) before answering" }
-                ?? (stop.load(ordering: .relaxed) ? "interrupted while starting" : "no correct answer to GET /plaintext within \(readyTimeout) s")
+            let reason =
+                ended.map { "\($0) before answering" }
+                ?? (stop.load(ordering: .relaxed)
+                    ? "interrupted while starting" : "no correct answer to GET /plaintext within \(readyTimeout) s")
             throw StartFailure(description: reason, logTail: child.logTail())
         }
         let startup = Double(Clock.monotonicNanos() - started) / 1e9
-        return ExternalServer(spec: spec, address: address, tree: ProcessTree(root: child.pid, group: child.pid), process: child,
-                              startupSeconds: startup, logPath: logPath, scratch: scratch)
+        return ExternalServer(
+            spec: spec, address: address, tree: ProcessTree(root: child.pid, group: child.pid), process: child,
+            startupSeconds: startup, logPath: logPath, scratch: scratch)
     }
 
     /// Why the server is gone, or nil while it runs. A server catbench did
@@ -119,14 +130,17 @@ final class ExternalServer: Sendable {
 
     /// Polls until `GET /plaintext` answers `Hello, World!`, the process
     /// ends, the run is stopped or `seconds` pass.
-    private static func waitReady(_ address: SocketAddress, process: ChildProcess?, seconds: Double, stop: ManagedAtomic<Bool>) -> Bool {
+    private static func waitReady(
+        _ address: SocketAddress, process: ChildProcess?, seconds: Double, stop: ManagedAtomic<Bool>
+    ) -> Bool {
         let deadline = Clock.monotonicNanos() + UInt64(seconds * 1e9)
         let request = Catalog.readinessRequest
         while Clock.monotonicNanos() < deadline && !stop.load(ordering: .relaxed) {
             if let process, process.poll() != nil { return false }
             let client = ProbeClient(address: address, timeoutSeconds: 1)
             if let response = try? client.send(request),
-               request.expectation.findings(for: response, check: "ready").allSatisfy({ $0.level == .warning }) {
+                request.expectation.findings(for: response, check: "ready").allSatisfy({ $0.level == .warning })
+            {
                 return true
             }
             usleep(50_000)

@@ -1,7 +1,7 @@
 import Atomics
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The peak of a server's memory while a load runs, on a thread of its own:
@@ -20,8 +20,12 @@ final class MemorySampler: @unchecked Sendable {
             var tick = 0
             while running.load(ordering: .relaxed) {
                 let now = read(tick % 4 == 0)
-                if let bytes = now.rss, bytes > peakRSS.load(ordering: .relaxed) { peakRSS.store(bytes, ordering: .relaxed) }
-                if let bytes = now.pss, bytes > peakPSS.load(ordering: .relaxed) { peakPSS.store(bytes, ordering: .relaxed) }
+                if let bytes = now.rss, bytes > peakRSS.load(ordering: .relaxed) {
+                    peakRSS.store(bytes, ordering: .relaxed)
+                }
+                if let bytes = now.pss, bytes > peakPSS.load(ordering: .relaxed) {
+                    peakPSS.store(bytes, ordering: .relaxed)
+                }
                 tick += 1
                 usleep(50_000)
             }

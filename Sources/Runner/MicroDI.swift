@@ -52,10 +52,12 @@ public enum MicroDI {
                     return MicroSample(nanos: elapsed, allocations: before.flatMap { b in after.map { $0 - b } })
                 }
                 let n = Double(iterations)
-                rows.append(Row(stack: stack.rawValue, resolution: kind.rawValue, iterations: iterations,
-                                nanosPerResolution: Double(measured.nanos) / n,
-                                allocationsPerResolution: Double(measured.allocations?.allocations ?? 0) / n,
-                                bytesPerResolution: Double(measured.allocations?.bytes ?? 0) / n))
+                rows.append(
+                    Row(
+                        stack: stack.rawValue, resolution: kind.rawValue, iterations: iterations,
+                        nanosPerResolution: Double(measured.nanos) / n,
+                        allocationsPerResolution: Double(measured.allocations?.allocations ?? 0) / n,
+                        bytesPerResolution: Double(measured.allocations?.bytes ?? 0) / n))
             }
         }
         return rows

@@ -42,9 +42,12 @@ public enum MicroValidation {
                     return MicroSample(nanos: elapsed, allocations: before.flatMap { b in after.map { $0 - b } })
                 }
                 let n = Double(count)
-                rows.append(Row(stack: stack.rawValue, model: name, iterations: count,
-                                modelsPerSecond: n / (Double(sample.nanos) / 1e9), microsPerModel: Double(sample.nanos) / 1000 / n,
-                                allocationsPerModel: Double(sample.allocations?.allocations ?? 0) / n))
+                rows.append(
+                    Row(
+                        stack: stack.rawValue, model: name, iterations: count,
+                        modelsPerSecond: n / (Double(sample.nanos) / 1e9),
+                        microsPerModel: Double(sample.nanos) / 1000 / n,
+                        allocationsPerModel: Double(sample.allocations?.allocations ?? 0) / n))
             }
         }
         return rows

@@ -3,7 +3,7 @@ import Posix
 import Prometheus
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// catbench's own live figures during a run, for a dashboard watching a long
@@ -47,9 +47,12 @@ public final class RunMetricsServer: @unchecked Sendable {
             if endsHead(head) { break }
         }
         let line = String(decoding: head.prefix { $0 != 13 }, as: UTF8.self).split(separator: " ")
-        let found = line.count >= 2 && (line[0] == "GET" || line[0] == "HEAD") && line[1].split(separator: "?").first == "/metrics"
+        let found =
+            line.count >= 2 && (line[0] == "GET" || line[0] == "HEAD")
+            && line[1].split(separator: "?").first == "/metrics"
         let body = found ? exporter.scrape() : Array("not found\n".utf8)
-        var response = "HTTP/1.1 \(found ? "200 OK" : "404 Not Found")\r\nContent-Type: "
+        var response =
+            "HTTP/1.1 \(found ? "200 OK" : "404 Not Found")\r\nContent-Type: "
             + (found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain") + "\r\n"
         response += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         let bytes = Array(response.utf8) + (line.first == "HEAD" ? [] : body)
@@ -59,7 +62,8 @@ public final class RunMetricsServer: @unchecked Sendable {
     /// True once the bytes hold the empty line that ends a request head.
     private static func endsHead(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= 4 else { return false }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return true
         }
         return false
@@ -84,28 +88,45 @@ final class RunMetricsExporter: Sendable {
     /// What the counters have been given so far, and the step last shown.
     private let seen = Mutex<(answers: UInt64, errors: UInt64, step: Gauge?)>((0, 0, nil))
 
-    static var stepDescriptor: MetricNameDescriptor { MetricNameDescriptor(namespace: "catbench", subsystem: "run", metricName: "step", unitName: "info",
-                                                     helpText: "1 for what is being measured now") }
-    static var rps: MetricNameDescriptor { MetricNameDescriptor(namespace: "catbench", subsystem: "run", metricName: "last_repetition",
-                                          unitName: "requests_per_second", helpText: "Throughput of each measurement's latest repetition") }
-    static var latency: MetricNameDescriptor { MetricNameDescriptor(namespace: "catbench", subsystem: "run", metricName: "last_repetition_latency",
-                                              unitName: "seconds", helpText: "Latency percentiles of each measurement's latest repetition") }
-    static var repetitionErrors: MetricNameDescriptor { MetricNameDescriptor(namespace: "catbench", subsystem: "run", metricName: "last_repetition_errors",
-                                                       unitName: "total", helpText: "Errors of each measurement's latest repetition") }
+    static var stepDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "catbench", subsystem: "run", metricName: "step", unitName: "info",
+            helpText: "1 for what is being measured now")
+    }
+    static var rps: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "catbench", subsystem: "run", metricName: "last_repetition",
+            unitName: "requests_per_second", helpText: "Throughput of each measurement's latest repetition")
+    }
+    static var latency: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "catbench", subsystem: "run", metricName: "last_repetition_latency",
+            unitName: "seconds", helpText: "Latency percentiles of each measurement's latest repetition")
+    }
+    static var repetitionErrors: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "catbench", subsystem: "run", metricName: "last_repetition_errors",
+            unitName: "total", helpText: "Errors of each measurement's latest repetition")
+    }
 
     init(progress: RunProgress) {
         self.progress = progress
-        answers = registry.makeCounter(descriptor: MetricNameDescriptor(
-            namespace: "catbench", subsystem: "run", metricName: "answers", unitName: "total",
-            helpText: "Answers the load generator received, warm-ups included"))
-        errors = registry.makeCounter(descriptor: MetricNameDescriptor(
-            namespace: "catbench", subsystem: "run", metricName: "errors", unitName: "total",
-            helpText: "Connect, read, write, timeout and bad-response errors of the load generator"))
-        elapsed = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "catbench", subsystem: "run", metricName: "elapsed", unitName: "seconds", helpText: "Time since the run started"))
-        remaining = registry.makeGauge(descriptor: MetricNameDescriptor(
-            namespace: "catbench", subsystem: "run", metricName: "load_remaining", unitName: "seconds",
-            helpText: "Load time the plan still holds (start-up and verification not counted)"))
+        answers = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "catbench", subsystem: "run", metricName: "answers", unitName: "total",
+                helpText: "Answers the load generator received, warm-ups included"))
+        errors = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "catbench", subsystem: "run", metricName: "errors", unitName: "total",
+                helpText: "Connect, read, write, timeout and bad-response errors of the load generator"))
+        elapsed = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "catbench", subsystem: "run", metricName: "elapsed", unitName: "seconds",
+                helpText: "Time since the run started"))
+        remaining = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "catbench", subsystem: "run", metricName: "load_remaining", unitName: "seconds",
+                helpText: "Load time the plan still holds (start-up and verification not counted)"))
     }
 
     func scrape() -> [UInt8] {
@@ -127,8 +148,10 @@ final class RunMetricsExporter: Sendable {
         remaining.set(snapshot.remainingSeconds)
         for figure in snapshot.latest {
             registry.makeGauge(descriptor: Self.rps, labels: figure.labels).set(figure.rps)
-            registry.makeGauge(descriptor: Self.latency, labels: figure.labels + [("quantile", "0.5")]).set(figure.p50Us / 1e6)
-            registry.makeGauge(descriptor: Self.latency, labels: figure.labels + [("quantile", "0.99")]).set(figure.p99Us / 1e6)
+            registry.makeGauge(descriptor: Self.latency, labels: figure.labels + [("quantile", "0.5")]).set(
+                figure.p50Us / 1e6)
+            registry.makeGauge(descriptor: Self.latency, labels: figure.labels + [("quantile", "0.99")]).set(
+                figure.p99Us / 1e6)
             registry.makeGauge(descriptor: Self.repetitionErrors, labels: figure.labels).set(Double(figure.errors))
         }
         return registry.emitToBuffer()

@@ -59,7 +59,9 @@ public struct RunPlan: Sendable {
     }
 
     public func validate() throws {
-        guard duration > 0, duration <= 3600 else { throw Invalid(description: "--duration must be within 0…3600 seconds") }
+        guard duration > 0, duration <= 3600 else {
+            throw Invalid(description: "--duration must be within 0…3600 seconds")
+        }
         guard warmup >= 0, warmup <= 600 else { throw Invalid(description: "--warmup must be within 0…600 seconds") }
         guard (1...100).contains(repetitions) else { throw Invalid(description: "--repeat must be within 1…100") }
         guard !connectionLevels.isEmpty, connectionLevels.allSatisfy({ (1...100_000).contains($0) }) else {
@@ -69,12 +71,24 @@ public struct RunPlan: Sendable {
             throw Invalid(description: "--connections lists a level twice")
         }
         guard (1...256).contains(loadThreads) else { throw Invalid(description: "--threads must be within 1…256") }
-        guard connectionLevels.allSatisfy({ loadThreads <= $0 }) else { throw Invalid(description: "--threads must not exceed --connections") }
-        if let pipeline { guard (2...256).contains(pipeline) else { throw Invalid(description: "--pipeline must be within 2…256") } }
-        if let rate { guard rate > 0 && rate <= 10_000_000 else { throw Invalid(description: "--rate must be within 0…10,000,000 requests/s") } }
-        guard startTimeout > 0, startTimeout <= 3600 else { throw Invalid(description: "--start-timeout must be within 0…3600 seconds") }
+        guard connectionLevels.allSatisfy({ loadThreads <= $0 }) else {
+            throw Invalid(description: "--threads must not exceed --connections")
+        }
+        if let pipeline {
+            guard (2...256).contains(pipeline) else { throw Invalid(description: "--pipeline must be within 2…256") }
+        }
+        if let rate {
+            guard rate > 0 && rate <= 10_000_000 else {
+                throw Invalid(description: "--rate must be within 0…10,000,000 requests/s")
+            }
+        }
+        guard startTimeout > 0, startTimeout <= 3600 else {
+            throw Invalid(description: "--start-timeout must be within 0…3600 seconds")
+        }
         guard (1...256).contains(workers) else { throw Invalid(description: "--workers must be within 1…256") }
-        guard !stacks.isEmpty || !peers.isEmpty || !unavailablePeers.isEmpty else { throw Invalid(description: "no server to run") }
+        guard !stacks.isEmpty || !peers.isEmpty || !unavailablePeers.isEmpty else {
+            throw Invalid(description: "no server to run")
+        }
         var names = Set(stacks.map(\.rawValue))
         for peer in peers where !names.insert(peer.name).inserted {
             throw Invalid(description: "two servers are named '\(peer.name)'; give each peer its own name")
@@ -82,14 +96,18 @@ public struct RunPlan: Sendable {
         guard !protocols.isEmpty else { throw Invalid(description: "no protocol to measure") }
         guard (1...1000).contains(streams) else { throw Invalid(description: "--streams must be within 1…1000") }
         for suite in suites where Catalog.named(suite) == nil {
-            throw Invalid(description: "unknown suite '\(suite)'; known suites: \(Catalog.names.joined(separator: ", "))")
+            throw Invalid(
+                description: "unknown suite '\(suite)'; known suites: \(Catalog.names.joined(separator: ", "))")
         }
         let contracts = suites.compactMap { Catalog.named($0)?.contract }
-        guard Set(contracts.map(\.name)).count == contracts.count else { throw Invalid(description: "--suite names a suite twice") }
+        guard Set(contracts.map(\.name)).count == contracts.count else {
+            throw Invalid(description: "--suite names a suite twice")
+        }
         for peer in peers {
             let declared = Exclusions(reasons: peer.notApplicable, waivers: peer.waivers)
             if let unknown = declared.unknownKeys(in: Catalog.contracts, workloadsOnly: true).first {
-                throw Invalid(description: "peer \(peer.name) declares '\(unknown)', which names no suite, workload or aspect")
+                throw Invalid(
+                    description: "peer \(peer.name) declares '\(unknown)', which names no suite, workload or aspect")
             }
         }
     }
@@ -99,7 +117,9 @@ public struct RunPlan: Sendable {
     /// request, open loop).
     public func modes(for proto: WireProtocol, suite: SuiteContract? = nil) -> [LoadMode] {
         let levels = connectionLevelsGiven ? connectionLevels : (suite?.connectionLevels ?? connectionLevels)
-        guard proto == .http1 else { return levels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) } }
+        guard proto == .http1 else {
+            return levels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) }
+        }
         var modes = levels.map { LoadMode(connections: $0) }
         let c = levels[0]
         if let pipeline { modes.append(LoadMode(connections: c, pipeline: pipeline)) }
@@ -160,7 +180,9 @@ extension RunPlan {
         let known = contracts
         for stack in stacks {
             for proto in protocols where stack.serves(proto) {
-                for suite in known { total += Double(suite.cases.count * modes(for: proto, suite: suite).count) * perMode }
+                for suite in known {
+                    total += Double(suite.cases.count * modes(for: proto, suite: suite).count) * perMode
+                }
             }
         }
         for peer in peers where protocols.contains(.http1) {

@@ -51,7 +51,11 @@ public final class RunProgress: Sendable {
 
     func finished(_ figure: RepetitionFigure) {
         state.withLock { s in
-            if let i = s.latest.firstIndex(where: { $0.sameMeasurement(as: figure) }) { s.latest[i] = figure } else { s.latest.append(figure) }
+            if let i = s.latest.firstIndex(where: { $0.sameMeasurement(as: figure) }) {
+                s.latest[i] = figure
+            } else {
+                s.latest.append(figure)
+            }
         }
     }
 
@@ -77,7 +81,8 @@ public struct RepetitionFigure: Sendable {
     public var errors: UInt64
 
     func sameMeasurement(as other: RepetitionFigure) -> Bool {
-        server == other.server && suite == other.suite && workload == other.workload && protocolName == other.protocolName && mode == other.mode
+        server == other.server && suite == other.suite && workload == other.workload
+            && protocolName == other.protocolName && mode == other.mode
     }
 
     public var labels: [(String, String)] {

@@ -14,8 +14,9 @@ extension TLSMaterial {
         var key: UnsafeMutablePointer<CChar>?
         var message = [CChar](repeating: 0, count: 256)
         guard cs_make_self_signed(commonName, &cert, &key, &message, message.count) == 0, let cert, let key else {
-            throw Failure(description: "cannot make a self-signed certificate: "
-                          + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw Failure(
+                description: "cannot make a self-signed certificate: "
+                    + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         defer {
             cs_free(cert)

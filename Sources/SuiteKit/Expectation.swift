@@ -58,13 +58,17 @@ public struct Expectation: Sendable {
     /// Waivable parts, checked after everything above has passed.
     public var aspects: [ExpectationAspect] = []
 
-    public init(status: Int, mediaType: String? = nil, body: Body = .any,
-                recommendedHeaders: [String] = Expectation.standardHeaders) {
+    public init(
+        status: Int, mediaType: String? = nil, body: Body = .any,
+        recommendedHeaders: [String] = Expectation.standardHeaders
+    ) {
         self.init(statuses: [status], mediaType: mediaType, body: body, recommendedHeaders: recommendedHeaders)
     }
 
-    public init(statuses: Set<Int>, mediaType: String? = nil, body: Body = .any,
-                recommendedHeaders: [String] = Expectation.standardHeaders) {
+    public init(
+        statuses: Set<Int>, mediaType: String? = nil, body: Body = .any,
+        recommendedHeaders: [String] = Expectation.standardHeaders
+    ) {
         self.statuses = statuses
         self.mediaType = mediaType
         self.body = body
@@ -78,8 +82,10 @@ public struct Expectation: Sendable {
 
     /// Everything wrong with `response`, failures and warnings, for the check
     /// named `check`; `waived` gives the reason an aspect is waived, or nil.
-    public func findings(for response: HTTPResponse, check: String,
-                         waived: (String) -> String? = { _ in nil }) -> [Finding] {
+    public func findings(
+        for response: HTTPResponse, check: String,
+        waived: (String) -> String? = { _ in nil }
+    ) -> [Finding] {
         var found: [Finding] = []
         func fail(_ m: String) { found.append(Finding(level: .failure, check: check, message: m)) }
         func warn(_ m: String) { found.append(Finding(level: .warning, check: check, message: m)) }
@@ -130,7 +136,8 @@ public struct Expectation: Sendable {
             warn("Date header '\(date)' is not an IMF-fixdate (RFC 9110 §5.6.7)")
         }
         if let length = response.header("Content-Length"), Int(length) != response.body.count,
-           response.status != 204, response.status != 304 {
+            response.status != 204, response.status != 304
+        {
             fail("Content-Length \(length) but the body has \(response.body.count) bytes")
         }
         guard !found.contains(where: { $0.level == .failure }) else { return found }

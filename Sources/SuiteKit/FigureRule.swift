@@ -9,7 +9,9 @@ public struct FigureRule: Sendable {
     /// keep-alive, no pipelining), or nil when the workloads it needs are missing.
     public let value: @Sendable (WorkloadMedians) -> Double?
 
-    public init(name: String, unit: String, description: String, value: @escaping @Sendable (WorkloadMedians) -> Double?) {
+    public init(
+        name: String, unit: String, description: String, value: @escaping @Sendable (WorkloadMedians) -> Double?
+    ) {
         self.name = name
         self.unit = unit
         self.description = description
@@ -27,7 +29,9 @@ public struct WorkloadMedians: Sendable {
         public var serverCpuUsPerRequest: Double?
         public var allocationsPerRequest: Double?
 
-        public init(rps: Double, p50Us: Double, p99Us: Double, serverCpuUsPerRequest: Double?, allocationsPerRequest: Double?) {
+        public init(
+            rps: Double, p50Us: Double, p99Us: Double, serverCpuUsPerRequest: Double?, allocationsPerRequest: Double?
+        ) {
             self.rps = rps
             self.p50Us = p50Us
             self.p99Us = p99Us

@@ -7,8 +7,10 @@ public struct RequestSpec: Sendable {
     public var body: [UInt8]
     public var expectation: Expectation
 
-    public init(method: String = "GET", target: String, headers: [(name: String, value: String)] = [],
-                body: [UInt8] = [], expectation: Expectation) {
+    public init(
+        method: String = "GET", target: String, headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [], expectation: Expectation
+    ) {
         self.method = method
         self.target = target
         self.headers = headers

@@ -27,9 +27,11 @@ public struct SuiteContract: Sendable {
     /// Facts a reader of the report needs (SQLite has one writer, …).
     public let notes: [String]
 
-    public init(name: String, aliases: [String] = [], summary: String, routes: [RouteDescription], cases: [LoadCase],
-                checks: [NamedRequest], scenarios: [Scenario] = [], connectionLevels: [Int]? = nil,
-                aspects: [String: String] = [:], baseline: SuiteBaseline? = nil, notes: [String] = []) {
+    public init(
+        name: String, aliases: [String] = [], summary: String, routes: [RouteDescription], cases: [LoadCase],
+        checks: [NamedRequest], scenarios: [Scenario] = [], connectionLevels: [Int]? = nil,
+        aspects: [String: String] = [:], baseline: SuiteBaseline? = nil, notes: [String] = []
+    ) {
         self.name = name
         self.aliases = aliases
         self.summary = summary
@@ -99,7 +101,9 @@ public struct Scenario: Sendable {
     public let workloads: [String]
     public let run: @Sendable (ScenarioContext) throws -> [String]
 
-    public init(_ name: String, workloads: [String] = [], _ run: @escaping @Sendable (ScenarioContext) throws -> [String]) {
+    public init(
+        _ name: String, workloads: [String] = [], _ run: @escaping @Sendable (ScenarioContext) throws -> [String]
+    ) {
         self.name = name
         self.workloads = workloads
         self.run = run

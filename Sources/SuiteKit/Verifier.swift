@@ -31,12 +31,17 @@ public enum Verifier {
     /// Runs every check of the suite and `samplesPerCase` variants of each
     /// workload. Warnings are reported once per distinct message. `services`
     /// are the run's services, whose own records some scenarios read.
-    public static func verify(suite: SuiteContract, address: SocketAddress, samplesPerCase: Int = 5, seed: UInt64 = 1,
-                              exclusions: Exclusions = Exclusions(), services: ServiceDirectory? = nil) -> VerificationReport {
+    public static func verify(
+        suite: SuiteContract, address: SocketAddress, samplesPerCase: Int = 5, seed: UInt64 = 1,
+        exclusions: Exclusions = Exclusions(), services: ServiceDirectory? = nil
+    ) -> VerificationReport {
         var report = VerificationReport(suite: suite.name, checksRun: 0, failures: [], warnings: [])
         func applies(_ item: String, workloads: [String] = []) -> Bool {
-            guard let reason = exclusions.reason(suite: suite.name, item: item, workloads: workloads) else { return true }
-            report.skipped.append(Finding(level: .warning, check: item, message: "not applicable: \(reason)", workloads: workloads))
+            guard let reason = exclusions.reason(suite: suite.name, item: item, workloads: workloads) else {
+                return true
+            }
+            report.skipped.append(
+                Finding(level: .warning, check: item, message: "not applicable: \(reason)", workloads: workloads))
             return false
         }
         // Checks that name no workload concern only the workloads that apply.
@@ -75,10 +80,12 @@ public enum Verifier {
             let workloads = concerned(scenario.workloads)
             do {
                 for problem in try scenario.run(context) {
-                    report.failures.append(Finding(level: .failure, check: scenario.name, message: problem, workloads: workloads))
+                    report.failures.append(
+                        Finding(level: .failure, check: scenario.name, message: problem, workloads: workloads))
                 }
             } catch {
-                report.failures.append(Finding(level: .failure, check: scenario.name, message: "\(error)", workloads: workloads))
+                report.failures.append(
+                    Finding(level: .failure, check: scenario.name, message: "\(error)", workloads: workloads))
             }
         }
         return report

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// IMF-fixdate (RFC 9110 §5.6.7), the form every `Date` header must use:
@@ -17,7 +17,8 @@ public enum HTTPDate {
         var parts = tm()
         gmtime_r(&t, &parts)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+        return
+            "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 
@@ -31,8 +32,9 @@ public enum HTTPDate {
         guard b.count == 29 else { return false }
         let s = text
         guard days.contains(String(s.prefix(3))), b[3] == UInt8(ascii: ","), b[4] == 0x20,
-              b[7] == 0x20, b[11] == 0x20, b[16] == 0x20, b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"),
-              b[25] == 0x20, s.hasSuffix("GMT") else { return false }
+            b[7] == 0x20, b[11] == 0x20, b[16] == 0x20, b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"),
+            b[25] == 0x20, s.hasSuffix("GMT")
+        else { return false }
         let month = String(decoding: b[8..<11], as: UTF8.self)
         guard months.contains(month) else { return false }
         let digitPositions = [5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 23, 24]

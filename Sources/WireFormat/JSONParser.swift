@@ -170,7 +170,9 @@ struct JSONParser {
         if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
             integral = false
             position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                position += 1
+            }
             guard position < bytes.count, isDigit(bytes[position]) else { return nil }
             while position < bytes.count, isDigit(bytes[position]) { position += 1 }
         }

@@ -75,7 +75,8 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         case .double(let d): return String(d)
         case .string(let s): return "\"\(s)\""
         case .array(let a): return "[" + a.map(\.description).joined(separator: ",") + "]"
-        case .object(let o): return "{" + o.keys.sorted().map { "\"\($0)\":\(o[$0]!.description)" }.joined(separator: ",") + "}"
+        case .object(let o):
+            return "{" + o.keys.sorted().map { "\"\($0)\":\(o[$0]!.description)" }.joined(separator: ",") + "}"
         }
     }
 }

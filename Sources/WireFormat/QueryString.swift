@@ -33,7 +33,10 @@ public enum QueryString {
                 if eq > start || end > start {
                     let field = UnsafeBufferPointer(rebasing: query[start..<eq])
                     if matches(encoded: field, key) {
-                        return decode(eq < end ? UnsafeBufferPointer(rebasing: query[(eq + 1)..<end]) : UnsafeBufferPointer(rebasing: query[end..<end]))
+                        return decode(
+                            eq < end
+                                ? UnsafeBufferPointer(rebasing: query[(eq + 1)..<end])
+                                : UnsafeBufferPointer(rebasing: query[end..<end]))
                     }
                 }
                 start = end + 1
@@ -67,7 +70,9 @@ public enum QueryString {
                 let b = bytes[i]
                 if b == UInt8(ascii: "+") {
                     out[n] = 0x20
-                } else if b == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
+                } else if b == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]),
+                    let lo = hexValue(bytes[i + 2])
+                {
                     out[n] = hi << 4 | lo
                     i += 2
                 } else {
@@ -86,8 +91,8 @@ public enum QueryString {
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(b))
             default:
                 let hex = Array("0123456789ABCDEF".utf8)

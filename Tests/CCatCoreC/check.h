@@ -9,8 +9,7 @@
 
 static int passed, failed;
 
-__attribute__((format(printf, 2, 3)))
-static void check(bool ok, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void check(bool ok, const char *fmt, ...) {
     if (ok) {
         passed++;
         return;

@@ -56,8 +56,7 @@ static void bgcheck(bool ok, const char *what) {
 
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 /* ------------------------------------------------------------------ */
@@ -71,7 +70,7 @@ typedef struct job {
     int status;
     char body[160];
     size_t blen;
-    bool add_header; /* cc_deferred_add_header from the completer */
+    bool add_header;    /* cc_deferred_add_header from the completer */
     int handler_worker; /* for /worker: cc_exchange_worker seen by the handler */
 } job;
 
@@ -82,9 +81,9 @@ static pthread_cond_t jcv = PTHREAD_COND_INITIALIZER;
 static job *jnow_head, *jnow_tail; /* due at once, FIFO */
 static job *jlater;                /* sorted by due */
 static bool jquit;
-static atomic_int jpending;        /* scheduled, not yet completed */
-static atomic_int completions;     /* cc_deferred_respond calls made by completers */
-static atomic_int defers;          /* exchanges the /defer handler deferred */
+static atomic_int jpending;    /* scheduled, not yet completed */
+static atomic_int completions; /* cc_deferred_respond calls made by completers */
+static atomic_int defers;      /* exchanges the /defer handler deferred */
 static pthread_t completers[NCOMPLETERS];
 
 static void complete(job *j) {
@@ -148,8 +147,10 @@ static void schedule(cc_deferred *d, int delay_ms, int status, const char *body,
     atomic_fetch_add(&jpending, 1);
     pthread_mutex_lock(&jmu);
     if (delay_ms <= 0) {
-        if (jnow_tail) jnow_tail->next = j;
-        else jnow_head = j;
+        if (jnow_tail)
+            jnow_tail->next = j;
+        else
+            jnow_head = j;
         jnow_tail = j;
     } else {
         job **pp = &jlater;
@@ -164,8 +165,10 @@ static void schedule(cc_deferred *d, int delay_ms, int status, const char *body,
 static void schedule_job(job *j) {
     atomic_fetch_add(&jpending, 1);
     pthread_mutex_lock(&jmu);
-    if (jnow_tail) jnow_tail->next = j;
-    else jnow_head = j;
+    if (jnow_tail)
+        jnow_tail->next = j;
+    else
+        jnow_head = j;
     jnow_tail = j;
     pthread_cond_signal(&jcv);
     pthread_mutex_unlock(&jmu);
@@ -210,8 +213,17 @@ static void release_held(int k, const char *body) {
 /* ------------------------------------------------------------------ */
 
 enum {
-    H_DEFER = 1, H_NOW, H_HOLD, H_SILENT, H_DEFER_THEN_RESPOND, H_RESPOND_THEN_DEFER, H_HEADERS, H_SYNC,
-    H_INVALID, H_STRESS, H_WORKER
+    H_DEFER = 1,
+    H_NOW,
+    H_HOLD,
+    H_SILENT,
+    H_DEFER_THEN_RESPOND,
+    H_RESPOND_THEN_DEFER,
+    H_HEADERS,
+    H_SYNC,
+    H_INVALID,
+    H_STRESS,
+    H_WORKER
 };
 
 static void on_request(void *ctx, cc_exchange *ex) {
@@ -237,12 +249,13 @@ static void on_request(void *ctx, cc_exchange *ex) {
     case H_HOLD: { /* /hold/{k}: kept until the test releases it */
         int k = (int)m->params[0].int_value;
         d = cc_exchange_defer(ex);
-        if (d && k >= 0 && k < NHELD) atomic_store(&held[k], d);
-        else if (d) cc_deferred_respond(d, 400, NULL, 0, NULL, 0);
+        if (d && k >= 0 && k < NHELD)
+            atomic_store(&held[k], d);
+        else if (d)
+            cc_deferred_respond(d, 400, NULL, 0, NULL, 0);
         break;
     }
-    case H_SILENT:
-        break; /* neither answers nor defers: the core's 500 */
+    case H_SILENT: break; /* neither answers nor defers: the core's 500 */
     case H_DEFER_THEN_RESPOND:
         d = cc_exchange_defer(ex);
         bgcheck(d != NULL, "defer before cc_respond");
@@ -279,8 +292,10 @@ static void on_request(void *ctx, cc_exchange *ex) {
     case H_STRESS: /* /stress?c-s: answered at once by whichever completer */
         n = snprintf(body, sizeof body, "%.*s", (int)req->query.len, req->query.at);
         d = cc_exchange_defer(ex);
-        if (d) schedule(d, 0, 200, body, (size_t)n);
-        else cc_respond(ex, 500, text, sizeof text - 1, "no defer", 8);
+        if (d)
+            schedule(d, 0, 200, body, (size_t)n);
+        else
+            cc_respond(ex, 500, text, sizeof text - 1, "no defer", 8);
         break;
     case H_WORKER: {
         d = cc_exchange_defer(ex);
@@ -292,8 +307,7 @@ static void on_request(void *ctx, cc_exchange *ex) {
         schedule_job(j);
         break;
     }
-    default:
-        cc_respond(ex, 500, NULL, 0, NULL, 0);
+    default: cc_respond(ex, 500, NULL, 0, NULL, 0);
     }
 }
 
@@ -304,11 +318,16 @@ static cc_router *make_router(void) {
         const char *p;
         int id;
     } routes[] = {
-        {"/defer/{ms:int}", H_DEFER},     {"/now", H_NOW},
-        {"/hold/{k:int}", H_HOLD},        {"/silent", H_SILENT},
-        {"/defer-then-respond", H_DEFER_THEN_RESPOND}, {"/respond-then-defer", H_RESPOND_THEN_DEFER},
-        {"/headers", H_HEADERS},          {"/sync", H_SYNC},
-        {"/invalid", H_INVALID},          {"/stress", H_STRESS},
+        {"/defer/{ms:int}", H_DEFER},
+        {"/now", H_NOW},
+        {"/hold/{k:int}", H_HOLD},
+        {"/silent", H_SILENT},
+        {"/defer-then-respond", H_DEFER_THEN_RESPOND},
+        {"/respond-then-defer", H_RESPOND_THEN_DEFER},
+        {"/headers", H_HEADERS},
+        {"/sync", H_SYNC},
+        {"/invalid", H_INVALID},
+        {"/stress", H_STRESS},
         {"/worker", H_WORKER},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -632,7 +651,8 @@ static void h2_close(h2client *c) {
     conn_close(&c->io);
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                                       \
+    { (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE }
 
 static int32_t h2_get(h2client *c, h2resp *r, const char *method, const char *path) {
     memset(r, 0, sizeof *r);
@@ -727,7 +747,8 @@ static void test_h1_basic(conn *c, const char *label) {
                      "GET /now?id=3 HTTP/1.1\r\nHost: t\r\n\r\n");
     const char *want[] = {"d:id=1", "n:id=2", "n:id=3"};
     ok = true;
-    for (int i = 0; i < 3; i++) ok = ok && h1_read(rd, &r, false) == 1 && r.status == 200 && strcmp(r.body, want[i]) == 0;
+    for (int i = 0; i < 3; i++)
+        ok = ok && h1_read(rd, &r, false) == 1 && r.status == 200 && strcmp(r.body, want[i]) == 0;
     check(ok, "%s: pipelined deferred(20 ms), now, now: answered in request order", label);
 
     /* Two deferred in one pipeline, the second quicker than the first. */
@@ -839,8 +860,10 @@ static void test_h2_slow_and_fast(h2client *c, const char *label) {
     h2_get(c, slow, "GET", "/defer/300?id=slow");
     char path[64];
     for (int i = 0; i < NFAST; i++) {
-        if (i % 2) snprintf(path, sizeof path, "/now?id=%d", i);
-        else snprintf(path, sizeof path, "/defer/%d?id=%d", 1 + i % 5, i);
+        if (i % 2)
+            snprintf(path, sizeof path, "/now?id=%d", i);
+        else
+            snprintf(path, sizeof path, "/defer/%d?id=%d", 1 + i % 5, i);
         h2_get(c, &fast[i], "GET", path);
     }
     double t0 = now_s();
@@ -850,14 +873,16 @@ static void test_h2_slow_and_fast(h2client *c, const char *label) {
     for (int i = 0; i < NFAST; i++) {
         char want[64];
         snprintf(want, sizeof want, "%s:id=%d", i % 2 ? "n" : "d", i);
-        if (fast[i].closed && fast[i].status == 200 && strcmp(fast[i].body, want) == 0 && fast[i].error_code == 0) good++;
+        if (fast[i].closed && fast[i].status == 200 && strcmp(fast[i].body, want) == 0 && fast[i].error_code == 0)
+            good++;
     }
     check(ok && good == NFAST && !slow->closed, "%s: %d fast streams done while the slow one waits (%d good, %.0f ms)",
           label, NFAST, good, fast_took * 1000);
     ok = h2_run(c);
     double slow_took = now_s() - t0;
     check(ok && slow->status == 200 && strcmp(slow->body, "d:id=slow") == 0 && slow->order == base + NFAST + 1,
-          "%s: the slow deferred stream finishes last (order %d, %.0f ms)", label, slow->order - base, slow_took * 1000);
+          "%s: the slow deferred stream finishes last (order %d, %.0f ms)", label, slow->order - base,
+          slow_took * 1000);
     check(h2_has(slow, "server", "defer-smoke") && h2_has(slow, "content-length", "9") &&
               h2_has(slow, "content-type", "text/plain") && h2_date_ok(slow),
           "%s: deferred answer has server, date, content-type, content-length", label);
@@ -1147,8 +1172,8 @@ static void test_stop(const cc_router *router) {
     for (int i = 0; i < 8; i++) {
         p[i] = plain_conn(port);
         char req[256];
-        snprintf(req, sizeof req, "GET /defer/%d?id=p%d HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n\r\n",
-                 20 + i * 3, i);
+        snprintf(req, sizeof req,
+                 "GET /defer/%d?id=p%d HTTP/1.1\r\nHost: t\r\n\r\nGET /now HTTP/1.1\r\nHost: t\r\n\r\n", 20 + i * 3, i);
         conn_send_str(&p[i], req);
     }
     check(wait_held(20, 2000) && wait_held(21, 2000) && wait_held(22, 2000), "stop: three exchanges held");
@@ -1216,8 +1241,7 @@ int main(void) {
     pthread_cond_broadcast(&jcv);
     pthread_mutex_unlock(&jmu);
     for (int i = 0; i < NCOMPLETERS; i++) pthread_join(completers[i], NULL);
-    for (int i = 0; i < NHELD; i++)
-        check(atomic_load(&held[i]) == NULL, "held handle %d completed", i);
+    for (int i = 0; i < NHELD; i++) check(atomic_load(&held[i]) == NULL, "held handle %d completed", i);
     check(atomic_load(&bg_failed) == 0, "%d checks failed on handler/completer threads", atomic_load(&bg_failed));
     passed += atomic_load(&bg_passed);
     cc_router_destroy(router);

@@ -52,19 +52,14 @@ static void on_request(void *ctx, cc_exchange *ex) {
     static const char text[] = "text/plain", json[] = "application/json";
     char buf[1024];
     switch (m->handler_id) {
-    case H_HELLO:
-        cc_respond(ex, 200, text, sizeof text - 1, "Hello, World!", 13);
-        break;
+    case H_HELLO: cc_respond(ex, 200, text, sizeof text - 1, "Hello, World!", 13); break;
     case H_USER: {
         int n = snprintf(buf, sizeof buf, "{\"id\":%lld}", (long long)m->params[0].int_value);
         cc_respond(ex, 200, json, sizeof json - 1, buf, (size_t)n);
         break;
     }
-    case H_ECHO:
-        cc_respond(ex, 200, "application/octet-stream", 24, req->body.at, req->body.len);
-        break;
-    case H_SILENT:
-        break; /* the core must answer 500 */
+    case H_ECHO: cc_respond(ex, 200, "application/octet-stream", 24, req->body.at, req->body.len); break;
+    case H_SILENT: break; /* the core must answer 500 */
     case H_TWICE:
         cc_respond(ex, 201, text, sizeof text - 1, "first", 5);
         cc_respond(ex, 202, text, sizeof text - 1, "second", 6);
@@ -76,9 +71,7 @@ static void on_request(void *ctx, cc_exchange *ex) {
         cc_exchange_add_header(ex, "Transfer-Encoding", 17, "identity", 8);
         cc_respond(ex, 204, NULL, 0, NULL, 0);
         break;
-    case H_BIG:
-        cc_respond(ex, 200, "application/octet-stream", 24, big_body, sizeof big_body);
-        break;
+    case H_BIG: cc_respond(ex, 200, "application/octet-stream", 24, big_body, sizeof big_body); break;
     case H_INSPECT: {
         /* What the handler sees, for the client to compare. */
         const cc_header *host = cc_request_header(req, "Host", 4);
@@ -86,17 +79,17 @@ static void on_request(void *ctx, cc_exchange *ex) {
         bool pseudo = false;
         for (uint32_t i = 0; i < req->num_headers; i++)
             if (req->headers[i].name.len && req->headers[i].name.at[0] == ':') pseudo = true;
-        int n = snprintf(buf, sizeof buf, "v=%d major=%u tls=%d method=%.*s target=%.*s path=%.*s query=%.*s host=%.*s ua=%.*s pseudo=%d body=%u",
-                         cc_exchange_http_version(ex), req->http_major, cc_exchange_is_tls(ex),
-                         (int)req->method_text.len, req->method_text.at, (int)req->target.len, req->target.at,
-                         (int)req->path.len, req->path.at, (int)req->query.len, req->query.at,
-                         host ? (int)host->value.len : 1, host ? host->value.at : "-", ua ? (int)ua->value.len : 1,
-                         ua ? ua->value.at : "-", pseudo, req->body.len);
+        int n = snprintf(
+            buf, sizeof buf,
+            "v=%d major=%u tls=%d method=%.*s target=%.*s path=%.*s query=%.*s host=%.*s ua=%.*s pseudo=%d body=%u",
+            cc_exchange_http_version(ex), req->http_major, cc_exchange_is_tls(ex), (int)req->method_text.len,
+            req->method_text.at, (int)req->target.len, req->target.at, (int)req->path.len, req->path.at,
+            (int)req->query.len, req->query.at, host ? (int)host->value.len : 1, host ? host->value.at : "-",
+            ua ? (int)ua->value.len : 1, ua ? ua->value.at : "-", pseudo, req->body.len);
         cc_respond(ex, 200, text, sizeof text - 1, buf, (size_t)n);
         break;
     }
-    default:
-        cc_respond(ex, 500, NULL, 0, NULL, 0);
+    default: cc_respond(ex, 500, NULL, 0, NULL, 0);
     }
 }
 
@@ -247,7 +240,7 @@ static bool closed_within(conn *c, int timeout_ms) {
         if (r == 0) return true;
         if (r < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) continue; /* receive timeout: keep waiting */
-            return true;                                            /* reset */
+            return true;                                           /* reset */
         }
     }
     return false;
@@ -331,8 +324,8 @@ typedef struct h2resp {
 typedef struct h2client {
     conn io;
     nghttp2_session *session;
-    int open;      /* submitted streams not yet closed */
-    bool goaway;   /* the server sent GOAWAY */
+    int open;    /* submitted streams not yet closed */
+    bool goaway; /* the server sent GOAWAY */
     uint32_t goaway_error;
     const char *scheme;
     char authority[64];
@@ -440,7 +433,8 @@ static void h2resp_free(h2resp *r) {
     memset(r, 0, sizeof *r);
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                                       \
+    { (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE }
 
 /* Submits a request; extra_name/extra_value add one header (may be NULL). */
 static int32_t h2_submit(h2client *c, h2resp *r, const char *method, const char *path, const char *body,
@@ -609,8 +603,8 @@ static void test_h2_bodies(h2client *c, const char *label, uint32_t max_body) {
     snprintf(len, sizeof len, "%u", max_body + 40000);
     h2_submit(c, &r[4], "POST", "/echo", data, max_body + 40000, "content-length", len);
     check(h2_run(c), "%s: upload streams finish", label);
-    check(r[0].status == 200 && r[0].blen == n && memcmp(r[0].body, data, n) == 0, "%s: 40 KB POST echoed (%zu)",
-          label, r[0].blen);
+    check(r[0].status == 200 && r[0].blen == n && memcmp(r[0].body, data, n) == 0, "%s: 40 KB POST echoed (%zu)", label,
+          r[0].blen);
     check(r[1].status == 200 && r[1].blen == 0, "%s: empty PUT echoed", label);
     check(r[2].status == 200 && r[2].body && strstr(r[2].body, "method=POST") && strstr(r[2].body, "body=1000"),
           "%s: POST body length seen by the handler", label);
@@ -685,8 +679,8 @@ static bool read_goaway(conn *c, uint32_t error) {
             size_t flen = (size_t)buf[p] << 16 | (size_t)buf[p + 1] << 8 | buf[p + 2];
             if (buf[p + 3] == NGHTTP2_GOAWAY) {
                 if (p + 9 + 8 > len) break; /* wait for its error code */
-                uint32_t code = (uint32_t)buf[p + 13] << 24 | (uint32_t)buf[p + 14] << 16 |
-                                (uint32_t)buf[p + 15] << 8 | buf[p + 16];
+                uint32_t code = (uint32_t)buf[p + 13] << 24 | (uint32_t)buf[p + 14] << 16 | (uint32_t)buf[p + 15] << 8 |
+                                buf[p + 16];
                 return code == error;
             }
             p += 9;
@@ -701,7 +695,7 @@ static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /* One raw frame (RFC 9113 §4.1) into out; returns its size. */
 static size_t raw_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t id, const void *payload, size_t len) {
-    uint8_t h[9] = {(uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, type, flags,
+    uint8_t h[9] = {(uint8_t)(len >> 16),       (uint8_t)(len >> 8), (uint8_t)len,       type,       flags,
                     (uint8_t)(id >> 24 & 0x7f), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
     memcpy(out, h, 9);
     if (len) memcpy(out + 9, payload, len);
@@ -752,8 +746,9 @@ static void test_h2c_guard(uint16_t port) {
      * gathered over many reads. */
     for (int split = 0; split < 2; split++) {
         conn p = h2_raw_conn(port);
-        conn_send(&p, f, raw_frame(f, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS, 1, get_hello,
-                                   sizeof get_hello));
+        conn_send(&p, f,
+                  raw_frame(f, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS, 1, get_hello,
+                            sizeof get_hello));
         check(read_until_end(&p, 1), "h2c guard: GET /hello answered (split %d)", split);
         size_t n = raw_frame(f, NGHTTP2_DATA, 0, 1, "late", 4);
         for (size_t i = 0; i < n; i++) {
@@ -761,8 +756,8 @@ static void test_h2c_guard(uint16_t port) {
             if (!split) break;
             usleep(2000);
         }
-        check(read_goaway(&p, NGHTTP2_STREAM_CLOSED), "h2c guard: DATA after END_STREAM -> GOAWAY(STREAM_CLOSED), split %d",
-              split);
+        check(read_goaway(&p, NGHTTP2_STREAM_CLOSED),
+              "h2c guard: DATA after END_STREAM -> GOAWAY(STREAM_CLOSED), split %d", split);
         conn_close(&p);
     }
     /* §5.1.1: a new stream below the highest one. */
@@ -808,7 +803,8 @@ static void test_h2_late_reader(conn io, uint16_t port, const char *label) {
     bool ok = h2_run(&c);
     int good = 0;
     for (int i = 0; i < 16; i++) {
-        if (big[i].status == 200 && big[i].blen == sizeof big_body && memcmp(big[i].body, big_body, sizeof big_body) == 0)
+        if (big[i].status == 200 && big[i].blen == sizeof big_body &&
+            memcmp(big[i].body, big_body, sizeof big_body) == 0)
             good++;
         h2resp_free(&big[i]);
     }
@@ -863,8 +859,8 @@ static void test_h2c(cc_server *s, uint32_t max_body) {
     /* Malformed HTTP/2: a HEADERS frame on stream 0 is a connection error:
      * GOAWAY(PROTOCOL_ERROR) and close. */
     p = plain_conn(port);
-    static const uint8_t bad[] = {0, 0, 0, NGHTTP2_SETTINGS, 0, 0, 0, 0, 0,
-                                  0, 0, 1, NGHTTP2_HEADERS, 4, 0, 0, 0, 0, 0x82};
+    static const uint8_t bad[] = {0, 0, 0,   NGHTTP2_SETTINGS, 0, 0, 0, 0, 0, 0, 0, 1, NGHTTP2_HEADERS, 4, 0, 0,
+                                  0, 0, 0x82};
     conn_send(&p, preface, sizeof preface - 1);
     conn_send(&p, bad, sizeof bad);
     check(read_goaway(&p, NGHTTP2_PROTOCOL_ERROR), "h2c: HEADERS on stream 0 -> GOAWAY(PROTOCOL_ERROR)");
@@ -932,8 +928,8 @@ static void test_h2c_budget(const cc_router *router) {
         if (!r[i].closed) open++;
     }
     check(ok && refused == 1 && open == N - 1,
-          "h2c: uploads past the connection's body budget: one 503, the rest still open (refused %d, open %d)",
-          refused, open);
+          "h2c: uploads past the connection's body budget: one 503, the rest still open (refused %d, open %d)", refused,
+          open);
     for (int i = 0; i < N; i++) h2resp_free(&r[i]);
     h2_close(&c);
     free(data);
@@ -1303,8 +1299,8 @@ int main(void) {
     char *cert = NULL, *key = NULL;
     test_self_signed(&cert, &key);
     test_tls_config_errors(router, cert, key);
-    cfg = (cc_server_config){.tls_cert_pem = cert, .tls_key_pem = key, .header_timeout_ms = 1000,
-                             .limits = {.max_body_bytes = max_body}};
+    cfg = (cc_server_config){
+        .tls_cert_pem = cert, .tls_key_pem = key, .header_timeout_ms = 1000, .limits = {.max_body_bytes = max_body}};
     s = start(router, cfg, err, sizeof err);
     check(s != NULL, "TLS server started: %s", err);
     if (s) {

@@ -150,8 +150,8 @@ static void test_params(void) {
           "path param keeps slashes");
     expect_result(r, CC_METHOD_GET, "/static", CC_ROUTE_NOT_FOUND);
 
-    check(match(r, CC_METHOD_GET, "/1/2/3/4/5/6/7/8", &m) == CC_ROUTE_FOUND && m.handler_id == 5 &&
-              m.num_params == 8 && param_is(&m, 7, "h", "8"),
+    check(match(r, CC_METHOD_GET, "/1/2/3/4/5/6/7/8", &m) == CC_ROUTE_FOUND && m.handler_id == 5 && m.num_params == 8 &&
+              param_is(&m, 7, "h", "8"),
           "eight params");
     check(match(r, CC_METHOD_GET, "/n/v", &m) == CC_ROUTE_FOUND && m.handler_id == 6 && param_is(&m, 0, "x", "v"),
           "{x:str} is a string param");
@@ -171,19 +171,19 @@ static void test_precedence(void) {
     add_ok(r, CC_METHOD_GET, "/files/readme", 9);
 
     cc_match m;
-    expect_found(r, CC_METHOD_GET, "/users/me", 1);       /* literal beats both params */
-    expect_found(r, CC_METHOD_GET, "/users/42", 2);       /* int beats string */
-    expect_found(r, CC_METHOD_GET, "/users/bob", 3);      /* string when not an int */
-    expect_found(r, CC_METHOD_GET, "/users/mex", 3);      /* literal prefix "me" is not a segment match */
+    expect_found(r, CC_METHOD_GET, "/users/me", 1);                    /* literal beats both params */
+    expect_found(r, CC_METHOD_GET, "/users/42", 2);                    /* int beats string */
+    expect_found(r, CC_METHOD_GET, "/users/bob", 3);                   /* string when not an int */
+    expect_found(r, CC_METHOD_GET, "/users/mex", 3);                   /* literal prefix "me" is not a segment match */
     expect_found(r, CC_METHOD_GET, "/users/999999999999999999999", 3); /* int overflow falls back to string */
     expect_found(r, CC_METHOD_GET, "/users/me/settings", 6);
     /* backtracking: literal "me" then int fail, {name}/posts matches */
-    check(match(r, CC_METHOD_GET, "/users/me/posts", &m) == CC_ROUTE_FOUND && m.handler_id == 4 &&
-              m.num_params == 1 && param_is(&m, 0, "name", "me"),
+    check(match(r, CC_METHOD_GET, "/users/me/posts", &m) == CC_ROUTE_FOUND && m.handler_id == 4 && m.num_params == 1 &&
+              param_is(&m, 0, "name", "me"),
           "/users/me/posts backtracks into {name}");
     /* int matches the segment but has no /posts: back off to {name} */
-    check(match(r, CC_METHOD_GET, "/users/42/posts", &m) == CC_ROUTE_FOUND && m.handler_id == 4 &&
-              m.num_params == 1 && param_is(&m, 0, "name", "42"),
+    check(match(r, CC_METHOD_GET, "/users/42/posts", &m) == CC_ROUTE_FOUND && m.handler_id == 4 && m.num_params == 1 &&
+              param_is(&m, 0, "name", "42"),
           "/users/42/posts backtracks from {id:int} to {name}");
     check(match(r, CC_METHOD_GET, "/users/42/avatar", &m) == CC_ROUTE_FOUND && m.handler_id == 5 &&
               m.params[0].int_value == 42,
@@ -222,8 +222,7 @@ static void test_methods(void) {
     check(match(r, CC_METHOD_OTHER, "/items", &m) == CC_ROUTE_METHOD_NOT_ALLOWED, "unknown method -> 405");
     expect_result(r, CC_METHOD_PATCH, "/items/x", CC_ROUTE_NOT_FOUND);
     expect_result(r, CC_METHOD_GET, "/nothing", CC_ROUTE_NOT_FOUND);
-    check(match(r, CC_METHOD_GET, "/nothing", &m) == CC_ROUTE_NOT_FOUND && m.allowed_methods == 0 &&
-              m.handler_id == -1,
+    check(match(r, CC_METHOD_GET, "/nothing", &m) == CC_ROUTE_NOT_FOUND && m.allowed_methods == 0 && m.handler_id == -1,
           "404 has no allowed methods");
 
     /* HEAD falls back to GET; an explicit HEAD route wins */

@@ -54,13 +54,20 @@ static bool str_eq(str a, str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) ==
 static void print_escaped(FILE *f, const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c == '\r') fputs("\\r", f);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c == '\\') fputs("\\\\", f);
-        else if (c == 0) fputs("\\0", f);
-        else if (c < 0x20 || c >= 0x7f) fprintf(f, "\\x%02X", c);
-        else fputc(c, f);
+        if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c == '\\')
+            fputs("\\\\", f);
+        else if (c == 0)
+            fputs("\\0", f);
+        else if (c < 0x20 || c >= 0x7f)
+            fprintf(f, "\\x%02X", c);
+        else
+            fputc(c, f);
     }
 }
 
@@ -110,10 +117,21 @@ bad:
 /* ------------------------------------------------------------------ */
 
 enum { OUT_REQUEST = 1, OUT_ERROR, OUT_INCOMPLETE };
-enum { F_METHOD, F_METHOD_ID, F_TARGET, F_PATH, F_QUERY, F_VERSION, F_KEEP_ALIVE, F_CHUNKED, F_EXPECT_CONTINUE, F_BODY,
-       F_COUNT };
-static const char *const field_names[F_COUNT] = {"method",    "method-id", "target",  "path",            "query",
-                                                 "version",   "keep-alive", "chunked", "expect-continue", "body"};
+enum {
+    F_METHOD,
+    F_METHOD_ID,
+    F_TARGET,
+    F_PATH,
+    F_QUERY,
+    F_VERSION,
+    F_KEEP_ALIVE,
+    F_CHUNKED,
+    F_EXPECT_CONTINUE,
+    F_BODY,
+    F_COUNT
+};
+static const char *const field_names[F_COUNT] = {
+    "method", "method-id", "target", "path", "query", "version", "keep-alive", "chunked", "expect-continue", "body"};
 
 #define MAX_HDRS 160
 
@@ -181,12 +199,12 @@ static int load_cases(const char *path, tcase **out_cases) {
     tcase *cur = NULL;
     char *line = text;
     bool ok = true;
-#define PARSE_ERR(...)                                                                                 \
-    do {                                                                                               \
-        fprintf(stderr, "%s:%d: ", path, lineno);                                                      \
-        fprintf(stderr, __VA_ARGS__);                                                                  \
-        fputc('\n', stderr);                                                                           \
-        ok = false;                                                                                    \
+#define PARSE_ERR(...)                                                                                                 \
+    do {                                                                                                               \
+        fprintf(stderr, "%s:%d: ", path, lineno);                                                                      \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fputc('\n', stderr);                                                                                           \
+        ok = false;                                                                                                    \
     } while (0)
     while (*line) {
         char *nl = strchr(line, '\n');
@@ -228,7 +246,8 @@ static int load_cases(const char *path, tcase **out_cases) {
         outcome *last = cur->nout ? &cur->out[cur->nout - 1] : NULL;
         if (kl == 3 && memcmp(line, "raw", 3) == 0) {
             str u;
-            if (!unescape(v, vl, &u)) PARSE_ERR("bad escape in raw:");
+            if (!unescape(v, vl, &u))
+                PARSE_ERR("bad escape in raw:");
             else {
                 char *p = xmalloc(cur->raw.n + u.n + 1);
                 memcpy(p, cur->raw.p, cur->raw.n);
@@ -242,10 +261,14 @@ static int load_cases(const char *path, tcase **out_cases) {
             str tmp = str_copy(v, vl);
             for (char *tok = strtok(tmp.p, " "); tok; tok = strtok(NULL, " ")) {
                 unsigned long x;
-                if (sscanf(tok, "max_header_bytes=%lu", &x) == 1) cur->limits.max_header_bytes = (uint32_t)x;
-                else if (sscanf(tok, "max_headers=%lu", &x) == 1) cur->limits.max_headers = (uint32_t)x;
-                else if (sscanf(tok, "max_body_bytes=%lu", &x) == 1) cur->limits.max_body_bytes = (uint32_t)x;
-                else PARSE_ERR("unknown limit \"%s\"", tok);
+                if (sscanf(tok, "max_header_bytes=%lu", &x) == 1)
+                    cur->limits.max_header_bytes = (uint32_t)x;
+                else if (sscanf(tok, "max_headers=%lu", &x) == 1)
+                    cur->limits.max_headers = (uint32_t)x;
+                else if (sscanf(tok, "max_body_bytes=%lu", &x) == 1)
+                    cur->limits.max_body_bytes = (uint32_t)x;
+                else
+                    PARSE_ERR("unknown limit \"%s\"", tok);
             }
             free(tmp.p);
         } else if (kl == 6 && memcmp(line, "expect", 6) == 0) {
@@ -255,12 +278,15 @@ static int load_cases(const char *path, tcase **out_cases) {
                 outcome *o = &cur->out[cur->nout++];
                 memset(o, 0, sizeof *o);
                 o->nh = -1;
-                if (vl == 7 && memcmp(v, "request", 7) == 0) o->kind = OUT_REQUEST;
-                else if (vl == 10 && memcmp(v, "incomplete", 10) == 0) o->kind = OUT_INCOMPLETE;
+                if (vl == 7 && memcmp(v, "request", 7) == 0)
+                    o->kind = OUT_REQUEST;
+                else if (vl == 10 && memcmp(v, "incomplete", 10) == 0)
+                    o->kind = OUT_INCOMPLETE;
                 else if (vl > 6 && memcmp(v, "error ", 6) == 0 && atoi(v + 6) >= 400) {
                     o->kind = OUT_ERROR;
                     o->status = atoi(v + 6);
-                } else PARSE_ERR("expect: request | error NNN | incomplete");
+                } else
+                    PARSE_ERR("expect: request | error NNN | incomplete");
             }
         } else if (kl == 6 && memcmp(line, "header", 6) == 0) {
             const char *sep = NULL;
@@ -269,9 +295,12 @@ static int load_cases(const char *path, tcase **out_cases) {
                     sep = v + i;
                     break;
                 }
-            if (!last || last->kind != OUT_REQUEST) PARSE_ERR("header: outside an expect: request block");
-            else if (!sep && !(vl && v[vl - 1] == ':')) PARSE_ERR("header: wants \"Name: value\"");
-            else if (last->nh >= MAX_HDRS) PARSE_ERR("too many header: lines");
+            if (!last || last->kind != OUT_REQUEST)
+                PARSE_ERR("header: outside an expect: request block");
+            else if (!sep && !(vl && v[vl - 1] == ':'))
+                PARSE_ERR("header: wants \"Name: value\"");
+            else if (last->nh >= MAX_HDRS)
+                PARSE_ERR("too many header: lines");
             else {
                 if (!sep) sep = v + vl - 1;
                 if (last->nh < 0) last->nh = 0;
@@ -287,12 +316,16 @@ static int load_cases(const char *path, tcase **out_cases) {
             }
         } else {
             int fi = field_index(line, kl);
-            if (fi < 0) PARSE_ERR("unknown key \"%.*s\"", (int)kl, line);
-            else if (!last || last->kind != OUT_REQUEST) PARSE_ERR("%s: outside an expect: request block", field_names[fi]);
-            else if (last->has[fi]) PARSE_ERR("%s: given twice", field_names[fi]);
+            if (fi < 0)
+                PARSE_ERR("unknown key \"%.*s\"", (int)kl, line);
+            else if (!last || last->kind != OUT_REQUEST)
+                PARSE_ERR("%s: outside an expect: request block", field_names[fi]);
+            else if (last->has[fi])
+                PARSE_ERR("%s: given twice", field_names[fi]);
             else {
                 str u;
-                if (!unescape(v, vl, &u)) PARSE_ERR("bad escape");
+                if (!unescape(v, vl, &u))
+                    PARSE_ERR("bad escape");
                 else {
                     last->has[fi] = true;
                     last->f[fi] = u;
@@ -426,10 +459,14 @@ static void run_free(run *r) {
 }
 
 static void describe(FILE *f, const outcome *o) {
-    if (!o) fputs("(nothing)", f);
-    else if (o->kind == OUT_REQUEST) fputs("request", f);
-    else if (o->kind == OUT_ERROR) fprintf(f, "error %d", o->status);
-    else fputs("incomplete", f);
+    if (!o)
+        fputs("(nothing)", f);
+    else if (o->kind == OUT_REQUEST)
+        fputs("request", f);
+    else if (o->kind == OUT_ERROR)
+        fprintf(f, "error %d", o->status);
+    else
+        fputs("incomplete", f);
 }
 
 /* Compares a run with the expectations; prints a diff and returns the number
@@ -515,8 +552,10 @@ int main(int argc, char **argv) {
         runs++;
         long c = compare(tc, &r, "whole", false);
         run_free(&r);
-        if (c < 0) case_failed = true;
-        else checks += c;
+        if (c < 0)
+            case_failed = true;
+        else
+            checks += c;
 
         size_t *cuts = xmalloc(tc->raw.n * sizeof *cuts);
         for (size_t k = 0; k < tc->raw.n; k++) cuts[k] = k + 1;
@@ -524,8 +563,10 @@ int main(int argc, char **argv) {
         runs++;
         c = compare(tc, &r, "byte by byte", false);
         run_free(&r);
-        if (c < 0) case_failed = true;
-        else checks += c;
+        if (c < 0)
+            case_failed = true;
+        else
+            checks += c;
 
         for (size_t k = 1; k < tc->raw.n; k++) {
             size_t cut = k;

@@ -59,19 +59,14 @@ static void on_request(void *ctx, cc_exchange *ex) {
     static const char text[] = "text/plain", json[] = "application/json";
     char buf[256];
     switch (m->handler_id) {
-    case H_HELLO:
-        cc_respond(ex, 200, text, sizeof text - 1, "Hello, World!", 13);
-        break;
+    case H_HELLO: cc_respond(ex, 200, text, sizeof text - 1, "Hello, World!", 13); break;
     case H_USER: {
         int n = snprintf(buf, sizeof buf, "{\"id\":%lld}", (long long)m->params[0].int_value);
         cc_respond(ex, 200, json, sizeof json - 1, buf, (size_t)n);
         break;
     }
-    case H_ECHO:
-        cc_respond(ex, 200, "application/octet-stream", 24, req->body.at, req->body.len);
-        break;
-    case H_SILENT:
-        break; /* the core must answer 500 */
+    case H_ECHO: cc_respond(ex, 200, "application/octet-stream", 24, req->body.at, req->body.len); break;
+    case H_SILENT: break; /* the core must answer 500 */
     case H_TWICE:
         cc_respond(ex, 201, text, sizeof text - 1, "first", 5);
         cc_respond(ex, 202, text, sizeof text - 1, "second", 6);
@@ -82,9 +77,7 @@ static void on_request(void *ctx, cc_exchange *ex) {
         check(cc_exchange_add_header(ex, "X-Split", 7, "a\r\nInjected: 1", 15) == -1, "add_header rejects CRLF");
         cc_respond(ex, 204, NULL, 0, NULL, 0);
         break;
-    case H_BIG:
-        cc_respond(ex, 200, "application/octet-stream", 24, big_body, sizeof big_body);
-        break;
+    case H_BIG: cc_respond(ex, 200, "application/octet-stream", 24, big_body, sizeof big_body); break;
     case H_WORKER: {
         int n = snprintf(buf, sizeof buf, "%d", cc_exchange_worker(ex));
         cc_respond(ex, 200, text, sizeof text - 1, buf, (size_t)n);
@@ -95,8 +88,7 @@ static void on_request(void *ctx, cc_exchange *ex) {
         cc_server_run_on_workers(main_server, mark_broadcast, NULL);
         cc_respond(ex, 200, text, sizeof text - 1, "done", 4);
         break;
-    default:
-        cc_respond(ex, 500, NULL, 0, NULL, 0);
+    default: cc_respond(ex, 500, NULL, 0, NULL, 0);
     }
 }
 
@@ -265,11 +257,11 @@ static cc_router *make_router(void) {
         const char *p;
         int id;
     } routes[] = {
-        {CC_METHOD_GET, "/hello", H_HELLO},        {CC_METHOD_GET, "/users/{id:int}", H_USER},
-        {CC_METHOD_POST, "/echo", H_ECHO},         {CC_METHOD_PUT, "/echo", H_ECHO},
-        {CC_METHOD_GET, "/silent", H_SILENT},      {CC_METHOD_GET, "/twice", H_TWICE},
-        {CC_METHOD_GET, "/headers", H_HEADERS},    {CC_METHOD_GET, "/big", H_BIG},
-        {CC_METHOD_GET, "/worker", H_WORKER},      {CC_METHOD_GET, "/broadcast", H_BROADCAST},
+        {CC_METHOD_GET, "/hello", H_HELLO},     {CC_METHOD_GET, "/users/{id:int}", H_USER},
+        {CC_METHOD_POST, "/echo", H_ECHO},      {CC_METHOD_PUT, "/echo", H_ECHO},
+        {CC_METHOD_GET, "/silent", H_SILENT},   {CC_METHOD_GET, "/twice", H_TWICE},
+        {CC_METHOD_GET, "/headers", H_HEADERS}, {CC_METHOD_GET, "/big", H_BIG},
+        {CC_METHOD_GET, "/worker", H_WORKER},   {CC_METHOD_GET, "/broadcast", H_BROADCAST},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (cc_router_add(r, routes[i].m, routes[i].p, routes[i].id, err, sizeof err) != 0) {
@@ -320,8 +312,8 @@ static void test_get(uint16_t port) {
     resp_free(&rs);
 
     rc = request_once(port, "GET /users/42 HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
-    check(rc == 1 && rs.status == 200 &&
-              strcmp(rs.body, "{\"id\":42}") == 0 && has_header(&rs, "Content-Type", "application/json"),
+    check(rc == 1 && rs.status == 200 && strcmp(rs.body, "{\"id\":42}") == 0 &&
+              has_header(&rs, "Content-Type", "application/json"),
           "typed parameter reaches the handler: %s", rs.body);
     resp_free(&rs);
 }
@@ -402,12 +394,11 @@ static void test_bodies(uint16_t port) {
     int rc;
     resp rs;
     rc = request_once(port,
-                       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                       "5\r\nHello\r\n8;ext=1\r\n, chunks\r\n0\r\nX-Trailer: t\r\n\r\n",
-                       &rs, false);
-    check(rc == 1 &&
-              rs.status == 200 && strcmp(rs.body, "Hello, chunks") == 0,
-          "chunked POST echoed: %s", rs.body ? rs.body : "(none)");
+                      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nHello\r\n8;ext=1\r\n, chunks\r\n0\r\nX-Trailer: t\r\n\r\n",
+                      &rs, false);
+    check(rc == 1 && rs.status == 200 && strcmp(rs.body, "Hello, chunks") == 0, "chunked POST echoed: %s",
+          rs.body ? rs.body : "(none)");
     resp_free(&rs);
 
     /* A 300 KiB chunked upload in 1000-byte chunks, sent in pieces. */
@@ -432,7 +423,8 @@ static void test_bodies(uint16_t port) {
     /* Expect: 100-continue: the interim response comes before the body is sent. */
     r = rd_open(connect_to(port));
     send_str(r.fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
-    check(read_response(&r, &rs, true) == 1 && rs.status == 100 && strcmp(rs.head, "HTTP/1.1 100 Continue\r\n\r\n") == 0,
+    check(read_response(&r, &rs, true) == 1 && rs.status == 100 &&
+              strcmp(rs.head, "HTTP/1.1 100 Continue\r\n\r\n") == 0,
           "100 Continue before the body: %s", rs.head);
     resp_free(&rs);
     send_str(r.fd, "ping");
@@ -455,30 +447,26 @@ static void test_errors(uint16_t port) {
     rd_close(&r);
 
     rc = request_once(port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
-    check(rc == 1 && rs.status == 200,
-          "another connection still served after a 400");
+    check(rc == 1 && rs.status == 200, "another connection still served after a 400");
     resp_free(&rs);
 
     rc = request_once(port, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
-    check(rc == 1 && rs.status == 404 &&
-              strcmp(rs.body, "{\"error\":\"not found\"}") == 0 && has_header(&rs, "Content-Type", "application/json"),
+    check(rc == 1 && rs.status == 404 && strcmp(rs.body, "{\"error\":\"not found\"}") == 0 &&
+              has_header(&rs, "Content-Type", "application/json"),
           "404 with JSON body: %s", rs.body);
     resp_free(&rs);
 
     rc = request_once(port, "DELETE /echo HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
-    check(rc == 1 && rs.status == 405 &&
-              strcmp(rs.body, "{\"error\":\"method not allowed\"}") == 0 && has_header(&rs, "Allow", "POST, PUT"),
+    check(rc == 1 && rs.status == 405 && strcmp(rs.body, "{\"error\":\"method not allowed\"}") == 0 &&
+              has_header(&rs, "Allow", "POST, PUT"),
           "405 with Allow: POST, PUT");
     resp_free(&rs);
     rc = request_once(port, "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &rs, false);
-    check(rc == 1 &&
-              rs.status == 405 && has_header(&rs, "Allow", "GET, HEAD"),
-          "405 Allow lists HEAD with GET");
+    check(rc == 1 && rs.status == 405 && has_header(&rs, "Allow", "GET, HEAD"), "405 Allow lists HEAD with GET");
     resp_free(&rs);
 
     rc = request_once(port, "GET /silent HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
-    check(rc == 1 && rs.status == 500,
-          "handler without cc_respond -> 500");
+    check(rc == 1 && rs.status == 500, "handler without cc_respond -> 500");
     resp_free(&rs);
 
     r = rd_open(connect_to(port));
@@ -491,8 +479,7 @@ static void test_errors(uint16_t port) {
     rd_close(&r);
 
     rc = request_once(port, "GET /headers HTTP/1.1\r\nHost: t\r\n\r\n", &rs, false);
-    check(rc == 1 && rs.status == 204 &&
-              has_header(&rs, "X-Test", "yes") && !has_header(&rs, "Content-Length", NULL) &&
+    check(rc == 1 && rs.status == 204 && has_header(&rs, "X-Test", "yes") && !has_header(&rs, "Content-Length", NULL) &&
               !has_header(&rs, "Injected", NULL),
           "extra headers, 204 without Content-Length");
     resp_free(&rs);
@@ -518,9 +505,7 @@ static void test_errors(uint16_t port) {
     resp_free(&rs);
 
     rc = request_once(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n", &rs, false);
-    check(rc == 1 &&
-              rs.status == 413,
-          "Content-Length over the limit -> 413");
+    check(rc == 1 && rs.status == 413, "Content-Length over the limit -> 413");
     resp_free(&rs);
     /* 413 from the head while the client keeps uploading: the answer must
      * survive (the server drains instead of resetting the connection). */
@@ -540,9 +525,7 @@ static void test_errors(uint16_t port) {
     check(rc == 1 && rs.status == 505, "HTTP/2.0 -> 505");
     resp_free(&rs);
     rc = request_once(port, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", &rs, false);
-    check(rc == 1 &&
-              rs.status == 501,
-          "unknown transfer coding -> 501");
+    check(rc == 1 && rs.status == 501, "unknown transfer coding -> 501");
     resp_free(&rs);
 }
 

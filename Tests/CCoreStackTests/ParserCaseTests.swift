@@ -42,8 +42,9 @@ enum Feeder {
             request.deallocate()
         }
         var parser = cc_parser()
-        let limits = cc_limits(max_header_bytes: testCase.limits.maxHeaderBytes, max_headers: testCase.limits.maxHeaders,
-                               max_body_bytes: testCase.limits.maxBodyBytes)
+        let limits = cc_limits(
+            max_header_bytes: testCase.limits.maxHeaderBytes, max_headers: testCase.limits.maxHeaders,
+            max_body_bytes: testCase.limits.maxBodyBytes)
         cc_parser_init(&parser, limits)
         var length = 0
         var fed = 0

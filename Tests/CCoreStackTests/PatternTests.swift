@@ -9,9 +9,15 @@ struct PatternTests {
     static let samples: [(String, [String], [String])] = [
         (ValidationRules.zipPattern, ["12345", "00000"], ["1234", "123456", "12a45", "", " 12345"]),
         (ValidationRules.countryPattern, ["GB", "FR"], ["gb", "G", "GBR", "G1"]),
-        (ValidationRules.usernamePattern, ["ada_l", "a1b", "x_________________y"], ["ab", "Ada", "a-b", "a b", String(repeating: "a", count: 21)]),
+        (
+            ValidationRules.usernamePattern, ["ada_l", "a1b", "x_________________y"],
+            ["ab", "Ada", "a-b", "a b", String(repeating: "a", count: 21)]
+        ),
         (ValidationRules.skuPattern, ["ABC-123"], ["ABC123", "abc-123", "ABCD-123", "AB-1234", "ABC-12"]),
-        (ValidationRules.emailPattern, ["a@b.co", "first.last@example.com", "x@y.z.w"], ["a@b", "a b@c.d", "@b.co", "a@@b.co", "a@b.", "ab.co"]),
+        (
+            ValidationRules.emailPattern, ["a@b.co", "first.last@example.com", "x@y.z.w"],
+            ["a@b", "a b@c.d", "@b.co", "a@@b.co", "a@b.", "ab.co"]
+        ),
     ]
 
     @Test("each rule's pattern accepts and refuses what it should", arguments: samples.map { $0.0 })

@@ -12,7 +12,8 @@ struct RouterTests {
         func add(_ method: cc_method, _ pattern: String, _ id: Int32) -> String? {
             var message = [CChar](repeating: 0, count: 256)
             let rc = cc_router_add(raw, method, pattern, id, &message, message.count)
-            return rc == 0 ? nil : String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return rc == 0
+                ? nil : String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
 
         /// The match, with its parameters copied out while the path is still alive

@@ -7,11 +7,13 @@ enum BinaryHarness {
     }
 
     static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     static func binary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["CATBENCH_BINARY"]
+        let path =
+            ProcessInfo.processInfo.environment["CATBENCH_BINARY"]
             ?? packageRoot.appendingPathComponent("bin/catbench").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw Missing(description: "no release binary at \(path); build it with scripts/build (scripts/test does)")
@@ -28,8 +30,10 @@ enum BinaryHarness {
     /// Runs `executable` with `arguments` (and `environment` added to ours),
     /// killing it after `timeout` seconds.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], timeout: Double = 60, currentDirectory: String? = nil,
-                    environment: [String: String] = [:]) throws -> Outcome {
+    static func run(
+        _ executable: String, _ arguments: [String], timeout: Double = 60, currentDirectory: String? = nil,
+        environment: [String: String] = [:]
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -57,8 +61,9 @@ enum BinaryHarness {
         process.waitUntilExit()
         let outData = (try? Data(contentsOf: outURL)) ?? Data()
         let errData = (try? Data(contentsOf: errURL)) ?? Data()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     static func temporaryDirectory() throws -> URL {

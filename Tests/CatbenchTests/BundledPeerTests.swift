@@ -24,48 +24,61 @@ struct BundledPeerTests {
     /// workload is not measured. The one message it gives for a failed model
     /// is its waiver, validation/error-paths.
     static let expectedFailures: [String: [String: Set<String>]] = [
-        "catzilla": ["validation": ["invalid: only quantity 1.5 (not an integer)", "invalid: only newsletter \"yes\" (not a boolean)"]],
+        "catzilla": [
+            "validation": [
+                "invalid: only quantity 1.5 (not an integer)", "invalid: only newsletter \"yes\" (not a boolean)",
+            ]
+        ]
     ]
 
-    @Test("every bundled peer passes every suite's checks, less what its manifest entry declares (--verify-only)",
-          arguments: peerNames)
+    @Test(
+        "every bundled peer passes every suite's checks, less what its manifest entry declares (--verify-only)",
+        arguments: peerNames)
     func verifiesEverySuite(peer: String) throws {
         let manifest = try Self.manifest()
         let suites = (manifest["suites"] as? [String: String] ?? [:]).keys.sorted()
         let entry = (manifest["peers"] as? [[String: Any]] ?? []).first { $0["name"] as? String == peer } ?? [:]
         let notApplicable = entry["not_applicable"] as? [String: String] ?? [:]
         let binary = try BinaryHarness.binary()
-        #expect(try Self.installed(binary),
-                "the peers are not installed: run `bin/catbench peers install` (scripts/test does)")
+        #expect(
+            try Self.installed(binary),
+            "the peers are not installed: run `bin/catbench peers install` (scripts/test does)")
         let dir = try BinaryHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r.json").path
-        let arguments = ["run", "--stack", "none", "--peer", peer, "--verify-only", "--out", out]
+        let arguments =
+            ["run", "--stack", "none", "--peer", peer, "--verify-only", "--out", out]
             + suites.flatMap { ["--suite", $0] }
         let outcome = try BinaryHarness.run(binary, arguments, timeout: 300)
         let expected = Self.expectedFailures[peer] ?? [:]
         let failing = expected.values.contains { !$0.isEmpty }
         // --verify-only: 0 when every check passed, 3 when one failed.
         #expect(outcome.status == (failing ? 3 : 0), "\(outcome.stdout.suffix(3000))\n\(outcome.stderr.suffix(2000))")
-        try #require(FileManager.default.fileExists(atPath: out),
-                      "no result from `catbench run --verify-only`: \(outcome.stderr.suffix(2000))")
+        try #require(
+            FileManager.default.fileExists(atPath: out),
+            "no result from `catbench run --verify-only`: \(outcome.stderr.suffix(2000))")
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
-        let server = try #require((doc["servers"] as? [[String: Any]])?.first { $0["name"] as? String == peer },
-                                  "\(peer) is not in the result")
+        let server = try #require(
+            (doc["servers"] as? [[String: Any]])?.first { $0["name"] as? String == peer },
+            "\(peer) is not in the result")
         let records = server["verification"] as? [[String: Any]] ?? []
         let verified = Set(records.compactMap { $0["suite"] as? String })
-        #expect(verified == Set(suites.filter { notApplicable[$0] == nil }),
-                "\(peer) verified \(verified.sorted()): \(server["error"] ?? "") \(server["log_tail"] ?? "")")
+        #expect(
+            verified == Set(suites.filter { notApplicable[$0] == nil }),
+            "\(peer) verified \(verified.sorted()): \(server["error"] ?? "") \(server["log_tail"] ?? "")")
         for record in records {
             let suite = record["suite"] as? String ?? ""
             let failures = Set((record["failures"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String })
             let wanted = expected[suite] ?? []
-            #expect(failures == wanted,
-                    "\(peer) \(suite): failing checks \(failures.sorted()), expected \(wanted.sorted())")
+            #expect(
+                failures == wanted,
+                "\(peer) \(suite): failing checks \(failures.sorted()), expected \(wanted.sorted())")
             #expect(record["passed"] as? Bool == failures.isEmpty)
             // Only the workloads those checks qualify go unmeasured.
             let unmeasured = Set(record["failed_workloads"] as? [String] ?? [])
-            #expect(unmeasured == (wanted.isEmpty ? [] : ["invalid"]), "\(peer) \(suite): \(unmeasured.sorted()) not measured")
+            #expect(
+                unmeasured == (wanted.isEmpty ? [] : ["invalid"]),
+                "\(peer) \(suite): \(unmeasured.sorted()) not measured")
         }
     }
 
@@ -78,12 +91,15 @@ struct BundledPeerTests {
     /// Runs `peers` on `suites` briefly and returns the result document.
     static func run(_ peers: [String], suites: [String]) throws -> (BinaryHarness.Outcome, [String: Any]) {
         let binary = try BinaryHarness.binary()
-        #expect(try installed(binary), "the peers are not installed: run `bin/catbench peers install` (scripts/test does)")
+        #expect(
+            try installed(binary), "the peers are not installed: run `bin/catbench peers install` (scripts/test does)")
         let dir = try BinaryHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r.json").path
-        var arguments = ["run", "--stack", "none", "--duration", "300ms", "--warmup", "100ms", "--repeat", "1",
-                         "--connections", "16", "--out", out]
+        var arguments = [
+            "run", "--stack", "none", "--duration", "300ms", "--warmup", "100ms", "--repeat", "1",
+            "--connections", "16", "--out", out,
+        ]
         for peer in peers { arguments += ["--peer", peer] }
         for suite in suites { arguments += ["--suite", suite] }
         let outcome = try BinaryHarness.run(binary, arguments, timeout: 600)
@@ -92,22 +108,32 @@ struct BundledPeerTests {
     }
 
     static func check(_ doc: [String: Any], peers: [String], suites: [String]) {
-        let servers = Dictionary(uniqueKeysWithValues: (doc["servers"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+        let servers = Dictionary(
+            uniqueKeysWithValues: (doc["servers"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
         for peer in peers {
             let server = servers[peer] ?? [:]
-            #expect(server["status"] as? String == "measured", "\(peer): \(server["error"] ?? "") \(server["verification"] ?? "") \(server["log_tail"] ?? "")")
+            #expect(
+                server["status"] as? String == "measured",
+                "\(peer): \(server["error"] ?? "") \(server["verification"] ?? "") \(server["log_tail"] ?? "")")
             let configuration = server["configuration"] as? [String: String] ?? [:]
-            #expect(configuration["version"].map { $0 != "unknown" && !$0.isEmpty } == true, "\(peer) has no recorded version")
+            #expect(
+                configuration["version"].map { $0 != "unknown" && !$0.isEmpty } == true,
+                "\(peer) has no recorded version")
             #expect((server["startup_seconds"] as? Double ?? 0) > 0)
             #expect((server["rss_idle_bytes"] as? Double ?? 0) > 0)
-            let verified = (server["verification"] as? [[String: Any]] ?? []).filter { $0["passed"] as? Bool == true }.compactMap { $0["suite"] as? String }
+            let verified = (server["verification"] as? [[String: Any]] ?? []).filter { $0["passed"] as? Bool == true }
+                .compactMap { $0["suite"] as? String }
             #expect(Set(verified) == Set(suites), "\(peer) verified \(verified)")
-            let rows = (doc["measurements"] as! [[String: Any]]).filter { $0["server"] as? String == peer && $0["not_applicable"] == nil }
+            let rows = (doc["measurements"] as! [[String: Any]]).filter {
+                $0["server"] as? String == peer && $0["not_applicable"] == nil
+            }
             #expect(!rows.isEmpty)
             for row in rows {
                 let median = row["median"] as? [String: Any] ?? [:]
                 #expect((median["rps"] as? Double ?? 0) > 0, "\(peer) \(row["workload"] ?? "")")
-                #expect(median["wrong_answers"] as? Int == 0, "\(peer) \(row["workload"] ?? "") gave wrong answers under load")
+                #expect(
+                    median["wrong_answers"] as? Int == 0,
+                    "\(peer) \(row["workload"] ?? "") gave wrong answers under load")
                 #expect((median["server_cpu_us_per_request"] as? Double ?? 0) > 0)
                 #expect((median["rss_bytes"] as? Double ?? 0) > 0)
             }

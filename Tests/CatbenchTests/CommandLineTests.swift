@@ -25,8 +25,10 @@ struct CommandLineTests {
             if data.isEmpty { break }
             line += String(decoding: data, as: UTF8.self)
         }
-        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }, "no port in: \(line)")
-        let load = try BinaryHarness.run(binary, ["load", "http://127.0.0.1:\(port)/plaintext", "-c", "4", "-n", "2000", "--json", "-"])
+        let port = try #require(
+            line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }, "no port in: \(line)")
+        let load = try BinaryHarness.run(
+            binary, ["load", "http://127.0.0.1:\(port)/plaintext", "-c", "4", "-n", "2000", "--json", "-"])
         #expect(load.status == 0, "\(load.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(load.stdout.utf8)) as! [String: Any]
         #expect(json["requests"] as? Int == 2000)
@@ -48,13 +50,20 @@ struct CommandLineTests {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(blocker, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(blocker, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         listen(blocker, 1)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(blocker, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(blocker, $0, &length) }
+        }
         let port = UInt16(bigEndian: addr.sin_port)
         for stack in ["ccore", "async", "threaded"] {
-            let outcome = try BinaryHarness.run(binary, ["serve", "--stack", stack, "--port", String(port)], timeout: 10)
+            let outcome = try BinaryHarness.run(
+                binary, ["serve", "--stack", stack, "--port", String(port)], timeout: 10)
             #expect(outcome.status != 0, "\(stack) started on a port in use")
             #expect(outcome.stderr.contains("in use"), "\(stack): \(outcome.stderr)")
         }
@@ -81,7 +90,8 @@ struct CommandLineTests {
     func loadNothing() throws {
         let binary = try BinaryHarness.binary()
         let started = Date()
-        let outcome = try BinaryHarness.run(binary, ["load", "http://127.0.0.1:1/", "-c", "2", "-d", "300ms", "--json", "-"])
+        let outcome = try BinaryHarness.run(
+            binary, ["load", "http://127.0.0.1:1/", "-c", "2", "-d", "300ms", "--json", "-"])
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(outcome.status != 0)
         let json = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as! [String: Any]
@@ -104,7 +114,8 @@ struct CommandLineTests {
         run.interrupt()
         run.waitUntilExit()
         #expect(run.terminationStatus == 130)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         #expect(json["partial"] as? Bool == true)
         #expect((json["measurements"] as? [Any])?.isEmpty == false)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path)
@@ -120,8 +131,10 @@ struct CommandLineTests {
         let peerPID = dir.appendingPathComponent("peer.pid").path
         let run = Process()
         run.executableURL = URL(fileURLWithPath: binary)
-        run.arguments = ["run", "--stack", "ccore", "--duration", "1s", "--repeat", "3", "--out", path,
-                         "--peer-cmd", "p=echo $$ > \(peerPID); exec \(binary) serve --stack threaded --port {port}"]
+        run.arguments = [
+            "run", "--stack", "ccore", "--duration", "1s", "--repeat", "3", "--out", path,
+            "--peer-cmd", "p=echo $$ > \(peerPID); exec \(binary) serve --stack threaded --port {port}",
+        ]
         run.standardOutput = FileHandle.nullDevice
         run.standardError = FileHandle.nullDevice
         try run.run()
@@ -135,18 +148,24 @@ struct CommandLineTests {
         run.terminate()
         run.waitUntilExit()
         #expect(run.terminationStatus == 143)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         #expect(json["partial"] as? Bool == true)
         let measurements = json["measurements"] as! [[String: Any]]
         #expect(measurements.contains { $0["server"] as? String == "ccore" })
-        let pidText = try String(contentsOfFile: peerPID, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pidText = try String(contentsOfFile: peerPID, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let pid = try #require(Int32(pidText))
         #expect(kill(pid, 0) != 0, "the peer outlived catbench's SIGTERM")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasSuffix(".logs") && $0 != "peer.pid" }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            !$0.hasSuffix(".logs") && $0 != "peer.pid"
+        }
         #expect(leftovers == ["partial.json"], "a temporary file was left: \(leftovers)")
     }
 
-    @Test("on a terminal, run shows live progress and colours the table; elsewhere plain lines, and NO_COLOR is respected")
+    @Test(
+        "on a terminal, run shows live progress and colours the table; elsewhere plain lines, and NO_COLOR is respected"
+    )
     func progressOnATerminal() throws {
         let binary = try BinaryHarness.binary()
         let dir = try BinaryHarness.temporaryDirectory()
@@ -154,19 +173,25 @@ struct CommandLineTests {
         let args = "run --stack ccore --stack threaded --duration 300ms --warmup 0 --repeat 2 -c 8"
         // util-linux's script runs the command on a pseudo-terminal and keeps what it printed.
         let typescript = dir.appendingPathComponent("typescript").path
-        let tty = try BinaryHarness.run("/usr/bin/script", ["-qec", "\(binary) \(args) --out \(dir.path)/a.json", typescript],
-                                        timeout: 120, environment: ["TERM": "xterm", "NO_COLOR": ""])
+        let tty = try BinaryHarness.run(
+            "/usr/bin/script", ["-qec", "\(binary) \(args) --out \(dir.path)/a.json", typescript],
+            timeout: 120, environment: ["TERM": "xterm", "NO_COLOR": ""])
         #expect(tty.status == 0, "\(tty.stdout)")
         let screen = try String(contentsOfFile: typescript, encoding: .utf8)
         #expect(screen.contains("elapsed · ~"), "no status line: \(screen.prefix(400))")
-        #expect(screen.contains(" of load left · ") && screen.contains(" req/s · ccore · basic/"), "\(screen.prefix(600))")
+        #expect(
+            screen.contains(" of load left · ") && screen.contains(" req/s · ccore · basic/"), "\(screen.prefix(600))")
         #expect(screen.contains("\u{1B}[2K"), "the status line is redrawn in place")
         #expect(screen.contains("\u{1B}[1;32m"), "the best figure is coloured on a terminal")
-        let noColour = try BinaryHarness.run("/usr/bin/script", ["-qec", "\(binary) \(args) --out \(dir.path)/b.json", typescript],
-                                             timeout: 120, environment: ["TERM": "xterm", "NO_COLOR": "1"])
+        let noColour = try BinaryHarness.run(
+            "/usr/bin/script", ["-qec", "\(binary) \(args) --out \(dir.path)/b.json", typescript],
+            timeout: 120, environment: ["TERM": "xterm", "NO_COLOR": "1"])
         #expect(noColour.status == 0)
-        #expect(!(try String(contentsOfFile: typescript, encoding: .utf8)).contains("\u{1B}[1;32m"), "NO_COLOR set, yet colour")
-        let plain = try BinaryHarness.run(binary, args.split(separator: " ").map(String.init) + ["--out", "\(dir.path)/c.json"], timeout: 120)
+        #expect(
+            !(try String(contentsOfFile: typescript, encoding: .utf8)).contains("\u{1B}[1;32m"),
+            "NO_COLOR set, yet colour")
+        let plain = try BinaryHarness.run(
+            binary, args.split(separator: " ").map(String.init) + ["--out", "\(dir.path)/c.json"], timeout: 120)
         #expect(plain.status == 0)
         #expect(!plain.stderr.contains("\u{1B}") && !plain.stdout.contains("\u{1B}"), "escape codes outside a terminal")
         #expect(plain.stderr.contains("ccore basic/plaintext http/1.1 c8 #1: "), "\(plain.stderr)")

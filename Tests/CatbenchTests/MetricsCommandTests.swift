@@ -17,7 +17,9 @@ struct MetricsCommandTests {
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw BinaryHarness.Missing(description: "cannot connect to port \(port)") }
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -33,7 +35,9 @@ struct MetricsCommandTests {
     }
 
     /// Starts the binary and waits for a line of its standard error or output holding `marker`; returns the process and the line.
-    static func start(_ arguments: [String], waitingFor marker: String, inStandardError: Bool) throws -> (Process, String) {
+    static func start(_ arguments: [String], waitingFor marker: String, inStandardError: Bool) throws -> (
+        Process, String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try BinaryHarness.binary())
         process.arguments = arguments
@@ -64,7 +68,8 @@ struct MetricsCommandTests {
 
     @Test("serve answers /metrics by default, counting the routes' answers")
     func serveMetrics() throws {
-        let (serve, line) = try Self.start(["serve", "--stack", "threaded", "--port", "0"], waitingFor: "serving", inStandardError: false)
+        let (serve, line) = try Self.start(
+            ["serve", "--stack", "threaded", "--port", "0"], waitingFor: "serving", inStandardError: false)
         defer {
             serve.interrupt()
             serve.waitUntilExit()
@@ -73,14 +78,19 @@ struct MetricsCommandTests {
         let port = try #require(Self.port(in: line), "no port in: \(line)")
         for _ in 0..<3 { #expect(try Self.get(port: port, path: "/json").hasPrefix("HTTP/1.1 200")) }
         let scrape = try Self.get(port: port, path: "/metrics")
-        #expect(scrape.contains("http_requests_total{stack=\"threaded\",method=\"GET\",route=\"/json\",status=\"2xx\"} 3"), "\(scrape)")
+        #expect(
+            scrape.contains("http_requests_total{stack=\"threaded\",method=\"GET\",route=\"/json\",status=\"2xx\"} 3"),
+            "\(scrape)")
     }
 
     @Test("run --metrics-port serves catbench's live figures during the run, and a port in use is refused")
     func runMetrics() throws {
-        let (run, line) = try Self.start(["run", "--stack", "ccore", "--duration", "1s", "--warmup", "0", "--repeat", "3",
-                                          "--metrics-port", "0", "--out", NSTemporaryDirectory() + "catbench-metrics-\(getpid()).json"],
-                                         waitingFor: "live metrics at", inStandardError: true)
+        let (run, line) = try Self.start(
+            [
+                "run", "--stack", "ccore", "--duration", "1s", "--warmup", "0", "--repeat", "3",
+                "--metrics-port", "0", "--out", NSTemporaryDirectory() + "catbench-metrics-\(getpid()).json",
+            ],
+            waitingFor: "live metrics at", inStandardError: true)
         defer {
             run.interrupt()
             run.waitUntilExit()
@@ -92,12 +102,23 @@ struct MetricsCommandTests {
         #expect(scrape.contains("catbench_run_answers_total "), "\(scrape)")
         #expect(scrape.contains("catbench_run_load_remaining_seconds "))
         #expect(scrape.contains("catbench_run_step_info{step=\"ccore · basic/"), "\(scrape)")
-        #expect(scrape.contains("catbench_run_last_repetition_requests_per_second{server=\"ccore\",suite=\"basic\",workload=\"plaintext\",protocol=\"http/1.1\",mode=\"c64\"} "), "\(scrape)")
-        #expect(scrape.contains("catbench_run_last_repetition_latency_seconds{server=\"ccore\",suite=\"basic\",workload=\"plaintext\",protocol=\"http/1.1\",mode=\"c64\",quantile=\"0.99\"} "))
-        let answers = scrape.split(separator: "\n").first { $0.hasPrefix("catbench_run_answers_total ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+        #expect(
+            scrape.contains(
+                "catbench_run_last_repetition_requests_per_second{server=\"ccore\",suite=\"basic\",workload=\"plaintext\",protocol=\"http/1.1\",mode=\"c64\"} "
+            ), "\(scrape)")
+        #expect(
+            scrape.contains(
+                "catbench_run_last_repetition_latency_seconds{server=\"ccore\",suite=\"basic\",workload=\"plaintext\",protocol=\"http/1.1\",mode=\"c64\",quantile=\"0.99\"} "
+            ))
+        let answers =
+            scrape.split(separator: "\n").first { $0.hasPrefix("catbench_run_answers_total ") }.flatMap {
+                Double($0.split(separator: " ")[1])
+            } ?? 0
         #expect(answers > 10_000, "answers so far: \(answers)")
 
-        let busy = try BinaryHarness.run(try BinaryHarness.binary(), ["run", "--stack", "ccore", "--metrics-port", String(port), "--duration", "200ms"])
+        let busy = try BinaryHarness.run(
+            try BinaryHarness.binary(),
+            ["run", "--stack", "ccore", "--metrics-port", String(port), "--duration", "200ms"])
         #expect(busy.status != 0 && busy.stderr.contains("--metrics-port \(port)"), "\(busy.stderr)")
     }
 }

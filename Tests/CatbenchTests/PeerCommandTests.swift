@@ -16,29 +16,37 @@ struct PeerCommandTests {
     static func alive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
 
     static func pid(in file: String) -> Int32? {
-        (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        (try? String(contentsOfFile: file, encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 
-    @Test("a command that exits at once and one that never answers are reported with their logs; the others run; exit non-zero; nothing left")
+    @Test(
+        "a command that exits at once and one that never answers are reported with their logs; the others run; exit non-zero; nothing left"
+    )
     func failuresToStart() throws {
         let binary = try BinaryHarness.binary()
         let dir = try BinaryHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r.json").path
         let mutePID = dir.appendingPathComponent("mute.pid").path
-        let outcome = try BinaryHarness.run(binary, [
-            "run", "--stack", "none", "--duration", "200ms", "--warmup", "0", "--repeat", "1", "--start-timeout", "2s",
-            "--peer-cmd", "quits=echo loading config; echo 'config error: no such module' >&2; exit 3 # {port}",
-            "--peer-cmd", "mute=echo $$ > \(mutePID); exec sleep 600 # {port}",
-            "--peer-cmd", "good=exec \(binary) serve --stack ccore --port {port}",
-            "--out", out,
-        ], timeout: 60)
+        let outcome = try BinaryHarness.run(
+            binary,
+            [
+                "run", "--stack", "none", "--duration", "200ms", "--warmup", "0", "--repeat", "1", "--start-timeout",
+                "2s",
+                "--peer-cmd", "quits=echo loading config; echo 'config error: no such module' >&2; exit 3 # {port}",
+                "--peer-cmd", "mute=echo $$ > \(mutePID); exec sleep 600 # {port}",
+                "--peer-cmd", "good=exec \(binary) serve --stack ccore --port {port}",
+                "--out", out,
+            ], timeout: 60)
         #expect(outcome.status == 3)
         let servers = Self.servers(try Self.json(out))
         #expect(servers["quits"]?["status"] as? String == "failed_to_start")
         #expect((servers["quits"]?["error"] as? String)?.contains("exited with status 3") == true)
         #expect((servers["quits"]?["log_tail"] as? String)?.contains("config error: no such module") == true)
-        #expect(outcome.stdout.contains("config error: no such module"), "the table shows the end of the failed peer's log")
+        #expect(
+            outcome.stdout.contains("config error: no such module"), "the table shows the end of the failed peer's log")
         #expect(servers["mute"]?["status"] as? String == "failed_to_start")
         #expect((servers["mute"]?["error"] as? String)?.contains("no correct answer") == true)
         #expect(servers["good"]?["status"] as? String == "measured")
@@ -52,11 +60,13 @@ struct PeerCommandTests {
         let dir = try BinaryHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r.json").path
-        let outcome = try BinaryHarness.run(binary, [
-            "run", "--stack", "none", "--peer", "fastapi", "--peer", "flask", "--python", "/nonexistent/python3",
-            "--peer-cmd", "good=exec \(binary) serve --stack ccore --port {port}",
-            "--duration", "200ms", "--warmup", "0", "--repeat", "1", "--out", out,
-        ], timeout: 60, environment: ["CATBENCH_CACHE": dir.appendingPathComponent("cache").path])
+        let outcome = try BinaryHarness.run(
+            binary,
+            [
+                "run", "--stack", "none", "--peer", "fastapi", "--peer", "flask", "--python", "/nonexistent/python3",
+                "--peer-cmd", "good=exec \(binary) serve --stack ccore --port {port}",
+                "--duration", "200ms", "--warmup", "0", "--repeat", "1", "--out", out,
+            ], timeout: 60, environment: ["CATBENCH_CACHE": dir.appendingPathComponent("cache").path])
         #expect(outcome.status == 3)
         #expect(outcome.stderr.contains("Python not found at /nonexistent/python3"))
         let servers = Self.servers(try Self.json(out))
@@ -76,9 +86,11 @@ struct PeerCommandTests {
         let victimPID = dir.appendingPathComponent("victim.pid").path
         let run = Process()
         run.executableURL = URL(fileURLWithPath: binary)
-        run.arguments = ["run", "--stack", "none", "--duration", "1s", "--warmup", "0", "--repeat", "3",
-                         "--peer-cmd", "victim=echo $$ > \(victimPID); exec \(binary) serve --stack threaded --port {port}",
-                         "--peer-cmd", "next=exec \(binary) serve --stack ccore --port {port}", "--out", out]
+        run.arguments = [
+            "run", "--stack", "none", "--duration", "1s", "--warmup", "0", "--repeat", "3",
+            "--peer-cmd", "victim=echo $$ > \(victimPID); exec \(binary) serve --stack threaded --port {port}",
+            "--peer-cmd", "next=exec \(binary) serve --stack ccore --port {port}", "--out", out,
+        ]
         run.standardOutput = FileHandle.nullDevice
         run.standardError = FileHandle.nullDevice
         try run.run()
@@ -112,8 +124,10 @@ struct PeerCommandTests {
         let peerPID = dir.appendingPathComponent("peer.pid").path
         let run = Process()
         run.executableURL = URL(fileURLWithPath: binary)
-        run.arguments = ["run", "--stack", "none", "--duration", "1s", "--warmup", "0", "--repeat", "3",
-                         "--peer-cmd", "p=echo $$ > \(peerPID); exec \(binary) serve --stack ccore --port {port}", "--out", out]
+        run.arguments = [
+            "run", "--stack", "none", "--duration", "1s", "--warmup", "0", "--repeat", "3",
+            "--peer-cmd", "p=echo $$ > \(peerPID); exec \(binary) serve --stack ccore --port {port}", "--out", out,
+        ]
         run.standardOutput = FileHandle.nullDevice
         run.standardError = FileHandle.nullDevice
         try run.run()
@@ -143,12 +157,17 @@ struct PeerCommandTests {
             serve.waitUntilExit()
         }
         let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
-        let url = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }).trimmingCharacters(in: CharacterSet(charactersIn: "/\n"))
+        let url = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }).trimmingCharacters(
+            in: CharacterSet(charactersIn: "/\n"))
         let dir = try BinaryHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r.json").path
-        let outcome = try BinaryHarness.run(binary, ["run", "--stack", "none", "--peer", "mine=\(url)", "--duration", "300ms",
-                                                     "--warmup", "0", "--repeat", "1", "--out", out], timeout: 60)
+        let outcome = try BinaryHarness.run(
+            binary,
+            [
+                "run", "--stack", "none", "--peer", "mine=\(url)", "--duration", "300ms",
+                "--warmup", "0", "--repeat", "1", "--out", out,
+            ], timeout: 60)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let doc = try Self.json(out)
         #expect(Self.servers(doc)["mine"]?["kind"] as? String == "external-url")
@@ -167,9 +186,12 @@ struct PeerCommandTests {
         let binary = try BinaryHarness.binary()
         let md = try BinaryHarness.run(binary, ["contract"], timeout: 60)
         #expect(md.status == 0)
-        for suite in ["## basic", "## middleware", "## di", "## validation", "## async"] { #expect(md.stdout.contains(suite)) }
+        for suite in ["## basic", "## middleware", "## di", "## validation", "## async"] {
+            #expect(md.stdout.contains(suite))
+        }
         #expect(md.stdout.contains("an answer that passes: 200, `{\"message\":\"Hello, World!\"}`"))
-        let json = try BinaryHarness.run(binary, ["contract", "--suite", "validation", "--format", "json"], timeout: 60)
+        let json = try BinaryHarness.run(
+            binary, ["contract", "--suite", "validation", "--format", "json"], timeout: 60)
         #expect(json.status == 0)
         let doc = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
         let suites = doc["suites"] as! [[String: Any]]
@@ -194,7 +216,8 @@ struct PeerCommandTests {
             serve.waitUntilExit()
         }
         let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
-        let url = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }).trimmingCharacters(in: CharacterSet(charactersIn: "/\n"))
+        let url = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }).trimmingCharacters(
+            in: CharacterSet(charactersIn: "/\n"))
         let good = try BinaryHarness.run(binary, ["verify", url, "--suite", "basic"])
         #expect(good.status == 0)
         #expect(good.stdout.contains("0 failures"))

@@ -10,8 +10,12 @@ struct ReportCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catbench-report-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let results = dir.appendingPathComponent("run.json").path
-        let run = try BinaryHarness.run(binary, ["run", "--stack", "ccore", "--stack", "threaded", "--suite", "basic", "--duration", "200ms",
-                                                 "--warmup", "0", "--repeat", "3", "-c", "8", "--quiet", "--out", results], timeout: 120)
+        let run = try BinaryHarness.run(
+            binary,
+            [
+                "run", "--stack", "ccore", "--stack", "threaded", "--suite", "basic", "--duration", "200ms",
+                "--warmup", "0", "--repeat", "3", "-c", "8", "--quiet", "--out", results,
+            ], timeout: 120)
         guard run.status == 0 else { throw BinaryHarness.Missing(description: "the run failed: \(run.stderr)") }
         return (dir, results)
     }
@@ -23,7 +27,8 @@ struct ReportCommandTests {
 
     /// A copy of the results with every figure of `server` scaled (req/s by `factor`), or its measurements removed.
     private func altered(_ results: String, server: String, rpsFactor: Double?, to path: String) throws {
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results))) as! [String: Any]
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results))) as! [String: Any]
         var measurements = json["measurements"] as! [[String: Any]]
         if let factor = rpsFactor {
             measurements = measurements.map { m in
@@ -43,7 +48,8 @@ struct ReportCommandTests {
             measurements.removeAll { $0["server"] as? String == server }
         }
         json["measurements"] = measurements
-        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(
+            to: URL(fileURLWithPath: path))
     }
 
     @Test("report renders table, Markdown, CSV and HTML, to standard output or a file")
@@ -76,7 +82,8 @@ struct ReportCommandTests {
         let bad = try BinaryHarness.run(binary, ["report", garbage.path])
         #expect(bad.status != 0 && bad.stderr.contains("is not a catbench results document"), "\(bad.stderr)")
         let newer = dir.appendingPathComponent("newer.json")
-        let text = try String(contentsOfFile: results, encoding: .utf8).replacingOccurrences(of: "\"schema_version\" : 2", with: "\"schema_version\" : 7")
+        let text = try String(contentsOfFile: results, encoding: .utf8).replacingOccurrences(
+            of: "\"schema_version\" : 2", with: "\"schema_version\" : 7")
         try Data(text.utf8).write(to: newer)
         let future = try BinaryHarness.run(binary, ["report", newer.path])
         #expect(future.status != 0 && future.stderr.contains("reads catbench.result up to v2"), "\(future.stderr)")
@@ -115,43 +122,57 @@ struct ReportCommandTests {
             try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
             return path
         }
-        let passing = try criteria("pass.yaml", """
-        criteria:
-          - name: ccore at least half of threaded
-            suite: basic
-            metric: throughput
-            server: ccore
-            baseline: threaded
-            at_least: 0.5
-          - name: database
-            suite: database
-            metric: throughput
-            servers: [ccore]
-            baseline: threaded
-            at_least: 1.2
-        """)
+        let passing = try criteria(
+            "pass.yaml",
+            """
+            criteria:
+              - name: ccore at least half of threaded
+                suite: basic
+                metric: throughput
+                server: ccore
+                baseline: threaded
+                at_least: 0.5
+              - name: database
+                suite: database
+                metric: throughput
+                servers: [ccore]
+                baseline: threaded
+                at_least: 1.2
+            """)
         let pass = try BinaryHarness.run(binary, ["check", passing, results])
         #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
-        #expect(pass.stdout.contains("PASS  ccore at least half of threaded — ccore: throughput ccore/threaded = "), "\(pass.stdout)")
-        #expect(pass.stdout.contains("n/a   database — ccore: no database measurements in this result"), "\(pass.stdout)")
+        #expect(
+            pass.stdout.contains("PASS  ccore at least half of threaded — ccore: throughput ccore/threaded = "),
+            "\(pass.stdout)")
+        #expect(
+            pass.stdout.contains("n/a   database — ccore: no database measurements in this result"), "\(pass.stdout)")
         #expect(try BinaryHarness.run(binary, ["check", passing, results, "--strict"]).status == 2)
-        let failing = try criteria("fail.yaml", """
-        criteria:
-          - name: ccore 100× threaded
-            suite: basic
-            metric: throughput
-            server: ccore
-            baseline: threaded
-            at_least: 100
-        """)
+        let failing = try criteria(
+            "fail.yaml",
+            """
+            criteria:
+              - name: ccore 100× threaded
+                suite: basic
+                metric: throughput
+                server: ccore
+                baseline: threaded
+                at_least: 100
+            """)
         let fail = try BinaryHarness.run(binary, ["check", failing, results])
         #expect(fail.status == 2 && fail.stdout.hasPrefix("FAIL  ccore 100× threaded"), "\(fail.stdout)")
         let plan = BinaryHarness.packageRoot.appendingPathComponent("criteria/plan.yaml").path
         let planned = try BinaryHarness.run(binary, ["check", plan, results])
-        #expect(planned.status == 0 && planned.stdout.contains("0 PASS, 0 FAIL, 12 n/a"), "\(planned.stdout)\(planned.stderr)")
-        let broken = try criteria("broken.yaml", "criteria:\n  - name: no bounds\n    suite: basic\n    metric: throughput\n    server: ccore\n    baseline: threaded\n")
+        #expect(
+            planned.status == 0 && planned.stdout.contains("0 PASS, 0 FAIL, 12 n/a"),
+            "\(planned.stdout)\(planned.stderr)")
+        let broken = try criteria(
+            "broken.yaml",
+            "criteria:\n  - name: no bounds\n    suite: basic\n    metric: throughput\n    server: ccore\n    baseline: threaded\n"
+        )
         let invalid = try BinaryHarness.run(binary, ["check", broken, results])
-        #expect(invalid.status != 0 && invalid.status != 2 && invalid.stderr.contains("needs at_least or at_most"), "\(invalid.stderr)")
+        #expect(
+            invalid.status != 0 && invalid.status != 2 && invalid.stderr.contains("needs at_least or at_most"),
+            "\(invalid.stderr)")
     }
 
     @Test("the HTML report renders in headless Chromium to a page that is not blank")
@@ -160,17 +181,24 @@ struct ReportCommandTests {
         let page = dir.appendingPathComponent("chromium.html").path
         let rendered = try BinaryHarness.run(binary, ["report", results, "--format", "html", "--out", page])
         #expect(rendered.status == 0, "\(rendered.stderr)")
-        let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
-                                    "Chromium is missing: scripts/test installs Debian's chromium package")
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            },
+            "Chromium is missing: scripts/test installs Debian's chromium package")
         let png = dir.appendingPathComponent("report.png").path
         let profile = dir.appendingPathComponent("chromium-profile").path
-        let shot = try BinaryHarness.run(chromium, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-            "--disable-background-networking", "--user-data-dir=\(profile)", "--window-size=1200,2000",
-            "--screenshot=\(png)", "file://\(page)",
-        ], timeout: 90)
+        let shot = try BinaryHarness.run(
+            chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                "--disable-background-networking", "--user-data-dir=\(profile)", "--window-size=1200,2000",
+                "--screenshot=\(png)", "file://\(page)",
+            ], timeout: 90)
         #expect(FileManager.default.fileExists(atPath: png), "no screenshot: \(shot.stderr)")
-        let stats = try BinaryHarness.run("/usr/bin/env", ["python3", BinaryHarness.packageRoot.appendingPathComponent("scripts/png-stats").path, png], timeout: 120)
+        let stats = try BinaryHarness.run(
+            "/usr/bin/env",
+            ["python3", BinaryHarness.packageRoot.appendingPathComponent("scripts/png-stats").path, png], timeout: 120)
         #expect(stats.status == 0, "\(stats.stderr)")
         let figures = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
         #expect(figures["width"] as? Int == 1200)

@@ -23,20 +23,24 @@ struct StaticBinaryTests {
         let root = try BinaryHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.copyItem(atPath: binary, toPath: root.appendingPathComponent("catbench").path)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("proc"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("proc"), withIntermediateDirectories: true)
         // A private mount namespace: the /proc mount disappears with the process.
         let script = """
-        set -e
-        mount -t proc proc '\(root.path)/proc'
-        exec chroot '\(root.path)' /catbench run --duration 0.2s --warmup 0.1s --repeat 1 -c 8 --out /result.json
-        """
-        let outcome = try BinaryHarness.run("/usr/bin/unshare", ["--mount", "--fork", "/bin/sh", "-c", script], timeout: 120)
+            set -e
+            mount -t proc proc '\(root.path)/proc'
+            exec chroot '\(root.path)' /catbench run --duration 0.2s --warmup 0.1s --repeat 1 -c 8 --out /result.json
+            """
+        let outcome = try BinaryHarness.run(
+            "/usr/bin/unshare", ["--mount", "--fork", "/bin/sh", "-c", script], timeout: 120)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("ccore"))
         #expect(outcome.stdout.contains("threaded"))
         let contents = try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
         #expect(contents == ["catbench", "proc", "result.json"])
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("result.json"))) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("result.json")))
+            as! [String: Any]
         let measurements = json["measurements"] as! [[String: Any]]
         #expect(measurements.count == 12)
         // jemalloc's arenas work inside the static binary: allocations were counted.

@@ -10,21 +10,28 @@ import ThreadedStack
 @Suite("async-ops checks catch servers that fake their work", .serialized)
 struct AsyncOpsCheckTests {
     /// A threaded app with the suite's routes done right except where `wrong` says.
-    static func verify(upstream: UpstreamService, wrong: (ThreadedApp, SocketAddress) throws -> Void) throws -> VerificationReport {
+    static func verify(upstream: UpstreamService, wrong: (ThreadedApp, SocketAddress) throws -> Void) throws
+        -> VerificationReport
+    {
         let app = ThreadedApp()
         try wrong(app, upstream.address)
         let server = try ThreadedServer(app: app, configuration: Configuration(port: 0, workers: 4))
         defer { server.stop() }
-        return Verifier.verify(suite: AsyncOpsSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port),
-                               services: ServiceDirectory([upstream]))
+        return Verifier.verify(
+            suite: AsyncOpsSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port),
+            services: ServiceDirectory([upstream]))
     }
 
     static func call(_ address: SocketAddress, _ target: String) -> Int {
-        let body = (try? ProbeClient(address: address).send(RequestSpec(target: target, expectation: Expectation(status: 200))))?.body
+        let body =
+            (try? ProbeClient(address: address).send(RequestSpec(target: target, expectation: Expectation(status: 200))))?
+            .body
         return Int(body.flatMap { JSONValue.parse($0)?["n"]?.intValue } ?? -1)
     }
 
-    static func failed(_ report: VerificationReport) -> Set<String> { Set(report.failedWorkloads(of: AsyncOpsSuite.contract).keys) }
+    static func failed(_ report: VerificationReport) -> Set<String> {
+        Set(report.failedWorkloads(of: AsyncOpsSuite.contract).keys)
+    }
 
     @Test("a server that answers io at once, claiming it waited, fails the io workload only")
     func noWait() throws {
@@ -44,7 +51,9 @@ struct AsyncOpsCheckTests {
         let report = try Self.verify(upstream: upstream) { app, address in
             try app.route("/async/fanout") { request in
                 let group = request.args["group"] ?? ""
-                let results = (0..<10).map { JSON.int(Self.call(address, AsyncWork.fanoutTarget(call: $0, group: group))) }
+                let results = (0..<10).map {
+                    JSON.int(Self.call(address, AsyncWork.fanoutTarget(call: $0, group: group)))
+                }
                 return .json(["calls": 10, "results": .array(results)])
             }
         }
@@ -58,9 +67,14 @@ struct AsyncOpsCheckTests {
         let upstream = try UpstreamService.start()
         defer { upstream.stop() }
         let report = try Self.verify(upstream: upstream) { app, _ in
-            try app.route("/async/upstream") { request in .json(["upstream": ["n": .int(Int(request.args["n"] ?? "") ?? 0)]]) }
+            try app.route("/async/upstream") { request in
+                .json(["upstream": ["n": .int(Int(request.args["n"] ?? "") ?? 0)]])
+            }
         }
-        #expect(report.failures.contains { $0.check.contains("reaches the upstream") && $0.message.contains("made 0 upstream calls") })
+        #expect(
+            report.failures.contains {
+                $0.check.contains("reaches the upstream") && $0.message.contains("made 0 upstream calls")
+            })
         #expect(Self.failed(report).contains("upstream"))
     }
 
@@ -68,7 +82,8 @@ struct AsyncOpsCheckTests {
     func noServices() throws {
         let server = try startServer(.threaded, suites: [AsyncOpsSuite.self], settings: ServerSettings(port: 0))
         defer { server.stop() }
-        let report = Verifier.verify(suite: AsyncOpsSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port))
+        let report = Verifier.verify(
+            suite: AsyncOpsSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port))
         #expect(report.failures.count == 2)
         #expect(report.failures.allSatisfy { $0.message.contains("--upstream") })
     }

@@ -25,10 +25,15 @@ struct MiddlewareOrderTests {
                 }
             }
         }
-        try app.get("/mw/stats") { ex in ex.json { w in w.beginObject(); w.key("logged"); w.int(0); w.endObject() } }
+        try app.get("/mw/stats") { ex in
+            ex.json { w in
+                w.beginObject(); w.key("logged"); w.int(0); w.endObject()
+            }
+        }
         let server = try CCoreServer(app: app)
         defer { server.stop() }
-        return Verifier.verify(suite: MiddlewareSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port))
+        return Verifier.verify(
+            suite: MiddlewareSuite.contract, address: try SocketAddress(host: "127.0.0.1", port: server.port))
     }
 
     static var layers: [CCoreMiddleware] {

@@ -14,7 +14,8 @@ struct ServerMetricsTests {
 
     @Test("answers are counted per route and status class, latency in a histogram", arguments: StackName.allCases)
     func countsAnswers(_ stack: StackName) throws {
-        let server = try startServer(stack, suiteNames: ["basic", "middleware"], settings: ServerSettings(metrics: true))
+        let server = try startServer(
+            stack, suiteNames: ["basic", "middleware"], settings: ServerSettings(metrics: true))
         defer { server.stop() }
         let client = ProbeClient(address: try SocketAddress(host: "127.0.0.1", port: server.port))
         for _ in 0..<7 { #expect(try client.send(Self.get("/plaintext")).status == 200) }
@@ -23,7 +24,10 @@ struct ServerMetricsTests {
         _ = try client.send(Self.get("/metrics"))
         let scrape = try client.send(Self.get("/metrics"))
         #expect(scrape.status == 200)
-        #expect(scrape.headers.contains { $0.name.lowercased() == "content-type" && $0.value.hasPrefix("text/plain; version=0.0.4") })
+        #expect(
+            scrape.headers.contains {
+                $0.name.lowercased() == "content-type" && $0.value.hasPrefix("text/plain; version=0.0.4")
+            })
         let text = String(decoding: scrape.body, as: UTF8.self)
         let route = "stack=\"\(stack.rawValue)\",method=\"GET\",route=\"/plaintext\""
         #expect(text.contains("http_requests_total{\(route),status=\"2xx\"} 7"), "\(text.prefix(1500))")

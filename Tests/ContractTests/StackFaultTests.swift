@@ -4,7 +4,7 @@ import Posix
 @testable import Suites
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every stack under bad clients keeps answering a well-behaved one, and
@@ -53,15 +53,19 @@ struct StackFaultTests {
 
     /// A well-behaved client's check: a fresh keep-alive request answered right.
     static func healthy(_ client: ProbeClient) -> Bool {
-        guard let answer = try? client.send(RequestSpec(target: "/plaintext", expectation: Expectation(status: 200, recommendedHeaders: []))) else {
+        guard
+            let answer = try? client.send(
+                RequestSpec(target: "/plaintext", expectation: Expectation(status: 200, recommendedHeaders: [])))
+        else {
             client.disconnect()
             return false
         }
         return answer.status == 200 && answer.body == Array("Hello, World!".utf8)
     }
 
-    @Test("oversized head (431), oversized body (413), 10,000 garbage requests and vanishing clients: the server keeps serving, nothing leaks",
-          arguments: StackName.allCases)
+    @Test(
+        "oversized head (431), oversized body (413), 10,000 garbage requests and vanishing clients: the server keeps serving, nothing leaks",
+        arguments: StackName.allCases)
     func survivesBadClients(_ stack: StackName) throws {
         let server = try startServer(stack, suiteNames: ["basic"], settings: ServerSettings())
         defer { server.stop() }
@@ -73,9 +77,12 @@ struct StackFaultTests {
         let fdsBefore = Self.openDescriptors()
         let rssBefore = Self.residentBytes()
 
-        let bigHead = "GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
+        let bigHead =
+            "GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
         #expect(Self.exchange(address, Array(bigHead.utf8)) == 431, "an oversized header block")
-        let bigBody = "POST /plaintext HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n" + String(repeating: "b", count: 1000)
+        let bigBody =
+            "POST /plaintext HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n"
+            + String(repeating: "b", count: 1000)
         #expect(Self.exchange(address, Array(bigBody.utf8)) == 413, "an oversized body")
         #expect(Self.healthy(good))
 
@@ -86,7 +93,11 @@ struct StackFaultTests {
             { _ in Array("GET\r\n\r\n".utf8) },
             { _ in Array("GET / HTTP/9.9\r\n\r\n".utf8) },
             { _ in Array("GET /plaintext HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".utf8) },
-            { _ in Array("GET /plaintext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n".utf8) },
+            { _ in
+                Array(
+                    "GET /plaintext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n".utf8
+                )
+            },
             { _ in Array("\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}\u{fc}\u{03}\u{03}".utf8) },
             { _ in Array("GET /plaintext HTTP/1.1\r\nHo\0st: x\r\n\r\n".utf8) },
         ]
@@ -95,7 +106,9 @@ struct StackFaultTests {
             var bytes: [UInt8] = []
             for k in 0..<5 { bytes += shapes[(i + k) % shapes.count](&generator) }
             if let status = Self.exchange(address, bytes), (400...599).contains(status) { answered400s += 1 }
-            if i % 500 == 0 { #expect(Self.healthy(good), "a well-behaved client was refused during the garbage (\(i))") }
+            if i % 500 == 0 {
+                #expect(Self.healthy(good), "a well-behaved client was refused during the garbage (\(i))")
+            }
         }
         #expect(answered400s > 1000, "garbage should mostly get an error status before the close: \(answered400s)")
 
@@ -138,10 +151,13 @@ struct StackFaultTests {
         return true
     }
 
-    @Test("a client sending a byte at a time is closed at the header timeout while others are served; connections over the limit are refused",
-          arguments: StackName.allCases)
+    @Test(
+        "a client sending a byte at a time is closed at the header timeout while others are served; connections over the limit are refused",
+        arguments: StackName.allCases)
     func slowClientsAndConnectionLimit(_ stack: StackName) throws {
-        let server = try startServer(stack, suiteNames: ["basic"], settings: ServerSettings(workers: 1, headerTimeoutSeconds: 1, maxConnections: 8))
+        let server = try startServer(
+            stack, suiteNames: ["basic"],
+            settings: ServerSettings(workers: 1, headerTimeoutSeconds: 1, maxConnections: 8))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let good = ProbeClient(address: address)

@@ -73,7 +73,9 @@ struct ContainerTests {
         try i.bind(DBConnection.self, scope: .request, close: { $0.release() }) { _ in pool.acquireBlocking() }
         // Wrong: Logger should be request-scoped.
         try i.bind(Logger.self, scope: .transient) { r in Logger(context: try r.get(), config: try r.get()) }
-        try i.bind(UserRepository.self, scope: .request) { r in UserRepository(connection: try r.get(), logger: try r.get()) }
+        try i.bind(UserRepository.self, scope: .request) { r in
+            UserRepository(connection: try r.get(), logger: try r.get())
+        }
         try i.bind(TokenProvider.self, scope: .request) { r in
             let config: Config = try r.get()
             return r.awaitBlocking { await TokenProvider.make(config: config) }

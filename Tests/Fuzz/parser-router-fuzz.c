@@ -20,7 +20,10 @@
 
 #include "ccatcore.h"
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) abort();                                                                                          \
+    } while (0)
 
 static cc_router *fixed_router;
 
@@ -69,7 +72,8 @@ static void route(const cc_router *r, const cc_request *q) {
         CHECK(m.num_params <= CC_MAX_PARAMS);
         for (uint32_t i = 0; i < m.num_params; i++) {
             const cc_param *p = &m.params[i];
-            if (p->value.len) CHECK(p->value.at >= q->path.at && p->value.at + p->value.len <= q->path.at + q->path.len);
+            if (p->value.len)
+                CHECK(p->value.at >= q->path.at && p->value.at + p->value.len <= q->path.at + q->path.len);
         }
     }
 }
@@ -93,7 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size--;
 
     static const cc_limits variants[4] = {
-        {8192, 64, 1 << 20}, {256, 64, 1 << 20}, {8192, 4, 1 << 20}, {8192, 64, 64},
+        {8192, 64, 1 << 20},
+        {256, 64, 1 << 20},
+        {8192, 4, 1 << 20},
+        {8192, 64, 64},
     };
     cc_limits limits = variants[control & 3];
 

@@ -1,7 +1,7 @@
 import Atomics
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TCP server that misbehaves on purpose, to see the load generator count

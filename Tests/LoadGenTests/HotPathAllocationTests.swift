@@ -11,17 +11,19 @@ import Testing
 /// A run has fixed costs (threads, the event array, the timeline's seconds),
 /// so the figure is the difference between a long and a short run of the same
 /// kind, divided by the requests between them: what one more request costs.
-@Suite("load generator hot path allocations", .serialized,
-       .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
+@Suite(
+    "load generator hot path allocations", .serialized,
+    .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
 struct HotPathAllocationTests {
     enum Mode: String, CaseIterable, Sendable {
         case keepAlive, pipelined, connectionPerRequest, openLoop, h2c, bodies
     }
 
     static func options(_ mode: Mode, address: SocketAddress, requests: Int, group: ThreadGroup) -> LoadOptions {
-        var options = LoadOptions(address: address, requests: HotPathRequests.make(host: address.description, mode: mode.rawValue),
-                                  connections: 4, duration: nil, maxRequests: requests,
-                                  onThreadStart: { group.enter() })
+        var options = LoadOptions(
+            address: address, requests: HotPathRequests.make(host: address.description, mode: mode.rawValue),
+            connections: 4, duration: nil, maxRequests: requests,
+            onThreadStart: { group.enter() })
         switch mode {
         case .keepAlive, .bodies: break
         case .pipelined: options.pipeline = 8
@@ -68,7 +70,8 @@ struct HotPathAllocationTests {
 
     @Test("HTTP/2: what nghttp2 allocates per stream, and nothing more")
     func http2() throws {
-        let server = try startServer(.ccore, suiteNames: ["basic", "validation"], settings: ServerSettings(port: 0, h2c: true))
+        let server = try startServer(
+            .ccore, suiteNames: ["basic", "validation"], settings: ServerSettings(port: 0, h2c: true))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let perRequest = try Self.marginal(.h2c, address: address)

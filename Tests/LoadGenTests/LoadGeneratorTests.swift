@@ -5,22 +5,25 @@ import Posix
 import Suites
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("load generator", .serialized)
 struct LoadGeneratorTests {
     static let requests: [LoadRequest] = (1...50).map { LoadRequest.get("/users/\($0)", expectedStatus: 200) }
 
-    @Test("a bounded run against each stack answers exactly the requests the server counted", arguments: StackName.allCases)
+    @Test(
+        "a bounded run against each stack answers exactly the requests the server counted",
+        arguments: StackName.allCases)
     func countsMatchServer(_ stack: StackName) throws {
         let server = try startServer(stack, settings: ServerSettings(port: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let before = server.requestsServed
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.requests, connections: 16, threads: 2,
-            duration: nil, maxRequests: 3000))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.requests, connections: 16, threads: 2,
+                duration: nil, maxRequests: 3000))
         #expect(result.requests == 3000)
         #expect(result.sent == 3000)
         #expect(result.errors.total == 0)
@@ -37,8 +40,9 @@ struct LoadGeneratorTests {
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let before = server.requestsServed
         let started = Clock.monotonicNanos()
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.requests, connections: 8, duration: 0.5))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.requests, connections: 8, duration: 0.5))
         let elapsed = Double(Clock.monotonicNanos() - started) / 1e9
         #expect(elapsed < 3)
         #expect(result.seconds >= 0.5 && result.seconds < 1.5)
@@ -58,12 +62,16 @@ struct LoadGeneratorTests {
         let wrong = LoadRequest(target: "/plaintext", expectedStatus: 200) { sampled in
             String(decoding: sampled.body, as: UTF8.self) == "Goodbye" ? nil : "body is not Goodbye"
         }
-        let ok = try LoadGenerator.run(LoadOptions(address: address, requests: [right], connections: 4, duration: nil,
-                                                    maxRequests: 400, verifyEvery: 10))
+        let ok = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [right], connections: 4, duration: nil,
+                maxRequests: 400, verifyEvery: 10))
         #expect(ok.verified >= 10)
         #expect(ok.wrongAnswers == 0)
-        let bad = try LoadGenerator.run(LoadOptions(address: address, requests: [wrong], connections: 4, duration: nil,
-                                                     maxRequests: 400, verifyEvery: 10))
+        let bad = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [wrong], connections: 4, duration: nil,
+                maxRequests: 400, verifyEvery: 10))
         #expect(bad.wrongAnswers == bad.verified)
         #expect(bad.wrongAnswers >= 10)
         #expect(bad.wrongAnswerExamples.first == "body is not Goodbye")
@@ -74,9 +82,10 @@ struct LoadGeneratorTests {
         let server = try startServer(.ccore, settings: ServerSettings(port: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: [LoadRequest.get("/nowhere", expectedStatus: 200)],
-            connections: 2, duration: nil, maxRequests: 100))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [LoadRequest.get("/nowhere", expectedStatus: 200)],
+                connections: 2, duration: nil, maxRequests: 100))
         #expect(result.requests == 100)
         #expect(result.statusCounts[404] == 100)
         #expect(result.wrongAnswers == 100)
@@ -88,9 +97,10 @@ struct LoadGeneratorTests {
         let port = Socket.localPort(of: probe)
         close(probe)
         let started = Clock.monotonicNanos()
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: port), requests: [LoadRequest.get("/")],
-            connections: 4, duration: 0.3))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: port), requests: [LoadRequest.get("/")],
+                connections: 4, duration: 0.3))
         #expect(Double(Clock.monotonicNanos() - started) / 1e9 < 2)
         #expect(result.requests == 0)
         #expect(result.errors.connect > 0)
@@ -100,9 +110,10 @@ struct LoadGeneratorTests {
     func garbage() throws {
         let server = try FaultServer(.garbage)
         defer { server.stop() }
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
-            connections: 2, duration: 0.3))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
+                connections: 2, duration: 0.3))
         #expect(result.requests == 0)
         #expect(result.errors.badResponse > 0)
     }
@@ -112,9 +123,10 @@ struct LoadGeneratorTests {
         let server = try FaultServer(.stall)
         defer { server.stop() }
         let started = Clock.monotonicNanos()
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
-            connections: 3, duration: 0.5, timeout: 0.2))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
+                connections: 3, duration: 0.5, timeout: 0.2))
         let elapsed = Double(Clock.monotonicNanos() - started) / 1e9
         #expect(elapsed < 2)
         #expect(result.requests == 0)
@@ -125,9 +137,10 @@ struct LoadGeneratorTests {
     func closes() throws {
         let server = try FaultServer(.closeOnRequest)
         defer { server.stop() }
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
-            connections: 2, duration: 0.3))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
+                connections: 2, duration: 0.3))
         #expect(result.requests == 0)
         #expect(result.errors.read > 0)
     }
@@ -137,15 +150,18 @@ struct LoadGeneratorTests {
         let server = try FaultServer(.resetOnRequest)
         defer { server.stop() }
         let started = Clock.monotonicNanos()
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
-            connections: 4, duration: 0.5))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
+                connections: 4, duration: 0.5))
         #expect(Double(Clock.monotonicNanos() - started) / 1e9 < 2)
         #expect(result.requests == 0)
         #expect(result.errors.read > 0, "\(result.errors)")
     }
 
-    @Test("a server that dies in the middle of a run: what it answered is kept, the rest counted as errors, the run ends on time")
+    @Test(
+        "a server that dies in the middle of a run: what it answered is kept, the rest counted as errors, the run ends on time"
+    )
     func serverDiesMidRun() throws {
         let server = try startServer(.ccore, settings: ServerSettings(port: 0))
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
@@ -162,8 +178,9 @@ struct LoadGeneratorTests {
         }
         defer { killer.join() }
         let started = Clock.monotonicNanos()
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: [LoadRequest.get("/plaintext")], connections: 8, duration: 1.5))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [LoadRequest.get("/plaintext")], connections: 8, duration: 1.5))
         let elapsed = Double(Clock.monotonicNanos() - started) / 1e9
         #expect(elapsed < 4, "the run took \(elapsed) s")
         // Every answer written before the end arrived; at most one in flight per connection was cut off.
@@ -180,7 +197,8 @@ struct LoadGeneratorTests {
             try LoadGenerator.run(LoadOptions(address: address, requests: [], duration: 1))
         }
         #expect(throws: LoadOptions.Invalid.self) {
-            try LoadGenerator.run(LoadOptions(address: address, requests: [LoadRequest.get("/")], connections: 2, threads: 4))
+            try LoadGenerator.run(
+                LoadOptions(address: address, requests: [LoadRequest.get("/")], connections: 2, threads: 4))
         }
         #expect(throws: LoadOptions.Invalid.self) {
             try LoadGenerator.run(LoadOptions(address: address, requests: [LoadRequest.get("/")], duration: nil))

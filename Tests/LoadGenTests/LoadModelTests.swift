@@ -14,7 +14,8 @@ struct LoadModelTests {
     static func userRequests(count: Int = 64) -> [LoadRequest] {
         (1...count).map { id in
             LoadRequest(target: "/users/\(id)", expectedStatus: 200) { sampled in
-                JSONValue.parse(sampled.body)?["id"]?.intValue == Int64(id) ? nil : "answer for another request: \(String(decoding: sampled.body, as: UTF8.self))"
+                JSONValue.parse(sampled.body)?["id"]?.intValue == Int64(id)
+                    ? nil : "answer for another request: \(String(decoding: sampled.body, as: UTF8.self))"
             }
         }
     }
@@ -25,9 +26,10 @@ struct LoadModelTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let before = server.requestsServed
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(), connections: 4, duration: nil,
-            maxRequests: 4000, verifyEvery: 1, pipeline: 16))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.userRequests(), connections: 4, duration: nil,
+                maxRequests: 4000, verifyEvery: 1, pipeline: 16))
         #expect(result.requests == 4000)
         #expect(result.errors.total == 0)
         #expect(result.verified > 100)
@@ -40,9 +42,10 @@ struct LoadModelTests {
         let server = try startServer(.ccore, settings: ServerSettings(port: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(), connections: 4, duration: nil,
-            maxRequests: 500, verifyEvery: 10, keepAlive: false))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.userRequests(), connections: 4, duration: nil,
+                maxRequests: 500, verifyEvery: 10, keepAlive: false))
         #expect(result.requests == 500)
         #expect(result.connectionsOpened == 500)
         #expect(result.errors.total == 0)
@@ -54,8 +57,9 @@ struct LoadModelTests {
         let server = try startServer(.ccore, settings: ServerSettings(port: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(), connections: 10, duration: 2, rate: 2000))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.userRequests(), connections: 10, duration: 2, rate: 2000))
         // 2000/s for 2 s is 4000 intended send times; every one is sent, or counted as never sent.
         #expect(result.sent + result.unsent == 4000)
         #expect(result.requests == result.sent)
@@ -70,14 +74,17 @@ struct LoadModelTests {
         #expect(result.timeline.count >= 2)
     }
 
-    @Test("a stall in the middle of an open-loop run shows in the corrected percentiles and hides in the uncorrected ones")
+    @Test(
+        "a stall in the middle of an open-loop run shows in the corrected percentiles and hides in the uncorrected ones"
+    )
     func coordinatedOmission() throws {
         let server = try FaultServer(.stallOnce(after: 0.5, pause: 0.5))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: [LoadRequest.get("/", expectedStatus: 200)], connections: 4,
-            duration: 2, timeout: 5, rate: 1000))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [LoadRequest.get("/", expectedStatus: 200)], connections: 4,
+                duration: 2, timeout: 5, rate: 1000))
         #expect(result.errors.total == 0)
         // Requests owed during the stall are sent after it: the whole schedule, 2000 intended times.
         #expect(result.sent + result.unsent == 2000)
@@ -89,7 +96,8 @@ struct LoadModelTests {
         #expect(corrected.max >= 400_000_000)
         // Only the few requests in flight when it began waited, as far as the uncorrected view knows.
         // (Under 50 ms rather than 20: on a busy machine a round trip can take some milliseconds.)
-        #expect(uncorrected.valueAtPercentile(90) < 50_000_000, "uncorrected p90 \(uncorrected.valueAtPercentile(90)) ns")
+        #expect(
+            uncorrected.valueAtPercentile(90) < 50_000_000, "uncorrected p90 \(uncorrected.valueAtPercentile(90)) ns")
         #expect(uncorrected.max >= 400_000_000)
     }
 
@@ -98,16 +106,19 @@ struct LoadModelTests {
         let server = try startServer(.ccore, settings: ServerSettings(port: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(), connections: 16, threads: 2,
-            duration: 3, profile: .ramp(from: 1, seconds: 2)))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.userRequests(), connections: 16, threads: 2,
+                duration: 3, profile: .ramp(from: 1, seconds: 2)))
         #expect(result.errors.total == 0)
         let active = result.timeline.map(\.activeConnections)
         #expect(active.first! < 10, "\(active)")
         #expect(active[2] == 16, "\(active)")
         #expect(result.timeline.reduce(0) { $0 + $1.requests } == result.requests)
         // Two threads' seconds merged as they closed: every second with answers has its percentiles.
-        #expect(result.timeline.allSatisfy { $0.requests == 0 || ($0.p50Micros > 0 && $0.p99Micros >= $0.p50Micros) }, "\(result.timeline)")
+        #expect(
+            result.timeline.allSatisfy { $0.requests == 0 || ($0.p50Micros > 0 && $0.p99Micros >= $0.p50Micros) },
+            "\(result.timeline)")
         #expect(result.timeline.map(\.second) == Array(0..<result.timeline.count))
     }
 
@@ -118,19 +129,23 @@ struct LoadModelTests {
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         // The spike starts and ends in the middle of a second, so what each second
         // shows does not hang on how soon the loop follows the profile (up to 0.5 s).
-        let result = try LoadGenerator.run(LoadOptions(
-            address: address, requests: Self.userRequests(), connections: 12,
-            duration: 4, profile: .spike(base: 2, at: 1.5, length: 1)))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: Self.userRequests(), connections: 12,
+                duration: 4, profile: .spike(base: 2, at: 1.5, length: 1)))
         #expect(result.errors.total == 0)
         // A second shows the most users it had: 2, then 12 from 1.5 s, through 2.5 s, then 2.
         // A fifth, partial second may hold the answers that came in after the end.
-        #expect(Array(result.timeline.map(\.activeConnections).prefix(4)) == [2, 12, 12, 2], "\(result.timeline.map(\.activeConnections))")
+        #expect(
+            Array(result.timeline.map(\.activeConnections).prefix(4)) == [2, 12, 12, 2],
+            "\(result.timeline.map(\.activeConnections))")
     }
 
     @Test("histograms from several threads merge exactly")
     func histogramsMergeExactly() {
         var random = SeededRandom(seed: 42)
-        var single = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var single = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var parts = (0..<4).map { _ in single }
         for i in 0..<200_000 {
             // A long-tailed mix, like latencies: mostly tens of µs, some ms, a few seconds.

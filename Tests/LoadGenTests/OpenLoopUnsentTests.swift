@@ -13,14 +13,17 @@ struct OpenLoopUnsentTests {
         histogram.count(within: histogram.equivalentRangeForValue(nanos))
     }
 
-    @Test("a server that never answers: each connection sends once, the rest of the schedule is unsent, with its exact waits")
+    @Test(
+        "a server that never answers: each connection sends once, the rest of the schedule is unsent, with its exact waits"
+    )
     func stalledServer() throws {
         let server = try FaultServer(.stall)
         defer { server.stop() }
         // 40/s over 4 connections: connection g is due at g·25 ms + k·100 ms; the run ends at 1 s.
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
-            connections: 4, threads: 2, duration: 1, timeout: 1.2, rate: 40))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/")],
+                connections: 4, threads: 2, duration: 1, timeout: 1.2, rate: 40))
         // With one request in flight per connection, only the first of each goes out,
         // however late the threads start: the count does not depend on timing.
         #expect(result.sent == 4)
@@ -43,9 +46,11 @@ struct OpenLoopUnsentTests {
         defer { server.stop() }
         // One connection due every 100 ms for 1 s: ten requests. Each answer takes 300 ms,
         // so about every third is sent (at 0, 300, 600, 900 ms); the rest wait in vain.
-        let result = try LoadGenerator.run(LoadOptions(
-            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: [LoadRequest.get("/", expectedStatus: 200)],
-            connections: 1, duration: 1, timeout: 2, rate: 10))
+        let result = try LoadGenerator.run(
+            LoadOptions(
+                address: try SocketAddress(host: "127.0.0.1", port: server.port),
+                requests: [LoadRequest.get("/", expectedStatus: 200)],
+                connections: 1, duration: 1, timeout: 2, rate: 10))
         #expect(result.errors.total == 0, "\(result.errors)")
         #expect(result.requests == result.sent)
         #expect((2...4).contains(result.sent), "sent \(result.sent)")
@@ -69,13 +74,17 @@ struct OpenLoopUnsentTests {
         let server = try FaultServer(.delay(seconds: 0))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let closed = try LoadGenerator.run(LoadOptions(address: address, requests: [LoadRequest.get("/")], connections: 2,
-                                                       duration: 0.3))
+        let closed = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [LoadRequest.get("/")], connections: 2,
+                duration: 0.3))
         #expect(closed.unsent == 0 && closed.requests > 0)
         #expect(closed.latency.totalCount == closed.requests)
         // 200/s for 1 s on 2 connections: 200 intended times, each connection idle long before its next.
-        let open = try LoadGenerator.run(LoadOptions(address: address, requests: [LoadRequest.get("/")], connections: 2,
-                                                     duration: 1, rate: 200))
+        let open = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: [LoadRequest.get("/")], connections: 2,
+                duration: 1, rate: 200))
         #expect(open.sent + open.unsent == 200)
         #expect(open.latency.totalCount == open.requests + open.unsent)
     }

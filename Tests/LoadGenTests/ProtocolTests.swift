@@ -14,7 +14,8 @@ struct ProtocolTests {
     }
 
     /// HTTP/2 where the design speaks it; HTTP/1.1 over TLS on every stack (the threaded one too, as gunicorn's sync workers).
-    static let cases: [(StackName, Transport)] = [StackName.ccore, .async].flatMap { stack in Transport.allCases.map { (stack, $0) } }
+    static let cases: [(StackName, Transport)] =
+        [StackName.ccore, .async].flatMap { stack in Transport.allCases.map { (stack, $0) } }
         + [(.threaded, .https1)]
 
     @Test("every stream or request is answered, checked and counted by the server", arguments: cases)
@@ -23,8 +24,9 @@ struct ProtocolTests {
         let server = try startServer(stack, settings: ServerSettings(port: 0, h2c: true, tls: tls))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        var options = LoadOptions(address: address, requests: LoadModelTests.userRequests(), host: "localhost", connections: 4,
-                                  duration: nil, maxRequests: 3000, verifyEvery: 1)
+        var options = LoadOptions(
+            address: address, requests: LoadModelTests.userRequests(), host: "localhost", connections: 4,
+            duration: nil, maxRequests: 3000, verifyEvery: 1)
         switch transport {
         case .h2c:
             options.http2 = true
@@ -53,17 +55,21 @@ struct ProtocolTests {
         }
     }
 
-    @Test("a body of a mebibyte goes out whole over every protocol",
-          arguments: [(StackName.ccore, Transport?.none)] + cases.map { ($0.0, Optional($0.1)) })
+    @Test(
+        "a body of a mebibyte goes out whole over every protocol",
+        arguments: [(StackName.ccore, Transport?.none)] + cases.map { ($0.0, Optional($0.1)) })
     func largeBodies(_ stack: StackName, _ transport: Transport?) throws {
         let tls = transport == nil || transport == .h2c ? nil : try TLSMaterial.selfSigned()
         let server = try startServer(stack, settings: ServerSettings(port: 0, h2c: true, tls: tls))
         defer { server.stop() }
         let body = RequestBody(Array(repeating: UInt8(ascii: "b"), count: 1 << 20))
         // No route takes it: the server reads the whole body and answers 404, or the stream is out of step.
-        let requests = (0..<4).map { LoadRequest(method: "POST", target: "/nowhere/\($0)", body: body, expectedStatus: 404) }
-        var options = LoadOptions(address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: requests,
-                                  host: "localhost", connections: 2, duration: nil, maxRequests: 24, timeout: 10)
+        let requests = (0..<4).map {
+            LoadRequest(method: "POST", target: "/nowhere/\($0)", body: body, expectedStatus: 404)
+        }
+        var options = LoadOptions(
+            address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: requests,
+            host: "localhost", connections: 2, duration: nil, maxRequests: 24, timeout: 10)
         switch transport {
         case nil: break
         case .h2c?: options.http2 = true
@@ -83,21 +89,30 @@ struct ProtocolTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let requests = [LoadRequest.get("/plaintext", expectedStatus: 200)]
-        let refused = try LoadGenerator.run(LoadOptions(address: address, requests: requests, connections: 2, duration: 5,
-                                                        tls: TLSOptions(serverName: "localhost")))
+        let refused = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: requests, connections: 2, duration: 5,
+                tls: TLSOptions(serverName: "localhost")))
         #expect(refused.requests == 0)
-        #expect(refused.abortReason?.contains("certificate verification failed") == true, "\(refused.abortReason ?? "none")")
+        #expect(
+            refused.abortReason?.contains("certificate verification failed") == true, "\(refused.abortReason ?? "none")"
+        )
 
-        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("catbench-ca-\(UUID().uuidString).pem")
+        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "catbench-ca-\(UUID().uuidString).pem")
         try material.certificatePEM.write(to: caFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: caFile) }
         for name in ["localhost", "127.0.0.1"] {
-            let trusted = try LoadGenerator.run(LoadOptions(address: address, requests: requests, connections: 2, duration: nil,
-                                                            maxRequests: 200, tls: TLSOptions(serverName: name, caFile: caFile.path)))
+            let trusted = try LoadGenerator.run(
+                LoadOptions(
+                    address: address, requests: requests, connections: 2, duration: nil,
+                    maxRequests: 200, tls: TLSOptions(serverName: name, caFile: caFile.path)))
             #expect(trusted.requests == 200, "verifying as \(name): \(trusted.tlsFailures)")
         }
-        let wrongName = try LoadGenerator.run(LoadOptions(address: address, requests: requests, connections: 1, duration: 5,
-                                                          tls: TLSOptions(serverName: "example.com", caFile: caFile.path)))
+        let wrongName = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: requests, connections: 1, duration: 5,
+                tls: TLSOptions(serverName: "example.com", caFile: caFile.path)))
         #expect(wrongName.requests == 0, "a certificate for localhost must not pass as example.com")
     }
 
@@ -107,8 +122,10 @@ struct ProtocolTests {
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let requests = [LoadRequest.get("/plaintext", expectedStatus: 200)]
-        let h2Only = try LoadGenerator.run(LoadOptions(address: address, requests: requests, connections: 1, duration: 3,
-                                                       tls: TLSOptions(serverName: "localhost", insecure: true, alpn: ["h2"])))
+        let h2Only = try LoadGenerator.run(
+            LoadOptions(
+                address: address, requests: requests, connections: 1, duration: 3,
+                tls: TLSOptions(serverName: "localhost", insecure: true, alpn: ["h2"])))
         #expect(h2Only.requests == 0)
         #expect(h2Only.negotiated["h2"] == nil)
     }

@@ -33,9 +33,10 @@ struct RequestBuilderTests {
         /// Sends `requests` once each, in order, over one connection; returns what arrived.
         func send(_ requests: [LoadRequest]) throws -> [ThreadedStack.Request] {
             inbox.requests.withLock { $0.removeAll() }
-            let result = try LoadGenerator.run(LoadOptions(
-                address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: requests,
-                host: "catbench.test", connections: 1, duration: nil, maxRequests: requests.count))
+            let result = try LoadGenerator.run(
+                LoadOptions(
+                    address: try SocketAddress(host: "127.0.0.1", port: server.port), requests: requests,
+                    host: "catbench.test", connections: 1, duration: nil, maxRequests: requests.count))
             #expect(result.requests == UInt64(requests.count) && result.errors.total == 0, "\(result.errors)")
             #expect(result.statusCounts[200] == UInt64(requests.count))
             return inbox.requests.withLock { $0 }
@@ -60,7 +61,8 @@ struct RequestBuilderTests {
         let got = try echo.send(requests)
         #expect(got.count == 16)
         #expect(got.map { "\($0.path)?\($0.queryString)" } == requests.map(\.target))
-        var ids = Set<String>(), bodies = Set<[UInt8]>()
+        var ids = Set<String>()
+        var bodies = Set<[UInt8]>()
         for (n, request) in got.enumerated() {
             #expect(request.method == "POST")
             let id = Int(request.path.dropFirst("/echo/".count))
@@ -91,7 +93,8 @@ struct RequestBuilderTests {
         defer { echo.server.stop() }
         // Bytes that look like line ends and dashes, as binary files do.
         var random = SeededRandom(seed: 9)
-        let file = (0..<300_000).map { i in i % 97 == 0 ? UInt8(ascii: "-") : UInt8.random(in: 0...255, using: &random) }
+        let file = (0..<300_000).map { i in i % 97 == 0 ? UInt8(ascii: "-") : UInt8.random(in: 0...255, using: &random)
+        }
         var builder = RequestBuilder(target: "/upload")
         builder.method = "POST"
         builder.templates = true
@@ -110,9 +113,11 @@ struct RequestBuilderTests {
             let boundary = try #require(type.split(separator: "boundary=").last.map(String.init))
             #expect(type.hasPrefix("multipart/form-data; "))
             let parts = Self.parts(request.body, boundary: boundary)
-            #expect(parts.map(\.disposition) == [
-                #"form-data; name="title""#, #"form-data; name="data"; filename="blob.bin""#, #"form-data; name="note""#,
-            ])
+            #expect(
+                parts.map(\.disposition) == [
+                    #"form-data; name="title""#, #"form-data; name="data"; filename="blob.bin""#,
+                    #"form-data; name="note""#,
+                ])
             #expect(parts.map(\.type) == [nil, "application/octet-stream", nil])
             #expect(parts.count == 3)
             guard parts.count == 3 else { continue }
@@ -146,7 +151,10 @@ struct RequestBuilderTests {
         var parts: [Part] = []
         for (a, b) in zip(cuts, cuts.dropFirst()) {
             let section = Array(bytes[(a + delimiter.count + 2)..<b])
-            guard let end = (0..<max(0, section.count - 3)).first(where: { section[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) })
+            guard
+                let end = (0..<max(0, section.count - 3)).first(where: {
+                    section[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10])
+                })
             else { continue }
             var part = Part(content: Array(section[(end + 4)...]))
             for line in String(decoding: section[..<end], as: UTF8.self).split(separator: "\r\n") {

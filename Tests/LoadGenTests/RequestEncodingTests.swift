@@ -10,11 +10,13 @@ struct RequestEncodingTests {
 
     @Test("HTTP/1.1: request line, Host first, the given fields in order, Content-Length from the body")
     func http1Head() throws {
-        let request = LoadRequest(method: "POST", target: "/items?x=1",
-                                  headers: [("Content-Type", "application/json"), ("content-length", "999"), ("X-A", "1")],
-                                  body: Self.json)
+        let request = LoadRequest(
+            method: "POST", target: "/items?x=1",
+            headers: [("Content-Type", "application/json"), ("content-length", "999"), ("X-A", "1")],
+            body: Self.json)
         let table = try H1RequestTable(requests: [request], host: "127.0.0.1:8080", keepAlive: true)
-        #expect(table.head(0) == "POST /items?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\n"
+        #expect(
+            table.head(0) == "POST /items?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\n"
                 + "X-A: 1\r\nContent-Length: 7\r\n\r\n")
         #expect(table.lengths[0] == table.head(0).utf8.count + 7)
         // The body is the request's own segment, pointed at: not copied into the table.
@@ -24,8 +26,10 @@ struct RequestEncodingTests {
 
     @Test("HTTP/1.1 framing: an empty POST says Content-Length 0, a GET nothing, a Host field names the authority")
     func http1Framing() throws {
-        let requests = [LoadRequest(method: "POST", target: "/a"), LoadRequest.get("/b", headers: [("Host", "example.com")]),
-                        LoadRequest(method: "HEAD", target: "/c")]
+        let requests = [
+            LoadRequest(method: "POST", target: "/a"), LoadRequest.get("/b", headers: [("Host", "example.com")]),
+            LoadRequest(method: "HEAD", target: "/c"),
+        ]
         let table = try H1RequestTable(requests: requests, host: "h", keepAlive: true)
         #expect(table.head(0) == "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
         #expect(table.head(1) == "GET /b HTTP/1.1\r\nHost: example.com\r\n\r\n")
@@ -44,25 +48,36 @@ struct RequestEncodingTests {
 
     @Test("HTTP/2: pseudo-headers first, names in lower case, connection-specific fields left out")
     func http2HeaderList() throws {
-        let request = LoadRequest(method: "POST", target: "/p?q=1", headers: [
-            ("Host", "example.com"), ("Connection", "close"), ("Keep-Alive", "timeout=5"), ("Proxy-Connection", "x"),
-            ("Upgrade", "h2c"), ("TE", "gzip"), ("TE", "trailers"), ("X-Mixed-Case", "Value"), ("Content-Length", "5"),
-        ], body: Self.json)
+        let request = LoadRequest(
+            method: "POST", target: "/p?q=1",
+            headers: [
+                ("Host", "example.com"), ("Connection", "close"), ("Keep-Alive", "timeout=5"),
+                ("Proxy-Connection", "x"),
+                ("Upgrade", "h2c"), ("TE", "gzip"), ("TE", "trailers"), ("X-Mixed-Case", "Value"),
+                ("Content-Length", "5"),
+            ], body: Self.json)
         let table = try H2RequestTable(requests: [request, LoadRequest.get("/")], host: "127.0.0.1:1", scheme: "https")
         let list = table.headerList(0).map { "\($0.name): \($0.value)" }
-        #expect(list == [":method: POST", ":scheme: https", ":authority: example.com", ":path: /p?q=1",
-                         "te: trailers", "x-mixed-case: Value", "content-length: 7"])
-        #expect(table.headerList(1).map { "\($0.name): \($0.value)" }
+        #expect(
+            list == [
+                ":method: POST", ":scheme: https", ":authority: example.com", ":path: /p?q=1",
+                "te: trailers", "x-mixed-case: Value", "content-length: 7",
+            ])
+        #expect(
+            table.headerList(1).map { "\($0.name): \($0.value)" }
                 == [":method: GET", ":scheme: https", ":authority: 127.0.0.1:1", ":path: /"])
         #expect(table.bodyLengths == [7, 0])
     }
 
     @Test("HTTP/2 bodies are read from their segments at any offset")
     func http2BodyAcrossSegments() throws {
-        let body = RequestBody(segments: [RequestBody.Segment(Array("abc".utf8)), RequestBody.Segment([UInt8]()),
-                                          RequestBody.Segment(Array("defgh".utf8))])
+        let body = RequestBody(segments: [
+            RequestBody.Segment(Array("abc".utf8)), RequestBody.Segment([UInt8]()),
+            RequestBody.Segment(Array("defgh".utf8)),
+        ])
         #expect(body.count == 8 && body.segments.count == 2)
-        let table = try H2RequestTable(requests: [LoadRequest(method: "PUT", target: "/", body: body)], host: "h", scheme: "http")
+        let table = try H2RequestTable(
+            requests: [LoadRequest(method: "PUT", target: "/", body: body)], host: "h", scheme: "http")
         var out = [UInt8](repeating: 0, count: 8)
         var offset = 0
         while offset < 8 {
@@ -75,8 +90,9 @@ struct RequestEncodingTests {
         #expect(body.bytes == out)
     }
 
-    @Test("requests that are not HTTP are refused before any connection, with what is wrong",
-          arguments: [
+    @Test(
+        "requests that are not HTTP are refused before any connection, with what is wrong",
+        arguments: [
             LoadRequest(method: "GE T", target: "/"),
             LoadRequest(method: "", target: "/"),
             LoadRequest.get("/a b"),
@@ -84,7 +100,7 @@ struct RequestEncodingTests {
             LoadRequest.get("/", headers: [("Bad Name", "x")]),
             LoadRequest.get("/", headers: [("X-Split", "a\r\nInjected: yes")]),
             LoadRequest(method: "POST", target: "/", headers: [("Transfer-Encoding", "chunked")]),
-          ])
+        ])
     func refused(_ request: LoadRequest) throws {
         let address = try SocketAddress(host: "127.0.0.1", port: 9)
         #expect(throws: LoadOptions.Invalid.self) {
@@ -97,7 +113,9 @@ struct RequestEncodingTests {
         let file = [UInt8](repeating: 7, count: 1 << 20)
         let copy = Array(file.map { $0 })
         var pool = RequestBodyPool()
-        let a = pool.body(file), b = pool.body(file), c = pool.body(copy)
+        let a = pool.body(file)
+        let b = pool.body(file)
+        let c = pool.body(copy)
         #expect(a.segments[0] === b.segments[0])
         #expect(a.segments[0] !== c.segments[0])
         #expect(pool.body([]).isEmpty)

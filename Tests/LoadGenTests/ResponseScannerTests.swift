@@ -16,25 +16,40 @@ struct ResponseScannerTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "content-length", bytes: Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello".utf8),
-             status: 200, body: "hello", close: false),
-        Case(name: "chunked with extension and trailer",
-             bytes: Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\nA\r\n 012345678\r\n0\r\nX-Trailer: 1\r\n\r\n".utf8),
-             status: 200, body: "hello 012345678", close: false),
-        Case(name: "interim 100 then the answer",
-             bytes: Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok".utf8),
-             status: 201, body: "ok", close: false),
-        Case(name: "no content", bytes: Array("HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n".utf8), status: 204, body: "", close: false),
-        Case(name: "connection close", bytes: Array("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".utf8),
-             status: 404, body: "", close: true),
-        Case(name: "HTTP/1.0 closes by default", bytes: Array("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx".utf8),
-             status: 200, body: "x", close: true),
-        Case(name: "HTTP/1.0 keep-alive", bytes: Array("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx".utf8),
-             status: 200, body: "x", close: false),
-        Case(name: "HEAD answer has no body", bytes: Array("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".utf8),
-             status: 200, body: "", close: false, noBody: true),
-        Case(name: "uppercase header names", bytes: Array("HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 3\r\n\r\nabc".utf8),
-             status: 200, body: "abc", close: false),
+        Case(
+            name: "content-length",
+            bytes: Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello".utf8),
+            status: 200, body: "hello", close: false),
+        Case(
+            name: "chunked with extension and trailer",
+            bytes: Array(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\nA\r\n 012345678\r\n0\r\nX-Trailer: 1\r\n\r\n"
+                    .utf8),
+            status: 200, body: "hello 012345678", close: false),
+        Case(
+            name: "interim 100 then the answer",
+            bytes: Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok".utf8),
+            status: 201, body: "ok", close: false),
+        Case(
+            name: "no content", bytes: Array("HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n".utf8), status: 204,
+            body: "", close: false),
+        Case(
+            name: "connection close",
+            bytes: Array("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".utf8),
+            status: 404, body: "", close: true),
+        Case(
+            name: "HTTP/1.0 closes by default", bytes: Array("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx".utf8),
+            status: 200, body: "x", close: true),
+        Case(
+            name: "HTTP/1.0 keep-alive",
+            bytes: Array("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx".utf8),
+            status: 200, body: "x", close: false),
+        Case(
+            name: "HEAD answer has no body", bytes: Array("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".utf8),
+            status: 200, body: "", close: false, noBody: true),
+        Case(
+            name: "uppercase header names", bytes: Array("HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 3\r\n\r\nabc".utf8),
+            status: 200, body: "abc", close: false),
     ]
 
     /// Feeds `pieces` and returns the step after the last piece, with the sampled body.
@@ -98,7 +113,9 @@ struct ResponseScannerTests {
 
     @Test("an answer body without length runs until the server closes")
     func untilClose() {
-        let c = Case(name: "until close", bytes: Array("HTTP/1.1 200 OK\r\n\r\nsome bytes".utf8), status: 200, body: "", close: true)
+        let c = Case(
+            name: "until close", bytes: Array("HTTP/1.1 200 OK\r\n\r\nsome bytes".utf8), status: 200, body: "",
+            close: true)
         let (step, slot, body) = Self.feed(c, pieces: [c.bytes.count])
         guard case .needMore = step else {
             Issue.record("\(step)")

@@ -6,13 +6,14 @@ import Peers
 import Posix
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("the bundled peers")
 struct BundledPeersTests {
     static var peersFolder: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("peers")
     }
 
@@ -20,7 +21,12 @@ struct BundledPeersTests {
     func bundledFilesMatchTheFolder() throws {
         let names = try FileManager.default.subpathsOfDirectory(atPath: Self.peersFolder.path)
             .filter { !$0.contains("__pycache__") && !$0.hasSuffix(".pyc") }
-            .filter { var dir: ObjCBool = false; FileManager.default.fileExists(atPath: Self.peersFolder.appendingPathComponent($0).path, isDirectory: &dir); return !dir.boolValue }
+            .filter {
+                var dir: ObjCBool = false;
+                FileManager.default.fileExists(
+                    atPath: Self.peersFolder.appendingPathComponent($0).path, isDirectory: &dir);
+                return !dir.boolValue
+            }
             .sorted()
         #expect(BundledPeerFiles.all.map(\.path) == names)
         for file in BundledPeerFiles.all {
@@ -34,17 +40,20 @@ struct BundledPeersTests {
     @Test("the manifest names every peer of the issue, each with a command, a package and valid not-applicable keys")
     func manifest() throws {
         let manifest = try PeerManifest.bundled()
-        #expect(Set(manifest.peers.map(\.name))
+        #expect(
+            Set(manifest.peers.map(\.name))
                 == ["catzilla", "fastapi", "flask", "flask-cerberus", "django", "aiohttp", "tornado", "nginx"])
         for entry in manifest.peers {
             #expect(!entry.command.isEmpty && !entry.configuration.isEmpty && !entry.package.isEmpty)
-            let unknown = Exclusions(reasons: entry.notApplicable).unknownKeys(in: Catalog.contracts, workloadsOnly: true)
+            let unknown = Exclusions(reasons: entry.notApplicable).unknownKeys(
+                in: Catalog.contracts, workloadsOnly: true)
             #expect(unknown.isEmpty, "\(entry.name) declares n/a for \(unknown), which name nothing in the contract")
         }
         let pins = BundledPeerFiles.all.first { $0.path == manifest.requirements }?.content.lowercased() ?? ""
         for package in manifest.pythonPackages {
-            #expect(pins.contains("\n\(package.lowercased())=="),
-                    "\(package) is not pinned in \(manifest.requirements)")
+            #expect(
+                pins.contains("\n\(package.lowercased())=="),
+                "\(package) is not pinned in \(manifest.requirements)")
         }
     }
 
@@ -59,8 +68,9 @@ struct BundledPeersTests {
                 guard let colon = argument.firstIndex(of: ":"), !argument.hasPrefix("{") else { return nil }
                 return String(argument[..<colon])
             }
-            #expect(modules.count == 1 && Self.bundledPaths.contains("\(folder)/\(modules.first ?? "").py"),
-                    "\(entry.name)'s command names no entry module in \(folder)/: \(entry.command)")
+            #expect(
+                modules.count == 1 && Self.bundledPaths.contains("\(folder)/\(modules.first ?? "").py"),
+                "\(entry.name)'s command names no entry module in \(folder)/: \(entry.command)")
         }
     }
 
@@ -70,8 +80,9 @@ struct BundledPeersTests {
         #expect(Set(manifest.suites.keys) == Set(Catalog.names))
         for entry in manifest.peers where entry.kind == "python" {
             for module in manifest.suites.values {
-                #expect(Self.bundledPaths.contains("\(entry.directory ?? "")/suites/\(module).py"),
-                        "\(entry.name) has no suites/\(module).py")
+                #expect(
+                    Self.bundledPaths.contains("\(entry.directory ?? "")/suites/\(module).py"),
+                    "\(entry.name) has no suites/\(module).py")
             }
         }
     }
@@ -83,18 +94,21 @@ struct BundledPeersTests {
         func normalized(_ name: some StringProtocol) -> String {
             name.lowercased().replacing("-", with: "_").replacing(".py", with: "")
         }
-        var packages = Set(pins.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("==") }
-            .map { normalized($0.prefix { $0 != "=" && $0 != "[" }) })
+        var packages = Set(
+            pins.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("==") }
+                .map { normalized($0.prefix { $0 != "=" && $0 != "[" }) })
         packages.formUnion(manifest.pythonPackages.map(normalized))
         // The peers' folders (flask/, django/, …) must never be on the path themselves: their parent is not.
         packages.formUnion(manifest.peers.compactMap(\.directory).map(normalized))
         #expect(!manifest.pythonPath.contains { $0 == "." || $0.isEmpty })
         let folders = Set(manifest.peers.compactMap(\.directory)).union(manifest.pythonPath)
         for folder in folders {
-            let topLevel = Set(BundledPeerFiles.all.map(\.path).filter { $0.hasPrefix(folder + "/") }
-                .map { normalized($0.dropFirst(folder.count + 1).prefix { $0 != "/" }) })
-            #expect(topLevel.isDisjoint(with: packages),
-                    "\(folder)/ holds \(topLevel.intersection(packages).sorted()), which would hide installed packages")
+            let topLevel = Set(
+                BundledPeerFiles.all.map(\.path).filter { $0.hasPrefix(folder + "/") }
+                    .map { normalized($0.dropFirst(folder.count + 1).prefix { $0 != "/" }) })
+            #expect(
+                topLevel.isDisjoint(with: packages),
+                "\(folder)/ holds \(topLevel.intersection(packages).sorted()), which would hide installed packages")
         }
     }
 
@@ -120,7 +134,8 @@ struct BundledPeersTests {
             let top = #""schema": \#(schema), "requirements": "r", "suites": {}, "python_path": \#(pythonPath)"#
             return Array("{\(top), \"peers\": [\(peer)]}".utf8)
         }
-        let good = #"{"name": "x", "kind": "python", "package": "x", "directory": "x", "command": ["x"], "#
+        let good =
+            #"{"name": "x", "kind": "python", "package": "x", "directory": "x", "command": ["x"], "#
             + #""configuration": "c"}"#
         func with(_ field: String) -> String { good.replacing(#""c"}"#, with: #""c", \#(field)}"#) }
         #expect(throws: Never.self) { try PeerManifest.parse(manifest(peer: good)) }
@@ -128,8 +143,10 @@ struct BundledPeersTests {
             ("an old schema", manifest(schema: 1, peer: good)),
             ("an unknown kind", manifest(peer: good.replacing(#""python""#, with: #""java""#))),
             ("a Python peer without a folder", manifest(peer: good.replacing(#""directory": "x", "#, with: ""))),
-            ("a folder outside the apps",
-             manifest(peer: good.replacing(#""directory": "x""#, with: #""directory": "../x""#))),
+            (
+                "a folder outside the apps",
+                manifest(peer: good.replacing(#""directory": "x""#, with: #""directory": "../x""#))
+            ),
             ("a module path outside the apps", manifest(pythonPath: #"["/usr/lib"]"#, peer: good)),
             ("a waiver without its part", manifest(peer: with(#""waived": {"validation": "r"}"#))),
             ("a waiver without a reason", manifest(peer: with(#""waived": {"validation/error-paths": ""}"#))),
@@ -152,15 +169,18 @@ struct BundledPeersTests {
         chmod(installation.python, 0o755)
         // What the installer writes once pip is done (PeerInstallation.Record).
         let record: [String: Any] = ["python": installation.python, "pythonVersion": "3.11.7", "packages": packages]
-        try FileSystem.writeAtomically(Array(try JSONSerialization.data(withJSONObject: record)),
-                                       to: "\(installation.directory)/installed.json")
+        try FileSystem.writeAtomically(
+            Array(try JSONSerialization.data(withJSONObject: record)),
+            to: "\(installation.directory)/installed.json")
         return (installation, root)
     }
 
     @Test("a bundled peer runs in its folder of the apps, with its waivers and its libraries' versions")
     func bundledSpec() throws {
-        let (installation, root) = try Self.fakeInstallation(packages: ["catzilla": "0.2.3", "flask": "3.1.3",
-                                                                        "marshmallow": "4.4.0", "cerberus": "1.3.8"])
+        let (installation, root) = try Self.fakeInstallation(packages: [
+            "catzilla": "0.2.3", "flask": "3.1.3",
+            "marshmallow": "4.4.0", "cerberus": "1.3.8",
+        ])
         defer { FileSystem.removeTree(root) }
         #expect(installation.isInstalled)
         let catzilla = try PeerSpec.bundled("catzilla", installation: installation)
@@ -199,10 +219,15 @@ struct PeerSpecTests {
     @Test("NAME=URL is a running server; bad ones are clear errors")
     func runningServer() throws {
         let spec = try PeerSpec.running("mine=http://127.0.0.1:8000")
-        #expect(spec.name == "mine" && spec.address?.host == "127.0.0.1" && spec.address?.port == 8000 && spec.kind == .running)
+        #expect(
+            spec.name == "mine" && spec.address?.host == "127.0.0.1" && spec.address?.port == 8000
+                && spec.kind == .running)
         let v6 = try PeerSpec.running("v6=http://[::1]:9000/")
         #expect(v6.address?.host == "::1" && v6.address?.port == 9000)
-        for bad in ["http://127.0.0.1:8000", "x=https://127.0.0.1:8000", "x=http://127.0.0.1:notaport", "bad name=http://h:1", "=http://h:1", "x="] {
+        for bad in [
+            "http://127.0.0.1:8000", "x=https://127.0.0.1:8000", "x=http://127.0.0.1:notaport", "bad name=http://h:1",
+            "=http://h:1", "x=",
+        ] {
             #expect(throws: PeerSpec.Invalid.self, "\(bad)") { try PeerSpec.running(bad) }
         }
     }
@@ -210,9 +235,12 @@ struct PeerSpecTests {
     @Test("NAME=COMMAND runs through /bin/sh with the port filled in, and must take the port")
     func command() throws {
         let spec = try PeerSpec.command("app=python3 app.py --port {port} --workers {workers}")
-        let launch = PeerLaunch(host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s", services: ["CATBENCH_UPSTREAM": "127.0.0.1:9"])
+        let launch = PeerLaunch(
+            host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s", services: ["CATBENCH_UPSTREAM": "127.0.0.1:9"]
+        )
         #expect(try spec.arguments(for: launch) == ["/bin/sh", "-c", "python3 app.py --port 4321 --workers 2"])
-        #expect(launch.environment["CATBENCH_PORT"] == "4321" && launch.environment["CATBENCH_UPSTREAM"] == "127.0.0.1:9")
+        #expect(
+            launch.environment["CATBENCH_PORT"] == "4321" && launch.environment["CATBENCH_UPSTREAM"] == "127.0.0.1:9")
         #expect { try PeerSpec.command("app=python3 app.py") } throws: { "\($0)".contains("{port}") }
     }
 }
@@ -224,7 +252,8 @@ struct ChildProcessTests {
         let dir = try FileSystem.temporaryDirectory(prefix: "catbench-child-test")
         defer { FileSystem.removeTree(dir) }
         // A leader that forks two workers and waits, like gunicorn.
-        let child = try ChildProcess.spawn(["/bin/sh", "-c", "sleep 300 & sleep 300 & echo started; wait"], logPath: "\(dir)/log")
+        let child = try ChildProcess.spawn(
+            ["/bin/sh", "-c", "sleep 300 & sleep 300 & echo started; wait"], logPath: "\(dir)/log")
         var members: [Int32] = []
         for _ in 0..<100 where members.count < 3 {
             usleep(20_000)
@@ -258,7 +287,9 @@ struct ChildProcessTests {
 
     @Test("the tree's CPU time grows while it works and its memory is seen")
     func sampling() throws {
-        let child = try ChildProcess.spawn(["/bin/sh", "-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; sleep 300"])
+        let child = try ChildProcess.spawn([
+            "/bin/sh", "-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; sleep 300",
+        ])
         defer { child.stop(grace: 1) }
         let tree = ProcessTree(root: child.pid, group: child.pid)
         let first = tree.sample()

@@ -3,10 +3,12 @@ import XCTest
 
 final class ComparisonTests: XCTestCase {
     private func pair(base: [Double], new: [Double], threshold: Double = 0.05) -> Comparison {
-        let b = Documents.document(servers: [Documents.server("ccore")],
-                                   measurements: [Documents.measurement(server: "ccore", workload: "plaintext", rps: base)])
-        let n = Documents.document(servers: [Documents.server("ccore")],
-                                   measurements: [Documents.measurement(server: "ccore", workload: "plaintext", rps: new)])
+        let b = Documents.document(
+            servers: [Documents.server("ccore")],
+            measurements: [Documents.measurement(server: "ccore", workload: "plaintext", rps: base)])
+        let n = Documents.document(
+            servers: [Documents.server("ccore")],
+            measurements: [Documents.measurement(server: "ccore", workload: "plaintext", rps: new)])
         return Comparison(base: b, new: n, threshold: threshold)
     }
 
@@ -33,7 +35,9 @@ final class ComparisonTests: XCTestCase {
     func testAChangeBelowTheThresholdIsNoiseEvenOutsideTheSpread() {
         let c = pair(base: [100_000, 100_100, 99_900], new: [97_000, 97_100, 96_900])
         XCTAssertEqual(verdict(c, "req/s"), .unchanged)
-        XCTAssertEqual(verdict(pair(base: [100_000, 100_100, 99_900], new: [97_000, 97_100, 96_900], threshold: 0.02), "req/s"), .regression)
+        XCTAssertEqual(
+            verdict(pair(base: [100_000, 100_100, 99_900], new: [97_000, 97_100, 96_900], threshold: 0.02), "req/s"),
+            .regression)
     }
 
     func testAnImprovementIsNotARegression() {
@@ -44,24 +48,34 @@ final class ComparisonTests: XCTestCase {
     }
 
     func testLatencyRisingIsARegression() {
-        let b = Documents.document(servers: [Documents.server("async")],
-                                   measurements: [Documents.measurement(server: "async", workload: "json", rps: [50_000, 50_000, 50_000], p50: 100)])
-        let n = Documents.document(servers: [Documents.server("async")],
-                                   measurements: [Documents.measurement(server: "async", workload: "json", rps: [50_000, 50_000, 50_000], p50: 150)])
+        let b = Documents.document(
+            servers: [Documents.server("async")],
+            measurements: [
+                Documents.measurement(server: "async", workload: "json", rps: [50_000, 50_000, 50_000], p50: 100)
+            ])
+        let n = Documents.document(
+            servers: [Documents.server("async")],
+            measurements: [
+                Documents.measurement(server: "async", workload: "json", rps: [50_000, 50_000, 50_000], p50: 150)
+            ])
         let c = Comparison(base: b, new: n, threshold: 0.05)
         XCTAssertEqual(verdict(c, "p50"), .regression)
         XCTAssertEqual(verdict(c, "req/s"), .unchanged)
     }
 
     func testAMeasurementMissingFromTheNewRunIsReported() {
-        let b = Documents.document(servers: [Documents.server("ccore")], measurements: [
-            Documents.measurement(server: "ccore", workload: "plaintext", rps: [1, 1, 1]),
-            Documents.measurement(server: "ccore", workload: "json", rps: [1, 1, 1]),
-        ])
-        let n = Documents.document(servers: [Documents.server("ccore")], measurements: [
-            Documents.measurement(server: "ccore", workload: "plaintext", rps: [1, 1, 1]),
-            Documents.measurement(server: "ccore", workload: "user", rps: [1, 1, 1]),
-        ])
+        let b = Documents.document(
+            servers: [Documents.server("ccore")],
+            measurements: [
+                Documents.measurement(server: "ccore", workload: "plaintext", rps: [1, 1, 1]),
+                Documents.measurement(server: "ccore", workload: "json", rps: [1, 1, 1]),
+            ])
+        let n = Documents.document(
+            servers: [Documents.server("ccore")],
+            measurements: [
+                Documents.measurement(server: "ccore", workload: "plaintext", rps: [1, 1, 1]),
+                Documents.measurement(server: "ccore", workload: "user", rps: [1, 1, 1]),
+            ])
         let c = Comparison(base: b, new: n, threshold: 0.05)
         XCTAssertEqual(c.missing.map(\.key), ["ccore · basic/json · http/1.1 · c64"])
         XCTAssertEqual(c.rows.filter { $0.verdict == .added }.map(\.key), ["ccore · basic/user · http/1.1 · c64"])

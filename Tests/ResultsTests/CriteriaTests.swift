@@ -3,13 +3,19 @@ import XCTest
 
 final class CriteriaTests: XCTestCase {
     private let document = Documents.document(
-        servers: [Documents.server("ccore"), Documents.server("fastapi", version: "0.165.0"),
-                  Documents.server("flask", status: .failedToStart, version: "3.1.3")],
+        servers: [
+            Documents.server("ccore"), Documents.server("fastapi", version: "0.165.0"),
+            Documents.server("flask", status: .failedToStart, version: "3.1.3"),
+        ],
         measurements: [
-            Documents.measurement(server: "ccore", workload: "plaintext", rps: [150_000, 151_000, 149_000], rss: 20_000_000),
-            Documents.measurement(server: "ccore", workload: "json", rps: [120_000, 120_000, 120_000], rss: 20_000_000),
-            Documents.measurement(server: "fastapi", workload: "plaintext", rps: [15_000, 15_000, 15_000], rss: 150_000_000),
-            Documents.measurement(server: "fastapi", workload: "json", rps: [15_000, 15_000, 15_000], rss: 150_000_000),
+            Documents.measurement(
+                server: "ccore", workload: "plaintext", rps: [150_000, 151_000, 149_000], rss: 20_000_000),
+            Documents.measurement(
+                server: "ccore", workload: "json", rps: [120_000, 120_000, 120_000], rss: 20_000_000),
+            Documents.measurement(
+                server: "fastapi", workload: "plaintext", rps: [15_000, 15_000, 15_000], rss: 150_000_000),
+            Documents.measurement(
+                server: "fastapi", workload: "json", rps: [15_000, 15_000, 15_000], rss: 150_000_000),
         ])
 
     private func judge(_ criterion: Criterion) -> CriterionResult {
@@ -17,39 +23,79 @@ final class CriteriaTests: XCTestCase {
     }
 
     func testPassWithTheGeometricMeanOfTheWorkloadRatios() {
-        let r = judge(Criterion(name: "10× FastAPI", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi", atLeast: 5))
+        let r = judge(
+            Criterion(
+                name: "10× FastAPI", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi",
+                atLeast: 5))
         XCTAssertEqual(r.verdict, .pass)
         XCTAssertEqual(r.ratio ?? 0, (10.0 * 8.0).squareRoot(), accuracy: 0.0001)
         XCTAssertEqual(r.workloads.sorted(), ["json", "plaintext"])
     }
 
     func testFailWhenTheBoundIsMissed() {
-        let r = judge(Criterion(name: "20× FastAPI", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi", atLeast: 20))
+        let r = judge(
+            Criterion(
+                name: "20× FastAPI", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi",
+                atLeast: 20))
         XCTAssertEqual(r.verdict, .fail)
-        let memory = judge(Criterion(name: "memory", suite: "basic", metric: .memory, servers: ["ccore"], baseline: "fastapi", atMost: 0.1))
+        let memory = judge(
+            Criterion(
+                name: "memory", suite: "basic", metric: .memory, servers: ["ccore"], baseline: "fastapi", atMost: 0.1))
         XCTAssertEqual(memory.verdict, .fail)  // 20 MB / 150 MB = 0.133
-        XCTAssertEqual(judge(Criterion(name: "memory", suite: "basic", metric: .memory, servers: ["ccore"], baseline: "fastapi", atMost: 0.2)).verdict, .pass)
+        XCTAssertEqual(
+            judge(
+                Criterion(
+                    name: "memory", suite: "basic", metric: .memory, servers: ["ccore"], baseline: "fastapi",
+                    atMost: 0.2)
+            ).verdict, .pass)
     }
 
     func testNotApplicableWithoutMeasurementsOrBaseline() {
-        XCTAssertEqual(judge(Criterion(name: "db", suite: "database", metric: .throughput, servers: ["ccore"], baseline: "fastapi", atLeast: 1.2)).verdict, .notApplicable)
-        XCTAssertEqual(judge(Criterion(name: "vs flask", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "flask", atLeast: 1)).verdict, .notApplicable)
-        XCTAssertEqual(judge(Criterion(name: "vs django", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "django", atLeast: 1)).verdict, .notApplicable)
+        XCTAssertEqual(
+            judge(
+                Criterion(
+                    name: "db", suite: "database", metric: .throughput, servers: ["ccore"], baseline: "fastapi",
+                    atLeast: 1.2)
+            ).verdict, .notApplicable)
+        XCTAssertEqual(
+            judge(
+                Criterion(
+                    name: "vs flask", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "flask",
+                    atLeast: 1)
+            ).verdict, .notApplicable)
+        XCTAssertEqual(
+            judge(
+                Criterion(
+                    name: "vs django", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "django",
+                    atLeast: 1)
+            ).verdict, .notApplicable)
         // A workload neither server was measured on: nothing to compare.
-        XCTAssertEqual(judge(Criterion(name: "cpu", suite: "basic", workloads: ["nope"], metric: .cpuPerRequest, servers: ["ccore"], baseline: "fastapi", atMost: 1)).verdict, .notApplicable)
+        XCTAssertEqual(
+            judge(
+                Criterion(
+                    name: "cpu", suite: "basic", workloads: ["nope"], metric: .cpuPerRequest, servers: ["ccore"],
+                    baseline: "fastapi", atMost: 1)
+            ).verdict, .notApplicable)
     }
 
     func testAJudgedServerThatDidNotRunFails() {
-        let r = judge(Criterion(name: "flask vs fastapi", suite: "basic", metric: .throughput, servers: ["flask"], baseline: "fastapi", atLeast: 1))
+        let r = judge(
+            Criterion(
+                name: "flask vs fastapi", suite: "basic", metric: .throughput, servers: ["flask"], baseline: "fastapi",
+                atLeast: 1))
         XCTAssertEqual(r.verdict, .fail)
         XCTAssertTrue(r.detail.contains("failed to start"), r.detail)
     }
 
     func testRenderCountsVerdicts() {
-        let results = CriteriaCheck.evaluate(CriteriaFile(criteria: [
-            Criterion(name: "a", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi", atLeast: 5),
-            Criterion(name: "b", suite: "database", metric: .throughput, servers: ["ccore"], baseline: "fastapi", atLeast: 5),
-        ]), on: document)
+        let results = CriteriaCheck.evaluate(
+            CriteriaFile(criteria: [
+                Criterion(
+                    name: "a", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi", atLeast: 5),
+                Criterion(
+                    name: "b", suite: "database", metric: .throughput, servers: ["ccore"], baseline: "fastapi",
+                    atLeast: 5),
+            ]), on: document)
         let text = CriteriaCheck.render(results)
         XCTAssertTrue(text.hasPrefix("PASS  a — ccore: throughput ccore/fastapi = 8.94"), text)
         XCTAssertTrue(text.contains("n/a   b — ccore: no database measurements in this result"), text)

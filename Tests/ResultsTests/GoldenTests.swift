@@ -25,7 +25,9 @@ final class GoldenTests: XCTestCase {
             let got = rendered.split(separator: "\n", omittingEmptySubsequences: false)
             let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
             let line = (0..<min(got.count, want.count)).first { got[$0] != want[$0] } ?? min(got.count, want.count)
-            XCTFail("\(name) differs at line \(line + 1):\n got: \(line < got.count ? got[line] : "(end)")\nwant: \(line < want.count ? want[line] : "(end)")")
+            XCTFail(
+                "\(name) differs at line \(line + 1):\n got: \(line < got.count ? got[line] : "(end)")\nwant: \(line < want.count ? want[line] : "(end)")"
+            )
         }
     }
 

@@ -7,25 +7,32 @@ final class HTMLReportTests: XCTestCase {
     static func repetition(rps: Double, p50: Double, allocations: Double?, seconds: Int = 3) -> RepetitionRecord {
         var rep = RepetitionRecord(
             requests: UInt64(rps) * UInt64(seconds), seconds: Double(seconds), rps: rps,
-            latencyUs: LatencyRecord(p50: p50, p90: p50 * 2, p99: p50 * 4, p999: p50 * 8, max: p50 * 20, mean: p50 * 1.2),
-            statusCounts: ["200": UInt64(rps)], errors: ErrorRecord(connect: 0, read: 0, write: 0, timeout: 0, badResponse: 0),
+            latencyUs: LatencyRecord(
+                p50: p50, p90: p50 * 2, p99: p50 * 4, p999: p50 * 8, max: p50 * 20, mean: p50 * 1.2),
+            statusCounts: ["200": UInt64(rps)],
+            errors: ErrorRecord(connect: 0, read: 0, write: 0, timeout: 0, badResponse: 0),
             wrongAnswers: 0, wrongAnswerExamples: [], verifiedAnswers: 100, serverRequests: nil,
-            allocationsPerRequest: allocations, bytesPerRequest: allocations.map { $0 * 64 }, serverCpuUsPerRequest: 1e6 / max(rps, 1),
+            allocationsPerRequest: allocations, bytesPerRequest: allocations.map { $0 * 64 },
+            serverCpuUsPerRequest: 1e6 / max(rps, 1),
             loadCpuUsPerRequest: 4, loadCpuUtilization: 0.5, rssBytes: 40 << 20, loadAverage: [0.5, 0.4, 0.3])
         rep.percentileSpectrum = PercentilePoint.spectrum.map {
             PercentilePoint(percentile: $0, latencyUs: p50 * (1 + $0 / 10))
         }
         rep.timeline = (0..<seconds).map {
-            TimelineRecord(second: $0, requests: UInt64(rps) + UInt64($0 * 100), errors: 0, p50Us: p50, p99Us: p50 * 4,
-                           activeConnections: 64)
+            TimelineRecord(
+                second: $0, requests: UInt64(rps) + UInt64($0 * 100), errors: 0, p50Us: p50, p99Us: p50 * 4,
+                activeConnections: 64)
         }
         return rep
     }
 
-    static func measurement(_ server: String, _ workload: String, connections: Int = 64, rps: Double, p50: Double,
-                            allocations: Double?) -> MeasurementRecord {
-        var m = MeasurementRecord(server: server, suite: "basic", workload: workload, description: "GET /\(workload)",
-                                  protocolName: "http/1.1", connections: connections)
+    static func measurement(
+        _ server: String, _ workload: String, connections: Int = 64, rps: Double, p50: Double,
+        allocations: Double?
+    ) -> MeasurementRecord {
+        var m = MeasurementRecord(
+            server: server, suite: "basic", workload: workload, description: "GET /\(workload)",
+            protocolName: "http/1.1", connections: connections)
         m.repetitions = [0.98, 1.0, 1.03].map { repetition(rps: rps * $0, p50: p50 * $0, allocations: allocations) }
         m.summarize()
         return m
@@ -35,32 +42,40 @@ final class HTMLReportTests: XCTestCase {
         RunDocument(
             catbench: ToolInfo(version: "0.9.0", commit: "0123abcd", libraries: [:]),
             startedAt: "2025-03-01T10:00:00Z",
-            machine: MachineRecord(cpuModel: "Test CPU @ 3.0GHz", logicalCpus: 2, kernel: "6.8.0", memoryBytes: 8 << 30,
-                                   hostname: "bench", loadAverageBefore: [0.1, 0.2, 0.3], loadAverageAfter: [1.5, 0.9, 0.4]),
-            settings: SettingsRecord(suites: ["basic"], servers: ["ccore", "flask-peer"], durationSeconds: 3, warmupSeconds: 1,
-                                     repetitions: 3, connections: 64, loadThreads: 1, workers: 1, protocolName: "http/1.1",
-                                     requestTimeoutSeconds: 5, requestVariants: 16, verifyEvery: 100, seed: 42,
-                                     serverCpus: nil, loadCpus: nil))
+            machine: MachineRecord(
+                cpuModel: "Test CPU @ 3.0GHz", logicalCpus: 2, kernel: "6.8.0", memoryBytes: 8 << 30,
+                hostname: "bench", loadAverageBefore: [0.1, 0.2, 0.3], loadAverageAfter: [1.5, 0.9, 0.4]),
+            settings: SettingsRecord(
+                suites: ["basic"], servers: ["ccore", "flask-peer"], durationSeconds: 3, warmupSeconds: 1,
+                repetitions: 3, connections: 64, loadThreads: 1, workers: 1, protocolName: "http/1.1",
+                requestTimeoutSeconds: 5, requestVariants: 16, verifyEvery: 100, seed: 42,
+                serverCpus: nil, loadCpus: nil))
     }
 
     static func sampleDocument() -> RunDocument {
         var d = emptyDocument()
         d.finishedAt = "2025-03-01T10:05:00Z"
-        var ccore = ServerRecord(name: "ccore", kind: "embedded", design: "epoll loop in C", configuration: ["version": "1.0"],
-                                 status: .measured)
+        var ccore = ServerRecord(
+            name: "ccore", kind: "embedded", design: "epoll loop in C", configuration: ["version": "1.0"],
+            status: .measured)
         ccore.startupSeconds = 0.01
         ccore.rssIdleBytes = 8 << 20
-        ccore.verification = [VerificationRecord(suite: "basic", checksRun: 12, passed: true, failures: [],
-                                                 warnings: [FindingRecord(check: "date", message: "no Date header on 404")])]
-        var flask = ServerRecord(name: "flask-peer", kind: "peer", design: "WSGI \"prefork\" & threads",
-                                 configuration: ["version": "3.0.3"], status: .failedDuringRun)
+        ccore.verification = [
+            VerificationRecord(
+                suite: "basic", checksRun: 12, passed: true, failures: [],
+                warnings: [FindingRecord(check: "date", message: "no Date header on 404")])
+        ]
+        var flask = ServerRecord(
+            name: "flask-peer", kind: "peer", design: "WSGI \"prefork\" & threads",
+            configuration: ["version": "3.0.3"], status: .failedDuringRun)
         flask.error = "stopped answering after json: <connection reset>"
         flask.logPath = "/tmp/flask-peer.log"
         flask.logTail = "Traceback (most recent call last):\n<script>alert('x')</script>"
         d.servers = [ccore, flask]
 
-        var notApplicable = MeasurementRecord(server: "flask-peer", suite: "basic", workload: "json", description: "GET /json",
-                                              protocolName: "h2c", connections: 64)
+        var notApplicable = MeasurementRecord(
+            server: "flask-peer", suite: "basic", workload: "json", description: "GET /json",
+            protocolName: "h2c", connections: 64)
         notApplicable.notApplicable = "flask-peer speaks HTTP/1.1 only"
         d.measurements = [
             measurement("ccore", "plaintext", rps: 150_000, p50: 120, allocations: 0),
@@ -71,8 +86,11 @@ final class HTMLReportTests: XCTestCase {
             measurement("ccore", "plaintext", connections: 16, rps: 110_000, p50: 90, allocations: 0),
             measurement("flask-peer", "plaintext", connections: 16, rps: 8_000, p50: 900, allocations: nil),
         ]
-        d.figures = [FigureRecord(server: "ccore", suite: "basic", protocolName: "http/1.1", name: "json cost",
-                                  value: 1.8, unit: "µs", description: "json over plaintext, per request")]
+        d.figures = [
+            FigureRecord(
+                server: "ccore", suite: "basic", protocolName: "http/1.1", name: "json cost",
+                value: 1.8, unit: "µs", description: "json over plaintext, per request")
+        ]
         return d
     }
 
@@ -95,7 +113,9 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(html.lowercased().contains("=\"nan"), file: file, line: line)
         XCTAssertFalse(html.lowercased().contains("=\"inf"), file: file, line: line)
         XCTAssertFalse(html.lowercased().contains("=\"-inf"), file: file, line: line)
-        let broken = coordinateAttributes(html).filter { $0.lowercased().contains("nan") || $0.lowercased().contains("inf") }
+        let broken = coordinateAttributes(html).filter {
+            $0.lowercased().contains("nan") || $0.lowercased().contains("inf")
+        }
         XCTAssertEqual(broken, [], file: file, line: line)
     }
 
@@ -188,8 +208,12 @@ final class HTMLReportTests: XCTestCase {
 
     func testNotApplicableOnlyServersRender() {
         var d = Self.emptyDocument()
-        d.servers = [ServerRecord(name: "nginx", kind: "peer", design: "event loop", configuration: [:], status: .skipped)]
-        var m = MeasurementRecord(server: "nginx", suite: "basic", workload: "plaintext", description: "", protocolName: "h2", connections: 64)
+        d.servers = [
+            ServerRecord(name: "nginx", kind: "peer", design: "event loop", configuration: [:], status: .skipped)
+        ]
+        var m = MeasurementRecord(
+            server: "nginx", suite: "basic", workload: "plaintext", description: "", protocolName: "h2", connections: 64
+        )
         m.notApplicable = "not built with HTTP/2"
         d.measurements = [m]
         let html = HTMLReport.render(d)
@@ -203,7 +227,8 @@ final class HTMLReportTests: XCTestCase {
         d.servers = [ServerRecord(name: "ccore", kind: "embedded", design: "", configuration: [:], status: .measured)]
         var rep = Self.repetition(rps: 0, p50: 0, allocations: 0, seconds: 1)
         rep.percentileSpectrum = PercentilePoint.spectrum.map { PercentilePoint(percentile: $0, latencyUs: 0) }
-        var m = MeasurementRecord(server: "ccore", suite: "odd", workload: "zero", description: "", protocolName: "http/1.1", connections: 1)
+        var m = MeasurementRecord(
+            server: "ccore", suite: "odd", workload: "zero", description: "", protocolName: "http/1.1", connections: 1)
         m.repetitions = [rep]
         m.summarize()
         d.measurements = [m]
@@ -213,21 +238,29 @@ final class HTMLReportTests: XCTestCase {
         assertWellFormedNumbers(html)
 
         let lines = LineChart(
-            title: "edge", lines: [
-                LineChart.Line(series: ChartSeries(name: "a", colour: "#000"), points: [(x: 0, y: -1), (x: .nan, y: 1), (x: .infinity, y: 2)]),
+            title: "edge",
+            lines: [
+                LineChart.Line(
+                    series: ChartSeries(name: "a", colour: "#000"),
+                    points: [(x: 0, y: -1), (x: .nan, y: 1), (x: .infinity, y: 2)]),
                 LineChart.Line(series: ChartSeries(name: "b", colour: "#111"), points: [(x: 5, y: 5)]),
             ],
-            xAxis: ChartAxis(title: "x (units)", kind: .log10), yAxis: ChartAxis(title: "y (units)", kind: .log10)).svg()
+            xAxis: ChartAxis(title: "x (units)", kind: .log10), yAxis: ChartAxis(title: "y (units)", kind: .log10)
+        ).svg()
         assertWellFormedNumbers(lines)
         XCTAssertTrue(lines.contains("<circle"), "a single point is still drawn")
 
-        let bars = BarChart(title: "equal", categories: ["a", "b"], series: [ChartSeries(name: "s", colour: "#000")],
-                            values: [[BarValue(value: 7, low: 7, high: 7), nil]], valueAxis: ChartAxis(title: "v (units)"),
-                            categoryAxisTitle: "category", unit: "units").svg()
+        let bars = BarChart(
+            title: "equal", categories: ["a", "b"], series: [ChartSeries(name: "s", colour: "#000")],
+            values: [[BarValue(value: 7, low: 7, high: 7), nil]], valueAxis: ChartAxis(title: "v (units)"),
+            categoryAxisTitle: "category", unit: "units"
+        ).svg()
         assertWellFormedNumbers(bars)
         XCTAssertTrue(bars.contains(">n/a</text>"))
-        let empty = BarChart(title: "empty", categories: [], series: [], values: [], valueAxis: ChartAxis(title: "v"),
-                             categoryAxisTitle: "c", unit: "").svg()
+        let empty = BarChart(
+            title: "empty", categories: [], series: [], values: [], valueAxis: ChartAxis(title: "v"),
+            categoryAxisTitle: "c", unit: ""
+        ).svg()
         XCTAssertTrue(empty.contains("no data"))
         assertWellFormedNumbers(empty)
     }

@@ -3,18 +3,26 @@ import XCTest
 
 final class RenderingTests: XCTestCase {
     private let document: RunDocument = {
-        var na = MeasurementRecord(server: "threaded", suite: "basic", workload: "plaintext", description: "GET /plaintext",
-                                   protocolName: "h2c", connections: 64)
+        var na = MeasurementRecord(
+            server: "threaded", suite: "basic", workload: "plaintext", description: "GET /plaintext",
+            protocolName: "h2c", connections: 64)
         na.notApplicable = "threaded speaks cleartext HTTP/1.1 only"
-        var mw0 = Documents.measurement(server: "ccore", suite: "middleware", workload: "mw0", rps: [100_000, 100_000, 100_000])
+        var mw0 = Documents.measurement(
+            server: "ccore", suite: "middleware", workload: "mw0", rps: [100_000, 100_000, 100_000])
         mw0.description = "no layers"
         return Documents.document(
-            servers: [Documents.server("ccore"), Documents.server("threaded"), Documents.server("flask, \"the\" app", status: .failedToStart, version: "3.1.3")],
+            servers: [
+                Documents.server("ccore"), Documents.server("threaded"),
+                Documents.server("flask, \"the\" app", status: .failedToStart, version: "3.1.3"),
+            ],
             measurements: [
-                Documents.measurement(server: "ccore", workload: "plaintext", rps: [150_000, 151_000, 149_000], allocations: 2),
-                Documents.measurement(server: "threaded", workload: "plaintext", rps: [70_000, 72_000, 68_000], allocations: 9),
+                Documents.measurement(
+                    server: "ccore", workload: "plaintext", rps: [150_000, 151_000, 149_000], allocations: 2),
+                Documents.measurement(
+                    server: "threaded", workload: "plaintext", rps: [70_000, 72_000, 68_000], allocations: 9),
                 na, mw0,
-                Documents.measurement(server: "ccore", suite: "middleware", workload: "mw10", rps: [80_000, 80_000, 80_000]),
+                Documents.measurement(
+                    server: "ccore", suite: "middleware", workload: "mw10", rps: [80_000, 80_000, 80_000]),
             ],
             suites: ["basic", "middleware"])
     }()
@@ -41,7 +49,9 @@ final class RenderingTests: XCTestCase {
     func testMarkdownHasThePlansColumnsAndMiddlewareOverhead() {
         let md = MarkdownReport.render(document)
         XCTAssertTrue(md.contains("## basic\n"), md)
-        XCTAssertTrue(md.contains("| Workload | Protocol, mode | Framework | Requests/sec | ± | Memory (MB) | Avg Latency (ms) |"), md)
+        XCTAssertTrue(
+            md.contains(
+                "| Workload | Protocol, mode | Framework | Requests/sec | ± | Memory (MB) | Avg Latency (ms) |"), md)
         XCTAssertTrue(md.contains("| plaintext | http/1.1 c64 | ccore | **150,000** |"), md)
         XCTAssertTrue(md.contains("| plaintext | h2c c64 | threaded | n/a |"), md)
         XCTAssertTrue(md.contains("Middleware Overhead |"), md)
@@ -55,7 +65,9 @@ final class RenderingTests: XCTestCase {
         let lines = csv.split(separator: "\r\n", omittingEmptySubsequences: true)
         XCTAssertEqual(lines.count, 1 + document.measurements.count)
         XCTAssertEqual(lines[0].split(separator: ",").count, CSVReport.columns.count)
-        XCTAssertTrue(lines[1].hasPrefix("ccore,basic,plaintext,http/1.1,c64,64,1,1,true,,measured,,,3,150000,149000,151000,"), String(lines[1]))
+        XCTAssertTrue(
+            lines[1].hasPrefix("ccore,basic,plaintext,http/1.1,c64,64,1,1,true,,measured,,,3,150000,149000,151000,"),
+            String(lines[1]))
         XCTAssertTrue(lines[3].contains(",n/a,threaded speaks cleartext HTTP/1.1 only,,0,"), String(lines[3]))
         XCTAssertEqual(CSVReport.quote("a,\"b\""), "\"a,\"\"b\"\"\"")
         XCTAssertEqual(CSVReport.quote("plain"), "plain")
@@ -79,17 +91,21 @@ extension String {
 
 final class ColourTests: XCTestCase {
     func testColourOnlyWhenAskedAndColumnsStayAligned() {
-        let d = Documents.document(servers: [Documents.server("ccore"), Documents.server("async")], measurements: [
-            Documents.measurement(server: "ccore", workload: "plaintext", rps: [150_000, 150_000, 150_000]),
-            Documents.measurement(server: "async", workload: "plaintext", rps: [70_000, 70_000, 70_000]),
-        ])
+        let d = Documents.document(
+            servers: [Documents.server("ccore"), Documents.server("async")],
+            measurements: [
+                Documents.measurement(server: "ccore", workload: "plaintext", rps: [150_000, 150_000, 150_000]),
+                Documents.measurement(server: "async", workload: "plaintext", rps: [70_000, 70_000, 70_000]),
+            ])
         let plain = TableRenderer.render(d)
         let coloured = TableRenderer.render(d, colour: true)
         XCTAssertFalse(plain.contains("\u{1B}"))
         XCTAssertTrue(coloured.contains("\u{1B}[1;32m150000 *\u{1B}[0m"), coloured)
         // Without the escapes, the coloured table is the plain one.
         var stripped = coloured
-        for code in ["\u{1B}[1;32m", "\u{1B}[0m"] { stripped = stripped.split(separator: code, omittingEmptySubsequences: false).joined() }
+        for code in ["\u{1B}[1;32m", "\u{1B}[0m"] {
+            stripped = stripped.split(separator: code, omittingEmptySubsequences: false).joined()
+        }
         XCTAssertEqual(stripped, plain)
     }
 }

@@ -18,7 +18,9 @@ struct BenchmarkRunnerTests {
         return plan
     }
 
-    @Test("a short run measures every workload of every stack with the server-side figures", .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
+    @Test(
+        "a short run measures every workload of every stack with the server-side figures",
+        .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
     func shortRun() throws {
         let runner = BenchmarkRunner(plan: Self.shortPlan(StackName.allCases)) { _ in }
         let doc = try runner.run()
@@ -42,7 +44,9 @@ struct BenchmarkRunnerTests {
         }
         // The async design allocates per request (a task, buffers, Codable); the
         // C core answering plaintext from reused buffers should not.
-        let plaintext = { (server: String) in doc.measurements.first { $0.server == server && $0.workload == "plaintext" }!.median! }
+        let plaintext = { (server: String) in
+            doc.measurements.first { $0.server == server && $0.workload == "plaintext" }!.median!
+        }
         #expect(plaintext("async").allocationsPerRequest! > plaintext("ccore").allocationsPerRequest!)
         #expect(plaintext("ccore").allocationsPerRequest! < 1)
     }
@@ -59,7 +63,8 @@ struct BenchmarkRunnerTests {
         #expect(text.contains("\"allocations_per_request\"") != Jemalloc.leftOutBySanitizers)
         let back = try ResultsJSON.decode(bytes)
         #expect(back.measurements.count == doc.measurements.count)
-        #expect(back.measurements.first?.repetitions.first?.requests == doc.measurements.first?.repetitions.first?.requests)
+        #expect(
+            back.measurements.first?.repetitions.first?.requests == doc.measurements.first?.repetitions.first?.requests)
         let table = TableRenderer.render(back)
         #expect(table.contains("plaintext"))
         #expect(table.contains("req/s"))
@@ -126,7 +131,9 @@ struct RunnerProtocolTests {
         #expect(spoken.count == 8)
         #expect(spoken.allSatisfy { $0.notApplicable == nil && $0.failure == nil && !$0.repetitions.isEmpty })
         for m in spoken where m.protocolName == "http/1.1+tls" {
-            #expect(m.repetitions[0].errors.total == 0 && m.repetitions[0].serverRequests == m.repetitions[0].requests, "\(m.workload)")
+            #expect(
+                m.repetitions[0].errors.total == 0 && m.repetitions[0].serverRequests == m.repetitions[0].requests,
+                "\(m.workload)")
         }
         let missing = threaded.filter { !spoken.map(\.protocolName).contains($0.protocolName) }
         #expect(missing.count == 8)
@@ -137,12 +144,16 @@ struct RunnerProtocolTests {
 
 @Suite("micro benchmarks", .serialized)
 struct MicroBenchmarkTests {
-    @Test("micro di measures every scope on every stack, and the allocations follow the scopes", .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
+    @Test(
+        "micro di measures every scope on every stack, and the allocations follow the scopes",
+        .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
     func microDI() throws {
         let rows = try MicroDI.run(stacks: StackName.allCases, iterations: 2000, cpus: nil)
         #expect(rows.count == StackName.allCases.count * DIResolution.allCases.count)
         for stack in StackName.allCases {
-            func row(_ kind: DIResolution) -> MicroDI.Row { rows.first { $0.stack == stack.rawValue && $0.resolution == kind.rawValue }! }
+            func row(_ kind: DIResolution) -> MicroDI.Row {
+                rows.first { $0.stack == stack.rawValue && $0.resolution == kind.rawValue }!
+            }
             // A cached instance or a warm singleton costs no allocation; a fresh
             // request makes at least Logger and RequestContext; the graph makes more.
             #expect(row(.singleton).allocationsPerResolution < 0.5, "\(stack)")
@@ -157,12 +168,16 @@ struct MicroBenchmarkTests {
 
 @Suite("micro validation", .serialized)
 struct MicroValidationTests {
-    @Test("micro validation runs every model on every stack; the large model costs more than the small one", .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
+    @Test(
+        "micro validation runs every model on every stack; the large model costs more than the small one",
+        .enabled(if: !Jemalloc.leftOutBySanitizers, "sanitizer builds leave jemalloc out"))
     func microValidation() throws {
         let rows = try MicroValidation.run(stacks: StackName.allCases, iterations: 400, cpus: nil)
         #expect(rows.count == StackName.allCases.count * 3)
         for stack in StackName.allCases {
-            func row(_ model: String) -> MicroValidation.Row { rows.first { $0.stack == stack.rawValue && $0.model == model }! }
+            func row(_ model: String) -> MicroValidation.Row {
+                rows.first { $0.stack == stack.rawValue && $0.model == model }!
+            }
             #expect(row("small").modelsPerSecond > 0)
             #expect(row("large").microsPerModel > row("small").microsPerModel * 10, "\(stack)")
             #expect(row("large").allocationsPerModel > row("small").allocationsPerModel, "\(stack)")

@@ -1,7 +1,7 @@
 import COpenSSL
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small blocking TLS client made with OpenSSL directly, so the tests do not
@@ -48,8 +48,10 @@ final class TLSTestClient {
     }
 
     /// Connects and completes the handshake offering `alpn` (nil: no ALPN extension).
-    static func connect(port: UInt16, trusting rootPEM: String, alpn: [String]? = ["http/1.1"],
-                        timeoutSeconds: Double = 5) throws -> TLSTestClient {
+    static func connect(
+        port: UInt16, trusting rootPEM: String, alpn: [String]? = ["http/1.1"],
+        timeoutSeconds: Double = 5
+    ) throws -> TLSTestClient {
         // The socket BIO writes with write(): a server that closed first must not kill the tests.
         signal(SIGPIPE, SIG_IGN)
         let fd = try Socket.connect(to: SocketAddress(host: "127.0.0.1", port: port), timeoutSeconds: timeoutSeconds)

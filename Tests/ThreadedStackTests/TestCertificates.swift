@@ -49,22 +49,35 @@ struct TestCertificates: Sendable {
             try text.write(toFile: path(name), atomically: true, encoding: .utf8)
         }
         let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-        try run(["req", "-x509"] + curve + ["-keyout", path("root.key"), "-out", path("root.pem"), "-days", "2",
-                 "-subj", "/CN=catbench test root",
-                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        try run(
+            ["req", "-x509"] + curve + [
+                "-keyout", path("root.key"), "-out", path("root.pem"), "-days", "2",
+                "-subj", "/CN=catbench test root",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ])
         try write("ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
-        try run(["req"] + curve + ["-keyout", path("inter.key"), "-out", path("inter.csr"),
-                 "-subj", "/CN=catbench test intermediate"])
-        try run(["x509", "-req", "-in", path("inter.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
-                 "-set_serial", "2", "-days", "2", "-extfile", path("ca.ext"), "-out", path("inter.pem")])
-        try write("leaf.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                  + "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        try run(
+            ["req"] + curve + [
+                "-keyout", path("inter.key"), "-out", path("inter.csr"),
+                "-subj", "/CN=catbench test intermediate",
+            ])
+        try run([
+            "x509", "-req", "-in", path("inter.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
+            "-set_serial", "2", "-days", "2", "-extfile", path("ca.ext"), "-out", path("inter.pem"),
+        ])
+        try write(
+            "leaf.ext",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+                + "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
         try run(["req"] + curve + ["-keyout", path("leaf.key"), "-out", path("leaf.csr"), "-subj", "/CN=localhost"])
-        try run(["x509", "-req", "-in", path("leaf.csr"), "-CA", path("inter.pem"), "-CAkey", path("inter.key"),
-                 "-set_serial", "3", "-days", "2", "-extfile", path("leaf.ext"), "-out", path("leaf.pem")])
+        try run([
+            "x509", "-req", "-in", path("leaf.csr"), "-CA", path("inter.pem"), "-CAkey", path("inter.key"),
+            "-set_serial", "3", "-days", "2", "-extfile", path("leaf.ext"), "-out", path("leaf.pem"),
+        ])
         try run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path("other.key")])
         func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
-        return TestCertificates(rootPEM: try read("root.pem"), chainPEM: try read("leaf.pem") + read("inter.pem"),
-                                keyPEM: try read("leaf.key"), otherKeyPEM: try read("other.key"))
+        return TestCertificates(
+            rootPEM: try read("root.pem"), chainPEM: try read("leaf.pem") + read("inter.pem"),
+            keyPEM: try read("leaf.key"), otherKeyPEM: try read("other.key"))
     }
 }

@@ -1,7 +1,7 @@
 import Posix
 @testable import ThreadedStack
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The app the server tests run: a greeting, a path word echoed, a body echoed.
@@ -16,12 +16,16 @@ func makeTestApp() throws -> ThreadedApp {
 }
 
 /// Runs `body` with a TLS server on a free port, and stops the server however `body` ends.
-func withTLSServer(_ configure: (inout Configuration) -> Void = { _ in },
-                   _ body: (ThreadedServer, TestCertificates) throws -> Void) throws {
+func withTLSServer(
+    _ configure: (inout Configuration) -> Void = { _ in },
+    _ body: (ThreadedServer, TestCertificates) throws -> Void
+) throws {
     let certificates = try TestCertificates.shared.get()
-    var configuration = Configuration(workers: 2, requestTimeoutSeconds: 5,
-                                      tls: TLSIdentity(certificateChainPEM: certificates.chainPEM,
-                                                       privateKeyPEM: certificates.keyPEM))
+    var configuration = Configuration(
+        workers: 2, requestTimeoutSeconds: 5,
+        tls: TLSIdentity(
+            certificateChainPEM: certificates.chainPEM,
+            privateKeyPEM: certificates.keyPEM))
     configure(&configuration)
     let server = try ThreadedServer(app: makeTestApp(), configuration: configuration)
     defer { server.stop() }

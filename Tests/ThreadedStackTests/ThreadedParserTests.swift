@@ -28,8 +28,9 @@ struct ThreadedParserTests {
         #expect(cases.allSatisfy { !$0.raw.isEmpty && !$0.expected.isEmpty }, "a case without bytes or verdict")
     }
 
-    @Test("each case parsed whole, byte by byte and split at every point gets the C core's verdicts",
-          arguments: cases)
+    @Test(
+        "each case parsed whole, byte by byte and split at every point gets the C core's verdicts",
+        arguments: cases)
     func corpus(_ c: ParserCase) {
         let want = Self.expected(c)
         #expect(Self.parse(c, pieces: [c.raw.count], expected: want) == want, "whole")
@@ -65,8 +66,9 @@ struct ThreadedParserTests {
             case .incomplete: return .incomplete
             case .request(let fields, _):
                 func text(_ key: String) -> String { fields[key].map { String(decoding: $0, as: UTF8.self) } ?? "?" }
-                return .request(method: text("method"), target: text("target"), version: text("version"),
-                                keepAlive: text("keep-alive"), body: fields["body"])
+                return .request(
+                    method: text("method"), target: text("target"), version: text("version"),
+                    keepAlive: text("keep-alive"), body: fields["body"])
             }
         }
     }
@@ -76,9 +78,11 @@ struct ThreadedParserTests {
     /// is taken, and parsing stops at the first error. Bytes left at the end
     /// are an unfinished request.
     static func parse(_ c: ParserCase, pieces: [Int], expected: [Verdict]) -> [Verdict] {
-        let parser = RequestParser(limits: .init(maxHeadBytes: Int(c.limits.maxHeaderBytes),
-                                                 maxHeaders: Int(c.limits.maxHeaders),
-                                                 maxBodyBytes: Int(c.limits.maxBodyBytes)))
+        let parser = RequestParser(
+            limits: .init(
+                maxHeadBytes: Int(c.limits.maxHeaderBytes),
+                maxHeaders: Int(c.limits.maxHeaders),
+                maxBodyBytes: Int(c.limits.maxBodyBytes)))
         var buffer: [UInt8] = []
         var fed = 0
         var verdicts: [Verdict] = []
@@ -107,11 +111,13 @@ struct ThreadedParserTests {
     static func describe(_ r: RequestParser.ParsedRequest, expected: Verdict?) -> Verdict {
         let keepAlive = r.keepAlive ? "1" : "0"
         guard case .request(let m, let t, let v, let k, let b) = expected else {
-            return .request(method: r.method, target: r.target, version: String(r.versionMinor), keepAlive: keepAlive,
-                            body: r.body)
+            return .request(
+                method: r.method, target: r.target, version: String(r.versionMinor), keepAlive: keepAlive,
+                body: r.body)
         }
-        return .request(method: m == "?" ? "?" : r.method, target: t == "?" ? "?" : r.target,
-                        version: v == "?" ? "?" : String(r.versionMinor), keepAlive: k == "?" ? "?" : keepAlive,
-                        body: b == nil ? nil : r.body)
+        return .request(
+            method: m == "?" ? "?" : r.method, target: t == "?" ? "?" : r.target,
+            version: v == "?" ? "?" : String(r.versionMinor), keepAlive: k == "?" ? "?" : keepAlive,
+            body: b == nil ? nil : r.body)
     }
 }

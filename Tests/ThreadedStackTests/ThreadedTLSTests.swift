@@ -92,8 +92,9 @@ struct ThreadedTLSTests {
             } throws: { error in
                 "\(error)".contains("no application protocol")
             }
-            let both = try TLSTestClient.connect(port: server.port, trusting: certificates.rootPEM,
-                                                 alpn: ["h2", "http/1.1"])
+            let both = try TLSTestClient.connect(
+                port: server.port, trusting: certificates.rootPEM,
+                alpn: ["h2", "http/1.1"])
             #expect(both.alpnSelected == "http/1.1")
             try both.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try both.readAnswer().text == "hello")

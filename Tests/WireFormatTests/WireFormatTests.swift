@@ -42,7 +42,10 @@ struct WireFormatTests {
         w.dynamicKey("k k"); w.beginObject(); w.endObject()
         w.endObject()
         let text = String(decoding: w.bytes, as: UTF8.self)
-        #expect(text == #"{"n":-1234567890,"z":0,"max":9223372036854775807,"min":-9223372036854775808,"s":"a\"b\\c\nd\u0001é","list":[true,null,7],"k k":{}}"#)
+        #expect(
+            text
+                == #"{"n":-1234567890,"z":0,"max":9223372036854775807,"min":-9223372036854775808,"s":"a\"b\\c\nd\u0001é","list":[true,null,7],"k k":{}}"#
+        )
         w.reset()
         w.beginArray(); w.int(1); w.int(2); w.endArray()
         #expect(String(decoding: w.bytes, as: UTF8.self) == "[1,2]")

@@ -29,7 +29,9 @@ public final class AsyncApp: Sendable {
         try AppDependencies.check(dependencies)
     }
 
-    public func on(_ method: HTTPMethod, _ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
+    public func on(
+        _ method: HTTPMethod, _ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler
+    ) throws {
         let wrapped = middleware.wrap(handler)
         guard let observer = observing?.observer(method: method.rawValue, pattern: path) else {
             try router.add(method, path, wrapped)
@@ -39,10 +41,12 @@ public final class AsyncApp: Sendable {
         try router.add(method, path) { request in
             do {
                 let response = try await wrapped(request)
-                observer.answered(status: Int(response.status.code), nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
+                observer.answered(
+                    status: Int(response.status.code), nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
                 return response
             } catch let error as AsyncHTTPError {
-                observer.answered(status: Int(error.status.code), nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
+                observer.answered(
+                    status: Int(error.status.code), nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
                 throw error
             } catch {
                 observer.answered(status: 500, nanoseconds: Clock.monotonicNanos() - request.state.startedAt)
@@ -61,11 +65,15 @@ public final class AsyncApp: Sendable {
 
     /// A sync handler: it runs on `pool`, as FastAPI runs a plain `def`
     /// endpoint in its thread pool, so it never holds an event loop.
-    public func get(_ path: String, runningOn pool: WorkerPool, _ handler: @escaping @Sendable (AsyncRequest) -> AsyncResponse) throws {
+    public func get(
+        _ path: String, runningOn pool: WorkerPool, _ handler: @escaping @Sendable (AsyncRequest) -> AsyncResponse
+    ) throws {
         try on(.GET, path) { request in await pool.run { handler(request) } }
     }
 
-    public func options(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler) throws {
+    public func options(_ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler)
+        throws
+    {
         try on(.OPTIONS, path, middleware: middleware, handler)
     }
 
@@ -77,9 +85,10 @@ public final class AsyncApp: Sendable {
         let query = question.map { uri[uri.index(after: $0)...] } ?? ""
         switch router.match(head.method, path) {
         case .found(let handler, let parameters):
-            let request = AsyncRequest(head: head, body: body, parameters: parameters, path: path, query: query,
-                                       state: RequestState(startedAt: Clock.monotonicNanos(), app: dependencies),
-                                       eventLoop: eventLoop)
+            let request = AsyncRequest(
+                head: head, body: body, parameters: parameters, path: path, query: query,
+                state: RequestState(startedAt: Clock.monotonicNanos(), app: dependencies),
+                eventLoop: eventLoop)
             let response: AsyncResponse
             do {
                 response = try await handler(request)

@@ -18,9 +18,12 @@ public struct AsyncConfiguration: Sendable {
     /// Runs first on every event-loop thread.
     public var onThreadStart: (@Sendable () -> Void)?
 
-    public init(host: String = "127.0.0.1", port: Int = 0, workers: Int = 1, maxBodyBytes: Int = 1 << 20,
-                headerTimeoutSeconds: Double = 10, maxConnections: Int = 10_000, serverName: String = "async", h2c: Bool = false, tls: (certificatePEM: String, privateKeyPEM: String)? = nil,
-                onThreadStart: (@Sendable () -> Void)? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, workers: Int = 1, maxBodyBytes: Int = 1 << 20,
+        headerTimeoutSeconds: Double = 10, maxConnections: Int = 10_000, serverName: String = "async",
+        h2c: Bool = false, tls: (certificatePEM: String, privateKeyPEM: String)? = nil,
+        onThreadStart: (@Sendable () -> Void)? = nil
+    ) {
         self.host = host
         self.port = port
         self.workers = workers

@@ -54,7 +54,9 @@ public struct Parameters: Sendable {
     /// The parameter converted to `T`; a missing or unconvertible value is a 400.
     public func require<T: LosslessStringConvertible>(_ name: String, as type: T.Type = T.self) throws -> T {
         guard let raw = self[name] else { throw AsyncHTTPError(.badRequest, "missing parameter \(name)") }
-        guard let value = T(String(raw)) else { throw AsyncHTTPError(.badRequest, "parameter \(name) is not a valid \(T.self)") }
+        guard let value = T(String(raw)) else {
+            throw AsyncHTTPError(.badRequest, "parameter \(name) is not a valid \(T.self)")
+        }
         return value
     }
 }

@@ -8,7 +8,8 @@ public struct AsyncResponse: Sendable {
     public var headers: HTTPHeaders
     public var body: ByteBuffer
 
-    public init(status: HTTPResponseStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer = ByteBuffer()) {
+    public init(status: HTTPResponseStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer = ByteBuffer())
+    {
         self.status = status
         self.headers = headers
         self.body = body

@@ -28,7 +28,8 @@ public final class AsyncServer: Sendable {
         let connections = ConnectionRegistry()
         let executors = ExecutorTable(group)
         do {
-            let pipelines = try HTTPPipelines(app: app, configuration: configuration, executors: executors, counter: counter)
+            let pipelines = try HTTPPipelines(
+                app: app, configuration: configuration, executors: executors, counter: counter)
             let address = try SocketAddress(host: configuration.host, port: UInt16(clamping: configuration.port))
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 1024)
@@ -46,7 +47,10 @@ public final class AsyncServer: Sendable {
                 .bind(host: address.host, port: Int(address.port)).wait()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             try? group.syncShutdownGracefully()
-            throw Socket.ListenError(description: "port \(configuration.port) on \(configuration.host) is in use by another process; pass --port 0 for a free one")
+            throw Socket.ListenError(
+                description:
+                    "port \(configuration.port) on \(configuration.host) is in use by another process; pass --port 0 for a free one"
+            )
         } catch {
             try? group.syncShutdownGracefully()
             throw error

@@ -25,9 +25,11 @@ public final class Dependency<Value: Sendable>: AnyDependency, @unchecked Sendab
     let make: @Sendable (DependencyResolver) async throws -> Value
     let cleanup: (@Sendable (Value) async -> Void)?
 
-    public init(_ name: String, lifetime: Lifetime = .request, dependsOn: @escaping @Sendable () -> [AnyDependency] = { [] },
-                cleanup: (@Sendable (Value) async -> Void)? = nil,
-                _ make: @escaping @Sendable (DependencyResolver) async throws -> Value) {
+    public init(
+        _ name: String, lifetime: Lifetime = .request, dependsOn: @escaping @Sendable () -> [AnyDependency] = { [] },
+        cleanup: (@Sendable (Value) async -> Void)? = nil,
+        _ make: @escaping @Sendable (DependencyResolver) async throws -> Value
+    ) {
         self.make = make
         self.cleanup = cleanup
         super.init(name: name, lifetime: lifetime, dependsOn: dependsOn)
@@ -99,7 +101,9 @@ final class AppDependencies: @unchecked Sendable {
             if state[key] == 2 { return }
             if state[key] == 1 {
                 let start = path.firstIndex { $0 === d }!
-                throw Cycle(description: "dependency cycle: " + (path[start...].map(\.name) + [d.name]).joined(separator: " → "))
+                throw Cycle(
+                    description: "dependency cycle: " + (path[start...].map(\.name) + [d.name]).joined(separator: " → ")
+                )
             }
             state[key] = 1
             path.append(d)

@@ -22,7 +22,8 @@ struct HTTPPipelines: Sendable {
         if let material = configuration.tls {
             let certificate = try NIOSSLCertificate(bytes: Array(material.certificatePEM.utf8), format: .pem)
             let key = try NIOSSLPrivateKey(bytes: Array(material.privateKeyPEM.utf8), format: .pem)
-            var tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(key))
+            var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: [.certificate(certificate)], privateKey: .privateKey(key))
             tlsConfiguration.applicationProtocols = ["h2", "http/1.1"]
             tls = try NIOSSLContext(configuration: tlsConfiguration)
         } else {
@@ -35,15 +36,16 @@ struct HTTPPipelines: Sendable {
         let sync = channel.pipeline.syncOperations
         if let tls {
             try sync.addHandler(NIOSSLServerHandler(context: tls))
-            try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if case .negotiated("h2") = result {
-                        try self.configureHTTP2(channel)
-                    } else {
-                        try self.configureHTTP1(channel)
+            try sync.addHandler(
+                ApplicationProtocolNegotiationHandler { result, channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if case .negotiated("h2") = result {
+                            try self.configureHTTP2(channel)
+                        } else {
+                            try self.configureHTTP1(channel)
+                        }
                     }
-                }
-            })
+                })
         } else if configuration.h2c {
             try sync.addHandler(PrefaceSniffer(pipelines: self))
         } else {
@@ -89,8 +91,10 @@ struct HTTPPipelines: Sendable {
     }
 
     private func requestHandler(_ channel: Channel, clock: HeadClock? = nil) -> RequestHandler {
-        RequestHandler(app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop), counter: counter,
-                       clock: clock)
+        RequestHandler(
+            app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop),
+            counter: counter,
+            clock: clock)
     }
 }
 

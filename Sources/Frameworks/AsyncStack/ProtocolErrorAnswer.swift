@@ -29,7 +29,9 @@ final class ProtocolErrorAnswer: ChannelDuplexHandler, RemovableChannelHandler {
             headers.add(name: "Server", value: serverName)
             headers.add(name: "Connection", value: "close")
             headers.add(name: "Content-Length", value: "0")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
         } else {
             context.close(promise: nil)

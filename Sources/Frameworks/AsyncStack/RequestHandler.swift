@@ -19,8 +19,10 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// HTTP/1.1 connections: told when a head is complete and when its answer is written.
     private let clock: HeadClock?
 
-    init(app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, counter: RequestCounter,
-         clock: HeadClock? = nil) {
+    init(
+        app: AsyncApp, configuration: AsyncConfiguration, executor: EventLoopTaskExecutor, counter: RequestCounter,
+        clock: HeadClock? = nil
+    ) {
         self.app = app
         self.configuration = configuration
         self.executor = executor
@@ -36,10 +38,14 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             body = nil
             tooLarge = false
             // A declared length over the limit is refused from the head, before any body is read.
-            if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > configuration.maxBodyBytes {
+            if let declared = head.headers.first(name: "content-length").flatMap(Int.init),
+                declared > configuration.maxBodyBytes
+            {
                 self.head = nil
                 tooLarge = true
-                write(AsyncResponse.error(.payloadTooLarge, "body too large"), for: head, keepAlive: false, context: context)
+                write(
+                    AsyncResponse.error(.payloadTooLarge, "body too large"), for: head, keepAlive: false,
+                    context: context)
             }
         case .body(var chunk):
             guard !tooLarge else { return }
@@ -53,7 +59,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let head else { return }
             self.head = nil
             if tooLarge {
-                write(AsyncResponse.error(.payloadTooLarge, "body too large"), for: head, keepAlive: false, context: context)
+                write(
+                    AsyncResponse.error(.payloadTooLarge, "body too large"), for: head, keepAlive: false,
+                    context: context)
                 return
             }
             let body = self.body
@@ -76,7 +84,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ response: AsyncResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func write(
+        _ response: AsyncResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext
+    ) {
         var keepAlive = keepAlive
         var headers = response.headers
         headers.add(name: "Server", value: configuration.serverName)

@@ -30,7 +30,8 @@ struct TrieRouter: Sendable {
                 guard !name.isEmpty else { throw InvalidRoute(description: "route '\(path)': empty parameter name") }
                 if let existing = node.parameter {
                     guard existing.name == name else {
-                        throw InvalidRoute(description: "route '\(path)': parameter {\(name)} conflicts with {\(existing.name)}")
+                        throw InvalidRoute(
+                            description: "route '\(path)': parameter {\(name)} conflicts with {\(existing.name)}")
                     }
                     node = existing.node
                 } else {
@@ -48,13 +49,18 @@ struct TrieRouter: Sendable {
                 }
             }
         }
-        guard node.handlers[method.rawValue] == nil else { throw InvalidRoute(description: "route \(method) \(path) is already registered") }
+        guard node.handlers[method.rawValue] == nil else {
+            throw InvalidRoute(description: "route \(method) \(path) is already registered")
+        }
         node.handlers[method.rawValue] = handler
     }
 
     func match(_ method: HTTPMethod, _ path: Substring) -> Outcome {
         var parameters = Parameters()
-        guard let node = find(root, path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)[...], &parameters) else {
+        guard
+            let node = find(
+                root, path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)[...], &parameters)
+        else {
             return .notFound
         }
         if let handler = node.handlers[method.rawValue] ?? (method == .HEAD ? node.handlers["GET"] : nil) {

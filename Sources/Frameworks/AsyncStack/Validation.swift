@@ -60,7 +60,9 @@ public struct FieldRules: Sendable {
     }
 
     /// The value if it is present, of the right type and within the rules; records a failure otherwise.
-    public func check<V>(_ field: Lenient<V>, _ path: String, _ errors: inout ValidationErrors, required: Bool = true) -> V? {
+    public func check<V>(_ field: Lenient<V>, _ path: String, _ errors: inout ValidationErrors, required: Bool = true)
+        -> V?
+    {
         switch field {
         case .missing, .null:
             if required { errors.add(path, "field required") }
@@ -70,12 +72,16 @@ public struct FieldRules: Sendable {
             return nil
         case .value(let v):
             if let s = v as? String {
-                if let length, !length.contains(s.count) { errors.add(path, "length must be within \(length)"); return nil }
+                if let length, !length.contains(s.count) {
+                    errors.add(path, "length must be within \(length)"); return nil
+                }
                 if let pattern, !pattern.matches(s) { errors.add(path, "does not match the pattern"); return nil }
             }
             if let range {
                 let n = (v as? Double) ?? (v as? Int64).map(Double.init)
-                if let n, !range.contains(n) { errors.add(path, "must be within \(range.lowerBound)…\(range.upperBound)"); return nil }
+                if let n, !range.contains(n) {
+                    errors.add(path, "must be within \(range.lowerBound)…\(range.upperBound)"); return nil
+                }
             }
             return v
         }

@@ -143,8 +143,10 @@ void cc__conn_close(cc_conn *c) {
     cc__tls_free(c);
     close(c->fd); /* also removes it from the epoll set */
     c->fd = -1;
-    if (c->prev) c->prev->next = c->next;
-    else L->live = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        L->live = c->next;
     if (c->next) c->next->prev = c->prev;
     L->nlive--;
     /* Events later in this epoll batch may still name c: park it until the
@@ -500,7 +502,7 @@ void cc__conn_drive(cc_conn *c) {
             finish(c);
             return;
         }
-        if (c->deferred) return; /* the deferred answer resumes us (cc__conn_kick) */
+        if (c->deferred) return;                           /* the deferred answer resumes us (cc__conn_kick) */
         if (c->held || (c->readable && !c->eof)) continue; /* backpressure is gone: resume */
         if (c->eof) {
             /* The peer is done sending and every complete request is

@@ -26,14 +26,14 @@
 
 /* Parser flag bits (cc_parser.flags). */
 enum {
-    CC_PF_STARTED = 1u << 0,       /* leading empty lines skipped, request line begun */
-    CC_PF_METHOD_OK = 1u << 1,     /* method token seen and valid */
-    CC_PF_LINE_OK = 1u << 2,       /* request line validated */
-    CC_PF_LINE_SEEN = 1u << 7,     /* request line's LF found (validation may be pending) */
-    CC_PF_HEAD_DONE = 1u << 3,     /* header block parsed; framing below is known */
+    CC_PF_STARTED = 1u << 0,   /* leading empty lines skipped, request line begun */
+    CC_PF_METHOD_OK = 1u << 1, /* method token seen and valid */
+    CC_PF_LINE_OK = 1u << 2,   /* request line validated */
+    CC_PF_LINE_SEEN = 1u << 7, /* request line's LF found (validation may be pending) */
+    CC_PF_HEAD_DONE = 1u << 3, /* header block parsed; framing below is known */
     CC_PF_CHUNKED = 1u << 4,
     CC_PF_EXPECT_CONTINUE = 1u << 5,
-    CC_PF_DONE = 1u << 6           /* a complete request was returned */
+    CC_PF_DONE = 1u << 6 /* a complete request was returned */
 };
 
 /* Fills defaults for zero fields and clamps max_headers to CC_MAX_HEADERS_CAP. */
@@ -61,9 +61,7 @@ static inline bool cc__parser_wants_continue(const cc_parser *p) {
 static inline bool cc__parser_in_head(const cc_parser *p) { return !(p->flags & CC_PF_HEAD_DONE); }
 
 /* ASCII lowercase without locale. */
-static inline unsigned char cc__lower(unsigned char c) {
-    return (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-}
+static inline unsigned char cc__lower(unsigned char c) { return (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
 
 static inline bool cc__ieq(const char *a, const char *b, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -78,23 +76,23 @@ extern const char *const cc__method_names[CC_METHOD_COUNT];
 /* Server internals (server.c, connection.c, response.c)                */
 /* ------------------------------------------------------------------ */
 
-#define CC_RBUF_INIT (16u * 1024u)       /* receive buffer to start with */
-#define CC_WBUF_INIT (16u * 1024u)       /* send buffer to start with */
-#define CC_BUF_SHRINK (64u * 1024u)      /* idle buffers above this go back to the initial size */
-#define CC_OUT_HIGH (1024u * 1024u)      /* stop parsing pipelined requests above this much unsent output */
-#define CC_EXTRA_HEADERS_MAX 8192u       /* bytes of handler-added response headers */
-#define CC_SWEEP_MS 250u                 /* timeout sweep period (also the idle epoll_wait timeout) */
-#define CC_LINGER_MS 2000u               /* how long a closing connection may drain the peer's input */
-#define CC_DRIVE_ROUNDS 16               /* read/parse rounds per connection before others get a turn */
-#define CC_POOL_MAX 1024u                /* free connection structs kept per loop */
-#define CC_DEFER_POOL_MAX 1024u          /* free deferred records kept per loop */
-#define CC_DEFER_BUF_INIT 1024u          /* a deferred record's answer buffer to start with */
-#define CC_DEFER_TIMEOUT_MS 30000u       /* defer_timeout_ms unless configured */
+#define CC_RBUF_INIT (16u * 1024u)  /* receive buffer to start with */
+#define CC_WBUF_INIT (16u * 1024u)  /* send buffer to start with */
+#define CC_BUF_SHRINK (64u * 1024u) /* idle buffers above this go back to the initial size */
+#define CC_OUT_HIGH (1024u * 1024u) /* stop parsing pipelined requests above this much unsent output */
+#define CC_EXTRA_HEADERS_MAX 8192u  /* bytes of handler-added response headers */
+#define CC_SWEEP_MS 250u            /* timeout sweep period (also the idle epoll_wait timeout) */
+#define CC_LINGER_MS 2000u          /* how long a closing connection may drain the peer's input */
+#define CC_DRIVE_ROUNDS 16          /* read/parse rounds per connection before others get a turn */
+#define CC_POOL_MAX 1024u           /* free connection structs kept per loop */
+#define CC_DEFER_POOL_MAX 1024u     /* free deferred records kept per loop */
+#define CC_DEFER_BUF_INIT 1024u     /* a deferred record's answer buffer to start with */
+#define CC_DEFER_TIMEOUT_MS 30000u  /* defer_timeout_ms unless configured */
 
-#define CC_H2_DEFAULT_MAX_STREAMS 256u   /* SETTINGS_MAX_CONCURRENT_STREAMS unless configured */
-#define CC_H2_STREAM_WINDOW (1u << 20)   /* SETTINGS_INITIAL_WINDOW_SIZE: 1 MiB per stream */
-#define CC_H2_CONN_WINDOW (16u << 20)    /* connection receive window: 16 MiB */
-#define CC_H2_STREAM_POOL_MAX 1024u      /* free stream structs kept per loop */
+#define CC_H2_DEFAULT_MAX_STREAMS 256u /* SETTINGS_MAX_CONCURRENT_STREAMS unless configured */
+#define CC_H2_STREAM_WINDOW (1u << 20) /* SETTINGS_INITIAL_WINDOW_SIZE: 1 MiB per stream */
+#define CC_H2_CONN_WINDOW (16u << 20)  /* connection receive window: 16 MiB */
+#define CC_H2_STREAM_POOL_MAX 1024u    /* free stream structs kept per loop */
 /* Response header fields one HEADERS frame can carry: the core's five plus
  * as many added headers as fit in CC_EXTRA_HEADERS_MAX ("a: \r\n" is 5 bytes). */
 #define CC_H2_NV_MAX (8u + CC_EXTRA_HEADERS_MAX / 5u)
@@ -141,13 +139,13 @@ struct cc_deferred {
     int worker;
     /* the loop's (or, after the join, cc_server_stop's) */
     struct cc_deferred *prev, *next; /* loop->dlive or loop->dorphans; the pool through next */
-    bool on_live;      /* in dlive (else in dorphans) */
-    bool close;        /* HTTP/1: the connection ends after this answer */
-    bool send_body;    /* not HEAD */
-    bool ka10;         /* HTTP/1.0 keep-alive to confirm */
-    cc_conn *conn;         /* NULL once orphaned (connection or stream gone, timed out) */
-    cc_h2_stream *stream;  /* HTTP/2 only */
-    uint64_t deadline_ms;  /* answered 504 by the loop after this */
+    bool on_live;                    /* in dlive (else in dorphans) */
+    bool close;                      /* HTTP/1: the connection ends after this answer */
+    bool send_body;                  /* not HEAD */
+    bool ka10;                       /* HTTP/1.0 keep-alive to confirm */
+    cc_conn *conn;                   /* NULL once orphaned (connection or stream gone, timed out) */
+    cc_h2_stream *stream;            /* HTTP/2 only */
+    uint64_t deadline_ms;            /* answered 504 by the loop after this */
     /* queue link, written under loop->dmu */
     struct cc_deferred *qnext;
     /* the answer, written by the holder before posting:
@@ -175,19 +173,19 @@ typedef struct cc_conn {
     uint64_t last_io_ms;
     uint64_t linger_until_ms;
     size_t linger_bytes;
-    bool readable;  /* edge seen and not yet read to EAGAIN */
-    bool eof;       /* the peer finished sending (read returned 0) */
-    bool rdhup;     /* EPOLLRDHUP seen: keep reading past short reads to find the EOF */
-    bool closing;   /* close once the output is flushed */
-    bool lingering; /* write side shut, draining input before close */
+    bool readable;    /* edge seen and not yet read to EAGAIN */
+    bool eof;         /* the peer finished sending (read returned 0) */
+    bool rdhup;       /* EPOLLRDHUP seen: keep reading past short reads to find the EOF */
+    bool closing;     /* close once the output is flushed */
+    bool lingering;   /* write side shut, draining input before close */
     bool error_close; /* closing after an error answer: the peer may still be sending */
-    bool held;      /* parsing stopped for backpressure with input left */
+    bool held;        /* parsing stopped for backpressure with input left */
     bool in_ready;
     bool sent_continue;
-    uint8_t proto;  /* CC_PROTO_* */
-    bool h2_more;   /* HTTP/2 output stopped at CC_OUT_HIGH with frames still queued */
-    cc_h2 *h2;      /* HTTP/2 state once proto is CC_PROTO_H2 */
-    SSL *ssl;       /* TLS connections only */
+    uint8_t proto; /* CC_PROTO_* */
+    bool h2_more;  /* HTTP/2 output stopped at CC_OUT_HIGH with frames still queued */
+    cc_h2 *h2;     /* HTTP/2 state once proto is CC_PROTO_H2 */
+    SSL *ssl;      /* TLS connections only */
     uint64_t open_ms;
     bool tls_handshaking;      /* the handshake is not done yet */
     bool tls_fatal;            /* a fatal TLS error: no close_notify */
@@ -206,19 +204,19 @@ struct cc_loop {
     int epfd, lfd, wfd;
     pthread_t thread;
     bool thread_started;
-    bool exited; /* left its event loop; guarded by server->mu */
+    bool exited;        /* left its event loop; guarded by server->mu */
     bool accept_paused; /* out of fds: retry accepting at the next sweep */
-    cc_conn *live; /* doubly linked, for the timeout sweep */
+    cc_conn *live;      /* doubly linked, for the timeout sweep */
     uint32_t nlive;
     cc_conn *pool; /* free conns with their buffers, reused at accept */
     uint32_t npool;
     cc_conn *ready; /* conns with work left after their round budget */
     cc_conn *dead;  /* closed during this iteration; pooled after it */
     _Atomic uint64_t responses;
-    uint64_t now_ms;    /* CLOCK_MONOTONIC_COARSE, refreshed per iteration */
+    uint64_t now_ms; /* CLOCK_MONOTONIC_COARSE, refreshed per iteration */
     uint64_t last_sweep_ms;
-    time_t date_sec;    /* second the cached Date header is for */
-    char date_hdr[64];  /* "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" */
+    time_t date_sec;   /* second the cached Date header is for */
+    char date_hdr[64]; /* "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" */
     size_t date_hdr_len;
     cc_worker_fn task_fn; /* posted by cc_server_run_on_workers; guarded by server->mu */
     void *task_ctx;
@@ -228,11 +226,11 @@ struct cc_loop {
     uint32_t h2_npool;
     nghttp2_nv h2_nv[CC_H2_NV_MAX]; /* scratch for one response's header fields */
     /* Deferred responses (defer.c). */
-    pthread_mutex_t dmu;           /* guards the completion queue */
-    cc_deferred *dq_head, *dq_tail; /* completed records, oldest first; guarded by dmu */
+    pthread_mutex_t dmu;             /* guards the completion queue */
+    cc_deferred *dq_head, *dq_tail;  /* completed records, oldest first; guarded by dmu */
     cc_deferred *dlive, *dlive_tail; /* out, with an exchange to answer; oldest (earliest deadline) first */
-    cc_deferred *dorphans;         /* out, exchange gone: waiting for their cc_deferred_respond */
-    cc_deferred *dpool;            /* free records with their buffers */
+    cc_deferred *dorphans;           /* out, exchange gone: waiting for their cc_deferred_respond */
+    cc_deferred *dpool;              /* free records with their buffers */
     uint32_t ndpool;
 };
 
@@ -250,9 +248,9 @@ struct cc_server {
     atomic_bool stopping;
     pthread_mutex_t mu; /* guards the fields below and the loops' task slots */
     pthread_cond_t cv;
-    int started;    /* loops past on_thread_start */
-    int exited;     /* loops that left their event loop */
-    int tasks_left; /* loops yet to run the posted task */
+    int started;            /* loops past on_thread_start */
+    int exited;             /* loops that left their event loop */
+    int tasks_left;         /* loops yet to run the posted task */
     pthread_mutex_t run_mu; /* one cc_server_run_on_workers at a time */
     /* HTTP/2 (h2.c): shared, read-only once the loops run */
     bool h2c;
@@ -272,10 +270,10 @@ struct cc_exchange {
     cc_match match;
     size_t extra_len; /* bytes used in loop->extra_headers */
     bool responded;
-    bool close;     /* HTTP/1: the connection ends after this answer */
-    bool send_body; /* not HEAD */
-    bool ka10;      /* HTTP/1.0 keep-alive to confirm */
-    bool failed;    /* the answer could not be written (out of memory) */
+    bool close;            /* HTTP/1: the connection ends after this answer */
+    bool send_body;        /* not HEAD */
+    bool ka10;             /* HTTP/1.0 keep-alive to confirm */
+    bool failed;           /* the answer could not be written (out of memory) */
     cc_deferred *deferred; /* set by cc_exchange_defer: answered later */
 };
 
@@ -296,9 +294,23 @@ static inline bool cc__is_token(const char *s, size_t n) {
         unsigned char c = (unsigned char)s[i];
         if (c <= 0x20 || c >= 0x7f) return false;
         switch (c) {
-        case '"': case '(': case ')': case ',': case '/': case ':': case ';': case '<': case '=':
-        case '>': case '?': case '@': case '[': case '\\': case ']': case '{': case '}':
-            return false;
+        case '"':
+        case '(':
+        case ')':
+        case ',':
+        case '/':
+        case ':':
+        case ';':
+        case '<':
+        case '=':
+        case '>':
+        case '?':
+        case '@':
+        case '[':
+        case '\\':
+        case ']':
+        case '{':
+        case '}': return false;
         default: break;
         }
     }

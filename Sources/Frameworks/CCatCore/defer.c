@@ -116,11 +116,16 @@ static bool reserve(cc_deferred *d, size_t need) {
 /* ------------------------------------------------------------------ */
 
 static void list_unlink(cc_loop *L, cc_deferred *d) {
-    if (d->prev) d->prev->next = d->next;
-    else if (d->on_live) L->dlive = d->next;
-    else L->dorphans = d->next;
-    if (d->next) d->next->prev = d->prev;
-    else if (d->on_live) L->dlive_tail = d->prev;
+    if (d->prev)
+        d->prev->next = d->next;
+    else if (d->on_live)
+        L->dlive = d->next;
+    else
+        L->dorphans = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else if (d->on_live)
+        L->dlive_tail = d->prev;
     d->prev = d->next = NULL;
 }
 
@@ -183,8 +188,10 @@ static void deliver(cc_loop *L, cc_deferred *d, bool timed_out) {
         ok = cc__emit(&ex, d->status, ctype, d->ctype_len, d->buf, d->hdr_len, d->buf + d->hdr_len + d->ctype_len,
                       d->body_len);
     }
-    if (st) cc__h2_deferred_done(c, st, ok);
-    else if (!ok || close) c->closing = true;
+    if (st)
+        cc__h2_deferred_done(c, st, ok);
+    else if (!ok || close)
+        c->closing = true;
     /* Flushed (with whatever else this batch adds) when the loop drives the
      * ready list; an HTTP/1.1 connection then parses what waited. */
     cc__conn_kick(c);
@@ -282,11 +289,15 @@ cc_deferred *cc_exchange_defer(cc_exchange *ex) {
     d->on_live = true;
     d->next = NULL;
     d->prev = L->dlive_tail;
-    if (L->dlive_tail) L->dlive_tail->next = d;
-    else L->dlive = d;
+    if (L->dlive_tail)
+        L->dlive_tail->next = d;
+    else
+        L->dlive = d;
     L->dlive_tail = d;
-    if (ex->stream) cc__h2_stream_defer(ex->stream, d);
-    else c->deferred = d; /* process_input stops at it */
+    if (ex->stream)
+        cc__h2_stream_defer(ex->stream, d);
+    else
+        c->deferred = d; /* process_input stops at it */
     c->ndeferred++;
     ex->deferred = d;
     ex->responded = true; /* no 500 for returning without an answer; cc_respond is ignored */
@@ -336,8 +347,10 @@ static void post(cc_deferred *d) {
     pthread_mutex_lock(&L->dmu);
     d->qnext = NULL;
     bool was_empty = L->dq_head == NULL;
-    if (L->dq_tail) L->dq_tail->qnext = d;
-    else L->dq_head = d;
+    if (L->dq_tail)
+        L->dq_tail->qnext = d;
+    else
+        L->dq_head = d;
     L->dq_tail = d;
     /* One wake-up per batch: a non-empty queue has one pending already.
      * Under the lock, so stop cannot close the eventfd under us. */
@@ -358,12 +371,13 @@ void cc_deferred_respond(cc_deferred *d, int status, const char *content_type, s
     }
     /* As cc_respond: a final status only, nothing in the content type that
      * could split the header block. */
-    bool invalid = status < 200 || status > 999 || (content_type && !cc__is_field_value(content_type, content_type_len)) ||
-                   (!body && body_len);
+    bool invalid = status < 200 || status > 999 ||
+                   (content_type && !cc__is_field_value(content_type, content_type_len)) || (!body && body_len);
     size_t ctype_len = content_type && !invalid ? content_type_len : 0;
     if (!invalid) {
         size_t at = d->hdr_len;
-        if (ctype_len > SIZE_MAX - at || body_len > SIZE_MAX - at - ctype_len || !reserve(d, at + ctype_len + body_len)) {
+        if (ctype_len > SIZE_MAX - at || body_len > SIZE_MAX - at - ctype_len ||
+            !reserve(d, at + ctype_len + body_len)) {
             invalid = true; /* out of memory: the core's 500 needs none */
             ctype_len = 0;
         } else {

@@ -32,9 +32,9 @@
 struct cc_h2_stream {
     cc_h2_stream *next, *prev; /* the connection's streams; the loop's pool through next */
     int32_t id;
-    uint16_t error;   /* status the core answers instead of routing (413, 431, 503); 0 if none */
-    bool complete;    /* END_STREAM received: the whole request is here */
-    bool answered;    /* a response was submitted, deferred, or the stream was given up */
+    uint16_t error;        /* status the core answers instead of routing (413, 431, 503); 0 if none */
+    bool complete;         /* END_STREAM received: the whole request is here */
+    bool answered;         /* a response was submitted, deferred, or the stream was given up */
     cc_deferred *deferred; /* the handler deferred: the answer comes later (defer.c) */
     bool has_method, has_path, has_authority, has_host, expect_continue;
     uint32_t head_bytes; /* field bytes counted against max_header_bytes */
@@ -68,8 +68,8 @@ struct cc_h2 {
     uint32_t payload_left; /* octets of the current frame's payload still to pass */
     uint8_t head[9];       /* the frame header being gathered */
     uint8_t head_len;
-    bool refused;          /* the guard ended the session: the rest of the input is dropped */
-    int32_t max_id;        /* the highest client stream id a HEADERS frame named */
+    bool refused;   /* the guard ended the session: the rest of the input is dropped */
+    int32_t max_id; /* the highest client stream id a HEADERS frame named */
     /* By stream number (id / 2) modulo the window: the client opened it (HEADERS),
      * the client ended its side itself (END_STREAM or RST_STREAM). */
     uint64_t opened[CC_H2_ID_WINDOW / 64], ended[CC_H2_ID_WINDOW / 64];
@@ -140,8 +140,10 @@ static void stream_release(cc_conn *c, cc_h2_stream *st) {
      * came: it will be dropped. */
     if (st->deferred) cc__defer_orphan(st->deferred);
     st->deferred = NULL;
-    if (st->prev) st->prev->next = st->next;
-    else h->streams = st->next;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        h->streams = st->next;
     if (st->next) st->next->prev = st->prev;
     stream_drop_body(h, st);
     if (L->h2_npool >= CC_H2_STREAM_POOL_MAX) {
@@ -200,9 +202,7 @@ static int64_t hbuf_put(cc_h2_stream *st, const uint8_t *p, size_t n) {
 /* Answering a stream                                                   */
 /* ------------------------------------------------------------------ */
 
-static cc_slice hslice(const cc_h2_stream *st, uint32_t at, uint32_t len) {
-    return (cc_slice){st->hbuf + at, len};
-}
+static cc_slice hslice(const cc_h2_stream *st, uint32_t at, uint32_t len) { return (cc_slice){st->hbuf + at, len}; }
 
 static void fill_request(const cc_h2_stream *st, cc_request *req) {
     req->method_text = st->has_method ? hslice(st, st->method_at, st->method_len) : (cc_slice){"", 0};
@@ -277,8 +277,8 @@ static void answer(cc_conn *c, cc_h2_stream *st) {
     stream_drop_body(c->h2, st);
 }
 
-static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
-                         uint32_t *data_flags, nghttp2_data_source *source, void *user_data) {
+static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length, uint32_t *data_flags,
+                         nghttp2_data_source *source, void *user_data) {
     (void)session;
     (void)stream_id;
     (void)user_data;
@@ -312,8 +312,8 @@ static inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* Names we pass are lowercase literals that outlive the frame; values are
  * copied by nghttp2 unless flagged. */
-#define NV_LIT(name, value, value_len, flags)                                                         \
-    ((nghttp2_nv){(uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, (value_len),                \
+#define NV_LIT(name, value, value_len, flags)                                                                          \
+    ((nghttp2_nv){(uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, (value_len),                                \
                   (uint8_t)(NGHTTP2_NV_FLAG_NO_COPY_NAME | (flags))})
 
 bool cc__h2_submit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
@@ -622,8 +622,10 @@ static inline uint32_t id_bit(int32_t id) { return ((uint32_t)id >> 1) % CC_H2_I
 static inline bool bit_get(const uint64_t *set, uint32_t i) { return (set[i >> 6] >> (i & 63)) & 1u; }
 
 static inline void bit_put(uint64_t *set, uint32_t i, bool on) {
-    if (on) set[i >> 6] |= 1ull << (i & 63);
-    else set[i >> 6] &= ~(1ull << (i & 63));
+    if (on)
+        set[i >> 6] |= 1ull << (i & 63);
+    else
+        set[i >> 6] &= ~(1ull << (i & 63));
 }
 
 /* A client stream id at or below the highest, still in the window. */
@@ -687,8 +689,7 @@ static uint32_t guard_frame(cc_conn *c, uint8_t type, uint8_t flags, int32_t id)
     case NGHTTP2_RST_STREAM:
         if (id_known(h, id)) bit_put(h->ended, id_bit(id), true);
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
     if (flags & NGHTTP2_FLAG_END_STREAM) bit_put(h->ended, id_bit(id), true);
     return 0;

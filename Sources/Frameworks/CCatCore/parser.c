@@ -42,10 +42,10 @@ enum { C_TCHAR = 1, C_FVAL = 2, C_TARGET = 4, C_HEX = 8 };
  */
 #define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
 #define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
-#define IS_TCHAR(c)                                                                                   \
-    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||           \
-     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||             \
-     (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define IS_TCHAR(c)                                                                                                    \
+    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' ||               \
+     (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`' ||  \
+     (c) == '|' || (c) == '~')
 /*
  * RFC 9110 §5.5:
  *   field-value = *field-content
@@ -58,8 +58,8 @@ enum { C_TCHAR = 1, C_FVAL = 2, C_TARGET = 4, C_HEX = 8 };
 /* request-target bytes: anything visible; obs-text tolerated (raw UTF-8 paths). */
 #define IS_TARGET(c) ((c) > 0x20 && (c) != 0x7f)
 #define IS_HEX(c) (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
-#define CLS(c)                                                                                        \
-    (uint8_t)((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_FVAL(c) ? C_FVAL : 0) | (IS_TARGET(c) ? C_TARGET : 0) | \
+#define CLS(c)                                                                                                         \
+    (uint8_t)((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_FVAL(c) ? C_FVAL : 0) | (IS_TARGET(c) ? C_TARGET : 0) |                \
               (IS_HEX(c) ? C_HEX : 0))
 #define R4(b) CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
 #define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)
@@ -74,8 +74,7 @@ static inline unsigned hexval(unsigned char c) {
 
 static inline bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
-const char *const cc__method_names[CC_METHOD_COUNT] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
-                                                       "OPTIONS"};
+const char *const cc__method_names[CC_METHOD_COUNT] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
 
 cc_method cc__method_from(const char *m, size_t n) {
     /* Methods are case-sensitive (RFC 9110 §9.1). */
@@ -176,8 +175,7 @@ static int parse_request_line(const char *buf, size_t s, size_t lf, rline *out) 
     /* The version is checked before the target's form so that an HTTP/2
      * connection preface ("PRI * HTTP/2.0") gets 505, not 400. */
     const char *v = buf + j + 1;
-    if (e - (j + 1) != 8 || memcmp(v, "HTTP/", 5) != 0 || !IS_DIGIT(v[5]) || v[6] != '.' || !IS_DIGIT(v[7]))
-        return BAD;
+    if (e - (j + 1) != 8 || memcmp(v, "HTTP/", 5) != 0 || !IS_DIGIT(v[5]) || v[6] != '.' || !IS_DIGIT(v[7])) return BAD;
     if (v[5] != '1' || v[7] > '1') return CC_PARSE_VERSION_NOT_SUPPORTED;
     out->minor = (uint8_t)(v[7] - '0');
 
@@ -197,8 +195,7 @@ static int parse_request_line(const char *buf, size_t s, size_t lf, rline *out) 
         size_t k = 0;
         if (IS_ALPHA(tg[0])) {
             k = 1;
-            while (k < tn && (IS_ALPHA(tg[k]) || IS_DIGIT(tg[k]) || tg[k] == '+' || tg[k] == '-' || tg[k] == '.'))
-                k++;
+            while (k < tn && (IS_ALPHA(tg[k]) || IS_DIGIT(tg[k]) || tg[k] == '+' || tg[k] == '-' || tg[k] == '.')) k++;
         }
         if (k > 0 && k + 3 <= tn && memcmp(tg + k, "://", 3) == 0) {
             size_t a = k + 3;
@@ -349,22 +346,22 @@ typedef struct framing {
 /* Calls fn for every non-empty element of a comma list (RFC 9110 §5.6.1:
  *   #element => [ element ] *( OWS "," OWS [ element ] )
  * empty elements are ignored as the RFC asks). */
-#define FOR_EACH_LIST_ELEMENT(v, n, el, el_len, body)                                       \
-    do {                                                                                    \
-        size_t i_ = 0;                                                                      \
-        while (i_ < (n)) {                                                                  \
-            size_t s_ = i_;                                                                 \
-            while (i_ < (n) && (v)[i_] != ',') i_++;                                        \
-            size_t e_ = i_;                                                                 \
-            while (s_ < e_ && is_ows((unsigned char)(v)[s_])) s_++;                         \
-            while (e_ > s_ && is_ows((unsigned char)(v)[e_ - 1])) e_--;                     \
-            if (e_ > s_) {                                                                  \
-                const char *el = (v) + s_;                                                  \
-                size_t el_len = e_ - s_;                                                    \
-                body                                                                        \
-            }                                                                               \
-            i_++;                                                                           \
-        }                                                                                   \
+#define FOR_EACH_LIST_ELEMENT(v, n, el, el_len, body)                                                                  \
+    do {                                                                                                               \
+        size_t i_ = 0;                                                                                                 \
+        while (i_ < (n)) {                                                                                             \
+            size_t s_ = i_;                                                                                            \
+            while (i_ < (n) && (v)[i_] != ',') i_++;                                                                   \
+            size_t e_ = i_;                                                                                            \
+            while (s_ < e_ && is_ows((unsigned char)(v)[s_])) s_++;                                                    \
+            while (e_ > s_ && is_ows((unsigned char)(v)[e_ - 1])) e_--;                                                \
+            if (e_ > s_) {                                                                                             \
+                const char *el = (v) + s_;                                                                             \
+                size_t el_len = e_ - s_;                                                                               \
+                body                                                                                                   \
+            }                                                                                                          \
+            i_++;                                                                                                      \
+        }                                                                                                              \
     } while (0)
 
 /*
@@ -429,8 +426,10 @@ static int parse_transfer_encoding(const char *v, size_t n, framing *f) {
 /* RFC 9110 §7.6.1:  Connection = #connection-option ; connection-option = token */
 static void parse_connection(const char *v, size_t n, framing *f) {
     FOR_EACH_LIST_ELEMENT(v, n, el, el_len, {
-        if (el_len == 5 && cc__ieq(el, "close", 5)) f->conn_close = true;
-        else if (el_len == 10 && cc__ieq(el, "keep-alive", 10)) f->conn_keep_alive = true;
+        if (el_len == 5 && cc__ieq(el, "close", 5))
+            f->conn_close = true;
+        else if (el_len == 10 && cc__ieq(el, "keep-alive", 10))
+            f->conn_keep_alive = true;
     });
 }
 
@@ -601,10 +600,10 @@ static int64_t decode_chunked(cc_parser *p, char *buf, size_t len) {
     const uint64_t max_body = p->limits.max_body_bytes;
     int64_t verdict = 0;
 
-#define SIZE_LINE_DONE()                                                                            \
-    do {                                                                                            \
-        p->chunk_state = p->chunk_remaining == 0 ? CH_TRAILER : CH_DATA;                            \
-        p->chunk_aux = 0;                                                                           \
+#define SIZE_LINE_DONE()                                                                                               \
+    do {                                                                                                               \
+        p->chunk_state = p->chunk_remaining == 0 ? CH_TRAILER : CH_DATA;                                               \
+        p->chunk_aux = 0;                                                                                              \
     } while (0)
 
     while (r < len && verdict == 0) {
@@ -636,27 +635,39 @@ static int64_t decode_chunked(cc_parser *p, char *buf, size_t len) {
             }
             p->chunk_aux = 0;
             r++;
-            if (c == ';') p->chunk_state = CH_EXT;
-            else if (is_ows(c)) p->chunk_state = CH_SIZE_WS;
-            else if (c == '\r') p->chunk_state = CH_SIZE_LF;
-            else if (c == '\n') SIZE_LINE_DONE();
-            else verdict = BAD;
+            if (c == ';')
+                p->chunk_state = CH_EXT;
+            else if (is_ows(c))
+                p->chunk_state = CH_SIZE_WS;
+            else if (c == '\r')
+                p->chunk_state = CH_SIZE_LF;
+            else if (c == '\n')
+                SIZE_LINE_DONE();
+            else
+                verdict = BAD;
             break;
         case CH_SIZE_WS: /* BWS is only allowed before ";" */
             r++;
-            if (c == ';') p->chunk_state = CH_EXT;
-            else if (!is_ows(c) || ++p->chunk_aux > CC_MAX_CHUNK_EXT) verdict = BAD;
+            if (c == ';')
+                p->chunk_state = CH_EXT;
+            else if (!is_ows(c) || ++p->chunk_aux > CC_MAX_CHUNK_EXT)
+                verdict = BAD;
             break;
         case CH_EXT:
             r++;
-            if (c == '\r') p->chunk_state = CH_SIZE_LF;
-            else if (c == '\n') SIZE_LINE_DONE();
-            else if (!(cls[c] & C_FVAL) || ++p->chunk_aux > CC_MAX_CHUNK_EXT) verdict = BAD;
+            if (c == '\r')
+                p->chunk_state = CH_SIZE_LF;
+            else if (c == '\n')
+                SIZE_LINE_DONE();
+            else if (!(cls[c] & C_FVAL) || ++p->chunk_aux > CC_MAX_CHUNK_EXT)
+                verdict = BAD;
             break;
         case CH_SIZE_LF:
             r++;
-            if (c == '\n') SIZE_LINE_DONE();
-            else verdict = BAD; /* bare CR */
+            if (c == '\n')
+                SIZE_LINE_DONE();
+            else
+                verdict = BAD; /* bare CR */
             break;
         case CH_DATA: {
             size_t n = len - r;
@@ -671,14 +682,19 @@ static int64_t decode_chunked(cc_parser *p, char *buf, size_t len) {
         }
         case CH_DATA_END:
             r++;
-            if (c == '\r') p->chunk_state = CH_DATA_LF;
-            else if (c == '\n') p->chunk_state = CH_SIZE_START;
-            else verdict = BAD;
+            if (c == '\r')
+                p->chunk_state = CH_DATA_LF;
+            else if (c == '\n')
+                p->chunk_state = CH_SIZE_START;
+            else
+                verdict = BAD;
             break;
         case CH_DATA_LF:
             r++;
-            if (c == '\n') p->chunk_state = CH_SIZE_START;
-            else verdict = BAD;
+            if (c == '\n')
+                p->chunk_state = CH_SIZE_START;
+            else
+                verdict = BAD;
             break;
         case CH_TRAILER: {
             /* The trailer section (incl. its final empty line) must fit in

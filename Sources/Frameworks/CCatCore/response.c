@@ -204,8 +204,10 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
         p = PUTLIT(p, "\r\n");
     }
     if (extra_len) p = put(p, extra, extra_len);
-    if (close) p = PUTLIT(p, "Connection: close\r\n");
-    else if (keep_alive_10) p = PUTLIT(p, "Connection: keep-alive\r\n");
+    if (close)
+        p = PUTLIT(p, "Connection: close\r\n");
+    else if (keep_alive_10)
+        p = PUTLIT(p, "Connection: keep-alive\r\n");
     p = PUTLIT(p, "\r\n");
     if (send_body && body_len) p = put(p, body, body_len);
     c->wlen += (size_t)(p - start);
@@ -238,16 +240,16 @@ static const char json_type[] = "application/json";
 bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len,
                      bool keep_alive_10) {
     const char *msg = error_json(status);
-    return cc__write_response(c, status, json_type, sizeof json_type - 1, extra, extra_len, msg, strlen(msg),
-                              send_body, close, keep_alive_10);
+    return cc__write_response(c, status, json_type, sizeof json_type - 1, extra, extra_len, msg, strlen(msg), send_body,
+                              close, keep_alive_10);
 }
 
 /* ------------------------------------------------------------------ */
 /* Routing and the exchange                                             */
 /* ------------------------------------------------------------------ */
 
-bool cc__emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
-                 size_t extra_len, const void *body, size_t body_len) {
+bool cc__emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra, size_t extra_len,
+              const void *body, size_t body_len) {
     if (ex->stream) return cc__h2_submit(ex, status, ctype, ctype_len, extra, extra_len, body, body_len);
     return cc__write_response(ex->conn, status, ctype, ctype_len, extra, extra_len, body, body_len, ex->send_body,
                               ex->close, ex->ka10);
@@ -347,7 +349,7 @@ void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t co
         ok = cc__answer_error(ex, 500, NULL, 0);
     } else {
         ok = cc__emit(ex, status, content_type, content_type_len, ex->conn->loop->extra_headers, ex->extra_len, body,
-                  body_len);
+                      body_len);
     }
     if (!ok) ex->failed = true;
 }

@@ -37,8 +37,8 @@ typedef struct rnode {
     nkind kind;
     const char *label; /* N_STATIC: literal bytes (into a pattern copy) */
     uint32_t label_len;
-    cc_slice pname;     /* parameters: name (into a pattern copy) */
-    const char *origin; /* parameters: pattern that introduced the node */
+    cc_slice pname;      /* parameters: name (into a pattern copy) */
+    const char *origin;  /* parameters: pattern that introduced the node */
     struct rnode **kids; /* N_STATIC children, distinct first bytes */
     uint32_t nkids, capkids;
     struct rnode *int_kid, *str_kid, *path_kid;
@@ -143,17 +143,17 @@ void cc_router_destroy(cc_router *r) {
 /* ------------------------------------------------------------------ */
 
 typedef struct token {
-    nkind kind;       /* N_STATIC: literal text; else a parameter */
-    const char *s;    /* literal text, or the whole "{...}" */
+    nkind kind;    /* N_STATIC: literal text; else a parameter */
+    const char *s; /* literal text, or the whole "{...}" */
     size_t n;
     cc_slice name;
 } token;
 
 #define MAX_TOKENS (2 * CC_MAX_PARAMS + 2)
 
-#define ERR(...)                                                                                   \
-    do {                                                                                              \
-        if (err && err_len) snprintf(err, err_len, __VA_ARGS__);                                      \
+#define ERR(...)                                                                                                       \
+    do {                                                                                                               \
+        if (err && err_len) snprintf(err, err_len, __VA_ARGS__);                                                       \
     } while (0)
 
 static const char *type_suffix(nkind k) { return k == N_INT ? ":int" : k == N_PATH ? ":path" : ""; }
@@ -195,9 +195,12 @@ static int tokenize(const char *pat, token *toks, size_t *ntoks, char *err, size
         if (colon) {
             size_t tl = (size_t)(pat + close - (colon + 1));
             const char *t = colon + 1;
-            if (tl == 3 && memcmp(t, "int", 3) == 0) kind = N_INT;
-            else if (tl == 4 && memcmp(t, "path", 4) == 0) kind = N_PATH;
-            else if ((tl == 3 && memcmp(t, "str", 3) == 0) || (tl == 6 && memcmp(t, "string", 6) == 0)) kind = N_STR;
+            if (tl == 3 && memcmp(t, "int", 3) == 0)
+                kind = N_INT;
+            else if (tl == 4 && memcmp(t, "path", 4) == 0)
+                kind = N_PATH;
+            else if ((tl == 3 && memcmp(t, "str", 3) == 0) || (tl == 6 && memcmp(t, "string", 6) == 0))
+                kind = N_STR;
             else {
                 ERR("invalid route pattern \"%s\": unknown parameter type in \"%.*s\" "
                     "(use {name}, {name:int} or {name:path})",
@@ -225,9 +228,9 @@ static int tokenize(const char *pat, token *toks, size_t *ntoks, char *err, size
             return -1;
         }
         for (size_t k = 0; k < nt; k++)
-            if (toks[k].kind != N_STATIC && toks[k].name.len == name_len && memcmp(toks[k].name.at, name, name_len) == 0) {
-                ERR("invalid route pattern \"%s\": parameter name \"%.*s\" is used twice", pat,
-                             (int)name_len, name);
+            if (toks[k].kind != N_STATIC && toks[k].name.len == name_len &&
+                memcmp(toks[k].name.at, name, name_len) == 0) {
+                ERR("invalid route pattern \"%s\": parameter name \"%.*s\" is used twice", pat, (int)name_len, name);
                 return -1;
             }
         toks[nt++] = (token){kind, pat + s, close + 1 - s, {name, (uint32_t)name_len}};
@@ -283,11 +286,12 @@ static int walk(cc_router *r, const char *pat, const token *toks, size_t nt, boo
         }
         /* a parameter at the position after cur's label */
         rnode **slot = param_slot(cur, tk->kind);
-        if (*slot && !((*slot)->pname.len == tk->name.len && memcmp((*slot)->pname.at, tk->name.at, tk->name.len) == 0)) {
+        if (*slot &&
+            !((*slot)->pname.len == tk->name.len && memcmp((*slot)->pname.at, tk->name.at, tk->name.len) == 0)) {
             ERR("route \"%s\" conflicts with \"%s\": parameters {%.*s%s} and {%.*s%s} are at the same "
-                         "position and must have the same name",
-                         pat, (*slot)->origin, (int)tk->name.len, tk->name.at, type_suffix(tk->kind),
-                         (int)(*slot)->pname.len, (*slot)->pname.at, type_suffix(tk->kind));
+                "position and must have the same name",
+                pat, (*slot)->origin, (int)tk->name.len, tk->name.at, type_suffix(tk->kind), (int)(*slot)->pname.len,
+                (*slot)->pname.at, type_suffix(tk->kind));
             return -1;
         }
         static const nkind kinds[3] = {N_INT, N_STR, N_PATH};
@@ -296,9 +300,9 @@ static int walk(cc_router *r, const char *pat, const token *toks, size_t nt, boo
             if (kinds[k] == tk->kind || !o) continue;
             if (o->pname.len == tk->name.len && memcmp(o->pname.at, tk->name.at, tk->name.len) == 0) {
                 ERR("route \"%s\" conflicts with \"%s\": parameters {%.*s%s} and {%.*s%s} are at the same "
-                             "position with the same name but different types",
-                             pat, o->origin, (int)tk->name.len, tk->name.at, type_suffix(tk->kind), (int)o->pname.len,
-                             o->pname.at, type_suffix(o->kind));
+                    "position with the same name but different types",
+                    pat, o->origin, (int)tk->name.len, tk->name.at, type_suffix(tk->kind), (int)o->pname.len,
+                    o->pname.at, type_suffix(o->kind));
                 return -1;
             }
         }
@@ -325,8 +329,7 @@ int cc_router_add(cc_router *r, cc_method method, const char *pattern, int32_t h
         return -1;
     }
     if (method <= CC_METHOD_OTHER || method >= CC_METHOD_COUNT) {
-        ERR("route \"%s\": the method must be one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS",
-             pattern);
+        ERR("route \"%s\": the method must be one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS", pattern);
         return -1;
     }
     if (handler_id < 0) {

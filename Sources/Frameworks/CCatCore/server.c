@@ -37,9 +37,7 @@ static _Thread_local cc_loop *tls_loop; /* the loop running on this thread, if a
 void cc__loop_wake(cc_loop *L) {
     uint64_t one = 1;
     ssize_t n;
-    do {
-        n = write(L->wfd, &one, sizeof one);
-    } while (n < 0 && errno == EINTR);
+    do { n = write(L->wfd, &one, sizeof one); } while (n < 0 && errno == EINTR);
     /* EAGAIN means the counter is already non-zero: the loop will wake. */
 }
 
@@ -141,8 +139,7 @@ static void drain_wake(cc_loop *L) {
     uint64_t v;
     /* Reset the counter before looking at the queues: a completion posted
      * after this read wakes us again, none is missed. */
-    while (read(L->wfd, &v, sizeof v) < 0 && errno == EINTR) {
-    }
+    while (read(L->wfd, &v, sizeof v) < 0 && errno == EINTR) {}
     run_posted_task(L);
     cc__defer_drain(L);
 }
@@ -170,9 +167,12 @@ static void *loop_main(void *arg) {
         cc__loop_clock(L);
         for (int i = 0; i < n; i++) {
             int tag = *(const int *)evs[i].data.ptr;
-            if (tag == CC_TAG_CONN) cc__conn_event(evs[i].data.ptr, evs[i].events);
-            else if (tag == CC_TAG_LISTEN) accept_all(L);
-            else drain_wake(L);
+            if (tag == CC_TAG_CONN)
+                cc__conn_event(evs[i].data.ptr, evs[i].events);
+            else if (tag == CC_TAG_LISTEN)
+                accept_all(L);
+            else
+                drain_wake(L);
         }
         if (L->ready) {
             cc_conn *c = L->ready;
@@ -246,8 +246,10 @@ static int parse_host(const char *host, uint16_t port, addr *a) {
 }
 
 static void set_port(addr *a, uint16_t port) {
-    if (a->family == AF_INET) ((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
-    else ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+    if (a->family == AF_INET)
+        ((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
 }
 
 static void bind_error(char *err, size_t err_len, int e, const char *host, unsigned port) {
@@ -345,10 +347,10 @@ static void join_all(cc_server *s) {
         if (s->loops[i].thread_started) pthread_join(s->loops[i].thread, NULL);
 }
 
-#define FAIL(...)                                                                                      \
-    do {                                                                                               \
-        if (err && err_len) snprintf(err, err_len, __VA_ARGS__);                                       \
-        goto fail;                                                                                     \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        if (err && err_len) snprintf(err, err_len, __VA_ARGS__);                                                       \
+        goto fail;                                                                                                     \
     } while (0)
 
 int cc_server_start(const cc_server_config *config, const cc_router *router, cc_server **out, char *err,
@@ -360,15 +362,16 @@ int cc_server_start(const cc_server_config *config, const cc_router *router, cc_
         return -1;
     }
     if (config->workers < 1 || config->workers > MAX_WORKERS) {
-        if (err && err_len) snprintf(err, err_len, "workers must be between 1 and %d (got %d)", MAX_WORKERS, config->workers);
+        if (err && err_len)
+            snprintf(err, err_len, "workers must be between 1 and %d (got %d)", MAX_WORKERS, config->workers);
         return -1;
     }
     const char *host = config->host ? config->host : "127.0.0.1";
     addr a;
     if (parse_host(host, config->port, &a) != 0) {
         if (err && err_len)
-            snprintf(err, err_len, "invalid host \"%s\": expected a numeric IPv4 or IPv6 address such as 127.0.0.1 or ::1",
-                     host);
+            snprintf(err, err_len,
+                     "invalid host \"%s\": expected a numeric IPv4 or IPv6 address such as 127.0.0.1 or ::1", host);
         return -1;
     }
     const char *name = config->server_name ? config->server_name : "ccore";
@@ -446,7 +449,8 @@ int cc_server_start(const cc_server_config *config, const cc_router *router, cc_
         if (L->epfd < 0 || L->wfd < 0) FAIL("cannot create epoll/eventfd: %s", strerror(errno));
         struct epoll_event lev = {.events = EPOLLIN | EPOLLET, .data.ptr = &L->tag_listen};
         struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &L->tag_wake};
-        if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->lfd, &lev) != 0 || epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wfd, &wev) != 0)
+        if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->lfd, &lev) != 0 ||
+            epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->wfd, &wev) != 0)
             FAIL("epoll_ctl: %s", strerror(errno));
     }
     s->port = (uint16_t)port;
@@ -474,8 +478,7 @@ uint16_t cc_server_port(const cc_server *s) { return s ? s->port : 0; }
 uint64_t cc_server_requests(const cc_server *s) {
     if (!s) return 0;
     uint64_t total = 0;
-    for (int i = 0; i < s->nloops; i++)
-        total += atomic_load_explicit(&s->loops[i].responses, memory_order_relaxed);
+    for (int i = 0; i < s->nloops; i++) total += atomic_load_explicit(&s->loops[i].responses, memory_order_relaxed);
     return total;
 }
 

@@ -64,9 +64,7 @@ static int bio_fd(BIO *b) { return (int)(intptr_t)BIO_get_data(b); }
 static int bio_write(BIO *b, const char *data, int len) {
     BIO_clear_retry_flags(b);
     ssize_t n;
-    do {
-        n = send(bio_fd(b), data, (size_t)len, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    do { n = send(bio_fd(b), data, (size_t)len, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
     return (int)n;
 }
@@ -74,9 +72,7 @@ static int bio_write(BIO *b, const char *data, int len) {
 static int bio_read(BIO *b, char *out, int len) {
     BIO_clear_retry_flags(b);
     ssize_t n;
-    do {
-        n = recv(bio_fd(b), out, (size_t)len, 0);
-    } while (n < 0 && errno == EINTR);
+    do { n = recv(bio_fd(b), out, (size_t)len, 0); } while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
     return (int)n;
 }
@@ -186,7 +182,8 @@ bool cc__tls_setup(cc_server *s, const cc_server_config *cfg, char *err, size_t 
     bool pem = cfg->tls_cert_pem || cfg->tls_key_pem, file = cfg->tls_cert_file || cfg->tls_key_file;
     if (!pem && !file) return true; /* cleartext */
     if (pem && file) {
-        if (err && err_len) snprintf(err, err_len, "give the TLS certificate and key as PEM text or as files, not both");
+        if (err && err_len)
+            snprintf(err, err_len, "give the TLS certificate and key as PEM text or as files, not both");
         return false;
     }
     if (pem ? !(cfg->tls_cert_pem && cfg->tls_key_pem) : !(cfg->tls_cert_file && cfg->tls_key_file)) {
@@ -239,9 +236,8 @@ bool cc__tls_setup(cc_server *s, const cc_server_config *cfg, char *err, size_t 
     }
 
     BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ccatcore socket");
-    if (!m || !BIO_meth_set_write(m, bio_write) || !BIO_meth_set_read(m, bio_read) ||
-        !BIO_meth_set_ctrl(m, bio_ctrl) || !BIO_meth_set_create(m, bio_create) ||
-        !BIO_meth_set_destroy(m, bio_destroy)) {
+    if (!m || !BIO_meth_set_write(m, bio_write) || !BIO_meth_set_read(m, bio_read) || !BIO_meth_set_ctrl(m, bio_ctrl) ||
+        !BIO_meth_set_create(m, bio_create) || !BIO_meth_set_destroy(m, bio_destroy)) {
         BIO_meth_free(m);
         ssl_error(err, err_len, "cannot create the socket BIO");
         return false;
@@ -358,4 +354,3 @@ void cc__tls_free(cc_conn *c) {
     SSL_free(c->ssl); /* frees the BIO too */
     c->ssl = NULL;
 }
-

@@ -63,14 +63,19 @@ public final class CCoreApp: @unchecked Sendable {
     }
 
     /// Registers a route; its middleware chain is sorted by priority now, once.
-    func route(_ method: cc_method, _ pattern: String, middleware: [CCoreMiddleware], _ handler: @escaping Handler) throws {
+    func route(_ method: cc_method, _ pattern: String, middleware: [CCoreMiddleware], _ handler: @escaping Handler)
+        throws
+    {
         var message = [CChar](repeating: 0, count: 256)
         let id = Int32(routes.count)
         let rc = cc_router_add(router, method, pattern, id, &message, message.count)
         guard rc == 0 else {
-            throw RouteError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw RouteError(
+                description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        routes.append(CCoreRoute(handler: handler, chain: middleware.sorted { $0.priority < $1.priority },
-                                 observer: observing?.observer(method: Self.methodName(method), pattern: pattern)))
+        routes.append(
+            CCoreRoute(
+                handler: handler, chain: middleware.sorted { $0.priority < $1.priority },
+                observer: observing?.observer(method: Self.methodName(method), pattern: pattern)))
     }
 }

@@ -19,11 +19,13 @@ public struct CCoreConfiguration: Sendable {
     /// Runs first on every loop thread.
     public var onThreadStart: (@Sendable () -> Void)?
 
-    public init(host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1,
-                maxHeaderBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 1 << 20,
-                maxConnectionsPerWorker: Int = 10_000, headerTimeoutMilliseconds: Int = 10_000,
-                keepAliveTimeoutMilliseconds: Int = 60_000, serverName: String = "ccore",
-                h2c: Bool = false, tls: CCoreTLS? = nil, onThreadStart: (@Sendable () -> Void)? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1,
+        maxHeaderBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 1 << 20,
+        maxConnectionsPerWorker: Int = 10_000, headerTimeoutMilliseconds: Int = 10_000,
+        keepAliveTimeoutMilliseconds: Int = 60_000, serverName: String = "ccore",
+        h2c: Bool = false, tls: CCoreTLS? = nil, onThreadStart: (@Sendable () -> Void)? = nil
+    ) {
         self.host = host
         self.port = port
         self.workers = workers

@@ -38,29 +38,39 @@ public final class CCoreContainer: @unchecked Sendable {
     public init() { pthread_mutex_init(&singletonLock, nil) }
     deinit { pthread_mutex_destroy(&singletonLock) }
 
-    public func register<T: AnyObject>(_ type: T.Type, scope: Scope, dependsOn: [Any.Type] = [],
-                                       release: ((T) -> Void)? = nil, _ make: @escaping (Dependencies) -> T) {
+    public func register<T: AnyObject>(
+        _ type: T.Type, scope: Scope, dependsOn: [Any.Type] = [],
+        release: ((T) -> Void)? = nil, _ make: @escaping (Dependencies) -> T
+    ) {
         precondition(!compiled, "register services before compiling")
-        services.append(Service(name: "\(T.self)", key: ObjectIdentifier(T.self), scope: scope,
-                                dependencies: dependsOn.map { ObjectIdentifier($0) }, isAsync: false,
-                                make: { make($0) }, makeAsync: nil, release: release.map { r in { r($0 as! T) } }))
+        services.append(
+            Service(
+                name: "\(T.self)", key: ObjectIdentifier(T.self), scope: scope,
+                dependencies: dependsOn.map { ObjectIdentifier($0) }, isAsync: false,
+                make: { make($0) }, makeAsync: nil, release: release.map { r in { r($0 as! T) } }))
     }
 
     /// A service made by an async factory; a sync handler waits for it through its loop's bridge.
-    public func registerAsync<T: AnyObject & Sendable>(_ type: T.Type, scope: Scope, dependsOn: [Any.Type] = [],
-                                                       _ make: @escaping @Sendable ([AnyObject]) async -> T) {
+    public func registerAsync<T: AnyObject & Sendable>(
+        _ type: T.Type, scope: Scope, dependsOn: [Any.Type] = [],
+        _ make: @escaping @Sendable ([AnyObject]) async -> T
+    ) {
         precondition(!compiled, "register services before compiling")
-        services.append(Service(name: "\(T.self)", key: ObjectIdentifier(T.self), scope: scope,
-                                dependencies: dependsOn.map { ObjectIdentifier($0) }, isAsync: true,
-                                make: { _ in fatalError("async service made synchronously") }, makeAsync: { await make($0) },
-                                release: nil))
+        services.append(
+            Service(
+                name: "\(T.self)", key: ObjectIdentifier(T.self), scope: scope,
+                dependencies: dependsOn.map { ObjectIdentifier($0) }, isAsync: true,
+                make: { _ in fatalError("async service made synchronously") }, makeAsync: { await make($0) },
+                release: nil))
     }
 
     /// Checks the graph and builds the plans: every dependency registered, no cycle.
     public func compile() throws {
         guard !compiled else { return }
         for (i, service) in services.enumerated() {
-            guard index[service.key] == nil else { throw RegistrationError(description: "\(service.name) is registered twice") }
+            guard index[service.key] == nil else {
+                throw RegistrationError(description: "\(service.name) is registered twice")
+            }
             index[service.key] = i
         }
         dependencyIndices = try services.map { service in
@@ -98,12 +108,16 @@ public final class CCoreContainer: @unchecked Sendable {
 
     /// Resolves `T` for the request whose instances live in `scope`; `runner`
     /// waits for async factories.
-    public func resolve<T>(_ type: T.Type, scope: CCoreRequestScope, async runner: (@escaping @Sendable () async -> AnyObject) -> AnyObject) -> T {
+    public func resolve<T>(
+        _ type: T.Type, scope: CCoreRequestScope, async runner: (@escaping @Sendable () async -> AnyObject) -> AnyObject
+    ) -> T {
         guard let i = index[ObjectIdentifier(T.self)] else { fatalError("\(T.self) is not registered") }
         return resolve(i, scope: scope, runner: runner) as! T
     }
 
-    private func resolve(_ i: Int, scope: CCoreRequestScope, runner: (@escaping @Sendable () async -> AnyObject) -> AnyObject) -> AnyObject {
+    private func resolve(
+        _ i: Int, scope: CCoreRequestScope, runner: (@escaping @Sendable () async -> AnyObject) -> AnyObject
+    ) -> AnyObject {
         let service = services[i]
         switch service.scope {
         case .singleton:
@@ -131,7 +145,9 @@ public final class CCoreContainer: @unchecked Sendable {
         }
     }
 
-    private func make(_ i: Int, scope: CCoreRequestScope, runner: (@escaping @Sendable () async -> AnyObject) -> AnyObject) -> AnyObject {
+    private func make(
+        _ i: Int, scope: CCoreRequestScope, runner: (@escaping @Sendable () async -> AnyObject) -> AnyObject
+    ) -> AnyObject {
         let dependencies = dependencyIndices[i].map { resolve($0, scope: scope, runner: runner) }
         let service = services[i]
         if let makeAsync = service.makeAsync {
@@ -169,5 +185,5 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -9,7 +9,10 @@ public struct CCoreLaterAnswer: Sendable {
     public var body: [UInt8]
     public var headers: [(name: String, value: String)]
 
-    public init(status: Int = 200, contentType: String = "application/json", body: [UInt8], headers: [(name: String, value: String)] = []) {
+    public init(
+        status: Int = 200, contentType: String = "application/json", body: [UInt8],
+        headers: [(name: String, value: String)] = []
+    ) {
         self.status = status
         self.contentType = contentType
         self.body = body
@@ -55,8 +58,9 @@ extension CCoreExchange {
     public func respondRaw(status: Int, contentType: String, body: UnsafeRawBufferPointer) {
         var type = contentType
         type.withUTF8 { ct in
-            cc_respond(raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
-                       body.baseAddress, body.count)
+            cc_respond(
+                raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
+                body.baseAddress, body.count)
         }
         scratch.observer?.answered(status: status, nanoseconds: Clock.monotonicNanos() - scratch.context.startedAt)
     }
@@ -74,16 +78,18 @@ final class DeferredHandle: @unchecked Sendable {
             var value = value
             name.withUTF8 { n in
                 value.withUTF8 { v in
-                    _ = cc_deferred_add_header(handle, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self), n.count,
-                                               UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self), v.count)
+                    _ = cc_deferred_add_header(
+                        handle, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self), n.count,
+                        UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self), v.count)
                 }
             }
         }
         var type = answer.contentType
         type.withUTF8 { ct in
             answer.body.withUnsafeBytes { body in
-                cc_deferred_respond(handle, Int32(answer.status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                    ct.count, body.baseAddress, body.count)
+                cc_deferred_respond(
+                    handle, Int32(answer.status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self),
+                    ct.count, body.baseAddress, body.count)
             }
         }
     }

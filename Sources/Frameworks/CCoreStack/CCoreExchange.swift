@@ -2,7 +2,7 @@ import CCatCore
 import Posix
 import WireFormat
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One request and its answer, seen from a handler running on the C loop.
@@ -50,11 +50,17 @@ public struct CCoreExchange {
     /// Validates the JSON body against `schema`: the normalized document
     /// (written into a per-loop buffer) or every failure. nil when the body
     /// is not JSON.
-    public func validateBody(_ schema: CCoreSchema) -> (document: JSONValue, normalized: [UInt8], failures: [CCoreSchema.Failure])? {
+    public func validateBody(_ schema: CCoreSchema) -> (
+        document: JSONValue, normalized: [UInt8], failures: [CCoreSchema.Failure]
+    )? {
         let slice = request.pointee.body
-        guard let at = slice.at, let document = at.withMemoryRebound(to: UInt8.self, capacity: Int(slice.len), {
-            JSONValue.parse(UnsafeBufferPointer(start: $0, count: Int(slice.len)))
-        }) else { return nil }
+        guard let at = slice.at,
+            let document = at.withMemoryRebound(
+                to: UInt8.self, capacity: Int(slice.len),
+                {
+                    JSONValue.parse(UnsafeBufferPointer(start: $0, count: Int(slice.len)))
+                })
+        else { return nil }
         scratch.side.reset()
         let failures = schema.validate(document, into: &scratch.side)
         return (document, scratch.side.bytes, failures)
@@ -64,7 +70,9 @@ public struct CCoreExchange {
     public func answer(_ early: CCoreAnswer) {
         for (name, value) in early.headers { addHeader(name, value) }
         var body = early.json
-        body.withUTF8 { respond(status: early.status, contentType: "application/json", body: UnsafeRawBufferPointer($0)) }
+        body.withUTF8 {
+            respond(status: early.status, contentType: "application/json", body: UnsafeRawBufferPointer($0))
+        }
     }
 
     /// 1 for HTTP/1.x, 2 for an HTTP/2 stream.
@@ -110,7 +118,9 @@ public struct CCoreExchange {
 
     /// Answers with `body` as text.
     public func text(_ body: StaticString, status: Int = 200) {
-        body.withUTF8Buffer { respond(status: status, contentType: "text/plain; charset=utf-8", body: UnsafeRawBufferPointer($0)) }
+        body.withUTF8Buffer {
+            respond(status: status, contentType: "text/plain; charset=utf-8", body: UnsafeRawBufferPointer($0))
+        }
     }
 
     /// Answers with JSON written into the worker's reusable buffer: after the
@@ -127,8 +137,9 @@ public struct CCoreExchange {
         var value = value
         name.withUTF8 { n in
             value.withUTF8 { v in
-                _ = cc_exchange_add_header(raw, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self), n.count,
-                                           UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self), v.count)
+                _ = cc_exchange_add_header(
+                    raw, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self), n.count,
+                    UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self), v.count)
             }
         }
     }
@@ -143,8 +154,9 @@ public struct CCoreExchange {
             scratch.chain[k].after?(self, status)
         }
         contentType.withUTF8Buffer { ct in
-            cc_respond(raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
-                       body.baseAddress, body.count)
+            cc_respond(
+                raw, Int32(status), UnsafeRawPointer(ct.baseAddress!).assumingMemoryBound(to: CChar.self), ct.count,
+                body.baseAddress, body.count)
         }
         scratch.observer?.answered(status: status, nanoseconds: Clock.monotonicNanos() - scratch.context.startedAt)
     }
@@ -156,7 +168,8 @@ public struct CCoreExchange {
             for i in 0..<Int(m.num_params) {
                 let p = params[i]
                 if Int(p.name.len) == name.utf8CodeUnitCount,
-                   memcmp(p.name.at, name.utf8Start, Int(p.name.len)) == 0 {
+                    memcmp(p.name.at, name.utf8Start, Int(p.name.len)) == 0
+                {
                     return p
                 }
             }

@@ -12,8 +12,10 @@ public struct CCoreMiddleware: Sendable {
     public let before: (@Sendable (CCoreExchange) -> CCoreAnswer?)?
     public let after: (@Sendable (CCoreExchange, Int) -> Void)?
 
-    public init(name: String, priority: Int, before: (@Sendable (CCoreExchange) -> CCoreAnswer?)? = nil,
-                after: (@Sendable (CCoreExchange, Int) -> Void)? = nil) {
+    public init(
+        name: String, priority: Int, before: (@Sendable (CCoreExchange) -> CCoreAnswer?)? = nil,
+        after: (@Sendable (CCoreExchange, Int) -> Void)? = nil
+    ) {
         self.name = name
         self.priority = priority
         self.before = before

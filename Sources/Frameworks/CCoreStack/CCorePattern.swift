@@ -64,15 +64,19 @@ public struct CCorePattern: Sendable {
                 set[Int(b[i])] = true
                 i += 1
             }
-            var minCount = 1, maxCount = 1
+            var minCount = 1
+            var maxCount = 1
             if i < b.count {
                 switch b[i] {
                 case UInt8(ascii: "+"): (minCount, maxCount) = (1, Int.max); i += 1
                 case UInt8(ascii: "*"): (minCount, maxCount) = (0, Int.max); i += 1
                 case UInt8(ascii: "?"): (minCount, maxCount) = (0, 1); i += 1
                 case UInt8(ascii: "{"):
-                    guard let close = b[i...].firstIndex(of: UInt8(ascii: "}")) else { throw Invalid(description: "unclosed { in \(source)") }
-                    let parts = String(decoding: b[(i + 1)..<close], as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
+                    guard let close = b[i...].firstIndex(of: UInt8(ascii: "}")) else {
+                        throw Invalid(description: "unclosed { in \(source)")
+                    }
+                    let parts = String(decoding: b[(i + 1)..<close], as: UTF8.self).split(
+                        separator: ",", omittingEmptySubsequences: false)
                     guard let low = Int(parts[0]) else { throw Invalid(description: "bad repetition in \(source)") }
                     minCount = low
                     maxCount = parts.count == 1 ? low : (parts[1].isEmpty ? Int.max : Int(parts[1]) ?? -1)

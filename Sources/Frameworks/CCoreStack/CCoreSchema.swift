@@ -2,7 +2,8 @@ import WireFormat
 
 /// A field of a ccore schema: what a JSON value must be.
 public indirect enum CCoreFieldSpec: Sendable {
-    case string(length: ClosedRange<Int>? = nil, pattern: CCorePattern? = nil, trim: Bool = false, lowercase: Bool = false)
+    case string(
+        length: ClosedRange<Int>? = nil, pattern: CCorePattern? = nil, trim: Bool = false, lowercase: Bool = false)
     case integer(ClosedRange<Int64>)
     case number(ClosedRange<Double>)
     case boolean
@@ -67,7 +68,9 @@ public final class CCoreSchema: Sendable {
             case .boolean: nodes[index].kind = .boolean
             case .object(let properties):
                 let start = nodes.count
-                for p in properties { nodes.append(Node(kind: .boolean, name: p.name, required: p.required, defaultValue: p.defaultValue)) }
+                for p in properties {
+                    nodes.append(Node(kind: .boolean, name: p.name, required: p.required, defaultValue: p.defaultValue))
+                }
                 for (k, p) in properties.enumerated() {
                     let compiled = compile(p.spec, name: p.name, required: p.required, defaultValue: p.defaultValue)
                     nodes[start + k].kind = nodes[compiled].kind
@@ -95,7 +98,10 @@ public final class CCoreSchema: Sendable {
         var path: [PathPart] = []
         var failures: [Failure] = []
 
-        enum PathPart { case key(String), index(Int) }
+        enum PathPart {
+            case key(String)
+            case index(Int)
+        }
 
         mutating func fail(_ message: String) {
             var text = ""

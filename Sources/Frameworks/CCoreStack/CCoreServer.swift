@@ -20,12 +20,16 @@ public final class CCoreServer: @unchecked Sendable {
 
         let container: CCoreContainer
 
-        init(routes: [CCoreRoute], container: CCoreContainer, workers: Int, onThreadStart: (@Sendable () -> Void)?) throws {
+        init(routes: [CCoreRoute], container: CCoreContainer, workers: Int, onThreadStart: (@Sendable () -> Void)?)
+            throws
+        {
             self.routes = routes
             self.container = container
             // One executor thread per loop for async work its handlers await;
             // it belongs to the server (started with the same thread hook).
-            bridges = try (0..<workers).map { try ThreadExecutor(name: "ccore-async-\($0)", onThreadStart: onThreadStart) }
+            bridges = try (0..<workers).map {
+                try ThreadExecutor(name: "ccore-async-\($0)", onThreadStart: onThreadStart)
+            }
             scratch = bridges.map { WorkerScratch(bridge: $0, container: container) }
             self.onThreadStart = onThreadStart
         }
@@ -39,14 +43,16 @@ public final class CCoreServer: @unchecked Sendable {
         self.app = app
         self.configuration = configuration
         try app.container.compile()
-        context = try ServerContext(routes: app.routes, container: app.container, workers: configuration.workers,
-                                    onThreadStart: configuration.onThreadStart)
+        context = try ServerContext(
+            routes: app.routes, container: app.container, workers: configuration.workers,
+            onThreadStart: configuration.onThreadStart)
         var config = cc_server_config()
         config.port = configuration.port
         config.workers = Int32(configuration.workers)
-        config.limits = cc_limits(max_header_bytes: UInt32(configuration.maxHeaderBytes),
-                                  max_headers: UInt32(configuration.maxHeaders),
-                                  max_body_bytes: UInt32(configuration.maxBodyBytes))
+        config.limits = cc_limits(
+            max_header_bytes: UInt32(configuration.maxHeaderBytes),
+            max_headers: UInt32(configuration.maxHeaders),
+            max_body_bytes: UInt32(configuration.maxBodyBytes))
         config.max_connections = UInt32(configuration.maxConnectionsPerWorker)
         config.header_timeout_ms = UInt32(configuration.headerTimeoutMilliseconds)
         config.keepalive_timeout_ms = UInt32(configuration.keepAliveTimeoutMilliseconds)
@@ -80,7 +86,8 @@ public final class CCoreServer: @unchecked Sendable {
         }
         guard rc == 0, let started else {
             context.stopBridges()
-            throw Socket.ListenError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw Socket.ListenError(
+                description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         server = started
         port = cc_server_port(started)
@@ -98,9 +105,11 @@ public final class CCoreServer: @unchecked Sendable {
         final class Box { let task: @Sendable () -> Void; init(_ t: @escaping @Sendable () -> Void) { task = t } }
         let box = Box(task)
         withExtendedLifetime(box) {
-            cc_server_run_on_workers(server, { ctx, _ in
-                Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue().task()
-            }, Unmanaged.passUnretained(box).toOpaque())
+            cc_server_run_on_workers(
+                server,
+                { ctx, _ in
+                    Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue().task()
+                }, Unmanaged.passUnretained(box).toOpaque())
         }
     }
 

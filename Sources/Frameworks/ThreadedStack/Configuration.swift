@@ -21,11 +21,13 @@ public struct Configuration: Sendable {
     /// Runs first on every thread the server starts (acceptor and workers).
     public var onThreadStart: (@Sendable () -> Void)?
 
-    public init(host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, maxConnections: Int = 10_000,
-                requestTimeoutSeconds: Double = 10, keepAliveTimeoutSeconds: Double = 60,
-                maxHeadBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 1 << 20,
-                serverName: String = "threaded", tls: TLSIdentity? = nil,
-                onThreadStart: (@Sendable () -> Void)? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, maxConnections: Int = 10_000,
+        requestTimeoutSeconds: Double = 10, keepAliveTimeoutSeconds: Double = 60,
+        maxHeadBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 1 << 20,
+        serverName: String = "threaded", tls: TLSIdentity? = nil,
+        onThreadStart: (@Sendable () -> Void)? = nil
+    ) {
         self.host = host
         self.port = port
         self.workers = workers

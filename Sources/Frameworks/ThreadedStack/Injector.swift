@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The threaded stack's dependency injection: an injector with bindings
@@ -31,11 +31,14 @@ public final class Injector: @unchecked Sendable {
     deinit { pthread_mutex_destroy(&lock) }
 
     /// Binds `T`; checks at once that the bindings so far have no cycle.
-    public func bind<T: AnyObject>(_ type: T.Type, scope: Scope, dependsOn: [Any.Type] = [],
-                                   close: ((T) -> Void)? = nil, _ make: @escaping (RequestInjector) throws -> T) throws {
+    public func bind<T: AnyObject>(
+        _ type: T.Type, scope: Scope, dependsOn: [Any.Type] = [],
+        close: ((T) -> Void)? = nil, _ make: @escaping (RequestInjector) throws -> T
+    ) throws {
         let key = ObjectIdentifier(T.self)
-        bindings[key] = Binding(name: "\(T.self)", scope: scope, dependsOn: dependsOn.map { ObjectIdentifier($0) },
-                                make: { try make($0) }, close: close.map { c in { c($0 as! T) } })
+        bindings[key] = Binding(
+            name: "\(T.self)", scope: scope, dependsOn: dependsOn.map { ObjectIdentifier($0) },
+            make: { try make($0) }, close: close.map { c in { c($0 as! T) } })
         names[key] = "\(T.self)"
         try checkCycles(from: key)
     }
@@ -56,10 +59,14 @@ public final class Injector: @unchecked Sendable {
     }
 
     /// A child injector for one request; `bridge` runs the async work of async factories.
-    public func requestInjector(bridge: ThreadExecutor) -> RequestInjector { RequestInjector(root: self, bridge: bridge) }
+    public func requestInjector(bridge: ThreadExecutor) -> RequestInjector {
+        RequestInjector(root: self, bridge: bridge)
+    }
 
     func binding(_ key: ObjectIdentifier) throws -> Binding {
-        guard let binding = bindings[key] else { throw BindingError(description: "nothing is bound to \(names[key] ?? "this type")") }
+        guard let binding = bindings[key] else {
+            throw BindingError(description: "nothing is bound to \(names[key] ?? "this type")")
+        }
         return binding
     }
 

@@ -3,7 +3,8 @@ import WireFormat
 /// A JSON value built from dictionaries and arrays, the way sync Python
 /// frameworks build answers (`jsonify({...})`). Object keys keep their order.
 public indirect enum JSON: Sendable, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral,
-    ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral
+{
     case object([(String, JSON)])
     case array([JSON])
     case string(String)

@@ -43,8 +43,10 @@ public struct Request: Sendable {
         return made
     }
 
-    init(method: String, path: String, queryString: String, headers: [(name: String, value: String)], body: [UInt8],
-         runtime: ThreadedRuntime?, startedAt: UInt64) {
+    init(
+        method: String, path: String, queryString: String, headers: [(name: String, value: String)], body: [UInt8],
+        runtime: ThreadedRuntime?, startedAt: UInt64
+    ) {
         self.method = method
         self.path = path
         self.queryString = queryString
@@ -87,7 +89,9 @@ public struct Response: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(status: Int = 200, contentType: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(
+        status: Int = 200, contentType: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = []
+    ) {
         self.status = status
         self.contentType = contentType
         self.headers = headers

@@ -62,7 +62,8 @@ struct RequestParser {
         guard let requestLine = lines.first else { return .error(status: 400) }
         let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty,
-              parts[0].allSatisfy(isTokenByte), parts[1].allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
+            parts[0].allSatisfy(isTokenByte), parts[1].allSatisfy({ $0 > 0x20 && $0 != 0x7F })
+        else {
             return .error(status: 400)
         }
         // request-target = origin-form / absolute-form / authority-form (CONNECT) / asterisk-form (OPTIONS)
@@ -79,8 +80,10 @@ struct RequestParser {
         case "HTTP/1.1": minor = 1
         case "HTTP/1.0": minor = 0
         default:
-            let wellFormed = version.count == 8 && version.hasPrefix("HTTP/") && version.utf8.dropFirst(5).enumerated()
-                .allSatisfy { i, b in i == 1 ? b == UInt8(ascii: ".") : (b >= 0x30 && b <= 0x39) }
+            let wellFormed =
+                version.count == 8 && version.hasPrefix("HTTP/")
+                && version.utf8.dropFirst(5).enumerated()
+                    .allSatisfy { i, b in i == 1 ? b == UInt8(ascii: ".") : (b >= 0x30 && b <= 0x39) }
             return .error(status: wellFormed ? 505 : 400)
         }
         var headers: [(name: String, value: String)] = []
@@ -103,11 +106,17 @@ struct RequestParser {
             switch name.lowercased() {
             case "connection":
                 let tokens = value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: " \t") }
-                if tokens.contains("close") { keepAlive = false } else if tokens.contains("keep-alive") { keepAlive = true }
+                if tokens.contains("close") {
+                    keepAlive = false
+                } else if tokens.contains("keep-alive") {
+                    keepAlive = true
+                }
             case "content-length":
                 for item in value.split(separator: ",", omittingEmptySubsequences: false) {
                     let text = item.trimmingCharacters(in: " \t")
-                    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(text) else { return .error(status: 400) }
+                    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(text) else {
+                        return .error(status: 400)
+                    }
                     if let existing = contentLength, existing != n { return .error(status: 400) }
                     contentLength = n
                 }
@@ -171,7 +180,8 @@ struct RequestParser {
             if line.last == 13 { line = line.dropLast() }
             let digits = line.prefix { isHexDigit($0) }
             guard !digits.isEmpty, digits.count <= 15,
-                  let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else { return .error(400) }
+                let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+            else { return .error(400) }
             var rest = line.dropFirst(digits.count)
             while let f = rest.first, f == 0x20 || f == 0x09 { rest = rest.dropFirst() }
             // Whitespace after the size is only allowed before an extension (BWS ";").
@@ -179,7 +189,8 @@ struct RequestParser {
             if !rest.isEmpty {
                 // Extensions are read and ignored, but must be well-formed text of bounded length.
                 guard rest.first == UInt8(ascii: ";"), rest.count - 1 <= 1024,
-                      rest.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else { return .error(400) }
+                    rest.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) })
+                else { return .error(400) }
             }
             i = lineEnd + 1
             if size == 0 {
@@ -195,9 +206,10 @@ struct RequestParser {
                     trailerBytes += field.count + 2
                     guard trailerBytes <= limits.maxHeadBytes else { return .error(431) }
                     guard let first = field.first, first != 0x20, first != 0x09,  // obs-fold
-                          let colon = field.firstIndex(of: UInt8(ascii: ":")), colon > field.startIndex,
-                          field[field.startIndex..<colon].allSatisfy(isTokenByte),
-                          field[colon...].dropFirst().allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
+                        let colon = field.firstIndex(of: UInt8(ascii: ":")), colon > field.startIndex,
+                        field[field.startIndex..<colon].allSatisfy(isTokenByte),
+                        field[colon...].dropFirst().allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) })
+                    else {
                         return .error(400)
                     }
                 }
@@ -206,7 +218,13 @@ struct RequestParser {
             guard buffer.count >= i + size + 2 else { return .incomplete }
             body.append(contentsOf: buffer[i..<(i + size)])
             i += size
-            if buffer[i] == 13 && buffer[i + 1] == 10 { i += 2 } else if buffer[i] == 10 { i += 1 } else { return .error(400) }
+            if buffer[i] == 13 && buffer[i + 1] == 10 {
+                i += 2
+            } else if buffer[i] == 10 {
+                i += 1
+            } else {
+                return .error(400)
+            }
         }
     }
 
@@ -242,7 +260,8 @@ private func isHexDigit(_ b: UInt8) -> Bool {
 private func isTokenByte(_ b: UInt8) -> Bool {
     // tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
     switch b {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
         return true
     default:
         return Array("!#$%&'*+-.^_`|~".utf8).contains(b)

@@ -29,7 +29,9 @@ struct Router: Sendable {
     }
 
     mutating func add(_ pattern: String, methods: Set<String>, handler: @escaping Handler) throws {
-        guard pattern.hasPrefix("/") else { throw InvalidPattern(description: "route '\(pattern)' must start with '/'") }
+        guard pattern.hasPrefix("/") else {
+            throw InvalidPattern(description: "route '\(pattern)' must start with '/'")
+        }
         var segments: [Segment] = []
         let parts = pattern.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         for (i, part) in parts.enumerated() {
@@ -37,12 +39,16 @@ struct Router: Sendable {
                 let inner = part.dropFirst().dropLast()
                 let pieces = inner.split(separator: ":", maxSplits: 1).map(String.init)
                 let (converter, name) = pieces.count == 2 ? (pieces[0], pieces[1]) : ("string", pieces.first ?? "")
-                guard !name.isEmpty else { throw InvalidPattern(description: "route '\(pattern)': empty parameter name") }
+                guard !name.isEmpty else {
+                    throw InvalidPattern(description: "route '\(pattern)': empty parameter name")
+                }
                 switch converter {
                 case "string": segments.append(.string(name))
                 case "int": segments.append(.int(name))
                 case "path":
-                    guard i == parts.count - 1 else { throw InvalidPattern(description: "route '\(pattern)': <path:…> must be last") }
+                    guard i == parts.count - 1 else {
+                        throw InvalidPattern(description: "route '\(pattern)': <path:…> must be last")
+                    }
                     segments.append(.path(name))
                 default: throw InvalidPattern(description: "route '\(pattern)': unknown converter '\(converter)'")
                 }
@@ -53,7 +59,9 @@ struct Router: Sendable {
             }
         }
         for route in routes where route.segments == segments && !route.methods.isDisjoint(with: methods) {
-            throw InvalidPattern(description: "route '\(pattern)' is already registered for \(route.methods.intersection(methods).sorted())")
+            throw InvalidPattern(
+                description:
+                    "route '\(pattern)' is already registered for \(route.methods.intersection(methods).sorted())")
         }
         routes.append(Route(methods: methods, pattern: pattern, segments: segments, handler: handler))
     }

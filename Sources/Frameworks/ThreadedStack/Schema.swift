@@ -50,8 +50,10 @@ public struct Schema: Sendable {
         let validators: [Validator]
         let transform: (@Sendable (String) -> String)?
 
-        public init(_ name: String, _ type: FieldType, required: Bool = true, default defaultValue: JSON? = nil,
-                    validate validators: [Validator] = [], transform: (@Sendable (String) -> String)? = nil) {
+        public init(
+            _ name: String, _ type: FieldType, required: Bool = true, default defaultValue: JSON? = nil,
+            validate validators: [Validator] = [], transform: (@Sendable (String) -> String)? = nil
+        ) {
             self.name = name
             self.type = type
             self.required = required
@@ -92,7 +94,8 @@ public struct Schema: Sendable {
                 out.append((field.name, field.defaultValue ?? .null))
                 continue
             }
-            if let value = Schema.deserialize(raw, as: field.type, path: fieldPath, transform: field.transform, &errors) {
+            if let value = Schema.deserialize(raw, as: field.type, path: fieldPath, transform: field.transform, &errors)
+            {
                 var failed = false
                 for validator in field.validators {
                     if let message = validator.check(Schema.plain(value) ?? raw) {
@@ -107,8 +110,10 @@ public struct Schema: Sendable {
         return .object(out)
     }
 
-    private static func deserialize(_ raw: JSONValue, as type: FieldType, path: String, transform: (@Sendable (String) -> String)?,
-                                    _ errors: inout [(path: String, message: String)]) -> JSON? {
+    private static func deserialize(
+        _ raw: JSONValue, as type: FieldType, path: String, transform: (@Sendable (String) -> String)?,
+        _ errors: inout [(path: String, message: String)]
+    ) -> JSON? {
         switch (type, raw) {
         case (.string, .string(let s)): return .string(transform?(s) ?? s)
         case (.integer, .int(let n)): return .int(Int(n))

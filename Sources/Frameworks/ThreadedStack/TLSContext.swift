@@ -7,8 +7,11 @@ final class TLSContext: @unchecked Sendable {
 
     init(_ identity: TLSIdentity) throws {
         var message = [CChar](repeating: 0, count: 512)
-        guard let handle = ctlss_context_new(identity.certificateChainPEM, identity.privateKeyPEM,
-                                             &message, message.count) else {
+        guard
+            let handle = ctlss_context_new(
+                identity.certificateChainPEM, identity.privateKeyPEM,
+                &message, message.count)
+        else {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw TLSSetupError(description: text.isEmpty ? "cannot set up TLS" : text)
         }

@@ -22,8 +22,10 @@ public final class ThreadedApp: @unchecked Sendable {
 
     /// Registers `handler` for `pattern` and `methods` (HEAD is answered by GET
     /// routes), wrapped in `middleware`, first outermost.
-    public func route(_ pattern: String, methods: [String] = ["GET"], middleware: [any ThreadedMiddleware] = [],
-                      _ handler: @escaping Handler) throws {
+    public func route(
+        _ pattern: String, methods: [String] = ["GET"], middleware: [any ThreadedMiddleware] = [],
+        _ handler: @escaping Handler
+    ) throws {
         precondition(!frozen, "routes must be added before the server starts")
         let wrapped = middleware.wrap(handler)
         guard let observer = observing?.observer(method: methods.joined(separator: ","), pattern: pattern) else {

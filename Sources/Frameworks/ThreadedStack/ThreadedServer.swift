@@ -2,7 +2,7 @@ import Atomics
 import Posix
 import WireFormat
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The sync thread-per-request design (Flask or Django under a threaded WSGI
@@ -47,8 +47,9 @@ public final class ThreadedServer: @unchecked Sendable {
         tlsContext = try configuration.tls.map(TLSContext.init)
         self.app = app
         self.configuration = configuration
-        runtime = ThreadedRuntime(bridge: try ThreadExecutor(name: "threaded-async", onThreadStart: configuration.onThreadStart),
-                                  injector: app.injector)
+        runtime = ThreadedRuntime(
+            bridge: try ThreadExecutor(name: "threaded-async", onThreadStart: configuration.onThreadStart),
+            injector: app.injector)
         app.freeze()
         let address = try SocketAddress(host: configuration.host, port: configuration.port)
         listener = try Socket.listen(on: address, blocking: false)
@@ -60,15 +61,17 @@ public final class ThreadedServer: @unchecked Sendable {
         register(listener, events: EPOLLIN.rawValue, token: UInt64(UInt32(bitPattern: listener)) | 1 << 40)
         register(wakeup, events: EPOLLIN.rawValue, token: Self.wakeupToken)
 
-        threads.append(try PosixThread(name: "threaded-accept") { [self] in
-            configuration.onThreadStart?()
-            acceptLoop()
-        })
-        for i in 0..<configuration.workers {
-            threads.append(try PosixThread(name: "threaded-w\(i)") { [self] in
+        threads.append(
+            try PosixThread(name: "threaded-accept") { [self] in
                 configuration.onThreadStart?()
-                workerLoop()
+                acceptLoop()
             })
+        for i in 0..<configuration.workers {
+            threads.append(
+                try PosixThread(name: "threaded-w\(i)") { [self] in
+                    configuration.onThreadStart?()
+                    workerLoop()
+                })
         }
     }
 
@@ -197,7 +200,9 @@ public final class ThreadedServer: @unchecked Sendable {
             connections[fd] = connection
             idle[fd] = connection
             pthread_mutex_unlock(&lock)
-            register(fd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue, token: UInt64(UInt32(bitPattern: fd)))
+            register(
+                fd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue,
+                token: UInt64(UInt32(bitPattern: fd)))
         }
     }
 
@@ -228,7 +233,8 @@ public final class ThreadedServer: @unchecked Sendable {
     /// never finished: there is no session to speak in).
     private func answerTimeout(_ connection: Connection) {
         let started = connection.requestStartedAt != nil
-        let answer = "HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\n"
+        let answer =
+            "HTTP/1.1 408 Request Timeout\r\nServer: \(configuration.serverName)\r\nConnection: close\r\n"
             + "Content-Length: 0\r\n\r\n"
         if let tls = connection.tls {
             if started && tls.isEstablished { _ = Array(answer.utf8).withUnsafeBytes { tls.write($0, wait: false) } }
@@ -253,8 +259,9 @@ public final class ThreadedServer: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         idle[connection.fd] = connection
         pthread_mutex_unlock(&lock)
-        register(connection.fd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue,
-                 token: UInt64(UInt32(bitPattern: connection.fd)), modify: true)
+        register(
+            connection.fd, events: EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue,
+            token: UInt64(UInt32(bitPattern: connection.fd)), modify: true)
     }
 
     private func finish(_ connection: Connection) {

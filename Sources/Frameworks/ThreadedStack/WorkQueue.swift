@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The hand-off from the acceptor to the worker pool: ready connections in,

@@ -1,7 +1,7 @@
 import Posix
 import WireFormat
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The state one worker thread keeps between connections.
@@ -14,7 +14,8 @@ struct Worker {
     init(server: ThreadedServer) {
         self.server = server
         let c = server.configuration
-        parser = RequestParser(limits: .init(maxHeadBytes: c.maxHeadBytes, maxHeaders: c.maxHeaders, maxBodyBytes: c.maxBodyBytes))
+        parser = RequestParser(
+            limits: .init(maxHeadBytes: c.maxHeadBytes, maxHeaders: c.maxHeaders, maxBodyBytes: c.maxBodyBytes))
     }
 
     /// Serves every request the connection has sent; true when it stays open.
@@ -133,8 +134,9 @@ struct Worker {
         let question = target.firstIndex(of: "?")
         let path = question.map { String(target[..<$0]) } ?? target
         let query = question.map { String(target[target.index(after: $0)...]) } ?? ""
-        var request = Request(method: parsed.method, path: path, queryString: query, headers: parsed.headers, body: parsed.body,
-                              runtime: server.runtime, startedAt: Clock.monotonicNanos())
+        var request = Request(
+            method: parsed.method, path: path, queryString: query, headers: parsed.headers, body: parsed.body,
+            runtime: server.runtime, startedAt: Clock.monotonicNanos())
         let response: Response
         switch server.router.match(method: parsed.method, path: path) {
         case .found(let handler, let params):
@@ -154,7 +156,8 @@ struct Worker {
         case .notFound:
             response = HTTPError(404).response
         }
-        return write(connection, response, method: parsed.method, keepAlive: parsed.keepAlive, versionMinor: parsed.versionMinor)
+        return write(
+            connection, response, method: parsed.method, keepAlive: parsed.keepAlive, versionMinor: parsed.versionMinor)
     }
 
     private mutating func write(_ connection: Connection, errorStatus: Int, method: String) {
@@ -173,7 +176,9 @@ struct Worker {
     }
 
     @discardableResult
-    private mutating func write(_ connection: Connection, _ response: Response, method: String, keepAlive: Bool, versionMinor: Int) -> Bool {
+    private mutating func write(
+        _ connection: Connection, _ response: Response, method: String, keepAlive: Bool, versionMinor: Int
+    ) -> Bool {
         var head = "HTTP/1.1 \(response.status) \(HTTPStatus.reason(response.status))\r\n"
         head += "Server: \(server.configuration.serverName)\r\nDate: \(dates.current())\r\n"
         if let contentType = response.contentType { head += "Content-Type: \(contentType)\r\n" }

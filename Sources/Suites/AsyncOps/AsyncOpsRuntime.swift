@@ -2,7 +2,7 @@ import Posix
 import SuiteKit
 import WireFormat
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension WorkerPool: ServerThreads {}
@@ -23,7 +23,8 @@ final class AsyncOpsRuntime: @unchecked Sendable {
         pthread_mutex_init(&lock, nil)
         upstreamAddress = try context.services.require(UpstreamService.self).address
         let hook = context.onThreadStart
-        pool = try WorkerPool(name: "ops-pool", threads: poolThreads ?? max(2, context.settings.workers), onThreadStart: hook)
+        pool = try WorkerPool(
+            name: "ops-pool", threads: poolThreads ?? max(2, context.settings.workers), onThreadStart: hook)
         context.adopt(pool)
         upstream = try UpstreamClient(address: upstreamAddress, onThreadStart: hook)
         context.adopt(upstream)
@@ -51,7 +52,8 @@ final class AsyncOpsRuntime: @unchecked Sendable {
             guard written == content.count else { continue }
             return String(cString: template)
         }
-        throw UnsupportedProtocol(description: "cannot write the async-ops suite's file fixture in /tmp or the working directory")
+        throw UnsupportedProtocol(
+            description: "cannot write the async-ops suite's file fixture in /tmp or the working directory")
     }
 
     /// Reads the fixture with blocking calls; its size and checksum.

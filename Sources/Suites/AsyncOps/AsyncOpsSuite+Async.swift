@@ -26,7 +26,11 @@ extension AsyncOpsSuite: AsyncStackSuite {
             let results = try await withThrowingTaskGroup(of: (Int, Int64).self) { calls in
                 for call in 0..<AsyncWork.fanout {
                     calls.addTask {
-                        (call, AsyncOpsRuntime.echoed(try await r.upstream.get(AsyncWork.fanoutTarget(call: call, group: group))) ?? -1)
+                        (
+                            call,
+                            AsyncOpsRuntime.echoed(
+                                try await r.upstream.get(AsyncWork.fanoutTarget(call: call, group: group))) ?? -1
+                        )
                     }
                 }
                 return try await calls.reduce(into: [(Int, Int64)]()) { $0.append($1) }.sorted { $0.0 < $1.0 }.map(\.1)

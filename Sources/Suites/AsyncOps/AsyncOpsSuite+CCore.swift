@@ -14,7 +14,9 @@ extension AsyncOpsSuite: CCoreSuite {
             let executor = ex.executor
             ex.respondLater {
                 await executor.sleep(nanoseconds: AsyncWork.ioNanos)
-                return .json { w in w.beginObject(); w.key("io"); w.string("done"); w.endObject() }
+                return .json { w in
+                    w.beginObject(); w.key("io"); w.string("done"); w.endObject()
+                }
             }
         }
         try app.get("/async/fanout") { ex in
@@ -23,7 +25,8 @@ extension AsyncOpsSuite: CCoreSuite {
                 let results = await withTaskGroup(of: (Int, Int64).self) { calls in
                     for call in 0..<AsyncWork.fanout {
                         calls.addTask {
-                            let body = (try? await r.upstream.get(AsyncWork.fanoutTarget(call: call, group: group))) ?? []
+                            let body =
+                                (try? await r.upstream.get(AsyncWork.fanoutTarget(call: call, group: group))) ?? []
                             return (call, AsyncOpsRuntime.echoed(body) ?? -1)
                         }
                     }
@@ -43,25 +46,33 @@ extension AsyncOpsSuite: CCoreSuite {
                 let body = (try? await r.upstream.get(AsyncWork.upstreamTarget(n: n))) ?? []
                 let echoed = AsyncOpsRuntime.echoed(body) ?? -1
                 return .json { w in
-                    w.beginObject(); w.key("upstream"); w.beginObject(); w.key("n"); w.int(Int(echoed)); w.endObject(); w.endObject()
+                    w.beginObject(); w.key("upstream"); w.beginObject(); w.key("n"); w.int(Int(echoed)); w.endObject();
+                    w.endObject()
                 }
             }
         }
         try app.get("/async/file") { ex in
             ex.respondLater {
                 let (bytes, checksum) = await r.pool.run { r.readFile() }
-                return .json { w in w.beginObject(); w.key("bytes"); w.int(bytes); w.key("sha256"); w.string(checksum); w.endObject() }
+                return .json { w in
+                    w.beginObject(); w.key("bytes"); w.int(bytes); w.key("sha256"); w.string(checksum); w.endObject()
+                }
             }
         }
         try app.get("/async/cpu") { ex in
             let seed = UInt64(ex.query("seed") ?? "") ?? 1
             ex.respondLater {
                 let result = await r.pool.run { AsyncWork.cpu(seed: seed) }
-                return .json { w in w.beginObject(); w.key("seed"); w.string(String(seed)); w.key("result"); w.string(result); w.endObject() }
+                return .json { w in
+                    w.beginObject(); w.key("seed"); w.string(String(seed)); w.key("result"); w.string(result);
+                    w.endObject()
+                }
             }
         }
         try app.get("/async/sync") { ex in
-            ex.json { w in w.beginObject(); w.key("sync"); w.bool(true); w.endObject() }
+            ex.json { w in
+                w.beginObject(); w.key("sync"); w.bool(true); w.endObject()
+            }
         }
     }
 }

@@ -10,8 +10,9 @@ extension AsyncOpsSuite: ThreadedSuite {
         let r = try AsyncOpsRuntime(context)
         // concurrent.futures for the fan-out, sized as a sync app sizes it:
         // every worker thread may have its ten calls in flight at once.
-        let fanoutPool = try WorkerPool(name: "fanout-pool", threads: AsyncWork.fanout * context.settings.workers,
-                                        onThreadStart: context.onThreadStart)
+        let fanoutPool = try WorkerPool(
+            name: "fanout-pool", threads: AsyncWork.fanout * context.settings.workers,
+            onThreadStart: context.onThreadStart)
         context.adopt(fanoutPool)
         context.onStop { fanoutPool.stop() }
         try app.route("/async/io") { _ in
@@ -83,5 +84,5 @@ final class FanoutResults: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

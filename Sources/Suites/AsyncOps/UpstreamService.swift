@@ -38,7 +38,9 @@ public final class UpstreamService: SuiteService, @unchecked Sendable {
     }
 
     /// An upstream already running (another catbench's, `catbench upstream`): used, not started or stopped.
-    public static func attach(_ address: Posix.SocketAddress) -> UpstreamService { UpstreamService(attachedTo: address) }
+    public static func attach(_ address: Posix.SocketAddress) -> UpstreamService {
+        UpstreamService(attachedTo: address)
+    }
 
     init() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -143,7 +145,8 @@ final class UpstreamHandler: ChannelInboundHandler {
                 handler.answer(body, context: context)
             }
         }
-        guard let name = QueryString.value(of: "group", in: query), name.hasPrefix(UpstreamService.checkGroupPrefix) else {
+        guard let name = QueryString.value(of: "group", in: query), name.hasPrefix(UpstreamService.checkGroupPrefix)
+        else {
             _ = reply()
             return
         }
@@ -192,7 +195,8 @@ final class UpstreamHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
@@ -201,12 +205,17 @@ final class UpstreamHandler: ChannelInboundHandler {
 extension UpstreamService {
     /// A check group's record, asked of the upstream at `address` over HTTP
     /// (so a verifier can read an upstream it did not start).
-    public static func groupRecord(_ group: String, at address: Posix.SocketAddress) throws -> (calls: Int, maxInFlight: Int) {
+    public static func groupRecord(_ group: String, at address: Posix.SocketAddress) throws -> (
+        calls: Int, maxInFlight: Int
+    ) {
         let client = ProbeClient(address: address)
-        let response = try client.send(RequestSpec(target: "/groups/\(QueryString.encode(group))", expectation: Expectation(status: 200)))
+        let response = try client.send(
+            RequestSpec(target: "/groups/\(QueryString.encode(group))", expectation: Expectation(status: 200)))
         guard let doc = JSONValue.parse(response.body), let calls = doc["calls"]?.intValue,
-              let inFlight = doc["max_in_flight"]?.intValue else {
-            throw ServiceFailure(description: "the upstream at \(address) does not answer /groups/<name> (is it catbench's?)")
+            let inFlight = doc["max_in_flight"]?.intValue
+        else {
+            throw ServiceFailure(
+                description: "the upstream at \(address) does not answer /groups/<name> (is it catbench's?)")
         }
         return (Int(calls), Int(inFlight))
     }

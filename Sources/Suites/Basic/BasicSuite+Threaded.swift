@@ -14,7 +14,9 @@ extension BasicSuite: ThreadedSuite {
             let args = request.args
             let query = args["q"] ?? ""
             let limit = BasicSuite.limit(from: args["limit"])
-            let results: [JSON] = (1...limit).map { ["id": .int($0), "title": .string(resultTitle(query: query, index: $0))] }
+            let results: [JSON] = (1...limit).map {
+                ["id": .int($0), "title": .string(resultTitle(query: query, index: $0))]
+            }
             return .json(["query": .string(query), "limit": .int(limit), "results": .array(results)])
         }
     }

@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fixed pool of database connections, handed out through DI for one

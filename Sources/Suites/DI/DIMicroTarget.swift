@@ -25,7 +25,10 @@ public final class DIMicroTarget: @unchecked Sendable {
     private let run: (DIResolution) -> Void
     private let runAsync: (@Sendable (DIResolution) async -> Void)?
 
-    private init(stack: StackName, run: @escaping (DIResolution) -> Void, runAsync: (@Sendable (DIResolution) async -> Void)? = nil) {
+    private init(
+        stack: StackName, run: @escaping (DIResolution) -> Void,
+        runAsync: (@Sendable (DIResolution) async -> Void)? = nil
+    ) {
         self.stack = stack
         self.run = run
         self.runAsync = runAsync
@@ -92,7 +95,8 @@ public final class DIMicroTarget: @unchecked Sendable {
             let g = DISuite.makeDIGraph(pool: pool)
             try app.declare([g.notifier])
             let state = ResolverBox(app.makeResolver())
-            return DIMicroTarget(stack: stack, run: { _ in fatalError("the async stack resolves from async code") }) { kind in
+            return DIMicroTarget(stack: stack, run: { _ in fatalError("the async stack resolves from async code") }) {
+                kind in
                 switch kind {
                 case .singleton: _ = try? await state.resolver.resolve(g.config)
                 case .request:

@@ -1,6 +1,6 @@
 import Posix
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The services of the dependency-injection suite, the same classes on every
@@ -21,8 +21,10 @@ public enum DIServices {
     static func id(_ name: String, _ slot: Int) -> String { "\(name)#\(counters[slot].next())" }
 
     /// Every service of the graph, in an order where dependencies come first.
-    public static let names = ["Config", "Clock", "Cache", "ConnectionPool", "RequestContext", "DBConnection",
-                               "Logger", "UserRepository", "TokenProvider", "UserService", "AuditEvent", "Notifier"]
+    public static let names = [
+        "Config", "Clock", "Cache", "ConnectionPool", "RequestContext", "DBConnection",
+        "Logger", "UserRepository", "TokenProvider", "UserService", "AuditEvent", "Notifier",
+    ]
     /// The ten services `/di/ten` resolves, with their answer keys.
     public static let ten: [(name: String, key: String)] = [
         ("Config", "config"), ("Clock", "clock"), ("Cache", "cache"), ("RequestContext", "request_context"),
@@ -122,10 +124,12 @@ public final class Notifier: Sendable {
     /// The ids of this instance and of everything it was built from, as the
     /// `/di/graph` answer lists them.
     public var graph: [(key: String, id: String)] {
-        [("notifier", id), ("audit_event", audit.id), ("user_service", users.id),
-         ("user_repository", users.repository.id), ("db_connection", users.repository.connection.leaseID),
-         ("logger_via_repository", users.repository.logger.id), ("logger_via_audit", audit.logger.id),
-         ("request_context", users.repository.logger.context.id), ("token_provider", users.tokens.id),
-         ("config", users.repository.logger.config.id), ("clock", users.clock.id), ("cache", users.cache.id)]
+        [
+            ("notifier", id), ("audit_event", audit.id), ("user_service", users.id),
+            ("user_repository", users.repository.id), ("db_connection", users.repository.connection.leaseID),
+            ("logger_via_repository", users.repository.logger.id), ("logger_via_audit", audit.logger.id),
+            ("request_context", users.repository.logger.context.id), ("token_provider", users.tokens.id),
+            ("config", users.repository.logger.config.id), ("clock", users.clock.id), ("cache", users.cache.id),
+        ]
     }
 }

@@ -29,7 +29,9 @@ extension DISuite: AsyncStackSuite {
         let cache = Dependency<Cache>("Cache", lifetime: .app) { _ in Cache() }
         let poolDependency = Dependency<ConnectionPool>("ConnectionPool", lifetime: .app) { _ in pool }
         let context = Dependency<RequestContext>("RequestContext") { _ in RequestContext() }
-        let connection = Dependency<DBConnection>("DBConnection", dependsOn: { [poolDependency] }, cleanup: { $0.release() }) { r in
+        let connection = Dependency<DBConnection>(
+            "DBConnection", dependsOn: { [poolDependency] }, cleanup: { $0.release() }
+        ) { r in
             await (try await r.resolve(poolDependency)).acquire()
         }
         let logger = Dependency<Logger>("Logger", dependsOn: { [context, config] }) { r in
@@ -42,8 +44,9 @@ extension DISuite: AsyncStackSuite {
             await TokenProvider.make(config: try await r.resolve(config))
         }
         let users = Dependency<UserService>("UserService", dependsOn: { [repository, cache, clock, tokens] }) { r in
-            UserService(repository: try await r.resolve(repository), cache: try await r.resolve(cache),
-                        clock: try await r.resolve(clock), tokens: try await r.resolve(tokens))
+            UserService(
+                repository: try await r.resolve(repository), cache: try await r.resolve(cache),
+                clock: try await r.resolve(clock), tokens: try await r.resolve(tokens))
         }
         let audit = Dependency<AuditEvent>("AuditEvent", lifetime: .transient, dependsOn: { [logger, clock] }) { r in
             AuditEvent(logger: try await r.resolve(logger), clock: try await r.resolve(clock))
@@ -51,14 +54,18 @@ extension DISuite: AsyncStackSuite {
         let notifier = Dependency<Notifier>("Notifier", lifetime: .transient, dependsOn: { [users, audit] }) { r in
             Notifier(users: try await r.resolve(users), audit: try await r.resolve(audit))
         }
-        return DIGraph(config: config, clock: clock, cache: cache, context: context, connection: connection, logger: logger,
-                       repository: repository, tokens: tokens, users: users, audit: audit, notifier: notifier, pool: poolDependency)
+        return DIGraph(
+            config: config, clock: clock, cache: cache, context: context, connection: connection, logger: logger,
+            repository: repository, tokens: tokens, users: users, audit: audit, notifier: notifier, pool: poolDependency
+        )
     }
 
     public static func register(_ app: AsyncApp, _ context: SuiteContext) throws {
         let pool = ConnectionPool()
         let g = makeDIGraph(pool: pool)
-        let (config, clock, cache, context, connection, logger) = (g.config, g.clock, g.cache, g.context, g.connection, g.logger)
+        let (config, clock, cache, context, connection, logger) = (
+            g.config, g.clock, g.cache, g.context, g.connection, g.logger
+        )
         let (repository, tokens, users, audit, notifier) = (g.repository, g.tokens, g.users, g.audit, g.notifier)
         try app.declare([notifier, connection, g.pool])
 
@@ -67,9 +74,12 @@ extension DISuite: AsyncStackSuite {
         }
         try app.get("/di/ten") { request in
             let ids = [
-                try await request.resolve(config).id, try await request.resolve(clock).id, try await request.resolve(cache).id,
-                try await request.resolve(context).id, try await request.resolve(connection).leaseID, try await request.resolve(logger).id,
-                try await request.resolve(repository).id, try await request.resolve(tokens).id, try await request.resolve(users).id,
+                try await request.resolve(config).id, try await request.resolve(clock).id,
+                try await request.resolve(cache).id,
+                try await request.resolve(context).id, try await request.resolve(connection).leaseID,
+                try await request.resolve(logger).id,
+                try await request.resolve(repository).id, try await request.resolve(tokens).id,
+                try await request.resolve(users).id,
                 try await request.resolve(audit).id,
             ]
             return try .json(Ten(ids: Dictionary(uniqueKeysWithValues: zip(DIServices.ten.map(\.key), ids))))

@@ -17,7 +17,8 @@ extension DISuite: CCoreSuite {
         c.register(Cache.self, scope: .singleton) { _ in Cache() }
         c.register(ConnectionPool.self, scope: .singleton) { _ in pool }
         c.register(RequestContext.self, scope: .request) { _ in RequestContext() }
-        c.register(DBConnection.self, scope: .request, dependsOn: [ConnectionPool.self], release: { $0.release() }) { d in
+        c.register(DBConnection.self, scope: .request, dependsOn: [ConnectionPool.self], release: { $0.release() }) {
+            d in
             d[0, as: ConnectionPool.self].acquireBlocking()
         }
         c.register(Logger.self, scope: .request, dependsOn: [RequestContext.self, Config.self]) { d in
@@ -29,7 +30,10 @@ extension DISuite: CCoreSuite {
         c.registerAsync(TokenProvider.self, scope: .request, dependsOn: [Config.self]) { deps in
             await TokenProvider.make(config: deps[0] as! Config)
         }
-        c.register(UserService.self, scope: .request, dependsOn: [UserRepository.self, Cache.self, ServiceClock.self, TokenProvider.self]) { d in
+        c.register(
+            UserService.self, scope: .request,
+            dependsOn: [UserRepository.self, Cache.self, ServiceClock.self, TokenProvider.self]
+        ) { d in
             UserService(repository: d[0], cache: d[1], clock: d[2], tokens: d[3])
         }
         c.register(AuditEvent.self, scope: .transient, dependsOn: [Logger.self, ServiceClock.self]) { d in
@@ -43,13 +47,17 @@ extension DISuite: CCoreSuite {
     static func registerDIRoutes(_ app: CCoreApp, pool: ConnectionPool) throws {
         try app.get("/di/one") { ex in
             let context: RequestContext = ex.resolve()
-            ex.json { w in w.beginObject(); w.key("request_context"); w.string(context.id); w.endObject() }
+            ex.json { w in
+                w.beginObject(); w.key("request_context"); w.string(context.id); w.endObject()
+            }
         }
         try app.get("/di/ten") { ex in
             let ids: [String] = [
                 (ex.resolve() as Config).id, (ex.resolve() as ServiceClock).id, (ex.resolve() as Cache).id,
-                (ex.resolve() as RequestContext).id, (ex.resolve() as DBConnection).leaseID, (ex.resolve() as Logger).id,
-                (ex.resolve() as UserRepository).id, (ex.resolve() as TokenProvider).id, (ex.resolve() as UserService).id,
+                (ex.resolve() as RequestContext).id, (ex.resolve() as DBConnection).leaseID,
+                (ex.resolve() as Logger).id,
+                (ex.resolve() as UserRepository).id, (ex.resolve() as TokenProvider).id,
+                (ex.resolve() as UserService).id,
                 (ex.resolve() as AuditEvent).id,
             ]
             ex.json { w in
@@ -77,7 +85,9 @@ extension DISuite: CCoreSuite {
         }
         try app.get("/di/pool") { ex in
             let inUse = pool.inUse
-            ex.json { w in w.beginObject(); w.key("size"); w.int(pool.size); w.key("in_use"); w.int(inUse); w.endObject() }
+            ex.json { w in
+                w.beginObject(); w.key("size"); w.int(pool.size); w.key("in_use"); w.int(inUse); w.endObject()
+            }
         }
     }
 }

@@ -29,7 +29,10 @@ extension DISuite: ThreadedSuite {
             let config: Config = try r.get()
             return r.awaitBlocking { await TokenProvider.make(config: config) }
         }
-        try i.bind(UserService.self, scope: .request, dependsOn: [UserRepository.self, Cache.self, ServiceClock.self, TokenProvider.self]) { r in
+        try i.bind(
+            UserService.self, scope: .request,
+            dependsOn: [UserRepository.self, Cache.self, ServiceClock.self, TokenProvider.self]
+        ) { r in
             UserService(repository: try r.get(), cache: try r.get(), clock: try r.get(), tokens: try r.get())
         }
         try i.bind(AuditEvent.self, scope: .transient, dependsOn: [Logger.self, ServiceClock.self]) { r in

@@ -7,8 +7,10 @@ import SuiteKit
 /// the server's life, a transient is new at every injection, and the pooled
 /// connection goes back to the pool when the request ends.
 public enum DISuite: SuiteDefinition {
-    static let requestScoped = ["user_service", "user_repository", "db_connection", "logger_via_repository",
-                                "logger_via_audit", "request_context", "token_provider"]
+    static let requestScoped = [
+        "user_service", "user_repository", "db_connection", "logger_via_repository",
+        "logger_via_audit", "request_context", "token_provider",
+    ]
     static let singletons = ["config", "clock", "cache"]
     static let transients = ["notifier", "audit_event"]
 
@@ -19,7 +21,9 @@ public enum DISuite: SuiteDefinition {
 
     /// The two resolutions of a `/di/graph` answer, or why it is not one.
     static func resolutions(_ doc: JSONValue) -> ([[String: JSONValue]], String?) {
-        guard let list = doc["resolutions"]?.arrayValue, list.count == 2 else { return ([], "expected 2 resolutions in \"resolutions\"") }
+        guard let list = doc["resolutions"]?.arrayValue, list.count == 2 else {
+            return ([], "expected 2 resolutions in \"resolutions\"")
+        }
         var out: [[String: JSONValue]] = []
         for item in list {
             guard case .object(let o) = item else { return ([], "a resolution is not an object") }
@@ -32,55 +36,84 @@ public enum DISuite: SuiteDefinition {
     }
 
     static func graphRequest() -> RequestSpec {
-        RequestSpec(target: "/di/graph", expectation: Expectation(status: 200, mediaType: "application/json", body: .json { doc in
-            let (r, problem) = resolutions(doc)
-            if let problem { return problem }
-            for key in requestScoped where r[0][key] != r[1][key] {
-                return "\(key) is request-scoped but two injections in one request got \(r[0][key]!) and \(r[1][key]!)"
-            }
-            if r[0]["logger_via_repository"] != r[0]["logger_via_audit"] {
-                return "Logger is request-scoped but the repository and the audit event got different instances"
-            }
-            for key in singletons where r[0][key] != r[1][key] {
-                return "\(key) is a singleton but two injections got \(r[0][key]!) and \(r[1][key]!)"
-            }
-            for key in transients where r[0][key] == r[1][key] {
-                return "\(key) is transient but two injections got the same instance \(r[0][key]!)"
-            }
-            guard let inUse = doc["pool_in_use"]?.intValue, inUse >= 1 else {
-                return "pool_in_use should count this request's connection, got \(doc["pool_in_use"]?.description ?? "none")"
-            }
-            return nil
-        }))
+        RequestSpec(
+            target: "/di/graph",
+            expectation: Expectation(
+                status: 200, mediaType: "application/json",
+                body: .json { doc in
+                    let (r, problem) = resolutions(doc)
+                    if let problem { return problem }
+                    for key in requestScoped where r[0][key] != r[1][key] {
+                        return
+                            "\(key) is request-scoped but two injections in one request got \(r[0][key]!) and \(r[1][key]!)"
+                    }
+                    if r[0]["logger_via_repository"] != r[0]["logger_via_audit"] {
+                        return "Logger is request-scoped but the repository and the audit event got different instances"
+                    }
+                    for key in singletons where r[0][key] != r[1][key] {
+                        return "\(key) is a singleton but two injections got \(r[0][key]!) and \(r[1][key]!)"
+                    }
+                    for key in transients where r[0][key] == r[1][key] {
+                        return "\(key) is transient but two injections got the same instance \(r[0][key]!)"
+                    }
+                    guard let inUse = doc["pool_in_use"]?.intValue, inUse >= 1 else {
+                        return
+                            "pool_in_use should count this request's connection, got \(doc["pool_in_use"]?.description ?? "none")"
+                    }
+                    return nil
+                }))
     }
 
     static func oneRequest() -> RequestSpec {
-        RequestSpec(target: "/di/one", expectation: Expectation(status: 200, mediaType: "application/json", body: .json { doc in
-            isID(doc["request_context"]) ? nil : "expected {\"request_context\":<id>}, got \(doc)"
-        }))
+        RequestSpec(
+            target: "/di/one",
+            expectation: Expectation(
+                status: 200, mediaType: "application/json",
+                body: .json { doc in
+                    isID(doc["request_context"]) ? nil : "expected {\"request_context\":<id>}, got \(doc)"
+                }))
     }
 
     static func tenRequest() -> RequestSpec {
-        RequestSpec(target: "/di/ten", expectation: Expectation(status: 200, mediaType: "application/json", body: .json { doc in
-            for (_, key) in DIServices.ten where !isID(doc[key]) { return "no instance id for \(key) in \(doc)" }
-            if case .object(let o) = doc, o.count != 10 { return "expected exactly 10 services, got \(o.count)" }
-            return nil
-        }))
+        RequestSpec(
+            target: "/di/ten",
+            expectation: Expectation(
+                status: 200, mediaType: "application/json",
+                body: .json { doc in
+                    for (_, key) in DIServices.ten where !isID(doc[key]) {
+                        return "no instance id for \(key) in \(doc)"
+                    }
+                    if case .object(let o) = doc, o.count != 10 {
+                        return "expected exactly 10 services, got \(o.count)"
+                    }
+                    return nil
+                }))
     }
 
     public static let contract = SuiteContract(
         name: "di",
-        summary: "dependency injection: one service, ten, and a graph of twelve in singleton, request and transient scopes",
+        summary:
+            "dependency injection: one service, ten, and a graph of twelve in singleton, request and transient scopes",
         routes: [
-            RouteDescription(method: "GET", path: "/di/one", answer: "200 JSON {\"request_context\":<id>}: one request-scoped service"),
-            RouteDescription(method: "GET", path: "/di/ten", answer: "200 JSON with the ids of ten services: " + DIServices.ten.map(\.key).joined(separator: ", ")),
-            RouteDescription(method: "GET", path: "/di/graph", answer: "200 JSON {\"resolutions\":[<ids of the whole graph>, <again>],\"pool_in_use\":<n>}: Notifier resolved twice in one request"),
-            RouteDescription(method: "GET", path: "/di/pool", answer: "200 JSON {\"size\":32,\"in_use\":<n>} (no injection)"),
+            RouteDescription(
+                method: "GET", path: "/di/one",
+                answer: "200 JSON {\"request_context\":<id>}: one request-scoped service"),
+            RouteDescription(
+                method: "GET", path: "/di/ten",
+                answer: "200 JSON with the ids of ten services: " + DIServices.ten.map(\.key).joined(separator: ", ")),
+            RouteDescription(
+                method: "GET", path: "/di/graph",
+                answer:
+                    "200 JSON {\"resolutions\":[<ids of the whole graph>, <again>],\"pool_in_use\":<n>}: Notifier resolved twice in one request"
+            ),
+            RouteDescription(
+                method: "GET", path: "/di/pool", answer: "200 JSON {\"size\":32,\"in_use\":<n>} (no injection)"),
         ],
         cases: [
             LoadCase(name: "di-one", summary: "GET /di/one: one request-scoped service") { _ in oneRequest() },
             LoadCase(name: "di-ten", summary: "GET /di/ten: ten services of every scope") { _ in tenRequest() },
-            LoadCase(name: "di-graph", summary: "GET /di/graph: the twelve-service graph, twice") { _ in graphRequest() },
+            LoadCase(name: "di-graph", summary: "GET /di/graph: the twelve-service graph, twice") { _ in graphRequest()
+            },
         ],
         checks: [
             NamedRequest("one service", oneRequest(), case: "di-one"),
@@ -107,21 +140,30 @@ public enum DISuite: SuiteDefinition {
                 }
                 let ten = try client.send(tenRequest())
                 if let config = JSONValue.parse(ten.body)?["config"], config != docs[0]["config"] {
-                    problems.append("Config is a singleton but /di/ten got \(config) and /di/graph \(docs[0]["config"]!)")
+                    problems.append(
+                        "Config is a singleton but /di/ten got \(config) and /di/graph \(docs[0]["config"]!)")
                 }
-                let ones = try (0..<2).map { _ in JSONValue.parse(try client.send(oneRequest()).body)?["request_context"] }
-                if ones[0] == nil || ones[0] == ones[1] { problems.append("/di/one gave the same RequestContext to two requests") }
+                let ones = try (0..<2).map { _ in
+                    JSONValue.parse(try client.send(oneRequest()).body)?["request_context"]
+                }
+                if ones[0] == nil || ones[0] == ones[1] {
+                    problems.append("/di/one gave the same RequestContext to two requests")
+                }
                 return problems
             },
             Scenario("the pooled connection goes back when the request ends", workloads: ["di-graph"]) { context in
                 let client = context.client
                 for _ in 0..<5 { _ = try client.send(graphRequest()) }
                 let pool = try client.send(RequestSpec(target: "/di/pool", expectation: Expectation(status: 200)))
-                guard let doc = JSONValue.parse(pool.body), let inUse = doc["in_use"]?.intValue, let size = doc["size"]?.intValue else {
+                guard let doc = JSONValue.parse(pool.body), let inUse = doc["in_use"]?.intValue,
+                    let size = doc["size"]?.intValue
+                else {
                     return ["/di/pool does not answer {\"size\":<n>,\"in_use\":<n>}"]
                 }
                 var problems: [String] = []
-                if size != Int64(DIServices.poolSize) { problems.append("pool size is \(size), expected \(DIServices.poolSize)") }
+                if size != Int64(DIServices.poolSize) {
+                    problems.append("pool size is \(size), expected \(DIServices.poolSize)")
+                }
                 if inUse != 0 { problems.append("\(inUse) connections still in use after the requests ended") }
                 return problems
             },

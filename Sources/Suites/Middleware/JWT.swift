@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// JSON Web Tokens signed with HS256 (RFC 7519, RFC 7515): the checks every
@@ -29,18 +29,27 @@ public enum JWT {
     /// Checks an `Authorization` header value: `Bearer <token>`, HS256 only
     /// (a token naming `none` or another algorithm is refused), a valid
     /// signature, and an `exp` in the future.
-    public static func verify(authorization: String?, secret: [UInt8], now: Int = Int(time(nil))) -> Result<Claims, Rejection> {
+    public static func verify(authorization: String?, secret: [UInt8], now: Int = Int(time(nil))) -> Result<
+        Claims, Rejection
+    > {
         guard let authorization, authorization.hasPrefix("Bearer ") else { return .failure(.missing) }
         let token = Array(authorization.utf8.dropFirst(7))
         let parts = token.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty,
-              let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
-              let signature = Base64URL.decode(parts[2]) else { return .failure(.malformed) }
-        guard let header = FlatJSON.parse(headerBytes), let payload = FlatJSON.parse(payloadBytes) else { return .failure(.malformed) }
+            let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2])
+        else { return .failure(.malformed) }
+        guard let header = FlatJSON.parse(headerBytes), let payload = FlatJSON.parse(payloadBytes) else {
+            return .failure(.malformed)
+        }
         guard header["alg"] == .string("HS256") else { return .failure(.algorithm) }
         let signed = token[..<(parts[0].count + 1 + parts[1].count)]
-        guard HMACSHA256.equal(HMACSHA256.mac(key: secret, message: signed), signature) else { return .failure(.signature) }
-        guard case .string(let subject)? = payload["sub"], case .number(let exp)? = payload["exp"] else { return .failure(.malformed) }
+        guard HMACSHA256.equal(HMACSHA256.mac(key: secret, message: signed), signature) else {
+            return .failure(.signature)
+        }
+        guard case .string(let subject)? = payload["sub"], case .number(let exp)? = payload["exp"] else {
+            return .failure(.malformed)
+        }
         guard Int(exp) > now else { return .failure(.expired) }
         return .success(Claims(subject: subject, expires: Int(exp)))
     }
@@ -103,7 +112,9 @@ enum FlatJSON {
                 object[key] = .string(s)
             } else {
                 let start = i
-                while i < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+                while i < bytes.count,
+                    ![UInt8(ascii: ","), UInt8(ascii: "}"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[i])
+                { i += 1 }
                 let text = String(decoding: bytes[start..<i], as: UTF8.self)
                 if let n = Double(text), text.first != "+", text.first != "." {
                     object[key] = .number(n)

@@ -17,8 +17,10 @@
 /// request id and security headers, and is logged).
 public enum MiddlewarePolicy {
     public static let levels = [0, 1, 5, 10]
-    public static let layerNames = ["request-id", "logging", "security", "cors", "auth", "rate-limit",
-                                    "async-context", "timing", "cache-control", "accept-guard"]
+    public static let layerNames = [
+        "request-id", "logging", "security", "cors", "auth", "rate-limit",
+        "async-context", "timing", "cache-control", "accept-guard",
+    ]
     public static let secret = Array("catbench-middleware-secret".utf8)
     public static let allowedOrigin = "https://app.example"
     public static let securityHeaders: [(String, String)] = [

@@ -39,8 +39,10 @@ extension MiddlewareSuite: AsyncStackSuite {
         for level in MiddlewarePolicy.levels {
             let chain = Array(layers.prefix(level))
             try app.get("/mw\(level)/hello", middleware: chain) { request in
-                try .json(Hello(message: "hello", layers: level, user: request.state.user, request_id: request.state.requestID,
-                                context: request.state.values["context"]))
+                try .json(
+                    Hello(
+                        message: "hello", layers: level, user: request.state.user, request_id: request.state.requestID,
+                        context: request.state.values["context"]))
             }
             try app.options("/mw\(level)/hello", middleware: chain) { _ in
                 var headers = HTTPHeaders()
@@ -67,8 +69,10 @@ struct LoggingMiddleware: AsyncMiddleware {
     func handle(_ request: AsyncRequest, next: AsyncHandler) async throws -> AsyncResponse {
         let response = try await next(request)
         let micros = Int((Clock.monotonicNanos() - request.state.startedAt) / 1000)
-        sink.append(LogSink.Record(method: request.method.rawValue, path: String(request.path),
-                                   status: Int(response.status.code), micros: micros))
+        sink.append(
+            LogSink.Record(
+                method: request.method.rawValue, path: String(request.path),
+                status: Int(response.status.code), micros: micros))
         return response
     }
 }
@@ -76,7 +80,9 @@ struct LoggingMiddleware: AsyncMiddleware {
 struct SecurityHeadersMiddleware: AsyncMiddleware {
     func handle(_ request: AsyncRequest, next: AsyncHandler) async throws -> AsyncResponse {
         var response = try await next(request)
-        for (name, value) in MiddlewarePolicy.securityHeaders { response.headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in MiddlewarePolicy.securityHeaders {
+            response.headers.replaceOrAdd(name: name, value: value)
+        }
         return response
     }
 }
@@ -118,7 +124,8 @@ struct AuthMiddleware: AsyncMiddleware {
 struct RateLimitMiddleware: AsyncMiddleware {
     let limiter: RateLimiter
     func handle(_ request: AsyncRequest, next: AsyncHandler) async throws -> AsyncResponse {
-        let decision = limiter.take(MiddlewarePolicy.clientKey(header: request.header("X-Client-Key"), subject: request.state.user))
+        let decision = limiter.take(
+            MiddlewarePolicy.clientKey(header: request.header("X-Client-Key"), subject: request.state.user))
         guard decision.allowed else {
             var response = AsyncResponse.error(.tooManyRequests, "rate limited")
             response.headers.add(name: "Retry-After", value: String(decision.retryAfter))

@@ -10,14 +10,17 @@ extension MiddlewareSuite: ThreadedSuite {
         let limiter = RateLimiter(policy: MiddlewarePolicy.ratePolicy)
         let layers: [any ThreadedMiddleware] = [
             RequestIDLayer(), LoggingLayer(sink: sink), SecurityLayer(), CORSLayer(), AuthLayer(),
-            RateLimitLayer(limiter: limiter), AsyncContextLayer(), TimingLayer(), CacheControlLayer(), AcceptGuardLayer(),
+            RateLimitLayer(limiter: limiter), AsyncContextLayer(), TimingLayer(), CacheControlLayer(),
+            AcceptGuardLayer(),
         ]
         for level in MiddlewarePolicy.levels {
             let chain = Array(layers.prefix(level))
             try app.route("/mw\(level)/hello", middleware: chain) { request in
                 func value(_ key: String) -> JSON { request.attributes[key].map(JSON.string) ?? .null }
-                return .json(["message": "hello", "layers": .int(level), "user": value("user"),
-                              "request_id": value("request_id"), "context": value("context")])
+                return .json([
+                    "message": "hello", "layers": .int(level), "user": value("user"),
+                    "request_id": value("request_id"), "context": value("context"),
+                ])
             }
             try app.route("/mw\(level)/hello", methods: ["OPTIONS"], middleware: chain) { _ in
                 Response(status: 204, headers: [("Allow", MiddlewarePolicy.corsMethods)])
@@ -27,7 +30,8 @@ extension MiddlewareSuite: ThreadedSuite {
     }
 }
 
-private func errorResponse(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> Response {
+private func errorResponse(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> Response
+{
     var response = Response.json(["error": .string(message)], status: status)
     response.headers += headers
     return response
@@ -69,12 +73,15 @@ struct SecurityLayer: ThreadedMiddleware {
 struct CORSLayer: ThreadedMiddleware {
     func processRequest(_ request: inout Request) throws -> Response? {
         guard request.method == "OPTIONS", request.header("Access-Control-Request-Method") != nil,
-              request.header("Origin") == MiddlewarePolicy.allowedOrigin else { return nil }
-        return Response(status: 204, headers: [
-            ("Access-Control-Allow-Methods", MiddlewarePolicy.corsMethods),
-            ("Access-Control-Allow-Headers", MiddlewarePolicy.corsHeaders),
-            ("Access-Control-Max-Age", MiddlewarePolicy.corsMaxAge),
-        ])
+            request.header("Origin") == MiddlewarePolicy.allowedOrigin
+        else { return nil }
+        return Response(
+            status: 204,
+            headers: [
+                ("Access-Control-Allow-Methods", MiddlewarePolicy.corsMethods),
+                ("Access-Control-Allow-Headers", MiddlewarePolicy.corsHeaders),
+                ("Access-Control-Max-Age", MiddlewarePolicy.corsMaxAge),
+            ])
     }
 
     func processResponse(_ request: Request, _ response: inout Response) {
@@ -91,7 +98,8 @@ struct AuthLayer: ThreadedMiddleware {
             request.attributes["user"] = claims.subject
             return nil
         case .failure(let rejection):
-            return errorResponse(401, rejection.rawValue, headers: [("WWW-Authenticate", #"Bearer error="invalid_token""#)])
+            return errorResponse(
+                401, rejection.rawValue, headers: [("WWW-Authenticate", #"Bearer error="invalid_token""#)])
         }
     }
 }
@@ -99,8 +107,10 @@ struct AuthLayer: ThreadedMiddleware {
 struct RateLimitLayer: ThreadedMiddleware {
     let limiter: RateLimiter
     func processRequest(_ request: inout Request) throws -> Response? {
-        let decision = limiter.take(MiddlewarePolicy.clientKey(header: request.header("X-Client-Key"), subject: request.attributes["user"]))
-        return decision.allowed ? nil : errorResponse(429, "rate limited", headers: [("Retry-After", String(decision.retryAfter))])
+        let decision = limiter.take(
+            MiddlewarePolicy.clientKey(header: request.header("X-Client-Key"), subject: request.attributes["user"]))
+        return decision.allowed
+            ? nil : errorResponse(429, "rate limited", headers: [("Retry-After", String(decision.retryAfter))])
     }
 }
 
@@ -124,6 +134,7 @@ struct CacheControlLayer: ThreadedMiddleware {
 
 struct AcceptGuardLayer: ThreadedMiddleware {
     func processRequest(_ request: inout Request) throws -> Response? {
-        MiddlewarePolicy.acceptsJSON(request.header("Accept")) ? nil : errorResponse(406, "only application/json is available")
+        MiddlewarePolicy.acceptsJSON(request.header("Accept"))
+            ? nil : errorResponse(406, "only application/json is available")
     }
 }

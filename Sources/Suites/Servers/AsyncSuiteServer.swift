@@ -24,14 +24,18 @@ final class AsyncSuiteServer: EmbeddedServer, @unchecked Sendable {
         let app = AsyncApp(observing: observers(metrics, settings.observer))
         if let metrics {
             try app.get(ServerMetrics.path) { _ in
-                AsyncResponse(headers: ["Content-Type": ServerMetrics.contentType], body: ByteBuffer(bytes: metrics.exposition()))
+                AsyncResponse(
+                    headers: ["Content-Type": ServerMetrics.contentType], body: ByteBuffer(bytes: metrics.exposition()))
             }
         }
         for suite in suites { try suite.register(app, context) }
-        let server = try AsyncServer(app: app, configuration: AsyncConfiguration(
-            host: settings.host, port: Int(settings.port), workers: settings.workers,
-            headerTimeoutSeconds: settings.headerTimeoutSeconds, maxConnections: settings.maxConnections, h2c: settings.h2c,
-            tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
+        let server = try AsyncServer(
+            app: app,
+            configuration: AsyncConfiguration(
+                host: settings.host, port: Int(settings.port), workers: settings.workers,
+                headerTimeoutSeconds: settings.headerTimeoutSeconds, maxConnections: settings.maxConnections,
+                h2c: settings.h2c,
+                tls: settings.tls.map { ($0.certificatePEM, $0.privateKeyPEM) }, onThreadStart: settings.onThreadStart))
         return AsyncSuiteServer(server: server, secure: settings.tls != nil, context: context, metrics: metrics)
     }
 

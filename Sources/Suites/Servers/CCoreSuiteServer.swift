@@ -22,16 +22,20 @@ final class CCoreSuiteServer: EmbeddedServer, @unchecked Sendable {
         let app = CCoreApp(observing: observers(metrics, settings.observer))
         if let metrics {
             try app.get(ServerMetrics.path) { ex in
-                metrics.exposition().withUnsafeBytes { ex.respondRaw(status: 200, contentType: ServerMetrics.contentType, body: $0) }
+                metrics.exposition().withUnsafeBytes {
+                    ex.respondRaw(status: 200, contentType: ServerMetrics.contentType, body: $0)
+                }
             }
         }
         for suite in suites { try suite.register(app, context) }
-        let server = try CCoreServer(app: app, configuration: CCoreConfiguration(
-            host: settings.host, port: settings.port, workers: settings.workers,
-            maxConnectionsPerWorker: max(1, settings.maxConnections / settings.workers),
-            headerTimeoutMilliseconds: Int(settings.headerTimeoutSeconds * 1000), h2c: settings.h2c,
-            tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
-            onThreadStart: settings.onThreadStart))
+        let server = try CCoreServer(
+            app: app,
+            configuration: CCoreConfiguration(
+                host: settings.host, port: settings.port, workers: settings.workers,
+                maxConnectionsPerWorker: max(1, settings.maxConnections / settings.workers),
+                headerTimeoutMilliseconds: Int(settings.headerTimeoutSeconds * 1000), h2c: settings.h2c,
+                tls: settings.tls.map { CCoreTLS(certificatePEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
+                onThreadStart: settings.onThreadStart))
         return CCoreSuiteServer(server: server, secure: settings.tls != nil, context: context, metrics: metrics)
     }
 

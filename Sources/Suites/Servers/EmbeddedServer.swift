@@ -1,7 +1,7 @@
 import Posix
 import SuiteKit
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where and how an embedded server runs.
@@ -29,9 +29,11 @@ public struct ServerSettings: Sendable {
     /// Connections beyond this many are closed as they come.
     public var maxConnections: Int
 
-    public init(host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, h2c: Bool = true, tls: TLSMaterial? = nil,
-                services: ServiceDirectory? = nil, metrics: Bool = false, observer: (any RouteObserving)? = nil,
-                headerTimeoutSeconds: Double = 10, maxConnections: Int = 10_000, onThreadStart: (@Sendable () -> Void)? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: UInt16 = 0, workers: Int = 1, h2c: Bool = true, tls: TLSMaterial? = nil,
+        services: ServiceDirectory? = nil, metrics: Bool = false, observer: (any RouteObserving)? = nil,
+        headerTimeoutSeconds: Double = 10, maxConnections: Int = 10_000, onThreadStart: (@Sendable () -> Void)? = nil
+    ) {
         self.host = host
         self.port = port
         self.workers = workers
@@ -84,10 +86,13 @@ public struct UnsupportedProtocol: Error, CustomStringConvertible {
 }
 
 /// Starts `stack` serving `suites`.
-public func startServer(_ stack: StackName, suites: [any CatalogSuite.Type] = [BasicSuite.self],
-                        settings: ServerSettings) throws -> EmbeddedServer {
+public func startServer(
+    _ stack: StackName, suites: [any CatalogSuite.Type] = [BasicSuite.self],
+    settings: ServerSettings
+) throws -> EmbeddedServer {
     if settings.tls != nil && !stack.speaksTLS {
-        throw UnsupportedProtocol(description: "\(stack.rawValue) serves cleartext HTTP/1.1 only, like the sync servers it stands for")
+        throw UnsupportedProtocol(
+            description: "\(stack.rawValue) serves cleartext HTTP/1.1 only, like the sync servers it stands for")
     }
     var settings = settings
     var ownServices: ServiceDirectory?
@@ -149,7 +154,9 @@ private struct ObserverPair: RouteObserving {
 
 func readText(_ path: String) throws -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw UnsupportedProtocol(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else {
+        throw UnsupportedProtocol(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+    }
     defer { close(fd) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 16384)
@@ -158,7 +165,9 @@ func readText(_ path: String) throws -> String {
         if n < 0 && errno == EINTR { continue }
         if n <= 0 { break }
         bytes += chunk[0..<n]
-        if bytes.count > 1 << 20 { throw UnsupportedProtocol(description: "\(path) is larger than 1 MiB; is it a PEM file?") }
+        if bytes.count > 1 << 20 {
+            throw UnsupportedProtocol(description: "\(path) is larger than 1 MiB; is it a PEM file?")
+        }
     }
     return String(decoding: bytes, as: UTF8.self)
 }

@@ -8,8 +8,10 @@ public final class ServerMetrics: RouteObserving {
     public static let path = "/metrics"
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
     /// Latency buckets from 50 µs to 2.5 s: the stacks answer in microseconds, peers and slow paths in milliseconds.
-    static let buckets: [Duration] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
-                                      1_000_000, 2_500_000].map { .microseconds($0) }
+    static let buckets: [Duration] = [
+        50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+        1_000_000, 2_500_000,
+    ].map { .microseconds($0) }
 
     public let registry = PrometheusCollectorRegistry()
     let stack: String
@@ -33,16 +35,23 @@ final class RouteMetrics: RouteObserver {
     private let answers: [Counter]
     private let latency: DurationHistogram
 
-    static var requests: MetricNameDescriptor { MetricNameDescriptor(namespace: "http", metricName: "requests", unitName: "total",
-                                               helpText: "Answers of a route, by status class") }
-    static var duration: MetricNameDescriptor { MetricNameDescriptor(namespace: "http", metricName: "request_duration", unitName: "seconds",
-                                               helpText: "Time from the start of a request to its answer") }
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "http", metricName: "requests", unitName: "total",
+            helpText: "Answers of a route, by status class")
+    }
+    static var duration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time from the start of a request to its answer")
+    }
 
     init(registry: PrometheusCollectorRegistry, labels: [(String, String)]) {
         answers = (1...5).map { klass in
             registry.makeCounter(descriptor: RouteMetrics.requests, labels: labels + [("status", "\(klass)xx")])
         }
-        latency = registry.makeDurationHistogram(descriptor: RouteMetrics.duration, labels: labels, buckets: ServerMetrics.buckets)
+        latency = registry.makeDurationHistogram(
+            descriptor: RouteMetrics.duration, labels: labels, buckets: ServerMetrics.buckets)
     }
 
     func answered(status: Int, nanoseconds: UInt64) {

@@ -1,7 +1,7 @@
 import Posix
 import SuiteKit
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Anything that owns threads doing a server's work besides the stack's own

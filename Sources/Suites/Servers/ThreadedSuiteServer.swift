@@ -27,11 +27,16 @@ final class ThreadedSuiteServer: EmbeddedServer, @unchecked Sendable {
             }
         }
         for suite in suites { try suite.register(app, context) }
-        let server = try ThreadedServer(app: app, configuration: Configuration(
-            host: settings.host, port: settings.port, workers: settings.workers, maxConnections: settings.maxConnections,
-            requestTimeoutSeconds: settings.headerTimeoutSeconds,
-            tls: settings.tls.map { TLSIdentity(certificateChainPEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM) },
-            onThreadStart: settings.onThreadStart))
+        let server = try ThreadedServer(
+            app: app,
+            configuration: Configuration(
+                host: settings.host, port: settings.port, workers: settings.workers,
+                maxConnections: settings.maxConnections,
+                requestTimeoutSeconds: settings.headerTimeoutSeconds,
+                tls: settings.tls.map {
+                    TLSIdentity(certificateChainPEM: $0.certificatePEM, privateKeyPEM: $0.privateKeyPEM)
+                },
+                onThreadStart: settings.onThreadStart))
         return ThreadedSuiteServer(server: server, secure: settings.tls != nil, context: context, metrics: metrics)
     }
 

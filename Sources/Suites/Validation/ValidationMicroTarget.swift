@@ -22,13 +22,16 @@ public enum ValidationMicroTarget {
         case .async:
             return { body in
                 guard let input = try? JSONDecoder().decode(ValidationSuite.UserIn.self, from: Data(body)),
-                      case .success(let user) = ValidationSuite.validate(input) else { return false }
+                    case .success(let user) = ValidationSuite.validate(input)
+                else { return false }
                 return (try? JSONEncoder().encode(user)) != nil
             }
         case .threaded:
             let schema = ValidationSuite.threadedSchema()
             return { body in
-                guard let data = JSONValue.parse(body), case .success(let user) = schema.load(data) else { return false }
+                guard let data = JSONValue.parse(body), case .success(let user) = schema.load(data) else {
+                    return false
+                }
                 return !user.serialized().isEmpty
             }
         }

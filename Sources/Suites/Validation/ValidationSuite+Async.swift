@@ -53,7 +53,8 @@ extension ValidationSuite: AsyncStackSuite {
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             name = c.lenient(.name); email = c.lenient(.email); age = c.lenient(.age); username = c.lenient(.username)
-            nickname = c.lenient(.nickname); newsletter = c.lenient(.newsletter); address = c.lenient(.address); items = c.lenient(.items)
+            nickname = c.lenient(.nickname); newsletter = c.lenient(.newsletter); address = c.lenient(.address);
+            items = c.lenient(.items)
         }
     }
 
@@ -71,7 +72,8 @@ extension ValidationSuite: AsyncStackSuite {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(name, forKey: .name); try c.encode(email, forKey: .email); try c.encode(age, forKey: .age)
             try c.encode(username, forKey: .username); try c.encode(nickname, forKey: .nickname)  // null when absent
-            try c.encode(newsletter, forKey: .newsletter); try c.encode(address, forKey: .address); try c.encode(items, forKey: .items)
+            try c.encode(newsletter, forKey: .newsletter); try c.encode(address, forKey: .address);
+            try c.encode(items, forKey: .items)
         }
         enum CodingKeys: String, CodingKey { case name, email, age, username, nickname, newsletter, address, items }
     }
@@ -82,7 +84,9 @@ extension ValidationSuite: AsyncStackSuite {
     static func validate(_ input: UserIn) -> Result<ValidatedUser, ValidationErrors> {
         var e = ValidationErrors()
         let name = Rules.any.check(input.name, "name", &e).map(ValidationRules.trim)
-        if let n = name, !Rules.name.length!.contains(n.count) { e.add("name", "length must be within \(Rules.name.length!)") }
+        if let n = name, !Rules.name.length!.contains(n.count) {
+            e.add("name", "length must be within \(Rules.name.length!)")
+        }
         let email = Rules.email.check(input.email.map(ValidationRules.trim), "email", &e)?.lowercased()
         let age = Rules.age.check(input.age, "age", &e)
         let username = Rules.username.check(input.username, "username", &e)
@@ -94,11 +98,15 @@ extension ValidationSuite: AsyncStackSuite {
             let city = Rules.city.check(a.city, "address.city", &e)
             let zip = Rules.zip.check(a.zip, "address.zip", &e)
             let country = Rules.country.check(a.country, "address.country", &e)
-            if let street, let city, let zip, let country { address = Address(street: street, city: city, zip: zip, country: country) }
+            if let street, let city, let zip, let country {
+                address = Address(street: street, city: city, zip: zip, country: country)
+            }
         }
         var items: [Item] = []
         if let list = Rules.any.check(input.items, "items", &e) {
-            if !ValidationRules.itemCount.contains(list.count) { e.add("items", "must have \(ValidationRules.itemCount) items") }
+            if !ValidationRules.itemCount.contains(list.count) {
+                e.add("items", "must have \(ValidationRules.itemCount) items")
+            }
             for (k, entry) in list.enumerated() {
                 guard let item = Rules.any.check(entry, "items[\(k)]", &e) else { continue }
                 let sku = Rules.sku.check(item.sku, "items[\(k)].sku", &e)
@@ -106,17 +114,23 @@ extension ValidationSuite: AsyncStackSuite {
                 let price = Rules.price.check(item.price, "items[\(k)].price", &e)
                 var tags: [String] = []
                 if let given = Rules.any.check(item.tags, "items[\(k)].tags", &e, required: false) {
-                    if given.count > ValidationRules.tagsMax { e.add("items[\(k)].tags", "at most \(ValidationRules.tagsMax) tags") }
+                    if given.count > ValidationRules.tagsMax {
+                        e.add("items[\(k)].tags", "at most \(ValidationRules.tagsMax) tags")
+                    }
                     for (t, tag) in given.enumerated() {
                         if let tag = Rules.tag.check(tag, "items[\(k)].tags[\(t)]", &e) { tags.append(tag) }
                     }
                 }
-                if let sku, let quantity, let price { items.append(Item(sku: sku, quantity: quantity, price: price, tags: tags)) }
+                if let sku, let quantity, let price {
+                    items.append(Item(sku: sku, quantity: quantity, price: price, tags: tags))
+                }
             }
         }
         guard e.isEmpty, let name, let email, let age, let username, let address else { return .failure(e) }
-        return .success(ValidatedUser(name: name, email: email, age: age, username: username, nickname: nickname,
-                             newsletter: newsletter, address: address, items: items))
+        return .success(
+            ValidatedUser(
+                name: name, email: email, age: age, username: username, nickname: nickname,
+                newsletter: newsletter, address: address, items: items))
     }
 
     public static func register(_ app: AsyncApp, _ context: SuiteContext) throws {
@@ -126,7 +140,9 @@ extension ValidationSuite: AsyncStackSuite {
                 input = try BodyDecoding.decode(UserIn.self, from: request)
             } catch let error as AsyncHTTPError where error.status == .unprocessableEntity {
                 // Not an object at all: the model itself is the failing field.
-                return try .json(Failed(errors: [ValidationErrors.Entry(path: "body", message: "must be an object")]), status: .unprocessableEntity)
+                return try .json(
+                    Failed(errors: [ValidationErrors.Entry(path: "body", message: "must be an object")]),
+                    status: .unprocessableEntity)
             }
             switch validate(input) {
             case .success(let user):

@@ -14,13 +14,19 @@ extension ValidationSuite: ThreadedSuite {
         ])
         let item = Schema([
             .init("sku", .string, validate: [.regexp(r.skuPattern)]),
-            .init("quantity", .integer, validate: [.range(Double(r.quantityRange.lowerBound)...Double(r.quantityRange.upperBound))]),
+            .init(
+                "quantity", .integer,
+                validate: [.range(Double(r.quantityRange.lowerBound)...Double(r.quantityRange.upperBound))]),
             .init("price", .number, validate: [.range(r.priceRange)]),
-            .init("tags", .list(.string, each: [.length(r.tagLength)]), required: false, default: .array([]), validate: [.length(0...r.tagsMax)]),
+            .init(
+                "tags", .list(.string, each: [.length(r.tagLength)]), required: false, default: .array([]),
+                validate: [.length(0...r.tagsMax)]),
         ])
         return Schema([
             .init("name", .string, validate: [.length(r.nameLength)], transform: ValidationRules.trim),
-            .init("email", .string, validate: [.regexp(r.emailPattern)], transform: { ValidationRules.trim($0).lowercased() }),
+            .init(
+                "email", .string, validate: [.regexp(r.emailPattern)],
+                transform: { ValidationRules.trim($0).lowercased() }),
             .init("age", .integer, validate: [.range(Double(r.ageRange.lowerBound)...Double(r.ageRange.upperBound))]),
             .init("username", .string, validate: [.regexp(r.usernamePattern)]),
             .init("nickname", .string, required: false, validate: [.length(0...r.nicknameMax)]),
@@ -36,10 +42,18 @@ extension ValidationSuite: ThreadedSuite {
             guard let data = JSONValue.parse(request.body) else { throw HTTPError(400, "malformed JSON") }
             switch schema.load(data) {
             case .failure(let errors):
-                return .json(["errors": .array(errors.entries.map { ["path": .string($0.path), "message": .string($0.message)] })], status: 422)
+                return .json(
+                    [
+                        "errors": .array(
+                            errors.entries.map { ["path": .string($0.path), "message": .string($0.message)] })
+                    ], status: 422)
             case .success(let user):
-                let items = (data["items"]?.arrayValue ?? []).map { ($0["quantity"]?.intValue ?? 0, $0["price"]?.doubleValue ?? 0) }
-                return .json(["user": user, "item_count": .int(items.count), "total": .number(ValidationRules.total(items))], status: 201)
+                let items = (data["items"]?.arrayValue ?? []).map {
+                    ($0["quantity"]?.intValue ?? 0, $0["price"]?.doubleValue ?? 0)
+                }
+                return .json(
+                    ["user": user, "item_count": .int(items.count), "total": .number(ValidationRules.total(items))],
+                    status: 201)
             }
         }
     }

@@ -40,13 +40,9 @@ void cposix_set_thread_name(const char *name) {
     pthread_setname_np(pthread_self(), shortName);
 }
 
-int32_t cposix_gettid(void) {
-    return (int32_t)syscall(SYS_gettid);
-}
+int32_t cposix_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
-int cposix_accept4(int fd, int flags) {
-    return accept4(fd, NULL, NULL, flags);
-}
+int cposix_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
 
 int cposix_epoll_wait_ns(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_ns) {
     static int no_pwait2;
@@ -85,7 +81,9 @@ int32_t cposix_spawn(char *const argv[], char *const envp[], const char *cwd, in
     if (rc == 0 && output_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
     if (rc == 0 && output_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
     if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    if (rc == 0) rc = posix_spawnattr_setflags(&attr, (new_group ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(&attr, (new_group ? POSIX_SPAWN_SETPGROUP : 0) | POSIX_SPAWN_SETSIGMASK |
+                                                 POSIX_SPAWN_SETSIGDEF);
     if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
     if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &defaults);

@@ -89,8 +89,7 @@ static char *bio_string(BIO *b) {
     return out;
 }
 
-int cs_make_self_signed(const char *common_name, char **cert_pem, char **key_pem, char *err,
-                                size_t err_len) {
+int cs_make_self_signed(const char *common_name, char **cert_pem, char **key_pem, char *err, size_t err_len) {
     if (cert_pem) *cert_pem = NULL;
     if (key_pem) *key_pem = NULL;
     if (err && err_len) err[0] = 0;
@@ -131,8 +130,7 @@ int cs_make_self_signed(const char *common_name, char **cert_pem, char **key_pem
     serial = BN_bin2bn(rnd, sizeof rnd, NULL);
     if (!serial || !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x))) goto done;
     /* Valid from an hour ago (clock skew between machines) for a year. */
-    if (!X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600))
+    if (!X509_gmtime_adj(X509_getm_notBefore(x), -3600) || !X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600))
         goto done;
     if (!X509_set_pubkey(x, key)) goto done;
     X509_NAME *name = X509_get_subject_name(x);
@@ -148,8 +146,7 @@ int cs_make_self_signed(const char *common_name, char **cert_pem, char **key_pem
      * itself in OpenSSL's chain building, and keyCertSign on a non-CA would
      * contradict RFC 5280 §4.2.1.3. */
     if (!add_ext(x, &v3, NID_basic_constraints, "critical,CA:FALSE") ||
-        !add_ext(x, &v3, NID_ext_key_usage, "serverAuth") ||
-        !add_ext(x, &v3, NID_subject_key_identifier, "hash"))
+        !add_ext(x, &v3, NID_ext_key_usage, "serverAuth") || !add_ext(x, &v3, NID_subject_key_identifier, "hash"))
         goto done;
     /* Built name by name rather than from a config string, so the common
      * name cannot smuggle in more entries with a comma. */
@@ -186,6 +183,5 @@ done:
     EVP_PKEY_free(key);
     return rc;
 }
-
 
 void cs_free(void *p) { free(p); }

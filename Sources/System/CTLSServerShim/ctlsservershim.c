@@ -64,9 +64,7 @@ static int bio_write(BIO *b, const char *data, int len) {
     ctlss_session *s = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     ssize_t n;
-    do {
-        n = send(s->fd, data, (size_t)len, MSG_NOSIGNAL | s->send_flags);
-    } while (n < 0 && errno == EINTR);
+    do { n = send(s->fd, data, (size_t)len, MSG_NOSIGNAL | s->send_flags); } while (n < 0 && errno == EINTR);
     /* EAGAIN: a non-blocking attempt found the socket full, or SO_SNDTIMEO ran out. */
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
     return (int)n;
@@ -76,9 +74,7 @@ static int bio_read(BIO *b, char *out, int len) {
     ctlss_session *s = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     ssize_t n;
-    do {
-        n = recv(s->fd, out, (size_t)len, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+    do { n = recv(s->fd, out, (size_t)len, MSG_DONTWAIT); } while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
     return (int)n;
 }
@@ -328,9 +324,7 @@ size_t ctlss_pending(const ctlss_session *s) {
     return n > 0 ? (size_t)n : 0;
 }
 
-int ctlss_has_partial_record(const ctlss_session *s) {
-    return SSL_has_pending(s->ssl) && SSL_pending(s->ssl) <= 0;
-}
+int ctlss_has_partial_record(const ctlss_session *s) { return SSL_has_pending(s->ssl) && SSL_pending(s->ssl) <= 0; }
 
 void ctlss_close_notify(ctlss_session *s) {
     if (!s->established || s->failed || s->notified) return;

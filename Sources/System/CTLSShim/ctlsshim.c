@@ -6,15 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
-SSL_CTX *ctls_client_context(const unsigned char *alpn, unsigned alpn_len, int insecure, const char *ca_file,
-                             char *err, size_t err_len) {
+SSL_CTX *ctls_client_context(const unsigned char *alpn, unsigned alpn_len, int insecure, const char *ca_file, char *err,
+                             size_t err_len) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         snprintf(err, err_len, "SSL_CTX_new failed");
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     if (alpn_len > 0 && SSL_CTX_set_alpn_protos(ctx, alpn, alpn_len) != 0) {
         snprintf(err, err_len, "cannot set ALPN");
         SSL_CTX_free(ctx);

@@ -58,9 +58,9 @@ typedef struct cc_header {
 } cc_header;
 
 typedef struct cc_limits {
-    uint32_t max_header_bytes;  /* request line + header block; over -> 431 (request line alone over -> 414) */
-    uint32_t max_headers;       /* header field count, <= CC_MAX_HEADERS_CAP; over -> 431 */
-    uint32_t max_body_bytes;    /* decoded body; over -> 413 */
+    uint32_t max_header_bytes; /* request line + header block; over -> 431 (request line alone over -> 414) */
+    uint32_t max_headers;      /* header field count, <= CC_MAX_HEADERS_CAP; over -> 431 */
+    uint32_t max_body_bytes;   /* decoded body; over -> 413 */
 } cc_limits;
 
 /* Parse verdicts (negative = error, value is the HTTP status to answer). */
@@ -70,7 +70,7 @@ enum {
     CC_PARSE_PAYLOAD_TOO_LARGE = -413,
     CC_PARSE_URI_TOO_LONG = -414,
     CC_PARSE_HEADERS_TOO_LARGE = -431,
-    CC_PARSE_NOT_IMPLEMENTED = -501,  /* unknown transfer coding */
+    CC_PARSE_NOT_IMPLEMENTED = -501, /* unknown transfer coding */
     CC_PARSE_VERSION_NOT_SUPPORTED = -505
 };
 
@@ -86,7 +86,7 @@ typedef struct cc_request {
     uint8_t expect_continue;
     uint32_t num_headers;
     cc_header headers[CC_MAX_HEADERS_CAP];
-    cc_slice body;         /* decoded body (chunked bodies are decoded in place) */
+    cc_slice body; /* decoded body (chunked bodies are decoded in place) */
     /*
      * 1 for HTTP/1.x, 2 for HTTP/2. An HTTP/2 request reports version_minor 1
      * and keep_alive 1 (a persistent connection, HTTP/1.1 semantics);
@@ -102,9 +102,9 @@ typedef struct cc_request {
 typedef struct cc_parser {
     cc_limits limits;
     /* private: positions are relative to the request's first byte (buf[0]) */
-    int32_t error;            /* sticky negative verdict once one was returned, else 0 */
-    uint16_t flags;           /* progress and framing bits (parser.c) */
-    uint8_t chunk_state;      /* chunked decoder state (parser.c) */
+    int32_t error;       /* sticky negative verdict once one was returned, else 0 */
+    uint16_t flags;      /* progress and framing bits (parser.c) */
+    uint8_t chunk_state; /* chunked decoder state (parser.c) */
     uint8_t reserved;
     size_t skip;              /* bytes of leading empty lines before the request line */
     size_t scan_pos;          /* how far the header-end search got */
@@ -194,17 +194,17 @@ typedef void (*cc_handler_fn)(void *ctx, cc_exchange *ex);
 typedef void (*cc_worker_fn)(void *ctx, int worker_index);
 
 typedef struct cc_server_config {
-    const char *host;          /* numeric IPv4 or IPv6 address; default "127.0.0.1" when NULL */
-    uint16_t port;             /* 0 picks a free port */
-    int workers;               /* loop threads, one SO_REUSEPORT listener each; >= 1 */
+    const char *host; /* numeric IPv4 or IPv6 address; default "127.0.0.1" when NULL */
+    uint16_t port;    /* 0 picks a free port */
+    int workers;      /* loop threads, one SO_REUSEPORT listener each; >= 1 */
     cc_limits limits;
-    uint32_t max_connections;  /* per worker; beyond it new connections are closed at once (0 = 10000) */
+    uint32_t max_connections;      /* per worker; beyond it new connections are closed at once (0 = 10000) */
     uint32_t header_timeout_ms;    /* a request head must arrive within this (0 = 10000) */
     uint32_t keepalive_timeout_ms; /* idle keep-alive connections close after this (0 = 60000) */
-    const char *server_name;   /* value of the Server header; default "ccore" */
-    cc_handler_fn on_request;  /* called for every routed request */
-    cc_worker_fn on_thread_start; /* called first on each loop thread; may be NULL */
-    void *ctx;                 /* passed to the callbacks */
+    const char *server_name;       /* value of the Server header; default "ccore" */
+    cc_handler_fn on_request;      /* called for every routed request */
+    cc_worker_fn on_thread_start;  /* called first on each loop thread; may be NULL */
+    void *ctx;                     /* passed to the callbacks */
 
     /* --- HTTP/2 and TLS (zero = off: cleartext HTTP/1.1 only) --- */
 
@@ -242,7 +242,8 @@ typedef struct cc_server_config {
  * another SO_REUSEPORT socket), starts the loop threads and returns 0; or -1
  * with a message a user can act on in err.
  */
-int cc_server_start(const cc_server_config *config, const cc_router *router, cc_server **out, char *err, size_t err_len);
+int cc_server_start(const cc_server_config *config, const cc_router *router, cc_server **out, char *err,
+                    size_t err_len);
 uint16_t cc_server_port(const cc_server *s);
 /* Responses written so far, over all workers (every status, also errors the core answered). */
 uint64_t cc_server_requests(const cc_server *s);
@@ -277,7 +278,8 @@ int cc_exchange_add_header(cc_exchange *ex, const char *name, size_t name_len, c
  * ones such as Connection or Transfer-Encoding, RFC 9113 §8.2.2) and the
  * body as DATA frames from a copy the stream keeps until it is sent.
  */
-void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t content_type_len, const void *body, size_t body_len);
+void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t content_type_len, const void *body,
+                size_t body_len);
 
 /* ------------------------------------------------------------------ */
 /* Deferred responses                                                   */
@@ -336,7 +338,6 @@ void cc_deferred_respond(cc_deferred *d, int status, const char *content_type, s
                          const void *body, size_t body_len);
 /* The worker (loop) that owns the exchange, e.g. to pick a per-worker pool. */
 int cc_deferred_worker(const cc_deferred *d);
-
 
 #ifdef __cplusplus
 }

@@ -9,8 +9,8 @@
 /* A client context: TLS 1.2 or later, ALPN offering `alpn` (wire format:
  * length-prefixed names), peer verification against the system's CAs (or
  * `ca_file`) unless `insecure`. NULL on failure, with a message in err. */
-SSL_CTX *ctls_client_context(const unsigned char *alpn, unsigned alpn_len, int insecure, const char *ca_file,
-                             char *err, size_t err_len);
+SSL_CTX *ctls_client_context(const unsigned char *alpn, unsigned alpn_len, int insecure, const char *ca_file, char *err,
+                             size_t err_len);
 /* A client connection on a connected non-blocking socket, with SNI and the
  * host name to verify (skipped for numeric addresses' SNI). */
 SSL *ctls_client_connection(SSL_CTX *ctx, int fd, const char *server_name, int verify_host);
