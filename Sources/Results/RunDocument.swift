@@ -2,7 +2,7 @@
 /// Versioned: readers check `schema` and `schemaVersion` (see docs/results-schema.md).
 public struct RunDocument: Codable, Sendable {
     public static let currentSchema = "catbench.result"
-    public static let currentSchemaVersion = 2
+    public static let currentSchemaVersion = 3
 
     public var schema = RunDocument.currentSchema
     public var schemaVersion = RunDocument.currentSchemaVersion

@@ -83,10 +83,10 @@ struct ReportCommandTests {
         #expect(bad.status != 0 && bad.stderr.contains("is not a catbench results document"), "\(bad.stderr)")
         let newer = dir.appendingPathComponent("newer.json")
         let text = try String(contentsOfFile: results, encoding: .utf8).replacingOccurrences(
-            of: "\"schema_version\" : 2", with: "\"schema_version\" : 7")
+            of: "\"schema_version\" : 3", with: "\"schema_version\" : 7")
         try Data(text.utf8).write(to: newer)
         let future = try BinaryHarness.run(binary, ["report", newer.path])
-        #expect(future.status != 0 && future.stderr.contains("reads catbench.result up to v2"), "\(future.stderr)")
+        #expect(future.status != 0 && future.stderr.contains("reads catbench.result up to v3"), "\(future.stderr)")
     }
 
     @Test("compare exits 0 without regression, 2 on a regression or a missing measurement")

@@ -32,7 +32,7 @@ final class RenderingTests: XCTestCase {
         let back = try ResultsJSON.decode(bytes)
         XCTAssertEqual(try ResultsJSON.encode(back), bytes)
         let text = String(decoding: bytes, as: UTF8.self)
-        XCTAssertTrue(text.contains("\"schema_version\" : 2"), text)
+        XCTAssertTrue(text.contains("\"schema_version\" : 3"), text)
         XCTAssertTrue(text.contains("\"percentile_spectrum\""))
         XCTAssertTrue(text.contains("\"load_average_before\""))
         XCTAssertEqual(back.measurements[0].repetitions[0].percentileSpectrum?.count, PercentilePoint.spectrum.count)
@@ -40,9 +40,9 @@ final class RenderingTests: XCTestCase {
 
     func testNewerSchemaIsRefusedWithAClearMessage() throws {
         var text = String(decoding: try ResultsJSON.encode(document), as: UTF8.self)
-        text = text.replacingFirst("\"schema_version\" : 2", with: "\"schema_version\" : 99")
+        text = text.replacingFirst("\"schema_version\" : 3", with: "\"schema_version\" : 99")
         XCTAssertThrowsError(try ResultsJSON.decode(Array(text.utf8))) { error in
-            XCTAssertTrue("\(error)".contains("this catbench reads catbench.result up to v2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("this catbench reads catbench.result up to v3"), "\(error)")
         }
     }
 
