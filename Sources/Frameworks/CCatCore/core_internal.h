@@ -42,8 +42,31 @@ cc_limits cc__normalize_limits(cc_limits l);
 /* The method token's cc_method (case-sensitive; CC_METHOD_OTHER if unknown). */
 cc_method cc__method_from(const char *m, size_t n);
 
+/* Character classes of the RFC 9110 grammar (parser.c): bits of cc__char_class[byte]. */
+enum {
+    CC_C_TCHAR = 1,  /* tchar (§5.6.2) */
+    CC_C_FVAL = 2,   /* a byte of a field value (§5.5), SP and HTAB included */
+    CC_C_TARGET = 4, /* a byte of a request-target */
+    CC_C_HEX = 8     /* HEXDIG */
+};
+extern const uint8_t cc__char_class[256];
+
+/* OWS = *( SP / HTAB ) (RFC 9110 §5.6.3). */
+static inline bool cc__is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+
+/* Checks one field line, [s, e) without its terminator (RFC 9112 §5), and
+ * points h at its name and OWS-trimmed value. 0 or CC_PARSE_BAD_REQUEST.
+ * The head's fields and the chunked trailer's (chunked.c) both go through it. */
+int cc__parse_field_line(const char *buf, size_t s, size_t e, cc_header *h);
+
+/* chunked.c: the chunked body decoder. Begin once the head is parsed
+ * (header_len known); decode returns the request's raw length once the last
+ * chunk and the trailer are in, 0 for more bytes, or a negative verdict. */
+void cc__chunked_begin(cc_parser *p);
+int64_t cc__chunked_decode(cc_parser *p, char *buf, size_t len);
+
 /*
- * Server-side helper for chunked uploads: the decoder leaves a gap between the
+ * Server-side helper for chunked uploads (chunked.c): the decoder leaves a gap between the
  * decoded body and the raw bytes still to parse. Closing that gap (moving the
  * unparsed tail down) keeps the receive buffer bounded by about
  * header + body + one trailer block even for adversarial 1-byte chunks.
