@@ -376,6 +376,33 @@ void cc__route(cc_exchange *ex);
 /* Answers ex with the core's JSON error body for status. */
 bool cc__answer_error(cc_exchange *ex, int status, const char *extra, size_t extra_len);
 
+/* h2_guard.c: the client's frame headers, read before nghttp2 gets them, for
+ * the stream states nghttp2 forgets (RFC 9113 §5.1, §5.1.1) and rapid reset. */
+#define CC_H2_ID_WINDOW 1024u   /* client stream numbers remembered: two bits each */
+#define CC_H2_RESET_BURST 1000u /* client RST_STREAMs allowed at once ... */
+#define CC_H2_RESET_RATE 33u    /* ... and per second after that (nghttp2's own defaults) */
+typedef struct cc_h2_guard {
+    /* Where the client's byte stream is, frame by frame. */
+    uint32_t preface_left; /* preface octets still to pass */
+    uint32_t payload_left; /* octets of the current frame's payload still to pass */
+    uint8_t head[9];       /* the frame header being gathered */
+    uint8_t head_len;
+    bool refused;   /* the guard ended the session: the rest of the input is dropped */
+    int32_t max_id; /* the highest client stream id a HEADERS frame named */
+    /* By stream number (id / 2) modulo the window: the client opened it (HEADERS),
+     * the client ended its side itself (END_STREAM or RST_STREAM). */
+    uint64_t opened[CC_H2_ID_WINDOW / 64], ended[CC_H2_ID_WINDOW / 64];
+    uint32_t reset_tokens; /* the rapid-reset bucket */
+    uint64_t reset_refill_ms;
+} cc_h2_guard;
+/* A new connection: the client's preface comes first, the bucket is full. */
+void cc__h2_guard_init(cc_h2_guard *g, uint64_t now_ms);
+/* Hands the client's bytes to the session -- all of them, unless the guard
+ * refuses a frame: then those before it, and the session ends there (GOAWAY
+ * with the frame's error code); after that the input is dropped. Returns as
+ * nghttp2_session_mem_recv. */
+ssize_t cc__h2_guard_recv(cc_h2_guard *g, nghttp2_session *session, uint64_t now_ms, const uint8_t *in, size_t n);
+
 /* h2.c */
 bool cc__h2_setup(cc_server *s, char *err, size_t err_len);
 void cc__h2_teardown(cc_server *s);
