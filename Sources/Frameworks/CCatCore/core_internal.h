@@ -345,16 +345,25 @@ static inline bool cc__is_token(const char *s, size_t n) {
 void cc__loop_wake(cc_loop *L);
 
 /* connection.c */
-cc_conn *cc__conn_open(cc_loop *L, int fd);
 /* Queues c to be driven later in this loop iteration (after new output or
  * when parsing may resume). */
 void cc__conn_kick(cc_conn *c);
 void cc__conn_event(cc_conn *c, uint32_t events);
 void cc__conn_drive(cc_conn *c);
+/* Writes c's pending output until done or the socket is full. Returns false
+ * on a fatal error. */
+bool cc__conn_flush(cc_conn *c);
+static inline size_t cc__conn_out_pending(const cc_conn *c) { return c->wlen - c->woff; }
+
+/* connection_lifetime.c */
+cc_conn *cc__conn_open(cc_loop *L, int fd);
 void cc__conn_close(cc_conn *c);
 void cc__conn_sweep(cc_loop *L);
 void cc__conn_reap(cc_loop *L);
 void cc__conn_free_all(cc_loop *L);
+/* Large buffers back to their initial size once empty. */
+void cc__conn_shrink_rbuf(cc_conn *c);
+void cc__conn_shrink_wbuf(cc_conn *c);
 
 /* response.c */
 void cc__loop_clock(cc_loop *L);
