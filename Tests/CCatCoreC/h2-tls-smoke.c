@@ -738,7 +738,7 @@ static conn h2_raw_conn(uint16_t port) {
     return p;
 }
 
-/* h2.c's frame guard: what nghttp2 discards once a stream is closed. */
+/* The frame guard (h2_guard.c): what nghttp2 discards once a stream is closed. */
 static void test_h2c_guard(uint16_t port) {
     uint8_t f[64];
     /* RFC 9113 §6.1: DATA on a stream the client ended, after the answer

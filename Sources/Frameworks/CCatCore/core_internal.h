@@ -42,8 +42,31 @@ cc_limits cc__normalize_limits(cc_limits l);
 /* The method token's cc_method (case-sensitive; CC_METHOD_OTHER if unknown). */
 cc_method cc__method_from(const char *m, size_t n);
 
+/* Character classes of the RFC 9110 grammar (parser.c): bits of cc__char_class[byte]. */
+enum {
+    CC_C_TCHAR = 1,  /* tchar (§5.6.2) */
+    CC_C_FVAL = 2,   /* a byte of a field value (§5.5), SP and HTAB included */
+    CC_C_TARGET = 4, /* a byte of a request-target */
+    CC_C_HEX = 8     /* HEXDIG */
+};
+extern const uint8_t cc__char_class[256];
+
+/* OWS = *( SP / HTAB ) (RFC 9110 §5.6.3). */
+static inline bool cc__is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+
+/* Checks one field line, [s, e) without its terminator (RFC 9112 §5), and
+ * points h at its name and OWS-trimmed value. 0 or CC_PARSE_BAD_REQUEST.
+ * The head's fields and the chunked trailer's (chunked.c) both go through it. */
+int cc__parse_field_line(const char *buf, size_t s, size_t e, cc_header *h);
+
+/* chunked.c: the chunked body decoder. Begin once the head is parsed
+ * (header_len known); decode returns the request's raw length once the last
+ * chunk and the trailer are in, 0 for more bytes, or a negative verdict. */
+void cc__chunked_begin(cc_parser *p);
+int64_t cc__chunked_decode(cc_parser *p, char *buf, size_t len);
+
 /*
- * Server-side helper for chunked uploads: the decoder leaves a gap between the
+ * Server-side helper for chunked uploads (chunked.c): the decoder leaves a gap between the
  * decoded body and the raw bytes still to parse. Closing that gap (moving the
  * unparsed tail down) keeps the receive buffer bounded by about
  * header + body + one trailer block even for adversarial 1-byte chunks.
@@ -322,16 +345,25 @@ static inline bool cc__is_token(const char *s, size_t n) {
 void cc__loop_wake(cc_loop *L);
 
 /* connection.c */
-cc_conn *cc__conn_open(cc_loop *L, int fd);
 /* Queues c to be driven later in this loop iteration (after new output or
  * when parsing may resume). */
 void cc__conn_kick(cc_conn *c);
 void cc__conn_event(cc_conn *c, uint32_t events);
 void cc__conn_drive(cc_conn *c);
+/* Writes c's pending output until done or the socket is full. Returns false
+ * on a fatal error. */
+bool cc__conn_flush(cc_conn *c);
+static inline size_t cc__conn_out_pending(const cc_conn *c) { return c->wlen - c->woff; }
+
+/* connection_lifetime.c */
+cc_conn *cc__conn_open(cc_loop *L, int fd);
 void cc__conn_close(cc_conn *c);
 void cc__conn_sweep(cc_loop *L);
 void cc__conn_reap(cc_loop *L);
 void cc__conn_free_all(cc_loop *L);
+/* Large buffers back to their initial size once empty. */
+void cc__conn_shrink_rbuf(cc_conn *c);
+void cc__conn_shrink_wbuf(cc_conn *c);
 
 /* response.c */
 void cc__loop_clock(cc_loop *L);
@@ -352,6 +384,33 @@ void cc__handle_request(cc_conn *c, const cc_request *req);
 void cc__route(cc_exchange *ex);
 /* Answers ex with the core's JSON error body for status. */
 bool cc__answer_error(cc_exchange *ex, int status, const char *extra, size_t extra_len);
+
+/* h2_guard.c: the client's frame headers, read before nghttp2 gets them, for
+ * the stream states nghttp2 forgets (RFC 9113 §5.1, §5.1.1) and rapid reset. */
+#define CC_H2_ID_WINDOW 1024u   /* client stream numbers remembered: two bits each */
+#define CC_H2_RESET_BURST 1000u /* client RST_STREAMs allowed at once ... */
+#define CC_H2_RESET_RATE 33u    /* ... and per second after that (nghttp2's own defaults) */
+typedef struct cc_h2_guard {
+    /* Where the client's byte stream is, frame by frame. */
+    uint32_t preface_left; /* preface octets still to pass */
+    uint32_t payload_left; /* octets of the current frame's payload still to pass */
+    uint8_t head[9];       /* the frame header being gathered */
+    uint8_t head_len;
+    bool refused;   /* the guard ended the session: the rest of the input is dropped */
+    int32_t max_id; /* the highest client stream id a HEADERS frame named */
+    /* By stream number (id / 2) modulo the window: the client opened it (HEADERS),
+     * the client ended its side itself (END_STREAM or RST_STREAM). */
+    uint64_t opened[CC_H2_ID_WINDOW / 64], ended[CC_H2_ID_WINDOW / 64];
+    uint32_t reset_tokens; /* the rapid-reset bucket */
+    uint64_t reset_refill_ms;
+} cc_h2_guard;
+/* A new connection: the client's preface comes first, the bucket is full. */
+void cc__h2_guard_init(cc_h2_guard *g, uint64_t now_ms);
+/* Hands the client's bytes to the session -- all of them, unless the guard
+ * refuses a frame: then those before it, and the session ends there (GOAWAY
+ * with the frame's error code); after that the input is dropped. Returns as
+ * nghttp2_session_mem_recv. */
+ssize_t cc__h2_guard_recv(cc_h2_guard *g, nghttp2_session *session, uint64_t now_ms, const uint8_t *in, size_t n);
 
 /* h2.c */
 bool cc__h2_setup(cc_server *s, char *err, size_t err_len);

@@ -16,6 +16,11 @@
  * is submitted the same way when it comes back; a stream reset or a
  * session ended meanwhile orphans the deferred record.
  *
+ * On the way in, the client's bytes pass the frame guard (h2_guard.c): it
+ * reads their frame headers for what RFC 9113 asks beyond nghttp2 -- frames
+ * on closed streams nghttp2 has forgotten, stream-id order, and rapid reset
+ * answered with ENHANCE_YOUR_CALM.
+ *
  * Memory: stream structs (with their header, body and response buffers) come
  * from a per-loop free list, so a connection in steady state allocates
  * nothing of ours per request. nghttp2 allocates internally per stream (its
@@ -53,28 +58,11 @@ struct cc_h2_stream {
     size_t olen, opos, ocap;
 };
 
-/* The frame guard (below, "The client's frames, read ahead of nghttp2"). */
-#define CC_H2_ID_WINDOW 1024u   /* client stream numbers remembered: two bits each */
-#define CC_H2_RESET_BURST 1000u /* client RST_STREAMs allowed at once ... */
-#define CC_H2_RESET_RATE 33u    /* ... and per second after that (nghttp2's own defaults) */
-#define CC_H2_PREFACE_LEN 24u   /* RFC 9113 §3.4: "a sequence of 24 octets" */
-
 struct cc_h2 {
     nghttp2_session *session;
     cc_h2_stream *streams; /* every stream we hold state for */
     size_t buffered;       /* request body bytes held over all streams */
-    /* The frame guard: where the client's byte stream is, frame by frame. */
-    uint32_t preface_left; /* preface octets still to pass */
-    uint32_t payload_left; /* octets of the current frame's payload still to pass */
-    uint8_t head[9];       /* the frame header being gathered */
-    uint8_t head_len;
-    bool refused;   /* the guard ended the session: the rest of the input is dropped */
-    int32_t max_id; /* the highest client stream id a HEADERS frame named */
-    /* By stream number (id / 2) modulo the window: the client opened it (HEADERS),
-     * the client ended its side itself (END_STREAM or RST_STREAM). */
-    uint64_t opened[CC_H2_ID_WINDOW / 64], ended[CC_H2_ID_WINDOW / 64];
-    uint32_t reset_tokens; /* the rapid-reset bucket */
-    uint64_t reset_refill_ms;
+    cc_h2_guard guard;     /* the client's frame headers, read ahead of nghttp2 (h2_guard.c) */
 };
 
 /* RFC 9113 §3.4: "the connection preface starts with the string
@@ -571,168 +559,6 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
 }
 
 /* ------------------------------------------------------------------ */
-/* The client's frames, read ahead of nghttp2                           */
-/* ------------------------------------------------------------------ */
-
-/*
- * nghttp2 forgets a stream once it is closed (it keeps closed streams only
- * for the RFC 7540 priority tree, which we turned off) and then discards
- * whatever arrives for it. RFC 9113 asks for more in three places, caught by
- * reading the frame headers of the client's bytes before nghttp2 gets them
- * (§4.1: "Length: The length of the frame payload expressed as an unsigned
- * 24-bit integer", then the Type, Flags and 31-bit Stream Identifier):
- *
- * 1. DATA after the client's END_STREAM. §5.1 half-closed (remote): "If an
- *    endpoint receives additional frames, other than WINDOW_UPDATE, PRIORITY,
- *    or RST_STREAM, for a stream that is in this state, it MUST respond with a
- *    stream error (Section 5.4.2) of type STREAM_CLOSED." -- nghttp2 does that
- *    itself, as a connection error, while the stream is open. Once our answer
- *    has closed it, §6.1 still holds: "If a DATA frame is received whose
- *    stream is not in the "open" or "half-closed (local)" state, the recipient
- *    MUST respond with a stream error (Section 5.4.2) of type STREAM_CLOSED",
- *    and §5.1 closed: "An endpoint MAY treat receipt of any other type of
- *    frame on a closed stream as a connection error (Section 5.4.1) of type
- *    STREAM_CLOSED". So DATA or HEADERS on a stream the client ended itself
- *    (END_STREAM, or its RST_STREAM), or DATA on one it never opened, ends
- *    the connection with STREAM_CLOSED, as nghttp2 does while it is open. The
- *    client cannot have sent those in good faith. A stream that *we* reset
- *    stays exempt -- §5.1: "An endpoint that sends a RST_STREAM frame on a
- *    stream that is in the "open" or "half-closed (local)" state could
- *    receive any type of frame ... An endpoint MUST minimally process and
- *    then discard any frames it receives in this state" -- an upload cut short
- *    by our early 413, a stream refused past SETTINGS_MAX_CONCURRENT_STREAMS.
- * 2. §5.1.1: "The identifier of a newly established stream MUST be
- *    numerically greater than all streams that the initiating endpoint has
- *    opened or reserved. ... An endpoint that receives an unexpected stream
- *    identifier MUST respond with a connection error (Section 5.4.1) of type
- *    PROTOCOL_ERROR." -- HEADERS on an id below the highest, never opened.
- * 3. Rapid reset (CVE-2023-44487): client RST_STREAMs past a token bucket
- *    end the connection with ENHANCE_YOUR_CALM (§7: "The endpoint detected
- *    that its peer is exhibiting a behavior that might be generating
- *    excessive load"). nghttp2's own bucket would say INTERNAL_ERROR, so it is
- *    set twice as deep as ours and never empties first.
- *
- * The last CC_H2_ID_WINDOW client stream numbers are remembered; a frame for
- * an older stream is left to nghttp2, which discards it. The walk costs a few
- * operations per frame, and nghttp2 still gets each read in one call.
- */
-
-static inline uint32_t id_bit(int32_t id) { return ((uint32_t)id >> 1) % CC_H2_ID_WINDOW; }
-
-static inline bool bit_get(const uint64_t *set, uint32_t i) { return (set[i >> 6] >> (i & 63)) & 1u; }
-
-static inline void bit_put(uint64_t *set, uint32_t i, bool on) {
-    if (on)
-        set[i >> 6] |= 1ull << (i & 63);
-    else
-        set[i >> 6] &= ~(1ull << (i & 63));
-}
-
-/* A client stream id at or below the highest, still in the window. */
-static bool id_known(const cc_h2 *h, int32_t id) {
-    return id <= h->max_id && (uint32_t)(h->max_id - id) / 2 < CC_H2_ID_WINDOW;
-}
-
-/* A HEADERS frame names a new highest id. §5.1.1: "When a stream transitions
- * out of the "idle" state, all streams in the "idle" state that might have
- * been opened by the peer with a lower-valued stream identifier immediately
- * transition to "closed"": the numbers skipped are remembered as never opened. */
-static void id_open(cc_h2 *h, int32_t id) {
-    uint32_t from = h->max_id > 0 ? (uint32_t)h->max_id / 2 + 1 : 0, to = (uint32_t)id / 2;
-    if (to - from >= CC_H2_ID_WINDOW) {
-        memset(h->opened, 0, sizeof h->opened);
-        memset(h->ended, 0, sizeof h->ended);
-    } else {
-        for (uint32_t n = from; n <= to; n++) {
-            bit_put(h->opened, n % CC_H2_ID_WINDOW, false);
-            bit_put(h->ended, n % CC_H2_ID_WINDOW, false);
-        }
-    }
-    bit_put(h->opened, id_bit(id), true);
-    h->max_id = id;
-}
-
-/* Takes a token for one client RST_STREAM; false when the bucket is empty. */
-static bool reset_allowed(cc_h2 *h, uint64_t now_ms) {
-    uint64_t earned = (now_ms - h->reset_refill_ms) * CC_H2_RESET_RATE / 1000;
-    if (earned) {
-        uint64_t tokens = h->reset_tokens + earned;
-        h->reset_tokens = tokens > CC_H2_RESET_BURST ? CC_H2_RESET_BURST : (uint32_t)tokens;
-        h->reset_refill_ms = now_ms;
-    }
-    if (h->reset_tokens == 0) return false;
-    h->reset_tokens--;
-    return true;
-}
-
-/* One client frame header: 0 to pass the frame on, else the error code that
- * ends the connection before it. */
-static uint32_t guard_frame(cc_conn *c, uint8_t type, uint8_t flags, int32_t id) {
-    cc_h2 *h = c->h2;
-    if (type == NGHTTP2_RST_STREAM && !reset_allowed(h, c->loop->now_ms)) return NGHTTP2_ENHANCE_YOUR_CALM;
-    if (id <= 0 || !(id & 1)) return 0; /* stream 0 and even ids: nghttp2's rules */
-    switch (type) {
-    case NGHTTP2_HEADERS:
-        if (id > h->max_id) {
-            id_open(h, id);
-            break;
-        }
-        if (!id_known(h, id)) return 0;
-        if (!bit_get(h->opened, id_bit(id))) return NGHTTP2_PROTOCOL_ERROR;
-        if (bit_get(h->ended, id_bit(id))) return NGHTTP2_STREAM_CLOSED;
-        break;
-    case NGHTTP2_DATA:
-        /* Above the highest: an idle stream, nghttp2's PROTOCOL_ERROR. */
-        if (!id_known(h, id)) return 0;
-        if (!bit_get(h->opened, id_bit(id)) || bit_get(h->ended, id_bit(id))) return NGHTTP2_STREAM_CLOSED;
-        break;
-    case NGHTTP2_RST_STREAM:
-        if (id_known(h, id)) bit_put(h->ended, id_bit(id), true);
-        return 0;
-    default: return 0;
-    }
-    if (flags & NGHTTP2_FLAG_END_STREAM) bit_put(h->ended, id_bit(id), true);
-    return 0;
-}
-
-/* Hands the bytes to nghttp2 -- all of them, unless the guard refuses a
- * frame: then those before it, and the session ends there. */
-static ssize_t guarded_recv(cc_conn *c, const uint8_t *in, size_t n) {
-    cc_h2 *h = c->h2;
-    size_t at = 0;
-    while (at < n) {
-        size_t k;
-        if (h->preface_left || h->payload_left) {
-            uint32_t *left = h->preface_left ? &h->preface_left : &h->payload_left;
-            k = n - at < *left ? n - at : *left;
-            *left -= (uint32_t)k;
-            at += k;
-            continue;
-        }
-        k = n - at < 9u - h->head_len ? n - at : 9u - h->head_len;
-        memcpy(h->head + h->head_len, in + at, k);
-        h->head_len += (uint8_t)k;
-        at += k;
-        if (h->head_len < 9) continue;
-        const uint8_t *hd = h->head;
-        h->head_len = 0;
-        h->payload_left = (uint32_t)hd[0] << 16 | (uint32_t)hd[1] << 8 | hd[2];
-        int32_t id = (int32_t)((uint32_t)(hd[5] & 0x7f) << 24 | (uint32_t)hd[6] << 16 | (uint32_t)hd[7] << 8 | hd[8]);
-        uint32_t error = guard_frame(c, hd[3], hd[4], id);
-        if (!error) continue;
-        /* The frames before this one first, so the GOAWAY names the last
-         * stream processed; the header's own bytes (at - k: a header begun in
-         * an earlier read is already with nghttp2) and the rest never go. */
-        ssize_t r = at > k ? nghttp2_session_mem_recv(h->session, in, at - k) : 0;
-        if (r < 0) return r;
-        h->refused = true;
-        if (nghttp2_session_terminate_session(h->session, error) != 0) return NGHTTP2_ERR_NOMEM;
-        return (ssize_t)n;
-    }
-    return nghttp2_session_mem_recv(h->session, in, n);
-}
-
-/* ------------------------------------------------------------------ */
 /* Server setup                                                         */
 /* ------------------------------------------------------------------ */
 
@@ -801,9 +627,7 @@ bool cc__h2_start(cc_conn *c) {
         free(h);
         return false;
     }
-    h->preface_left = CC_H2_PREFACE_LEN;
-    h->reset_tokens = CC_H2_RESET_BURST;
-    h->reset_refill_ms = c->loop->now_ms;
+    cc__h2_guard_init(&h->guard, c->loop->now_ms);
     c->h2 = h;
     c->proto = CC_PROTO_H2;
     return true;
@@ -821,7 +645,8 @@ void cc__h2_input(cc_conn *c) {
     if (n == 0) return;
     /* nghttp2 takes everything (it buffers partial frames itself), unless
      * the guard has ended the session: then nothing more. */
-    ssize_t r = c->h2->refused ? (ssize_t)n : guarded_recv(c, (const uint8_t *)c->rbuf + c->rstart, n);
+    ssize_t r =
+        cc__h2_guard_recv(&c->h2->guard, c->h2->session, c->loop->now_ms, (const uint8_t *)c->rbuf + c->rstart, n);
     c->rstart = c->rlen = 0;
     if (r < 0) {
         /* Fatal for the session (a bad preface, a flood, out of memory).

@@ -14,8 +14,8 @@
  *      body completes in a later call, because the caller may have moved the
  *      buffer in between and the slices must point into the current one.
  *   3. The body: Content-Length just waits for enough bytes; chunked bodies
- *      go through a resumable byte-level decoder that moves data down in
- *      place so the decoded body is contiguous right after the head.
+ *      go through a resumable byte-level decoder (chunked.c) that moves data
+ *      down in place so the decoded body is contiguous right after the head.
  *
  * Verdicts only depend on the bytes seen so far and every check happens at a
  * fixed position in the byte stream, so any split of the input gives the same
@@ -31,8 +31,6 @@
 /* ------------------------------------------------------------------ */
 /* Character classes                                                    */
 /* ------------------------------------------------------------------ */
-
-enum { C_TCHAR = 1, C_FVAL = 2, C_TARGET = 4, C_HEX = 8 };
 
 /*
  * RFC 9110 §5.6.2:
@@ -59,20 +57,15 @@ enum { C_TCHAR = 1, C_FVAL = 2, C_TARGET = 4, C_HEX = 8 };
 #define IS_TARGET(c) ((c) > 0x20 && (c) != 0x7f)
 #define IS_HEX(c) (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
 #define CLS(c)                                                                                                         \
-    (uint8_t)((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_FVAL(c) ? C_FVAL : 0) | (IS_TARGET(c) ? C_TARGET : 0) |                \
-              (IS_HEX(c) ? C_HEX : 0))
+    (uint8_t)((IS_TCHAR(c) ? CC_C_TCHAR : 0) | (IS_FVAL(c) ? CC_C_FVAL : 0) | (IS_TARGET(c) ? CC_C_TARGET : 0) |       \
+              (IS_HEX(c) ? CC_C_HEX : 0))
 #define R4(b) CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
 #define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)
 #define R64(b) R16(b), R16((b) + 16), R16((b) + 32), R16((b) + 48)
-static const uint8_t cls[256] = {R64(0), R64(64), R64(128), R64(192)};
+/* The CC_C_* bits of every byte; the chunked decoder (chunked.c) reads them too. */
+const uint8_t cc__char_class[256] = {R64(0), R64(64), R64(128), R64(192)};
 
 #define BAD CC_PARSE_BAD_REQUEST
-
-static inline unsigned hexval(unsigned char c) {
-    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(cc__lower(c) - 'a' + 10);
-}
-
-static inline bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
 const char *const cc__method_names[CC_METHOD_COUNT] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
 
@@ -163,12 +156,12 @@ static int parse_request_line(const char *buf, size_t s, size_t lf, rline *out) 
     if (e > s && buf[e - 1] == '\r') e--;
 
     size_t i = s;
-    while (i < e && (cls[(unsigned char)buf[i]] & C_TCHAR)) i++;
+    while (i < e && (cc__char_class[(unsigned char)buf[i]] & CC_C_TCHAR)) i++;
     if (i == s || i >= e || buf[i] != ' ') return BAD;
     out->method = (cc_slice){buf + s, (uint32_t)(i - s)};
 
     size_t t = i + 1, j = t;
-    while (j < e && (cls[(unsigned char)buf[j]] & C_TARGET)) j++;
+    while (j < e && (cc__char_class[(unsigned char)buf[j]] & CC_C_TARGET)) j++;
     if (j == t || j >= e || buf[j] != ' ') return BAD;
     out->target = (cc_slice){buf + t, (uint32_t)(j - t)};
 
@@ -290,7 +283,7 @@ static int64_t scan_head(cc_parser *p, const char *buf, size_t len) {
                 p->flags |= CC_PF_METHOD_OK;
                 break;
             }
-            if (!(cls[c] & C_TCHAR)) return BAD;
+            if (!(cc__char_class[c] & CC_C_TCHAR)) return BAD;
         }
     }
 
@@ -353,8 +346,8 @@ typedef struct framing {
             size_t s_ = i_;                                                                                            \
             while (i_ < (n) && (v)[i_] != ',') i_++;                                                                   \
             size_t e_ = i_;                                                                                            \
-            while (s_ < e_ && is_ows((unsigned char)(v)[s_])) s_++;                                                    \
-            while (e_ > s_ && is_ows((unsigned char)(v)[e_ - 1])) e_--;                                                \
+            while (s_ < e_ && cc__is_ows((unsigned char)(v)[s_])) s_++;                                                \
+            while (e_ > s_ && cc__is_ows((unsigned char)(v)[e_ - 1])) e_--;                                            \
             if (e_ > s_) {                                                                                             \
                 const char *el = (v) + s_;                                                                             \
                 size_t el_len = e_ - s_;                                                                               \
@@ -386,11 +379,11 @@ static int parse_content_length(const char *v, size_t n, framing *f) {
         if (i == s) return BAD;
         if (f->content_length >= 0 && (uint64_t)f->content_length != x) return BAD;
         f->content_length = (int64_t)x;
-        while (i < n && is_ows((unsigned char)v[i])) i++;
+        while (i < n && cc__is_ows((unsigned char)v[i])) i++;
         if (i == n) return 0;
         if (v[i] != ',') return BAD;
         i++;
-        while (i < n && is_ows((unsigned char)v[i])) i++;
+        while (i < n && cc__is_ows((unsigned char)v[i])) i++;
     }
 }
 
@@ -408,7 +401,7 @@ static int parse_transfer_encoding(const char *v, size_t n, framing *f) {
     int err = 0;
     FOR_EACH_LIST_ELEMENT(v, n, el, el_len, {
         size_t k = 0;
-        while (k < el_len && (cls[(unsigned char)el[k]] & C_TCHAR)) k++;
+        while (k < el_len && (cc__char_class[(unsigned char)el[k]] & CC_C_TCHAR)) k++;
         if (k == 0) {
             err = BAD;
             break;
@@ -472,16 +465,16 @@ static int field_semantics(const char *name, size_t nl, const char *v, size_t vl
  * whitespace is rejected too (RFC 9112 §2.2).
  * [s, e) is the line without its terminator. On success h holds name and value.
  */
-static int parse_field_line(const char *buf, size_t s, size_t e, cc_header *h) {
-    if (is_ows((unsigned char)buf[s])) return BAD;
+int cc__parse_field_line(const char *buf, size_t s, size_t e, cc_header *h) {
+    if (cc__is_ows((unsigned char)buf[s])) return BAD;
     size_t n = s;
-    while (n < e && (cls[(unsigned char)buf[n]] & C_TCHAR)) n++;
+    while (n < e && (cc__char_class[(unsigned char)buf[n]] & CC_C_TCHAR)) n++;
     if (n == s || n >= e || buf[n] != ':') return BAD;
     size_t v = n + 1, ve = e;
-    while (v < ve && is_ows((unsigned char)buf[v])) v++;
-    while (ve > v && is_ows((unsigned char)buf[ve - 1])) ve--;
+    while (v < ve && cc__is_ows((unsigned char)buf[v])) v++;
+    while (ve > v && cc__is_ows((unsigned char)buf[ve - 1])) ve--;
     for (size_t k = v; k < ve; k++)
-        if (!(cls[(unsigned char)buf[k]] & C_FVAL)) return BAD;
+        if (!(cc__char_class[(unsigned char)buf[k]] & CC_C_FVAL)) return BAD;
     h->name = (cc_slice){buf + s, (uint32_t)(n - s)};
     h->value = (cc_slice){buf + v, (uint32_t)(ve - v)};
     return 0;
@@ -515,7 +508,7 @@ static int parse_head(cc_parser *p, const char *buf, cc_request *req) {
         if (e == pos) break; /* the empty line */
         if (req->num_headers >= p->limits.max_headers) return CC_PARSE_HEADERS_TOO_LARGE;
         cc_header *h = &req->headers[req->num_headers];
-        r = parse_field_line(buf, pos, e, h);
+        r = cc__parse_field_line(buf, pos, e, h);
         if (r) return r;
         req->num_headers++;
         r = field_semantics(h->name.at, h->name.len, h->value.at, h->value.len, &f);
@@ -557,196 +550,6 @@ static int parse_head(cc_parser *p, const char *buf, cc_request *req) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Chunked body                                                         */
-/* ------------------------------------------------------------------ */
-
-/*
- * RFC 9112 §7.1:
- *   chunked-body   = *chunk
- *                    last-chunk
- *                    trailer-section
- *                    CRLF
- *   chunk          = chunk-size [ chunk-ext ] CRLF
- *                    chunk-data CRLF
- *   chunk-size     = 1*HEXDIG
- *   last-chunk     = 1*("0") [ chunk-ext ] CRLF
- *   chunk-data     = 1*OCTET ; a sequence of chunk-size octets
- * RFC 9112 §7.1.1:
- *   chunk-ext      = *( BWS ";" BWS chunk-ext-name
- *                       [ BWS "=" BWS chunk-ext-val ] )
- * RFC 9112 §7.1.2:
- *   trailer-section = *( field-line CRLF )
- *
- * Extensions are skipped (their bytes must be field-value characters and at
- * most CC_MAX_CHUNK_EXT per line); trailer fields are syntax-checked and
- * discarded, all of them together bounded by max_header_bytes (-> 431). As in
- * the head, a lone LF also ends a line and a bare CR is an error.
- */
-enum {
-    CH_SIZE_START = 0, /* expecting the first hex digit */
-    CH_SIZE,           /* in the hex digits */
-    CH_SIZE_WS,        /* BWS after the size, before ";" */
-    CH_EXT,            /* in the extensions */
-    CH_SIZE_LF,        /* CR seen at the end of the size line */
-    CH_DATA,
-    CH_DATA_END, /* expecting the CRLF after chunk data */
-    CH_DATA_LF,
-    CH_TRAILER /* at a trailer line starting at read_pos */
-};
-
-static int64_t decode_chunked(cc_parser *p, char *buf, size_t len) {
-    size_t r = p->chunk_read_pos, w = p->chunk_write_pos;
-    const size_t body_start = p->header_len;
-    const uint64_t max_body = p->limits.max_body_bytes;
-    int64_t verdict = 0;
-
-#define SIZE_LINE_DONE()                                                                                               \
-    do {                                                                                                               \
-        p->chunk_state = p->chunk_remaining == 0 ? CH_TRAILER : CH_DATA;                                               \
-        p->chunk_aux = 0;                                                                                              \
-    } while (0)
-
-    while (r < len && verdict == 0) {
-        unsigned char c = (unsigned char)buf[r];
-        switch (p->chunk_state) {
-        case CH_SIZE_START:
-            if (!(cls[c] & C_HEX)) {
-                verdict = BAD;
-                break;
-            }
-            p->chunk_remaining = hexval(c);
-            p->chunk_state = CH_SIZE;
-            r++;
-            break;
-        case CH_SIZE:
-            if (cls[c] & C_HEX) {
-                if (p->chunk_remaining > (UINT64_MAX >> 4)) {
-                    verdict = BAD; /* chunk-size overflows 64 bits */
-                    break;
-                }
-                p->chunk_remaining = (p->chunk_remaining << 4) | hexval(c);
-                r++;
-                break;
-            }
-            /* The size is known: enforce the body limit before data arrives. */
-            if (p->chunk_remaining > max_body - (w - body_start)) {
-                verdict = CC_PARSE_PAYLOAD_TOO_LARGE;
-                break;
-            }
-            p->chunk_aux = 0;
-            r++;
-            if (c == ';')
-                p->chunk_state = CH_EXT;
-            else if (is_ows(c))
-                p->chunk_state = CH_SIZE_WS;
-            else if (c == '\r')
-                p->chunk_state = CH_SIZE_LF;
-            else if (c == '\n')
-                SIZE_LINE_DONE();
-            else
-                verdict = BAD;
-            break;
-        case CH_SIZE_WS: /* BWS is only allowed before ";" */
-            r++;
-            if (c == ';')
-                p->chunk_state = CH_EXT;
-            else if (!is_ows(c) || ++p->chunk_aux > CC_MAX_CHUNK_EXT)
-                verdict = BAD;
-            break;
-        case CH_EXT:
-            r++;
-            if (c == '\r')
-                p->chunk_state = CH_SIZE_LF;
-            else if (c == '\n')
-                SIZE_LINE_DONE();
-            else if (!(cls[c] & C_FVAL) || ++p->chunk_aux > CC_MAX_CHUNK_EXT)
-                verdict = BAD;
-            break;
-        case CH_SIZE_LF:
-            r++;
-            if (c == '\n')
-                SIZE_LINE_DONE();
-            else
-                verdict = BAD; /* bare CR */
-            break;
-        case CH_DATA: {
-            size_t n = len - r;
-            if (n > p->chunk_remaining) n = (size_t)p->chunk_remaining;
-            /* Decode in place: the body ends up contiguous after the head. */
-            if (w != r) memmove(buf + w, buf + r, n);
-            w += n;
-            r += n;
-            p->chunk_remaining -= n;
-            if (p->chunk_remaining == 0) p->chunk_state = CH_DATA_END;
-            break;
-        }
-        case CH_DATA_END:
-            r++;
-            if (c == '\r')
-                p->chunk_state = CH_DATA_LF;
-            else if (c == '\n')
-                p->chunk_state = CH_SIZE_START;
-            else
-                verdict = BAD;
-            break;
-        case CH_DATA_LF:
-            r++;
-            if (c == '\n')
-                p->chunk_state = CH_SIZE_START;
-            else
-                verdict = BAD;
-            break;
-        case CH_TRAILER: {
-            /* The trailer section (incl. its final empty line) must fit in
-             * max_header_bytes: search only that window, like the head. */
-            size_t budget = p->limits.max_header_bytes - p->trailer_bytes;
-            size_t window_end = r + budget;
-            size_t end = len < window_end ? len : window_end;
-            size_t from = r + p->chunk_aux;
-            const char *lf = from < end ? memchr(buf + from, '\n', end - from) : NULL;
-            if (!lf) {
-                /* remember the scan; read_pos stays at the line's start */
-                p->chunk_aux = end - r;
-                if (len >= window_end) verdict = CC_PARSE_HEADERS_TOO_LARGE;
-                goto out;
-            }
-            size_t i = (size_t)(lf - buf), e = i;
-            if (e > r && buf[e - 1] == '\r') e--;
-            if (e == r) {
-                /* the final CRLF: done */
-                p->chunk_read_pos = i + 1;
-                p->chunk_write_pos = w;
-                return (int64_t)(i + 1);
-            }
-            cc_header scratch;
-            if (parse_field_line(buf, r, e, &scratch)) {
-                verdict = BAD;
-                break;
-            }
-            p->trailer_bytes += i + 1 - r;
-            p->chunk_aux = 0;
-            r = i + 1;
-            break;
-        }
-        }
-    }
-out:
-#undef SIZE_LINE_DONE
-    p->chunk_read_pos = r;
-    p->chunk_write_pos = w;
-    return verdict;
-}
-
-size_t cc__parser_compact(cc_parser *p, char *buf, size_t len) {
-    if ((p->flags & (CC_PF_HEAD_DONE | CC_PF_CHUNKED | CC_PF_DONE)) != (CC_PF_HEAD_DONE | CC_PF_CHUNKED)) return len;
-    size_t r = p->chunk_read_pos, w = p->chunk_write_pos;
-    if (r <= w || r > len) return len;
-    memmove(buf + w, buf + r, len - r);
-    p->chunk_read_pos = w;
-    return len - (r - w);
-}
-
-/* ------------------------------------------------------------------ */
 /* Entry point                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -763,15 +566,12 @@ int64_t cc_parse_request(cc_parser *p, char *buf, size_t len, cc_request *req) {
         if (e) return fail(p, e);
         p->flags |= CC_PF_HEAD_DONE;
         head_parsed_now = true;
-        if (p->flags & CC_PF_CHUNKED) {
-            p->chunk_read_pos = p->chunk_write_pos = p->header_len;
-            p->chunk_state = CH_SIZE_START;
-        }
+        if (p->flags & CC_PF_CHUNKED) cc__chunked_begin(p);
     }
 
     size_t end, body_len;
     if (p->flags & CC_PF_CHUNKED) {
-        int64_t r = decode_chunked(p, buf, len);
+        int64_t r = cc__chunked_decode(p, buf, len);
         if (r <= 0) return r < 0 ? fail(p, r) : 0;
         end = (size_t)r;
         body_len = p->chunk_write_pos - p->header_len;
