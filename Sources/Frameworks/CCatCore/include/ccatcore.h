@@ -104,7 +104,7 @@ typedef struct cc_parser {
     /* private: positions are relative to the request's first byte (buf[0]) */
     int32_t error;       /* sticky negative verdict once one was returned, else 0 */
     uint16_t flags;      /* progress and framing bits (parser.c) */
-    uint8_t chunk_state; /* chunked decoder state (parser.c) */
+    uint8_t chunk_state; /* chunked decoder state (chunked.c) */
     uint8_t reserved;
     size_t skip;              /* bytes of leading empty lines before the request line */
     size_t scan_pos;          /* how far the header-end search got */
