@@ -54,10 +54,22 @@ extern const uint8_t cc__char_class[256];
 /* OWS = *( SP / HTAB ) (RFC 9110 §5.6.3). */
 static inline bool cc__is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
-/* Checks one field line, [s, e) without its terminator (RFC 9112 §5), and
- * points h at its name and OWS-trimmed value. 0 or CC_PARSE_BAD_REQUEST.
+/* fields.c: checks one field line, [s, e) without its terminator (RFC 9112 §5),
+ * and points h at its name and OWS-trimmed value. 0 or CC_PARSE_BAD_REQUEST.
  * The head's fields and the chunked trailer's (chunked.c) both go through it. */
 int cc__parse_field_line(const char *buf, size_t s, size_t e, cc_header *h);
+
+/* What a head's fields say about its framing and its connection, gathered
+ * field by field (fields.c) and judged once the head is read (parser.c). */
+typedef struct cc_framing {
+    int64_t content_length; /* -1 none */
+    bool te_seen, te_other;
+    uint8_t te_chunked; /* how many times "chunked" appeared */
+    bool conn_close, conn_keep_alive, expect_continue;
+    uint32_t hosts;
+} cc_framing;
+/* Takes one field's meaning into f: 0, or the verdict its value earns. */
+int cc__field_semantics(const char *name, size_t nl, const char *v, size_t vl, cc_framing *f);
 
 /* chunked.c: the chunked body decoder. Begin once the head is parsed
  * (header_len known); decode returns the request's raw length once the last
