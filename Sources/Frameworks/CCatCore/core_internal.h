@@ -143,8 +143,8 @@ enum {
 enum { CC_TAG_CONN = 1, CC_TAG_LISTEN, CC_TAG_WAKE };
 
 typedef struct cc_loop cc_loop;
-typedef struct cc_h2 cc_h2;               /* h2.c: one HTTP/2 connection */
-typedef struct cc_h2_stream cc_h2_stream; /* h2.c: one HTTP/2 request/response */
+typedef struct cc_h2 cc_h2;               /* h2_stream.h: one HTTP/2 connection */
+typedef struct cc_h2_stream cc_h2_stream; /* h2_stream.h: one HTTP/2 request/response */
 typedef struct cc_conn cc_conn;
 
 /* States of a deferred record (cc_deferred.state). */
@@ -440,6 +440,14 @@ void cc__h2_goaway(cc_conn *c, uint32_t error_code);
 bool cc__h2_waiting(const cc_conn *c);
 void cc__h2_free(cc_conn *c);
 void cc__h2_free_pool(cc_loop *L);
+/* Grows *buf to hold need bytes, doubling from first; false when out of memory. */
+bool cc__h2_grow(char **buf, size_t *cap, size_t need, size_t first);
+/* Gives a request body's memory back once the handler is done with it. */
+void cc__h2_stream_drop_body(cc_h2 *h, cc_h2_stream *st);
+
+/* h2_response.c */
+/* Routes the stream's request (or answers its error) -- once. */
+void cc__h2_answer(cc_conn *c, cc_h2_stream *st);
 bool cc__h2_submit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
                    size_t extra_len, const void *body, size_t body_len);
 /* Ties (d) or unties (NULL) a deferred record to the stream. */
