@@ -54,10 +54,22 @@ extern const uint8_t cc__char_class[256];
 /* OWS = *( SP / HTAB ) (RFC 9110 §5.6.3). */
 static inline bool cc__is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
-/* Checks one field line, [s, e) without its terminator (RFC 9112 §5), and
- * points h at its name and OWS-trimmed value. 0 or CC_PARSE_BAD_REQUEST.
+/* fields.c: checks one field line, [s, e) without its terminator (RFC 9112 §5),
+ * and points h at its name and OWS-trimmed value. 0 or CC_PARSE_BAD_REQUEST.
  * The head's fields and the chunked trailer's (chunked.c) both go through it. */
 int cc__parse_field_line(const char *buf, size_t s, size_t e, cc_header *h);
+
+/* What a head's fields say about its framing and its connection, gathered
+ * field by field (fields.c) and judged once the head is read (parser.c). */
+typedef struct cc_framing {
+    int64_t content_length; /* -1 none */
+    bool te_seen, te_other;
+    uint8_t te_chunked; /* how many times "chunked" appeared */
+    bool conn_close, conn_keep_alive, expect_continue;
+    uint32_t hosts;
+} cc_framing;
+/* Takes one field's meaning into f: 0, or the verdict its value earns. */
+int cc__field_semantics(const char *name, size_t nl, const char *v, size_t vl, cc_framing *f);
 
 /* chunked.c: the chunked body decoder. Begin once the head is parsed
  * (header_len known); decode returns the request's raw length once the last
@@ -131,8 +143,8 @@ enum {
 enum { CC_TAG_CONN = 1, CC_TAG_LISTEN, CC_TAG_WAKE };
 
 typedef struct cc_loop cc_loop;
-typedef struct cc_h2 cc_h2;               /* h2.c: one HTTP/2 connection */
-typedef struct cc_h2_stream cc_h2_stream; /* h2.c: one HTTP/2 request/response */
+typedef struct cc_h2 cc_h2;               /* h2_stream.h: one HTTP/2 connection */
+typedef struct cc_h2_stream cc_h2_stream; /* h2_stream.h: one HTTP/2 request/response */
 typedef struct cc_conn cc_conn;
 
 /* States of a deferred record (cc_deferred.state). */
@@ -428,6 +440,14 @@ void cc__h2_goaway(cc_conn *c, uint32_t error_code);
 bool cc__h2_waiting(const cc_conn *c);
 void cc__h2_free(cc_conn *c);
 void cc__h2_free_pool(cc_loop *L);
+/* Grows *buf to hold need bytes, doubling from first; false when out of memory. */
+bool cc__h2_grow(char **buf, size_t *cap, size_t need, size_t first);
+/* Gives a request body's memory back once the handler is done with it. */
+void cc__h2_stream_drop_body(cc_h2 *h, cc_h2_stream *st);
+
+/* h2_response.c */
+/* Routes the stream's request (or answers its error) -- once. */
+void cc__h2_answer(cc_conn *c, cc_h2_stream *st);
 bool cc__h2_submit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra,
                    size_t extra_len, const void *body, size_t body_len);
 /* Ties (d) or unties (NULL) a deferred record to the stream. */
