@@ -89,6 +89,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where to write the JSON result (default: ./catbench-results/run-<time>.json).")
     var out: String?
 
+    @Option(
+        help:
+            "Serve the TLS protocols with this PEM certificate chain (with --key); default: a self-signed one made at start."
+    )
+    var cert: String?
+
+    @Option(help: "The PEM private key for --cert.")
+    var key: String?
+
     @Flag(help: "Verify every server on every suite and stop: nothing is measured (exit 3 when a check fails).")
     var verifyOnly = false
 
@@ -111,6 +120,14 @@ struct RunCommand: ParsableCommand {
         var plan = RunPlan()
         if !suites.isEmpty { plan.suites = suites }
         plan.verifyOnly = verifyOnly
+        guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
+        if let cert, let key {
+            do {
+                plan.tls = try TLSMaterial.files(certificate: cert, key: key)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
         if stacks == ["none"] {
             plan.stacks = []
         } else if !stacks.isEmpty {

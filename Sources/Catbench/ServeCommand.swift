@@ -18,7 +18,7 @@ struct ServeCommand: ParsableCommand {
         help:
             "Suite whose routes to serve (repeatable). Known: \(Catalog.names.joined(separator: ", ")) (async is async-ops)."
     )
-    var suites: [String] = ["basic"]
+    var suites: [String] = Catalog.defaultSuites
 
     @Option(help: "Address to listen on (numeric IPv4 or IPv6).")
     var host = "127.0.0.1"

@@ -47,7 +47,7 @@ struct VerifyCommand: ParsableCommand {
         let address = try SocketAddress(host: target.host, port: target.port)
         let chosen: [any CatalogSuite.Type]
         do {
-            chosen = try Catalog.resolve(suites.isEmpty ? ["basic"] : suites)
+            chosen = try Catalog.resolve(suites.isEmpty ? Catalog.defaultSuites : suites)
         } catch {
             throw ValidationError("\(error)")
         }

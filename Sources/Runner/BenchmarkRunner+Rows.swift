@@ -49,4 +49,16 @@ extension BenchmarkRunner {
         }
         .filter { exclusions.reason(suite: $0.suite, item: $0.workload) == nil }
     }
+
+    /// Failed rows for the workloads that passed verification (the others have theirs already).
+    func failed(
+        _ server: String, protocols: [WireProtocol], workloads: [String: [String]], suites: [SuiteContract],
+        reason: String, into doc: inout RunDocument
+    ) {
+        for suite in suites {
+            for workload in workloads[suite.name] ?? [] {
+                failed(server, protocols: protocols, suites: [suite], only: workload, reason: reason, into: &doc)
+            }
+        }
+    }
 }

@@ -75,7 +75,7 @@ extension BenchmarkRunner {
 
         if !secure.isEmpty && !stop.load(ordering: .relaxed) {
             do {
-                let material = try TLSMaterial.selfSigned()
+                let material = try plan.tls ?? TLSMaterial.selfSigned()
                 if let tls = startInstance(stack, tls: material, serverCPUs: serverCPUs) {
                     measure(
                         target(tls), protocols: secure, suites: contracts, workloads: workloads, loadGroup: loadGroup,
@@ -83,11 +83,16 @@ extension BenchmarkRunner {
                     tls.server.stop()
                 } else {
                     record.error = "the TLS instance did not start: \(lastStartError ?? "")"
-                    failed(stack.rawValue, protocols: secure, suites: contracts, reason: record.error!, into: &doc)
+                    failed(
+                        stack.rawValue, protocols: secure, workloads: workloads, suites: contracts,
+                        reason: record.error!,
+                        into: &doc)
                 }
             } catch {
                 record.error = "no certificate for the TLS instance: \(error)"
-                failed(stack.rawValue, protocols: secure, suites: contracts, reason: record.error!, into: &doc)
+                failed(
+                    stack.rawValue, protocols: secure, workloads: workloads, suites: contracts, reason: record.error!,
+                    into: &doc)
             }
         }
         record.rssAfterBytes = ProcessStats.residentBytes()

@@ -4,7 +4,7 @@ import Suites
 
 /// What `catbench run` measures and how.
 public struct RunPlan: Sendable {
-    public var suites: [String] = ["basic"]
+    public var suites: [String] = Catalog.defaultSuites
     public var stacks: [StackName] = StackName.allCases
     /// External servers measured after the stacks, on the same contract.
     public var peers: [PeerSpec] = []
@@ -47,6 +47,8 @@ public struct RunPlan: Sendable {
     /// The embedded stacks count every answer for Prometheus (/metrics) while
     /// measured: off by default, as it adds work to the routes being measured.
     public var serverMetrics = false
+    /// The certificate and key the TLS instances serve; nil: a self-signed one made at start.
+    public var tls: TLSMaterial?
     /// Verify every server and stop: nothing is measured.
     public var verifyOnly = false
     /// Told of every answer of every embedded server (tests add known work to every handler with it).

@@ -86,6 +86,32 @@ struct CommandLineTests {
         #expect(help.stdout.contains("serve"))
     }
 
+    @Test("a TLS instance that cannot start: failed rows in the table and the result, and exit 3")
+    func failedRowsExitThree() throws {
+        let binary = try BinaryHarness.binary()
+        let dir = try BinaryHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["cert.pem", "key.pem"] {
+            try Data("-----BEGIN NOTHING-----\n".utf8).write(to: dir.appendingPathComponent(name))
+        }
+        let out = dir.appendingPathComponent("r.json").path
+        let run = try BinaryHarness.run(
+            binary,
+            [
+                "run", "--stack", "ccore", "--protocol", "h1,h2-tls", "--duration", "0.2s", "--warmup", "0s",
+                "--repeat", "1",
+                "-c", "4", "--cert", dir.appendingPathComponent("cert.pem").path, "--key",
+                dir.appendingPathComponent("key.pem").path, "--out", out,
+            ],
+            timeout: 120)
+        #expect(run.status == 3, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("FAILED ccore basic/plaintext h2"), "\(run.stdout)")
+        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+        let rows = doc["measurements"] as! [[String: Any]]
+        #expect(rows.filter { $0["failure"] != nil }.count == 4)
+        #expect(rows.filter { $0["median"] != nil }.count == 4)
+    }
+
     @Test("load against nothing reports connect errors and exits non-zero on time")
     func loadNothing() throws {
         let binary = try BinaryHarness.binary()

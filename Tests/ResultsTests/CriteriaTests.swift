@@ -50,6 +50,35 @@ final class CriteriaTests: XCTestCase {
             ).verdict, .pass)
     }
 
+    func testRowsWithErrorsWrongAnswersOrFailuresNeverPass() {
+        let criterion = Criterion(
+            name: "10× FastAPI", suite: "basic", metric: .throughput, servers: ["ccore"], baseline: "fastapi",
+            atLeast: 5)
+        for trouble in ["errors", "wrong", "failed"] {
+            var doc = document
+            let index = doc.measurements.firstIndex { $0.server == "ccore" && $0.workload == "json" }!
+            switch trouble {
+            case "errors": doc.measurements[index].repetitions[0].errors.timeout = 3
+            case "wrong": doc.measurements[index].repetitions[0].wrongAnswers = 1
+            default:
+                doc.measurements[index].repetitions = []
+                doc.measurements[index].failure = "failed verification: json: wrong body"
+            }
+            doc.measurements[index].summarize()
+            let r = CriteriaCheck.evaluate(CriteriaFile(criteria: [criterion]), on: doc)[0]
+            // The ratio alone would pass (10× on plaintext); the troubled json row fails the server.
+            XCTAssertEqual(r.verdict, .fail, trouble)
+            XCTAssertTrue(r.detail.contains("json"), r.detail)
+            // The same trouble in the baseline's rows makes the verdict n/a, not a pass.
+            var base = document
+            let b = base.measurements.firstIndex { $0.server == "fastapi" && $0.workload == "json" }!
+            base.measurements[b].repetitions[0].wrongAnswers = 2
+            base.measurements[b].summarize()
+            XCTAssertEqual(
+                CriteriaCheck.evaluate(CriteriaFile(criteria: [criterion]), on: base)[0].verdict, .notApplicable)
+        }
+    }
+
     func testNotApplicableWithoutMeasurementsOrBaseline() {
         XCTAssertEqual(
             judge(

@@ -65,9 +65,12 @@ final class TLSTestClient {
             throw Failure(description: "SSL_new: \(lastError())")
         }
         let client = TLSTestClient(fd: fd, context: context, ssl: ssl)  // frees all three from here
-        let bio = BIO_new_mem_buf(rootPEM, -1)
-        let root = PEM_read_bio_X509(bio, nil, nil, nil)
-        BIO_free(bio)
+        // A memory BIO reads the caller's bytes in place: they must outlive it.
+        let root = rootPEM.withCString { pem -> OpaquePointer? in
+            let bio = BIO_new_mem_buf(pem, -1)
+            defer { BIO_free(bio) }
+            return PEM_read_bio_X509(bio, nil, nil, nil)
+        }
         guard let root else { throw Failure(description: "the root PEM: \(lastError())") }
         X509_STORE_add_cert(SSL_CTX_get_cert_store(context), root)
         X509_free(root)

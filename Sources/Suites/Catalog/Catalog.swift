@@ -14,6 +14,9 @@ public enum Catalog {
 
     public static var contracts: [SuiteContract] { suites.map { $0.contract } }
 
+    /// What a run, a server and a verification take when no suite is named.
+    public static var defaultSuites: [String] { [BasicSuite.contract.name] }
+
     /// The suite called `name` (or by one of its aliases).
     public static func named(_ name: String) -> (any CatalogSuite.Type)? {
         suites.first { $0.contract.answers(to: name) }
