@@ -3,6 +3,7 @@ import LoadGen
 import Posix
 import Results
 import SuiteKit
+import Suites
 
 extension BenchmarkRunner {
     /// What the measuring loop needs of a server, embedded or external.
@@ -72,8 +73,10 @@ extension BenchmarkRunner {
             for suite in suites {
                 for loadCase in suite.cases where allowed[suite.name]?.contains(loadCase.name) == true {
                     let specs = loadCase.requests(seed: plan.seed, count: plan.requestVariants)
+                    let exclusions = target.exclusions
                     let requests = LoadRequests.make(
-                        specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)")
+                        specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)",
+                        waived: { exclusions.waiver(suite: suite.name, aspect: $0) })
                     for mode in plan.modes(for: proto, suite: suite) {
                         if stop.load(ordering: .relaxed) { return gone }
                         var measurement = rows(target.name, protocols: [proto], suites: [suite], only: loadCase.name) {
@@ -111,16 +114,19 @@ extension BenchmarkRunner {
         let step = "\(target.name) · \(suite.name)/\(loadCase.name) · \(proto.resultName) \(mode.label)"
         let line = "\(target.name) \(suite.name)/\(loadCase.name) \(proto.resultName) \(mode.label)"
         if plan.warmup > 0 {
+            catchUp(target)
             progress.begin(step + " · warm-up", seconds: plan.warmup)
-            _ = try? LoadGenerator.run(
+            let warm = try? LoadGenerator.run(
                 options(
                     target.address, requests, mode: mode, proto: proto, duration: plan.warmup,
                     loadGroup: loadGroup))
+            if let warm, warm.errors.timeout > 0 || warm.errors.read > 0 { backlogged = true }
             progress.end()
         }
         var problem: String?
         for rep in 0..<plan.repetitions {
             if stop.load(ordering: .relaxed) || target.failure() != nil { break }
+            catchUp(target)
             progress.begin(step + " · #\(rep + 1)/\(plan.repetitions)", seconds: plan.duration)
             defer { progress.end() }
             switch measureOnce(
@@ -136,6 +142,7 @@ extension BenchmarkRunner {
                 break
             case .measured(let repetition):
                 measurement.repetitions.append(repetition)
+                if repetition.errors.timeout > 0 || repetition.errors.read > 0 { backlogged = true }
                 progress.finished(
                     RepetitionFigure(
                         server: target.name, suite: suite.name, workload: loadCase.name, protocolName: proto.resultName,
@@ -153,6 +160,26 @@ extension BenchmarkRunner {
                 "no repetition could be measured: "
                 + (problem ?? target.failure().map { "the server is gone (\($0))" } ?? "the load did not run")
         }
+    }
+
+    /// After a load the server could not keep up with (timeouts, dropped
+    /// connections), waits until it has worked off what the load left queued
+    /// — until a fresh connection's readiness request is answered within a
+    /// second, for at most 60 s — so that the next measurement does not pay
+    /// for the last one (a sync worker serves the abandoned requests first).
+    func catchUp(_ target: Target) {
+        guard backlogged else { return }
+        backlogged = false
+        let request = Catalog.readinessRequest
+        let deadline = Clock.monotonicNanos() + 60_000_000_000
+        progress.note("\(target.name): waiting for it to catch up")
+        while Clock.monotonicNanos() < deadline && !stop.load(ordering: .relaxed) && target.failure() == nil {
+            let started = Clock.monotonicNanos()
+            let answer = try? ProbeClient(address: target.address, timeoutSeconds: 5).send(request)
+            if answer?.status == 200 && Clock.monotonicNanos() - started < 1_000_000_000 { return }
+            usleep(100_000)
+        }
+        log("\(target.name): still busy with an earlier load after 60 s; measuring anyway")
     }
 
     func options(
@@ -201,3 +228,7 @@ extension BenchmarkRunner {
                 loadAverageBefore: loadAverageBefore))
     }
 }
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -9,6 +9,7 @@ extension BenchmarkRunner {
     /// One external server: started (or found running), verified suite by
     /// suite and workload by workload, measured over cleartext HTTP/1.1, stopped.
     func runPeer(_ peer: PeerSpec, serverCPUs: [Int]?, loadGroup: ThreadGroup, into doc: inout RunDocument) {
+        backlogged = false
         var configuration = peer.configuration
         configuration["workers"] = String(plan.workers)
         configuration["host"] = peer.address?.host ?? plan.host

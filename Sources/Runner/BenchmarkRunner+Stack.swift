@@ -16,6 +16,7 @@ extension BenchmarkRunner {
     /// One embedded stack: its cleartext instance (verified, then measured
     /// over the cleartext protocols), then a TLS instance for the TLS ones.
     func runStack(_ stack: StackName, serverCPUs: [Int]?, loadGroup: ThreadGroup, into doc: inout RunDocument) {
+        backlogged = false
         var record = ServerRecord(
             name: stack.rawValue, kind: "embedded", design: stack.design,
             configuration: ["workers": String(plan.workers), "host": plan.host, "protocols": stack.protocolNames],

@@ -39,6 +39,8 @@ public final class BenchmarkRunner {
     /// Suites that cannot run at all (a service did not start), with the reason.
     var unavailableSuites: [String: String] = [:]
     var suites: [any CatalogSuite.Type] = []
+    /// True when the last load left the server behind (timeouts): the next waits until it caught up.
+    var backlogged = false
     /// Why the last server instance did not start.
     var lastStartError: String?
 

@@ -4,7 +4,12 @@ import LoadGen
 /// Turns a suite's requests into the load generator's structured requests,
 /// each carrying the full check the verifier uses, for sampled answers.
 enum LoadRequests {
-    static func make(_ specs: [RequestSpec], host: String, check name: String) -> [LoadRequest] {
+    /// `waived` gives the reason a server declared an aspect of the checks
+    /// waived (as in verification), or nil: sampled answers are judged alike.
+    static func make(
+        _ specs: [RequestSpec], host: String, check name: String,
+        waived: @escaping @Sendable (String) -> String? = { _ in nil }
+    ) -> [LoadRequest] {
         // Variants that share one body array (a file upload) share one stored body.
         var bodies = RequestBodyPool()
         return specs.map { spec in
@@ -18,7 +23,9 @@ enum LoadRequests {
                 expectedStatus: expectation.statuses.count == 1 ? expectation.primaryStatus : 0,
                 check: { sampled in
                     let response = HTTPResponse(status: sampled.status, headers: sampled.headers, body: sampled.body)
-                    let failures = expectation.findings(for: response, check: name).filter { $0.level == .failure }
+                    let failures = expectation.findings(for: response, check: name, waived: waived).filter {
+                        $0.level == .failure
+                    }
                     return failures.first.map { "\(spec.target): \($0.message)" }
                 })
         }
