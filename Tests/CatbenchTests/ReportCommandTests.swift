@@ -26,21 +26,23 @@ struct ReportCommandTests {
     }
 
     /// A copy of the results with every figure of `server` scaled (req/s by `factor`), or its measurements removed.
+    /// Scaled copies are also made steady: every repetition's req/s is set to the median, so that a short run's
+    /// noise (one 200 ms repetition can stall) cannot make two ranges overlap and hide a change the test made.
     private func altered(_ results: String, server: String, rpsFactor: Double?, to path: String) throws {
         var json =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results))) as! [String: Any]
         var measurements = json["measurements"] as! [[String: Any]]
         if let factor = rpsFactor {
             measurements = measurements.map { m in
-                guard m["server"] as? String == server else { return m }
                 var m = m
+                var median = m["median"] as! [String: Any]
+                let rps = (median["rps"] as! Double) * (m["server"] as? String == server ? factor : 1)
                 m["repetitions"] = (m["repetitions"] as! [[String: Any]]).map { rep in
                     var rep = rep
-                    rep["rps"] = (rep["rps"] as! Double) * factor
+                    rep["rps"] = rps
                     return rep
                 }
-                var median = m["median"] as! [String: Any]
-                for key in ["rps", "rps_min", "rps_max"] { median[key] = (median[key] as! Double) * factor }
+                for key in ["rps", "rps_min", "rps_max"] { median[key] = rps }
                 m["median"] = median
                 return m
             }
@@ -95,15 +97,17 @@ struct ReportCommandTests {
         let same = try BinaryHarness.run(binary, ["compare", results, results])
         #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
         #expect(same.stdout.hasPrefix("0 regressions, 0 improvements"), "\(same.stdout)")
+        let steady = dir.appendingPathComponent("steady.json").path
+        try altered(results, server: "ccore", rpsFactor: 1, to: steady)
         let slower = dir.appendingPathComponent("slower.json").path
         try altered(results, server: "ccore", rpsFactor: 0.5, to: slower)
-        let regression = try BinaryHarness.run(binary, ["compare", results, slower, "--threshold", "10%"])
+        let regression = try BinaryHarness.run(binary, ["compare", steady, slower, "--threshold", "10%"])
         #expect(regression.status == 2, "\(regression.stdout)\(regression.stderr)")
         #expect(regression.stdout.hasPrefix("4 regressions"), "\(regression.stdout)")
         #expect(regression.stdout.contains("REGRESSION"))
-        let md = try BinaryHarness.run(binary, ["compare", results, slower, "--format", "md"])
+        let md = try BinaryHarness.run(binary, ["compare", steady, slower, "--format", "md"])
         #expect(md.status == 2 && md.stdout.hasPrefix("### catbench compare"), "\(md.stdout)")
-        let improved = try BinaryHarness.run(binary, ["compare", slower, results])
+        let improved = try BinaryHarness.run(binary, ["compare", slower, steady])
         #expect(improved.status == 0 && improved.stdout.contains("4 improvements"), "\(improved.stdout)")
         let fewer = dir.appendingPathComponent("fewer.json").path
         try altered(results, server: "threaded", rpsFactor: nil, to: fewer)
