@@ -6,7 +6,7 @@
 #   docker run --rm catbench load http://host.docker.internal:8080/
 FROM swift:6.3-bookworm AS build
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc-dev libnghttp2-dev libssl-dev git file \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc-dev libnghttp2-dev libssl-dev libsqlite3-dev git file \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -45,6 +45,8 @@ let package = Package(
             : .systemLibrary(name: "CJemalloc", path: "Sources/System/CJemalloc"),
         .systemLibrary(name: "CNghttp2", path: "Sources/System/CNghttp2"),
         .systemLibrary(name: "COpenSSL", path: "Sources/System/COpenSSL"),
+        // Debian's SQLite, for the database suite's ccore and threaded stacks and its checks.
+        .systemLibrary(name: "CSQLite", path: "Sources/System/CSQLite"),
 
         // The C core calls nghttp2 (HTTP/2) and OpenSSL (TLS); depending on their
         // system-library targets carries the link flags to every product.
@@ -109,7 +111,7 @@ let package = Package(
         .target(
             name: "Suites",
             dependencies: [
-                "SuiteKit", "CCoreStack", "AsyncStack", "ThreadedStack", "COpenSSL", "Posix", "WireFormat",
+                "SuiteKit", "CCoreStack", "AsyncStack", "ThreadedStack", "COpenSSL", "CSQLite", "Posix", "WireFormat",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

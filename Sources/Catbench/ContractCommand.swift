@@ -124,6 +124,7 @@ struct ContractCommand: ParsableCommand {
             case .any: body = nil
             case .text(let text): body = "exactly: \(text)"
             case .json: body = "JSON, checked as the route's description says"
+            case .bytes(let what, _): body = what
             }
             var answer: Answer?
             if let probe, let response = try? probe.send(check.request),

@@ -276,6 +276,80 @@ async def search(request):
     return web.json_response(basic.search_document(request.query.get("q", ""), limit))
 
 """#),
+        ("aiohttp/suites/database.py", #"""
+"""The database suite on aiohttp: native coroutines over aiosqlite, a fixed
+pool of connections per worker (opened on the first request, closed by a
+clean-up context), one connection per request."""
+
+from aiohttp import web
+
+from catbench_shared import database as data
+from catbench_shared import runtime
+
+POOL = web.AppKey("database_pool", data.AsyncPool)
+
+routes = web.RouteTableDef()
+
+
+async def with_db(request, work):
+    pool = request.app[POOL]
+    db = await pool.acquire()
+    try:
+        return await work(db)
+    finally:
+        pool.release(db)
+
+
+@routes.get("/db")
+async def db_one(request):
+    row = await with_db(request, lambda db: data.async_world(db, data.random_id()))
+    return web.json_response(data.world_document(row))
+
+
+@routes.get("/queries")
+async def queries(request):
+    count = data.query_count(request.query.get("queries"))
+    return web.json_response(await with_db(request, lambda db: data.async_queries(db, count)))
+
+
+@routes.get("/updates")
+async def updates(request):
+    count = data.query_count(request.query.get("queries"))
+    return web.json_response(await with_db(request, lambda db: data.async_updates(db, count)))
+
+
+@routes.get("/fortunes")
+async def fortunes(request):
+    page = await with_db(request, data.async_fortunes)
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+
+@routes.get("/users-with-posts")
+async def users_with_posts(request):
+    limit, offset = data.page(request.query.get("limit"), request.query.get("offset"))
+    return web.json_response(await with_db(request, lambda db: data.async_users_with_posts(db, limit, offset)))
+
+
+@routes.post("/transfer")
+async def transfer(request):
+    args = request.query
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        return web.json_response(await with_db(request, lambda db: data.async_transfer(db, source, target, amount)))
+    except data.Refused as refused:
+        return web.json_response(refused.document(), status=refused.status)
+
+
+async def pool(app):
+    app[POOL] = data.AsyncPool(runtime.pool_threads())
+    yield
+    await app[POOL].close()
+
+
+def setup(app):
+    app.cleanup_ctx.append(pool)
+
+"""#),
         ("aiohttp/suites/di.py", #"""
 """The DI suite on aiohttp. aiohttp has no container: singletons live under app
 keys, made at start-up; request-scoped objects live in the request's mapping,
@@ -861,6 +935,65 @@ def search(request):
     return JSONResponse(basic.search_document(query.get("q", ""), basic.search_limit(query.get("limit"))))
 
 """#),
+        ("catzilla/suites/database.py", #"""
+"""The database suite on Catzilla: sync handlers on the server's thread,
+one sqlite3 connection per thread (opened on its first request and kept),
+blocking calls — SQLite in process answers in microseconds, and Catzilla's
+C server calls a sync handler directly."""
+
+import threading
+
+from catzilla import JSONResponse, Response, RouterGroup
+
+from catbench_shared import database as data
+
+group = RouterGroup()
+local = threading.local()
+
+
+def cursor():
+    if not hasattr(local, "connection"):
+        local.connection = data.connect()
+    return local.connection.cursor()
+
+
+@group.get("/db")
+def db_one(request):
+    return JSONResponse(data.world_document(data.world(cursor(), data.random_id())))
+
+
+@group.get("/queries")
+def queries(request):
+    return JSONResponse(data.queries(cursor(), data.query_count(request.query_params.get("queries"))))
+
+
+@group.get("/updates")
+def updates(request):
+    return JSONResponse(data.updates(cursor(), data.query_count(request.query_params.get("queries"))))
+
+
+@group.get("/fortunes")
+def fortunes(request):
+    # Catzilla's HTMLResponse says text/html without the charset.
+    return Response(content_type="text/html; charset=utf-8", body=data.fortunes(cursor()))
+
+
+@group.get("/users-with-posts")
+def users_with_posts(request):
+    args = request.query_params
+    return JSONResponse(data.users_with_posts(cursor(), *data.page(args.get("limit"), args.get("offset"))))
+
+
+@group.post("/transfer")
+def transfer(request):
+    args = request.query_params
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        return JSONResponse(data.transfer(cursor(), source, target, amount))
+    except data.Refused as refused:
+        return JSONResponse(refused.document(), status_code=refused.status)
+
+"""#),
         ("catzilla/suites/di.py", #"""
 """The DI suite on Catzilla. Services are registered on a Catzilla container;
 classes get their constructor arguments by parameter name (Logger(context,
@@ -1270,8 +1403,9 @@ def validate_user(request):
 """#),
         ("django/settings.py", #"""
 """The Django project's settings: production as Django's deployment checklist
-says (DEBUG off), no apps, no database. The suites are urls modules that
-urls.py includes; nothing here names one."""
+says (DEBUG off), no apps; the database is the SQLite file catbench seeded
+for the database suite (CATBENCH_SQLITE_PATH), when a run has one. The
+suites are urls modules that urls.py includes; nothing here names one."""
 
 import os
 import secrets
@@ -1297,6 +1431,26 @@ MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 # request.body raises RequestDataTooBig beyond this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = validation_model.MAX_BODY_BYTES
 USE_I18N = False  # nothing is translated: skip the translation machinery
+
+# The database suite's SQLite file: Django's connection per thread, kept for
+# the worker's life (CONN_MAX_AGE None), the pragmas every server gets, and
+# write transactions begun IMMEDIATE (Django 5.1's sqlite transaction_mode).
+DATABASES = (
+    {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["CATBENCH_SQLITE_PATH"],
+            "CONN_MAX_AGE": None,
+            "OPTIONS": {
+                "timeout": 5,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA synchronous = NORMAL",
+            },
+        }
+    }
+    if os.environ.get("CATBENCH_SQLITE_PATH")
+    else {}
+)
 
 """#),
         ("django/suites/__init__.py", #"""
@@ -1424,6 +1578,82 @@ urlpatterns = [
     path("json", json_message),
     path("users/<int64:user_id>", user),
     path("search", search),
+]
+
+"""#),
+        ("django/suites/database.py", #"""
+"""The database suite on Django under gunicorn's sync workers: Django's own
+database connection (one per worker thread, kept: CONN_MAX_AGE=None, see
+settings.py) and raw SQL through `connection.cursor()`; the write
+transactions are `transaction.atomic()` blocks, begun IMMEDIATE
+(the sqlite backend's transaction_mode)."""
+
+from django.db import connection, transaction
+from django.http import HttpResponse, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from catbench_shared import database as data
+
+
+@require_GET
+def db_one(request):
+    with connection.cursor() as cursor:
+        return JsonResponse(data.world_document(data.world(cursor, data.random_id())))
+
+
+@require_GET
+def queries(request):
+    with connection.cursor() as cursor:
+        return JsonResponse(data.queries(cursor, data.query_count(request.GET.get("queries"))), safe=False)
+
+
+@require_GET
+def updates(request):
+    count = data.query_count(request.GET.get("queries"))
+    with connection.cursor() as cursor:
+        rows = [data.world_document(data.world(cursor, data.random_id())) for _ in range(count)]
+        for row in rows:
+            row["randomNumber"] = data.random_id()
+        with transaction.atomic():
+            cursor.executemany(data.UPDATE_WORLD, [(row["randomNumber"], row["id"]) for row in rows])
+    return JsonResponse(rows, safe=False)
+
+
+@require_GET
+def fortunes(request):
+    with connection.cursor() as cursor:
+        return HttpResponse(data.fortunes(cursor), content_type="text/html; charset=utf-8")
+
+
+@require_GET
+def users_with_posts(request):
+    limit, offset = data.page(request.GET.get("limit"), request.GET.get("offset"))
+    with connection.cursor() as cursor:
+        return JsonResponse(data.users_with_posts(cursor, limit, offset))
+
+
+@csrf_exempt
+@require_POST
+def transfer(request):
+    args = request.GET
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        with transaction.atomic(), connection.cursor() as cursor:
+            left = data.transfer_steps(cursor, source, target, amount)
+        return JsonResponse(data.moved(source, target, amount, left))
+    except data.Refused as refused:
+        return JsonResponse(refused.document(), status=refused.status)
+
+
+urlpatterns = [
+    path("db", db_one),
+    path("queries", queries),
+    path("updates", updates),
+    path("fortunes", fortunes),
+    path("users-with-posts", users_with_posts),
+    path("transfer", transfer),
 ]
 
 """#),
@@ -2111,6 +2341,75 @@ async def user(user_id: Annotated[int, Path(ge=basic.INT64_MIN, le=basic.INT64_M
 async def search(q: str = "", limit: str | None = None):
     # `limit` is text: the contract gives a non-integer the default rather than an error.
     return basic.search_document(q, basic.search_limit(limit))
+
+"""#),
+        ("fastapi/suites/database.py", #"""
+"""The database suite on FastAPI: async endpoints over aiosqlite, a fixed
+pool of connections made in the router's lifespan, and the connection a
+request-scoped dependency (`Depends` with `yield`: given back when the
+request ends), as FastAPI documents a database session."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from catbench_shared import database as data
+from catbench_shared import runtime
+
+pool = data.AsyncPool(runtime.pool_threads())
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    yield {}
+    await pool.close()
+
+
+router = APIRouter(lifespan=lifespan)
+
+
+async def session():
+    db = await pool.acquire()
+    try:
+        yield db
+    finally:
+        pool.release(db)
+
+
+@router.get("/db")
+async def db_one(db=Depends(session)):
+    return data.world_document(await data.async_world(db, data.random_id()))
+
+
+@router.get("/queries")
+async def queries(queries: str | None = None, db=Depends(session)):
+    return await data.async_queries(db, data.query_count(queries))
+
+
+@router.get("/updates")
+async def updates(queries: str | None = None, db=Depends(session)):
+    return await data.async_updates(db, data.query_count(queries))
+
+
+@router.get("/fortunes", response_class=HTMLResponse)
+async def fortunes(db=Depends(session)):
+    return HTMLResponse(await data.async_fortunes(db))
+
+
+@router.get("/users-with-posts")
+async def users_with_posts(limit: str | None = None, offset: str | None = None, db=Depends(session)):
+    return await data.async_users_with_posts(db, *data.page(limit, offset))
+
+
+@router.post("/transfer")
+async def transfer(request: Request, db=Depends(session)):
+    args = request.query_params
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        return await data.async_transfer(db, source, target, amount)
+    except data.Refused as refused:
+        return JSONResponse(refused.document(), status_code=refused.status)
 
 """#),
         ("fastapi/suites/di.py", #"""
@@ -2907,6 +3206,62 @@ def search():
     return basic.search_document(request.args.get("q", ""), basic.search_limit(request.args.get("limit")))
 
 """#),
+        ("flask/suites/database.py", #"""
+"""The database suite on Flask under gunicorn's sync workers: one sqlite3
+connection per worker thread (a thread-local, opened on its first request
+and kept), blocking calls."""
+
+import threading
+
+from flask import Blueprint, request
+
+from catbench_shared import database as data
+
+blueprint = Blueprint("database", __name__)
+local = threading.local()
+
+
+def cursor():
+    if not hasattr(local, "connection"):
+        local.connection = data.connect()
+    return local.connection.cursor()
+
+
+@blueprint.get("/db")
+def db_one():
+    return data.world_document(data.world(cursor(), data.random_id()))
+
+
+@blueprint.get("/queries")
+def queries():
+    return data.queries(cursor(), data.query_count(request.args.get("queries")))
+
+
+@blueprint.get("/updates")
+def updates():
+    return data.updates(cursor(), data.query_count(request.args.get("queries")))
+
+
+@blueprint.get("/fortunes")
+def fortunes():
+    return data.fortunes(cursor()), 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@blueprint.get("/users-with-posts")
+def users_with_posts():
+    return data.users_with_posts(cursor(), *data.page(request.args.get("limit"), request.args.get("offset")))
+
+
+@blueprint.post("/transfer")
+def transfer():
+    args = request.args
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        return data.transfer(cursor(), source, target, amount)
+    except data.Refused as refused:
+        return refused.document(), refused.status
+
+"""#),
         ("flask/suites/di.py", #"""
 """The DI suite on Flask. Flask has no container; its idiom is request-scoped
 helpers memoized in `flask.g` (as `get_db` in Flask's tutorial), released when
@@ -3198,7 +3553,8 @@ def validate_user():
     "middleware": "middleware",
     "di": "di",
     "validation": "validation",
-    "async-ops": "async_ops"
+    "async-ops": "async_ops",
+    "database": "database"
   },
   "python_path": ["shared"],
   "peers": [
@@ -3289,7 +3645,8 @@ def validate_user():
         "middleware": "nginx serves static answers only",
         "di": "nginx serves static answers only",
         "validation": "nginx serves static answers only",
-        "async-ops": "nginx serves static answers only"
+        "async-ops": "nginx serves static answers only",
+        "database": "nginx serves static answers only; a database needs an application"
       }
     }
   ]
@@ -3324,6 +3681,9 @@ Cerberus==1.3.8
 djangorestframework==3.18.3
 msgspec==0.23.0
 jsonschema==4.26.0
+
+# The database drivers (the async peers' SQLite)
+aiosqlite==0.22.1
 
 # What they pull in
 aiohappyeyeballs==2.7.1
@@ -3659,6 +4019,303 @@ def search_document(query: str, limit: int) -> dict:
     """GET /search: the query, the limit and `limit` results titled "<q> #i"."""
     results = [{"id": i, "title": f"{query} #{i}"} for i in range(1, limit + 1)]
     return {"query": query, "limit": limit, "results": results}
+
+"""#),
+        ("shared/catbench_shared/database.py", #"""
+"""The database suite's business logic for every peer, as the Swift stacks'
+(Sources/Suites/Database/DatabaseData.swift): the SQL, the parameter rules,
+the fortunes page and the transfer's steps, over a sync DB-API connection
+(sqlite3, Django's cursor) or an async one (aiosqlite). The database is the
+SQLite file catbench seeded: CATBENCH_SQLITE_PATH.
+
+Every connection gets what catbench's own get: WAL (set in the file), a busy
+timeout of 5 s, synchronous=NORMAL. Write transactions begin IMMEDIATE: one
+that read first and upgraded later could deadlock with another and fail at
+once, without waiting."""
+
+import asyncio
+import html
+import os
+import random
+import sqlite3
+
+WORLD_ROWS = 10_000
+BUSY_TIMEOUT_MS = 5000
+ADDED_FORTUNE = "Additional fortune added at request time."
+
+SELECT_WORLD = "SELECT id, randomNumber FROM world WHERE id = ?"
+UPDATE_WORLD = "UPDATE world SET randomNumber = ? WHERE id = ?"
+SELECT_FORTUNES = "SELECT id, message FROM fortune"
+SELECT_USERS_WITH_POSTS = """
+    SELECT u.id, u.username, p.id, p.title
+    FROM (SELECT id, username FROM users ORDER BY id LIMIT ? OFFSET ?) AS u
+    LEFT JOIN posts AS p ON p.user_id = u.id
+    ORDER BY u.id, p.id
+"""
+CREDIT = "UPDATE accounts SET balance = balance + ? WHERE id = ?"
+DEBIT = "UPDATE accounts SET balance = balance - ? WHERE id = ?"
+SELECT_BALANCE = "SELECT balance FROM accounts WHERE id = ?"
+PRAGMAS = (f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", "PRAGMA synchronous = NORMAL")
+
+
+def path() -> str:
+    found = os.environ.get("CATBENCH_SQLITE_PATH")
+    if not found:
+        raise RuntimeError("CATBENCH_SQLITE_PATH is not set: catbench starts the database with the suite")
+    return found
+
+
+# ---- parameters --------------------------------------------------------------
+
+
+def query_count(text: str | None) -> int:
+    """TechEmpower's rule: 1…500; missing, 0, foo or empty give 1."""
+    try:
+        n = int(text) if text is not None else 1
+    except ValueError:
+        return 1
+    return min(max(n, 1), 500)
+
+
+def page(limit: str | None, offset: str | None) -> tuple[int, int]:
+    """limit 1…50 (default 10), offset ≥ 0 (default 0)."""
+
+    def number(text, default):
+        try:
+            return int(text) if text is not None else default
+        except ValueError:
+            return default
+
+    return min(max(number(limit, 10), 1), 50), max(number(offset, 0), 0)
+
+
+def random_id() -> int:
+    return random.randint(1, WORLD_ROWS)
+
+
+class Refused(Exception):
+    """A transfer that does not happen: its status and message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def document(self) -> dict:
+        return {"error": self.message}
+
+
+def transfer_params(source, target, amount) -> tuple[int, int, int]:
+    try:
+        a, b, x = int(source), int(target), int(amount)
+    except (TypeError, ValueError):
+        raise Refused(400, "from, to and amount must be integers") from None
+    if a == b:
+        raise Refused(400, "from and to must differ")
+    if not 0 < x <= 1_000_000_000:
+        raise Refused(400, "amount must be 1…1000000000")
+    return a, b, x
+
+
+def moved(source: int, target: int, amount: int, balance: int) -> dict:
+    return {"from": source, "to": target, "amount": amount, "balance": balance}
+
+
+# ---- answers -----------------------------------------------------------------
+
+
+def world_document(row) -> dict:
+    return {"id": row[0], "randomNumber": row[1]}
+
+
+def fortunes_page(rows) -> str:
+    """The rows plus the one added at request time, sorted by message (code
+    points), HTML-escaped, as TechEmpower's page."""
+    rows = list(rows) + [(0, ADDED_FORTUNE)]
+    rows.sort(key=lambda row: row[1])
+    cells = "".join(f"<tr><td>{row[0]}</td><td>{html.escape(row[1])}</td></tr>" for row in rows)
+    return (
+        "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
+        f"<tr><th>id</th><th>message</th></tr>{cells}</table></body></html>"
+    )
+
+
+def users_document(rows) -> dict:
+    """One joined result (user, post) folded into users with their posts."""
+    users: list[dict] = []
+    for user_id, username, post_id, title in rows:
+        if not users or users[-1]["id"] != user_id:
+            users.append({"id": user_id, "username": username, "posts": []})
+        if post_id is not None:
+            users[-1]["posts"].append({"id": post_id, "title": title})
+    return {"users": users}
+
+
+# ---- sync (sqlite3, or any DB-API cursor) -------------------------------------
+
+
+def connect() -> sqlite3.Connection:
+    """A connection for one thread; autocommit, transactions begun by hand."""
+    connection = sqlite3.connect(path(), isolation_level=None, check_same_thread=True)
+    for pragma in PRAGMAS:
+        connection.execute(pragma)
+    return connection
+
+
+def world(cursor, world_id: int):
+    cursor.execute(SELECT_WORLD, (world_id,))
+    return cursor.fetchone()
+
+
+def queries(cursor, count: int) -> list[dict]:
+    return [world_document(world(cursor, random_id())) for _ in range(count)]
+
+
+def updates(cursor, count: int) -> list[dict]:
+    """Reads each row, then writes each back with a new number in one write transaction."""
+    rows = [world_document(world(cursor, random_id())) for _ in range(count)]
+    for row in rows:
+        row["randomNumber"] = random_id()
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        for row in rows:
+            cursor.execute(UPDATE_WORLD, (row["randomNumber"], row["id"]))
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
+    return rows
+
+
+def fortunes(cursor) -> str:
+    cursor.execute(SELECT_FORTUNES)
+    return fortunes_page(cursor.fetchall())
+
+
+def users_with_posts(cursor, limit: int, offset: int) -> dict:
+    cursor.execute(SELECT_USERS_WITH_POSTS, (limit, offset))
+    return users_document(cursor.fetchall())
+
+
+def transfer_steps(cursor, source: int, target: int, amount: int) -> int:
+    """Inside a transaction: credit, check, debit; raises Refused (the caller rolls back)."""
+    cursor.execute(CREDIT, (amount, target))
+    if cursor.rowcount != 1:
+        raise Refused(404, f"no account {target}")
+    cursor.execute(SELECT_BALANCE, (source,))
+    found = cursor.fetchone()
+    if found is None:
+        raise Refused(404, f"no account {source}")
+    if found[0] < amount:
+        raise Refused(409, f"insufficient funds: the balance is {found[0]}")
+    cursor.execute(DEBIT, (amount, source))
+    return found[0] - amount
+
+
+def transfer(cursor, source: int, target: int, amount: int) -> dict:
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        left = transfer_steps(cursor, source, target, amount)
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
+    return moved(source, target, amount, left)
+
+
+# ---- async (aiosqlite) --------------------------------------------------------
+
+
+class AsyncPool:
+    """A fixed pool of aiosqlite connections (each with its own thread, as
+    aiosqlite works), one per request, awaited while all are in use."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.idle: asyncio.Queue | None = None
+        self.opened: asyncio.Task | None = None
+        self.all: list = []
+
+    async def open(self):
+        """Opens every connection, once (on the first request: inside the server's loop)."""
+        import aiosqlite
+
+        for _ in range(self.size):
+            connection = await aiosqlite.connect(path(), isolation_level=None)
+            for pragma in PRAGMAS:
+                await connection.execute(pragma)
+            self.all.append(connection)
+            self.idle.put_nowait(connection)
+
+    async def acquire(self):
+        if self.opened is None:
+            self.idle = asyncio.Queue()
+            self.opened = asyncio.get_running_loop().create_task(self.open())
+        await self.opened
+        return await self.idle.get()
+
+    def release(self, connection):
+        self.idle.put_nowait(connection)
+
+    async def close(self):
+        for connection in self.all:
+            await connection.close()
+        self.all = []
+        self.opened = None
+
+
+async def async_world(db, world_id: int):
+    async with db.execute(SELECT_WORLD, (world_id,)) as cursor:
+        return await cursor.fetchone()
+
+
+async def async_queries(db, count: int) -> list[dict]:
+    return [world_document(await async_world(db, random_id())) for _ in range(count)]
+
+
+async def async_updates(db, count: int) -> list[dict]:
+    rows = [world_document(await async_world(db, random_id())) for _ in range(count)]
+    for row in rows:
+        row["randomNumber"] = random_id()
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        for row in rows:
+            await db.execute(UPDATE_WORLD, (row["randomNumber"], row["id"]))
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    return rows
+
+
+async def async_fortunes(db) -> str:
+    async with db.execute(SELECT_FORTUNES) as cursor:
+        return fortunes_page(await cursor.fetchall())
+
+
+async def async_users_with_posts(db, limit: int, offset: int) -> dict:
+    async with db.execute(SELECT_USERS_WITH_POSTS, (limit, offset)) as cursor:
+        return users_document(await cursor.fetchall())
+
+
+async def async_transfer(db, source: int, target: int, amount: int) -> dict:
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = await db.execute(CREDIT, (amount, target))
+        if cursor.rowcount != 1:
+            raise Refused(404, f"no account {target}")
+        async with db.execute(SELECT_BALANCE, (source,)) as cursor:
+            found = await cursor.fetchone()
+        if found is None:
+            raise Refused(404, f"no account {source}")
+        if found[0] < amount:
+            raise Refused(409, f"insufficient funds: the balance is {found[0]}")
+        await db.execute(DEBIT, (amount, source))
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    return moved(source, target, amount, found[0] - amount)
 
 """#),
         ("shared/catbench_shared/di_services.py", #"""
@@ -4584,6 +5241,88 @@ routes = [
     (r"/json", JSONHandler),
     (r"/users/([+-]?[0-9]+)", UserHandler),
     (r"/search", SearchHandler),
+]
+
+"""#),
+        ("tornado/suites/database.py", #"""
+"""The database suite on Tornado: native coroutines over aiosqlite, a fixed
+pool of connections per process (opened on the first request, in its
+loop), one connection per request."""
+
+from catbench_shared import database as data
+from catbench_shared import runtime
+from handlers import ContractHandler
+
+pool = data.AsyncPool(runtime.pool_threads())
+
+
+class DatabaseHandler(ContractHandler):
+    async def with_db(self, work):
+        db = await pool.acquire()
+        try:
+            return await work(db)
+        finally:
+            pool.release(db)
+
+    def json_list(self, rows):
+        # Tornado's finish() takes a dict; a list is written as JSON by hand.
+        self.set_header("Content-Type", "application/json")
+        self.finish(json_encode(rows))
+
+
+class DBHandler(DatabaseHandler):
+    async def get(self):
+        self.finish(data.world_document(await self.with_db(lambda db: data.async_world(db, data.random_id()))))
+
+
+class QueriesHandler(DatabaseHandler):
+    async def get(self):
+        count = data.query_count(self.get_query_argument("queries", None))
+        self.json_list(await self.with_db(lambda db: data.async_queries(db, count)))
+
+
+class UpdatesHandler(DatabaseHandler):
+    async def get(self):
+        count = data.query_count(self.get_query_argument("queries", None))
+        self.json_list(await self.with_db(lambda db: data.async_updates(db, count)))
+
+
+class FortunesHandler(DatabaseHandler):
+    async def get(self):
+        page = await self.with_db(data.async_fortunes)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(page)
+
+
+class UsersWithPostsHandler(DatabaseHandler):
+    async def get(self):
+        limit, offset = data.page(self.get_query_argument("limit", None), self.get_query_argument("offset", None))
+        self.finish(await self.with_db(lambda db: data.async_users_with_posts(db, limit, offset)))
+
+
+class TransferHandler(DatabaseHandler):
+    async def post(self):
+        args = [self.get_query_argument(name, None) for name in ("from", "to", "amount")]
+        try:
+            source, target, amount = data.transfer_params(*args)
+            self.finish(await self.with_db(lambda db: data.async_transfer(db, source, target, amount)))
+        except data.Refused as refused:
+            self.answer(refused.document(), refused.status)
+
+
+def json_encode(value) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+routes = [
+    (r"/db", DBHandler),
+    (r"/queries", QueriesHandler),
+    (r"/updates", UpdatesHandler),
+    (r"/fortunes", FortunesHandler),
+    (r"/users-with-posts", UsersWithPostsHandler),
+    (r"/transfer", TransferHandler),
 ]
 
 """#),

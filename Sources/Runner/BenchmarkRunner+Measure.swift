@@ -77,7 +77,7 @@ extension BenchmarkRunner {
                     let requests = LoadRequests.make(
                         specs, host: target.address.description, check: "\(suite.name)/\(loadCase.name)",
                         waived: { exclusions.waiver(suite: suite.name, aspect: $0) })
-                    for mode in plan.modes(for: proto, suite: suite) {
+                    for mode in plan.modes(for: proto, suite: suite, loadCase: loadCase) {
                         if stop.load(ordering: .relaxed) { return gone }
                         var measurement = rows(target.name, protocols: [proto], suites: [suite], only: loadCase.name) {
                             _ in
@@ -159,7 +159,23 @@ extension BenchmarkRunner {
             measurement.failure =
                 "no repetition could be measured: "
                 + (problem ?? target.failure().map { "the server is gone (\($0))" } ?? "the load did not run")
+        } else if let broken = brokenInvariants(suite: suite, workload: loadCase.name) {
+            log("\(line): \(broken)")
+            measurement.failure = broken
         }
+    }
+
+    /// What the load of `workload` broke of its suite's invariants, or nil.
+    func brokenInvariants(suite: SuiteContract, workload: String) -> String? {
+        var problems: [String] = []
+        for invariant in suite.invariants(after: workload) {
+            do {
+                problems += try invariant.check(services).map { "\(invariant.name): \($0)" }
+            } catch {
+                problems.append("\(invariant.name): could not be checked: \(error)")
+            }
+        }
+        return problems.isEmpty ? nil : "after the load, " + problems.joined(separator: "; ")
     }
 
     /// After a load the server could not keep up with (timeouts, dropped

@@ -11,7 +11,7 @@ extension BenchmarkRunner {
         for proto in protocols {
             for suite in suites {
                 for loadCase in suite.cases where workload == nil || loadCase.name == workload {
-                    for mode in plan.modes(for: proto, suite: suite) {
+                    for mode in plan.modes(for: proto, suite: suite, loadCase: loadCase) {
                         var m = MeasurementRecord(
                             server: server, suite: suite.name, workload: loadCase.name, description: loadCase.summary,
                             protocolName: proto.resultName, connections: mode.connections, pipeline: mode.pipeline,

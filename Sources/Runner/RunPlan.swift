@@ -117,8 +117,10 @@ public struct RunPlan: Sendable {
     /// The ways of loading a workload over `proto`: the connection levels,
     /// and for cleartext HTTP/1.1 the extra axes (pipelining, connection per
     /// request, open loop).
-    public func modes(for proto: WireProtocol, suite: SuiteContract? = nil) -> [LoadMode] {
-        let levels = connectionLevelsGiven ? connectionLevels : (suite?.connectionLevels ?? connectionLevels)
+    public func modes(for proto: WireProtocol, suite: SuiteContract? = nil, loadCase: LoadCase? = nil) -> [LoadMode] {
+        let levels =
+            connectionLevelsGiven
+            ? connectionLevels : (loadCase?.connectionLevels ?? suite?.connectionLevels ?? connectionLevels)
         guard proto == .http1 else {
             return levels.map { LoadMode(connections: $0, streams: proto.isHTTP2 ? streams : 1) }
         }
@@ -183,14 +185,18 @@ extension RunPlan {
         for stack in stacks {
             for proto in protocols where stack.serves(proto) {
                 for suite in known {
-                    total += Double(suite.cases.count * modes(for: proto, suite: suite).count) * perMode
+                    for loadCase in suite.cases {
+                        total += Double(modes(for: proto, suite: suite, loadCase: loadCase).count) * perMode
+                    }
                 }
             }
         }
         for peer in peers where protocols.contains(.http1) {
             for suite in known where peer.notApplicable[suite.name] == nil {
                 let cases = suite.cases.filter { peer.notApplicable["\(suite.name)/\($0.name)"] == nil }
-                total += Double(cases.count * modes(for: .http1, suite: suite).count) * perMode
+                for loadCase in cases {
+                    total += Double(modes(for: .http1, suite: suite, loadCase: loadCase).count) * perMode
+                }
             }
         }
         return total

@@ -43,6 +43,8 @@ public struct Expectation: Sendable {
         case text(String)
         /// A JSON check returning a problem, or nil when the document is right.
         case json(@Sendable (JSONValue) -> String?)
+        /// A check of the raw bytes (an HTML page compared after normalising), with what it checks.
+        case bytes(String, @Sendable ([UInt8]) -> String?)
     }
 
     public var statuses: Set<Int>
@@ -109,6 +111,8 @@ public struct Expectation: Sendable {
             if response.bodyText != text {
                 fail("body is \"\(response.bodyText.prefix(120))\", expected \"\(text)\"")
             }
+        case .bytes(_, let validate):
+            if let problem = validate(response.body) { fail(problem) }
         case .json(let validate):
             if let document = JSONValue.parse(response.body) {
                 if let problem = validate(document) { fail(problem) }

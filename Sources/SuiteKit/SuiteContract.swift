@@ -26,11 +26,15 @@ public struct SuiteContract: Sendable {
     public let baseline: SuiteBaseline?
     /// Facts a reader of the report needs (SQLite has one writer, …).
     public let notes: [String]
+    /// What must hold after a workload's load (balances summed, none below
+    /// zero): a broken invariant fails that measurement's row.
+    public let invariants: [Invariant]
 
     public init(
         name: String, aliases: [String] = [], summary: String, routes: [RouteDescription], cases: [LoadCase],
         checks: [NamedRequest], scenarios: [Scenario] = [], connectionLevels: [Int]? = nil,
-        aspects: [String: String] = [:], baseline: SuiteBaseline? = nil, notes: [String] = []
+        aspects: [String: String] = [:], baseline: SuiteBaseline? = nil, notes: [String] = [],
+        invariants: [Invariant] = []
     ) {
         self.name = name
         self.aliases = aliases
@@ -43,6 +47,12 @@ public struct SuiteContract: Sendable {
         self.aspects = aspects
         self.baseline = baseline
         self.notes = notes
+        self.invariants = invariants
+    }
+
+    /// The invariants that judge `workload`'s load.
+    public func invariants(after workload: String) -> [Invariant] {
+        invariants.filter { $0.workloads.isEmpty || $0.workloads.contains(workload) }
     }
 
     /// True for the suite's name and its aliases.
@@ -79,11 +89,18 @@ public struct RouteDescription: Sendable, Codable {
 public struct LoadCase: Sendable {
     public let name: String
     public let summary: String
+    /// Connection levels of this workload alone (the database suite's pools
+    /// at 16, 64 and 256), unless a run asks for others; nil: the suite's.
+    public let connectionLevels: [Int]?
     private let generate: @Sendable (inout SeededRandom) -> RequestSpec
 
-    public init(name: String, summary: String, generate: @escaping @Sendable (inout SeededRandom) -> RequestSpec) {
+    public init(
+        name: String, summary: String, connectionLevels: [Int]? = nil,
+        generate: @escaping @Sendable (inout SeededRandom) -> RequestSpec
+    ) {
         self.name = name
         self.summary = summary
+        self.connectionLevels = connectionLevels
         self.generate = generate
     }
 
@@ -107,6 +124,23 @@ public struct Scenario: Sendable {
         self.name = name
         self.workloads = workloads
         self.run = run
+    }
+}
+
+/// A fact checked after the load of its workloads, from the run's services
+/// (the database's own tables): what a load may not break. Returns what is wrong.
+public struct Invariant: Sendable {
+    public let name: String
+    /// The workloads whose load it judges; empty: all of the suite's.
+    public let workloads: [String]
+    public let check: @Sendable (ServiceDirectory?) throws -> [String]
+
+    public init(
+        _ name: String, workloads: [String] = [], _ check: @escaping @Sendable (ServiceDirectory?) throws -> [String]
+    ) {
+        self.name = name
+        self.workloads = workloads
+        self.check = check
     }
 }
 

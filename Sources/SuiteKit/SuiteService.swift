@@ -14,7 +14,13 @@ public protocol SuiteService: AnyObject, Sendable {
     var environment: [String: String] { get }
     /// Where it listens, for logs and results.
     var address: SocketAddress { get }
+    /// Where it is, for logs and results: the address, or a file for an embedded database.
+    var location: String { get }
     func stop()
+}
+
+extension SuiteService {
+    public var location: String { address.description }
 }
 
 /// The services of one run, each started once; looked up by type.
@@ -65,7 +71,7 @@ public final class ServiceDirectory: @unchecked Sendable {
 
     /// `name address` of every service, for logs and results.
     public var summary: [String: String] {
-        Dictionary(services.map { (type(of: $0).serviceName, $0.address.description) }, uniquingKeysWith: { a, _ in a })
+        Dictionary(services.map { (type(of: $0).serviceName, $0.location) }, uniquingKeysWith: { a, _ in a })
     }
 
     public var isEmpty: Bool { services.isEmpty }

@@ -130,12 +130,13 @@ struct ReportCommandTests {
             "pass.yaml",
             """
             criteria:
-              - name: ccore at least half of threaded
+              # A margin wide enough for a fixture of 200 ms loads, where one stall halves a ratio (CI saw 0.47).
+              - name: ccore at least a fifth of threaded
                 suite: basic
                 metric: throughput
                 server: ccore
                 baseline: threaded
-                at_least: 0.5
+                at_least: 0.2
               - name: database
                 suite: database
                 metric: throughput
@@ -146,7 +147,7 @@ struct ReportCommandTests {
         let pass = try BinaryHarness.run(binary, ["check", passing, results])
         #expect(pass.status == 0, "\(pass.stdout)\(pass.stderr)")
         #expect(
-            pass.stdout.contains("PASS  ccore at least half of threaded — ccore: throughput ccore/threaded = "),
+            pass.stdout.contains("PASS  ccore at least a fifth of threaded — ccore: throughput ccore/threaded = "),
             "\(pass.stdout)")
         #expect(
             pass.stdout.contains("n/a   database — ccore: no database measurements in this result"), "\(pass.stdout)")

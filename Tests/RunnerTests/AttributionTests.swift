@@ -159,18 +159,20 @@ struct AttributionTests {
         "while a server is loaded, no thread outside its group, the load generator's and the services' does work",
         arguments: StackName.allCases)
     func noThreadOutsideTheGroups(_ stack: StackName) throws {
-        let services = try ServiceDirectory.start([UpstreamService.self])
+        let services = try ServiceDirectory.start([UpstreamService.self, DatabaseService.self])
         defer { services.stop() }
         let serverGroup = ThreadGroup(name: "census-server", cpus: nil)
         let loadGroup = ThreadGroup(name: "census-load", cpus: nil)
         let server = try startServer(
-            stack, suites: [AsyncOpsSuite.self, BasicSuite.self],
+            stack, suites: [AsyncOpsSuite.self, BasicSuite.self, DatabaseSuite.self],
             settings: ServerSettings(
                 services: services, onThreadStart: { serverGroup.enter() }))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let known = Set(try services.require(UpstreamService.self).threadIDs + [currentThreadID()])
-        for loadCase in AsyncOpsSuite.contract.cases + [BasicSuite.contract.cases[0]] {
+        // The database suite's pool threads (the async stack's) and per-thread connections too.
+        let database = DatabaseSuite.contract.cases.filter { ["db", "queries-5", "transfer"].contains($0.name) }
+        for loadCase in AsyncOpsSuite.contract.cases + [BasicSuite.contract.cases[0]] + database {
             let requests = LoadRequests.make(
                 loadCase.requests(seed: 1, count: 16), host: address.description, check: loadCase.name)
             let before = ThreadCensus.take()

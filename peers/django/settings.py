@@ -1,6 +1,7 @@
 """The Django project's settings: production as Django's deployment checklist
-says (DEBUG off), no apps, no database. The suites are urls modules that
-urls.py includes; nothing here names one."""
+says (DEBUG off), no apps; the database is the SQLite file catbench seeded
+for the database suite (CATBENCH_SQLITE_PATH), when a run has one. The
+suites are urls modules that urls.py includes; nothing here names one."""
 
 import os
 import secrets
@@ -26,3 +27,23 @@ MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 # request.body raises RequestDataTooBig beyond this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = validation_model.MAX_BODY_BYTES
 USE_I18N = False  # nothing is translated: skip the translation machinery
+
+# The database suite's SQLite file: Django's connection per thread, kept for
+# the worker's life (CONN_MAX_AGE None), the pragmas every server gets, and
+# write transactions begun IMMEDIATE (Django 5.1's sqlite transaction_mode).
+DATABASES = (
+    {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["CATBENCH_SQLITE_PATH"],
+            "CONN_MAX_AGE": None,
+            "OPTIONS": {
+                "timeout": 5,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA synchronous = NORMAL",
+            },
+        }
+    }
+    if os.environ.get("CATBENCH_SQLITE_PATH")
+    else {}
+)

@@ -10,6 +10,7 @@ public enum Catalog {
         DISuite.self,
         ValidationSuite.self,
         AsyncOpsSuite.self,
+        DatabaseSuite.self,
     ]
 
     public static var contracts: [SuiteContract] { suites.map { $0.contract } }
