@@ -29,7 +29,7 @@ public final class SQLiteDB: @unchecked Sendable {
         handle = db
         self.counted = counted
         if counted {
-            sqlite3_trace_v2(db, UInt32(SQLITE_TRACE_STMT | SQLITE_TRACE_ROW), SQLiteCounts.trace, nil)
+            sqlite3_trace_v2(db, UInt32(SQLITE_TRACE_STMT), SQLiteCounts.trace, nil)
             SQLiteCounts.shared.opened()
         }
         // From here a failure closes the handle in deinit.

@@ -13,24 +13,21 @@ public final class SQLiteCounts: Sendable {
 
     private let selects = ManagedAtomic<UInt64>(0)
     private let writes = ManagedAtomic<UInt64>(0)
-    private let rows = ManagedAtomic<UInt64>(0)
     private let open = ManagedAtomic<Int>(0)
     private let opens = ManagedAtomic<UInt64>(0)
 
     public struct Reading: Sendable, Equatable {
         public var selects: UInt64
         public var writes: UInt64
-        public var rows: UInt64
 
         public static func - (a: Reading, b: Reading) -> Reading {
-            Reading(selects: a.selects &- b.selects, writes: a.writes &- b.writes, rows: a.rows &- b.rows)
+            Reading(selects: a.selects &- b.selects, writes: a.writes &- b.writes)
         }
     }
 
     public func read() -> Reading {
         Reading(
-            selects: selects.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed),
-            rows: rows.load(ordering: .relaxed))
+            selects: selects.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed))
     }
 
     /// Counted connections open in this process now (an embedded server's).
@@ -57,15 +54,11 @@ public final class SQLiteCounts: Sendable {
         }
     }
 
-    func row() { rows.wrappingIncrement(ordering: .relaxed) }
-
-    /// The `sqlite3_trace_v2` callback: a statement starting, or a row.
+    /// The `sqlite3_trace_v2` callback: a statement starting.
     static let trace:
         @convention(c) (UInt32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?)
             -> Int32 = { kind, _, statement, _ in
-                if kind == UInt32(SQLITE_TRACE_ROW) {
-                    SQLiteCounts.shared.row()
-                } else if kind == UInt32(SQLITE_TRACE_STMT), let statement,
+                if kind == UInt32(SQLITE_TRACE_STMT), let statement,
                     let sql = sqlite3_sql(OpaquePointer(statement))
                 {
                     var p = sql
