@@ -119,30 +119,32 @@ public enum DatabaseData {
     public static func fortunesPage(_ rows: [(id: Int64, message: String)]) -> [UInt8] {
         var all = rows
         all.append((0, addedFortune))
-        all.sort { Array($0.message.utf8).lexicographicallyPrecedes(Array($1.message.utf8)) }
-        var html = Array(
-            "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>"
-                .utf8)
+        all.sort { $0.message.utf8.lexicographicallyPrecedes($1.message.utf8) }
+        var html: [UInt8] = []
         html.reserveCapacity(1400)
+        html.append(
+            contentsOf:
+                "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>"
+                .utf8)
         for row in all {
-            html += Array("<tr><td>".utf8)
-            html += Array(String(row.id).utf8)
-            html += Array("</td><td>".utf8)
+            html.append(contentsOf: "<tr><td>".utf8)
+            html.append(contentsOf: String(row.id).utf8)
+            html.append(contentsOf: "</td><td>".utf8)
             escapeHTML(row.message, into: &html)
-            html += Array("</td></tr>".utf8)
+            html.append(contentsOf: "</td></tr>".utf8)
         }
-        html += Array("</table></body></html>".utf8)
+        html.append(contentsOf: "</table></body></html>".utf8)
         return html
     }
 
     static func escapeHTML(_ text: String, into out: inout [UInt8]) {
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "&"): out += Array("&amp;".utf8)
-            case UInt8(ascii: "<"): out += Array("&lt;".utf8)
-            case UInt8(ascii: ">"): out += Array("&gt;".utf8)
-            case UInt8(ascii: "\""): out += Array("&quot;".utf8)
-            case UInt8(ascii: "'"): out += Array("&#39;".utf8)
+            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+            case UInt8(ascii: "'"): out.append(contentsOf: "&#39;".utf8)
             default: out.append(byte)
             }
         }

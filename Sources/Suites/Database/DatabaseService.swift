@@ -16,6 +16,8 @@ public final class DatabaseService: SuiteService, @unchecked Sendable {
     public let folder: String
     public let path: String
     private let own: SQLiteDB
+    /// The servers' own statements on catbench's connection, for reading what they must answer.
+    private let reads: SQLiteSession
     private var mutex = pthread_mutex_t()
 
     /// SQLite has no address (`location` names the file).
@@ -32,6 +34,7 @@ public final class DatabaseService: SuiteService, @unchecked Sendable {
         do {
             own = try SQLiteDB(path: path, counted: false)
             try own.execute(DatabaseData.seedScript())
+            reads = try SQLiteSession(path: path, counted: false)
         } catch {
             Self.remove(folder)
             throw ServiceFailure(description: "cannot seed the SQLite database in \(folder): \(error)")
@@ -96,11 +99,7 @@ public final class DatabaseService: SuiteService, @unchecked Sendable {
     }
 
     public func balance(_ id: Int64) throws -> Int64? {
-        try withOwnConnection { db in
-            let s = try db.prepare(DatabaseData.selectBalance)
-            s.bind(1, id)
-            return try s.step() ? s.int(0) : nil
-        }
+        try withOwnConnection { _ in try reads.balance(id) }
     }
 
     /// The sum of all balances, the lowest one, and the number of accounts.
@@ -114,27 +113,11 @@ public final class DatabaseService: SuiteService, @unchecked Sendable {
 
     /// What `users-with-posts` must answer for a page, from catbench's own read.
     public func usersWithPosts(limit: Int64, offset: Int64) throws -> [UserWithPosts] {
-        try withOwnConnection { db in
-            let s = try db.prepare(DatabaseData.selectUsersWithPosts)
-            s.bind(1, limit).bind(2, offset)
-            var users: [UserWithPosts] = []
-            while try s.step() {
-                if users.last?.id != s.int(0) {
-                    users.append(UserWithPosts(id: s.int(0), username: s.text(1), posts: []))
-                }
-                if !s.isNull(2) { users[users.count - 1].posts.append(PostSummary(id: s.int(2), title: s.text(3))) }
-            }
-            return users
-        }
+        try withOwnConnection { _ in try reads.usersWithPosts(limit: limit, offset: offset) }
     }
 
     public func fortunes() throws -> [(id: Int64, message: String)] {
-        try withOwnConnection { db in
-            let s = try db.prepare(DatabaseData.selectFortunes)
-            var rows: [(id: Int64, message: String)] = []
-            while try s.step() { rows.append((s.int(0), s.text(1))) }
-            return rows
-        }
+        try withOwnConnection { _ in try reads.fortuneRows() }
     }
 
     /// Adds a fortune behind the servers' backs (and `removeFortune` takes it away again).

@@ -1,5 +1,4 @@
 import AsyncStack
-import Atomics
 import NIOCore
 import NIOHTTP1
 import Posix

@@ -15,7 +15,7 @@ public final class SQLiteSession: @unchecked Sendable {
     private let usersWithPosts: SQLitePrepared
     private let credit: SQLitePrepared
     private let debit: SQLitePrepared
-    private let balance: SQLitePrepared
+    private let selectBalance: SQLitePrepared
     private let begin: SQLitePrepared
     private let commit: SQLitePrepared
     private let rollback: SQLitePrepared
@@ -23,16 +23,17 @@ public final class SQLiteSession: @unchecked Sendable {
     /// The owner's own generator (no lock, no system call per number).
     public var random: SeededRandom
 
-    public init(path: String) throws {
+    /// `counted: false` only for catbench's own reads (the ground truth), which are no server's statements.
+    public init(path: String, counted: Bool = true) throws {
         random = SeededRandom(seed: Clock.monotonicNanos() ^ UInt64(pthread_self()))
-        db = try SQLiteDB(path: path)
+        db = try SQLiteDB(path: path, counted: counted)
         world = try db.prepare(DatabaseData.selectWorld)
         update = try db.prepare(DatabaseData.updateWorld)
         fortunes = try db.prepare(DatabaseData.selectFortunes)
         usersWithPosts = try db.prepare(DatabaseData.selectUsersWithPosts)
         credit = try db.prepare(DatabaseData.credit)
         debit = try db.prepare(DatabaseData.debit)
-        balance = try db.prepare(DatabaseData.selectBalance)
+        selectBalance = try db.prepare(DatabaseData.selectBalance)
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
         rollback = try db.prepare("ROLLBACK")
@@ -95,6 +96,13 @@ public final class SQLiteSession: @unchecked Sendable {
         return users
     }
 
+    /// One account's balance, or nil when there is no such account.
+    public func balance(_ id: Int64) throws -> Int64? {
+        selectBalance.bind(1, id)
+        defer { selectBalance.reset() }
+        return try selectBalance.step() ? selectBalance.int(0) : nil
+    }
+
     /// Credits `to`, then finds whether `from` can pay; rolls back when it
     /// cannot (or an account is missing), else debits it and commits.
     /// Returns `from`'s new balance.
@@ -103,12 +111,8 @@ public final class SQLiteSession: @unchecked Sendable {
             let left = try db.writeTransaction(begin: begin, commit: commit, rollback: rollback) { () throws -> Int64 in
                 try credit.bind(1, t.amount).bind(2, t.to).run()
                 guard db.changes == 1 else { throw DatabaseData.TransferError.unknownAccount(t.to) }
-                balance.bind(1, t.from)
-                defer { balance.reset() }
-                guard try balance.step() else { throw DatabaseData.TransferError.unknownAccount(t.from) }
-                let has = balance.int(0)
+                guard let has = try balance(t.from) else { throw DatabaseData.TransferError.unknownAccount(t.from) }
                 guard has >= t.amount else { throw DatabaseData.TransferError.insufficientFunds(balance: has) }
-                balance.reset()
                 try debit.bind(1, t.amount).bind(2, t.from).run()
                 return has - t.amount
             }
