@@ -83,6 +83,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Worker threads or event loops of every server.")
     var workers = 1
 
+    @Option(
+        help:
+            "The database suite's database: sqlite (embedded, the default), postgres (a throw-away cluster catbench starts from Debian's postgresql), or postgres://user:password@host:port/database for a server already running."
+    )
+    var db = "sqlite"
+
     @Flag(help: "Do not pin the servers and the load generator to separate CPUs.")
     var noPin = false
 
@@ -117,6 +123,12 @@ struct RunCommand: ParsableCommand {
     var metricsPort: UInt16?
 
     func run() throws {
+        do {
+            let choice = try DatabaseService.Choice(parsing: db)
+            DatabaseService.choice.withLock { $0 = choice }
+        } catch {
+            throw ValidationError("--db \(db): \(error)")
+        }
         var plan = RunPlan()
         if !suites.isEmpty { plan.suites = suites }
         plan.verifyOnly = verifyOnly

@@ -29,6 +29,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Worker threads or event loops.")
     var workers = 1
 
+    @Option(
+        help:
+            "The database suite's database: sqlite (the default), postgres (a cluster catbench starts), or a postgres:// address."
+    )
+    var db = "sqlite"
+
     @Flag(help: "Serve TLS (HTTP/2 or HTTP/1.1 by ALPN) with a self-signed certificate made now.")
     var tls = false
 
@@ -50,6 +56,12 @@ struct ServeCommand: ParsableCommand {
                 "unknown stack '\(stack)'; known stacks: \(StackName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be within 1…256") }
+        do {
+            let choice = try DatabaseService.Choice(parsing: db)
+            DatabaseService.choice.withLock { $0 = choice }
+        } catch {
+            throw ValidationError("--db \(db): \(error)")
+        }
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
         var material: TLSMaterial?
         do {

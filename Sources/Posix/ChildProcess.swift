@@ -119,11 +119,13 @@ public final class ChildProcess: Sendable {
         _ = ownGroup ? kill(-pid, number) : kill(pid, number)
     }
 
-    /// Stops the whole process group: SIGTERM, then SIGKILL after `grace`
-    /// seconds if anything of it is left. Returns how the leader ended.
+    /// Stops the whole process group: `signal` (SIGTERM unless the program
+    /// asks for another, as PostgreSQL's fast shutdown is SIGINT), then
+    /// SIGKILL after `grace` seconds if anything of it is left. Returns how
+    /// the leader ended.
     @discardableResult
-    public func stop(grace: Double = 5) -> Termination? {
-        if groupAlive { signal(SIGTERM) }
+    public func stop(grace: Double = 5, signal first: Int32 = SIGTERM) -> Termination? {
+        if groupAlive { signal(first) }
         let deadline = Clock.monotonicNanos() + UInt64(grace * 1e9)
         while Clock.monotonicNanos() < deadline {
             _ = poll()

@@ -93,6 +93,22 @@ public enum FileSystem {
         }
     }
 
+    /// The names in a folder (without `.` and `..`).
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            throw Failure(description: "cannot read the folder \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// A new private folder under `parent` (the system's temporary folder by default).
     public static func temporaryDirectory(prefix: String, parent: String? = nil) throws -> String {
         let base = parent ?? (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")

@@ -126,7 +126,7 @@ public final class BenchmarkRunner {
                 do {
                     let service = try type.start()
                     started.append(service)
-                    log("\(type.serviceName) at \(service.address)")
+                    log("\(type.serviceName): \(service.location)")
                 } catch {
                     failed[ObjectIdentifier(type)] = "the \(type.serviceName) could not start: \(error)"
                     log("the \(type.serviceName) could not start: \(error)")

@@ -28,9 +28,15 @@ enum DatabaseChecks {
         }
     }
 
-    /// Statements run by `body`, counted by the engine, when the server runs
-    /// in this process (it holds connections, or its statements moved the counts).
-    static func counted(_ body: () throws -> Void) rethrows -> SQLiteCounts.Reading? {
+    /// Statements run by `body`, counted by the database: on PostgreSQL by
+    /// `pg_stat_statements` (the servers' role), on SQLite by the engine's
+    /// trace when the server runs in this process (it holds connections, or
+    /// its statements moved the counts); nil when nothing can count them.
+    static func counted(_ context: ScenarioContext, _ body: () throws -> Void) throws -> SQLiteCounts.Reading? {
+        if let database = database(context), let before = try database.postgresStatements() {
+            try body()
+            return try database.postgresStatements()! - before
+        }
         let counts = SQLiteCounts.shared
         let before = counts.read()
         let opened = counts.connectionsOpened
@@ -40,6 +46,19 @@ enum DatabaseChecks {
             counts.inProcessConnections > 0 || counts.connectionsOpened != opened
             || delta != .init(selects: 0, writes: 0)
         return seen ? delta : nil
+    }
+
+    /// Connections the servers opened while `body` ran: PostgreSQL's session
+    /// count, or SQLite's connections opened in this process; nil when
+    /// nothing can count them.
+    static func connectionsOpened(_ context: ScenarioContext, _ body: () throws -> Void) throws -> Int64? {
+        if let database = database(context), let before = try database.postgresSessions() {
+            try body()
+            return try database.postgresSessions()! - before
+        }
+        let before = SQLiteCounts.shared.connectionsOpened
+        try body()
+        return Int64(SQLiteCounts.shared.connectionsOpened - before)
     }
 
     static let scenarios: [Scenario] = [
@@ -163,7 +182,7 @@ enum DatabaseChecks {
             }
             return problems
         },
-        Scenario("statements per request, counted by the database engine") { context in
+        Scenario("statements per request, counted by the database") { context in
             var problems: [String] = []
             func expect(
                 _ what: String, _ spec: RequestSpec, times: Int = 5, selects: ClosedRange<UInt64>,
@@ -171,7 +190,7 @@ enum DatabaseChecks {
             )
                 throws
             {
-                let delta = try counted {
+                let delta = try counted(context) {
                     for _ in 0..<times { _ = try context.client.send(spec) }
                 }
                 guard let delta else { return }
@@ -197,12 +216,12 @@ enum DatabaseChecks {
             return problems
         },
         Scenario("connections are pooled: a warm server opens none for new requests") { context in
-            guard try counted({ for _ in 0..<10 { _ = try context.client.send(DatabaseSuite.db()) } }) != nil else {
-                return []
+            guard try counted(context, { for _ in 0..<10 { _ = try context.client.send(DatabaseSuite.db()) } }) != nil
+            else { return [] }
+            let opened = try connectionsOpened(context) {
+                for _ in 0..<30 { _ = try context.client.send(DatabaseSuite.db()) }
             }
-            let before = SQLiteCounts.shared.connectionsOpened
-            for _ in 0..<30 { _ = try context.client.send(DatabaseSuite.db()) }
-            let opened = SQLiteCounts.shared.connectionsOpened - before
+            guard let opened else { return [] }
             return opened == 0
                 ? [] : ["30 requests on one warm connection opened \(opened) database connections; a pool opens none"]
         },

@@ -59,8 +59,11 @@ public enum DatabaseData {
         }
         var post = 0
         var comment = 0
+        // Every user before any post: a comment's author may be a later user, and PostgreSQL checks the keys.
         for user in 1...users {
             sql += "INSERT INTO users VALUES (\(user), 'user\(user)', 'user\(user)@example.com');\n"
+        }
+        for user in 1...users {
             for n in 1...postsPerUser {
                 post += 1
                 sql += "INSERT INTO posts VALUES (\(post), \(user), 'Post \(n) by user\(user)', "
@@ -91,6 +94,23 @@ public enum DatabaseData {
     public static let credit = "UPDATE accounts SET balance = balance + ? WHERE id = ?"
     public static let debit = "UPDATE accounts SET balance = balance - ? WHERE id = ?"
     public static let selectBalance = "SELECT balance FROM accounts WHERE id = ?"
+    /// PostgreSQL's transfer locks both accounts, lower id first (no deadlock between two transfers).
+    public static let lockAccounts = "SELECT id, balance FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE"
+
+    /// `sql` with PostgreSQL's numbered parameters (`$1`, `$2`…) for `?`.
+    public static func numbered(_ sql: String) -> String {
+        var out = ""
+        var n = 0
+        for c in sql {
+            if c == "?" {
+                n += 1
+                out += "$\(n)"
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
 
     // MARK: Parameters
 

@@ -10,7 +10,9 @@ import WireFormat
 extension DatabaseSuite: CCoreSuite {
     public static func register(_ app: CCoreApp, _ context: SuiteContext) throws {
         let database = try context.services.require(DatabaseService.self)
-        let sessions = PerThreadSessions(path: database.path)
+        guard database.postgres == nil else { throw DatabaseSuite.notYetOnPostgres("ccore") }
+        let path = database.path
+        let sessions = PerThreadSessions { try SQLiteSession(path: path) }
         context.onStop { sessions.closeAll() }
 
         @Sendable func failed(_ ex: CCoreExchange, _ error: any Error) {

@@ -1,13 +1,20 @@
 import SuiteKit
 import ThreadedStack
 
-/// The database suite on the threaded stack: one SQLite connection per
-/// worker thread (opened on its first request, its statements kept), and
-/// blocking calls, as a sync WSGI app with a thread-local connection does.
+/// The database suite on the threaded stack: one connection per worker
+/// thread (opened on its first request, its statements kept), and blocking
+/// calls, as a sync WSGI app with a thread-local connection does — SQLite's
+/// C API, or PostgreSQL through catbench's blocking client (`PGConnection`).
 extension DatabaseSuite: ThreadedSuite {
     public static func register(_ app: ThreadedApp, _ context: SuiteContext) throws {
         let database = try context.services.require(DatabaseService.self)
-        let sessions = PerThreadSessions(path: database.path)
+        let sessions: PerThreadSessions
+        if let url = database.postgres {
+            sessions = PerThreadSessions { try PGSession(url, applicationName: "catbench-threaded") }
+        } else {
+            let path = database.path
+            sessions = PerThreadSessions { try SQLiteSession(path: path) }
+        }
         context.onStop { sessions.closeAll() }
 
         @Sendable func rows(_ rows: [WorldRow]) -> Response {

@@ -20,6 +20,11 @@ public final class SQLiteCounts: Sendable {
         public var selects: UInt64
         public var writes: UInt64
 
+        public init(selects: UInt64, writes: UInt64) {
+            self.selects = selects
+            self.writes = writes
+        }
+
         public static func - (a: Reading, b: Reading) -> Reading {
             Reading(selects: a.selects &- b.selects, writes: a.writes &- b.writes)
         }

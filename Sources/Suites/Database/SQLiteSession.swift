@@ -7,7 +7,7 @@ import SuiteKit
 /// One connection and its statements, compiled once and kept: what a ccore
 /// loop or a threaded worker owns. Blocking calls: the time they take is the
 /// engine's (the pages are in memory; a writer waits for the one writer).
-public final class SQLiteSession: @unchecked Sendable {
+public final class SQLiteSession: DatabaseSession, @unchecked Sendable {
     let db: SQLiteDB
     private let world: SQLitePrepared
     private let update: SQLitePrepared
@@ -39,30 +39,11 @@ public final class SQLiteSession: @unchecked Sendable {
         rollback = try db.prepare("ROLLBACK")
     }
 
-    /// `count` random world ids.
-    public func randomIDs(_ count: Int) -> [Int64] {
-        (0..<count).map { _ in DatabaseData.randomID(using: &random) }
-    }
-
     /// One world row's randomNumber, or nil when there is no such row.
     public func world(_ id: Int64) throws -> Int64? {
         world.bind(1, id)
         defer { world.reset() }
         return try world.step() ? world.int(1) : nil
-    }
-
-    /// `ids.count` rows, each read by its own query.
-    public func worlds(_ ids: [Int64]) throws -> [WorldRow] {
-        try ids.map { WorldRow(id: $0, randomNumber: try world($0) ?? 0) }
-    }
-
-    /// Reads each row, then writes every one back with its new number, in one
-    /// write transaction (a statement per row, as TechEmpower's rules allow).
-    public func updateWorlds(_ ids: [Int64], newNumbers: [Int64]) throws -> [WorldRow] {
-        let rows = try worlds(ids)
-        let updated = zip(rows, newNumbers).map { WorldRow(id: $0.id, randomNumber: $1) }
-        try write(updated)
-        return updated
     }
 
     /// Writes `rows` back in one write transaction, a statement per row.
@@ -150,11 +131,17 @@ public struct UserWithPosts: Sendable, Encodable {
 public final class PerThreadSessions: @unchecked Sendable {
     private var key = pthread_key_t()
     private var mutex = pthread_mutex_t()
-    private var all: [SQLiteSession] = []
-    private let path: String
+    private var all: [Held] = []
 
-    public init(path: String) {
-        self.path = path
+    /// A session as a thread-specific value holds it.
+    private final class Held {
+        let session: any DatabaseSession
+        init(_ session: any DatabaseSession) { self.session = session }
+    }
+    private let open: @Sendable () throws -> any DatabaseSession
+
+    public init(open: @escaping @Sendable () throws -> any DatabaseSession) {
+        self.open = open
         pthread_key_create(&key, nil)
         pthread_mutex_init(&mutex, nil)
     }
@@ -165,16 +152,16 @@ public final class PerThreadSessions: @unchecked Sendable {
     }
 
     /// The calling thread's session.
-    public func current() throws -> SQLiteSession {
+    public func current() throws -> any DatabaseSession {
         if let raw = pthread_getspecific(key) {
-            return Unmanaged<SQLiteSession>.fromOpaque(raw).takeUnretainedValue()
+            return Unmanaged<Held>.fromOpaque(raw).takeUnretainedValue().session
         }
-        let session = try SQLiteSession(path: path)
+        let session = Held(try open())
         pthread_mutex_lock(&mutex)
         all.append(session)
         pthread_mutex_unlock(&mutex)
         pthread_setspecific(key, Unmanaged.passUnretained(session).toOpaque())
-        return session
+        return session.session
     }
 
     /// Connections open now.
