@@ -55,13 +55,15 @@ struct PostgresTests {
         #expect(throws: PGError.self) { try PGConnection(url, timeoutSeconds: 1) }
     }
 
-    @Test("the threaded stack passes the database suite on PostgreSQL, and a concurrent transfer load keeps the sum")
-    func threadedVerifies() throws {
+    @Test(
+        "each stack passes the database suite on PostgreSQL, and a concurrent transfer load keeps the sum",
+        arguments: StackName.allCases)
+    func stackVerifies(_ stack: StackName) throws {
         let database = try DatabaseService.start(.postgres)
         defer { database.stop() }
         let services = ServiceDirectory([database])
         let server = try startServer(
-            .threaded, suites: [DatabaseSuite.self], settings: ServerSettings(port: 0, workers: 4, services: services))
+            stack, suites: [DatabaseSuite.self], settings: ServerSettings(port: 0, workers: 2, services: services))
         defer { server.stop() }
         let address = try SocketAddress(host: "127.0.0.1", port: server.port)
         let report = Verifier.verify(suite: DatabaseSuite.contract, address: address, services: services)
@@ -94,6 +96,61 @@ struct PostgresTests {
         #expect((counted[409] ?? 0) > 0 && (counted[200] ?? 0) > 0, "\(counted)")
         let (sum, lowest, _) = try database.balances()
         #expect(sum == DatabaseData.totalBalance && lowest >= 0, "sum \(sum), lowest \(lowest)")
+    }
+
+    @Test(
+        "ccore and async do not hold their loop while a query waits: a table lock stalls /db, /fortunes still answers",
+        arguments: [StackName.ccore, .async])
+    func loopNotBlocked(_ stack: StackName) throws {
+        let took = try Self.fortunesWhileLocked(stack)
+        #expect(took < 1_000_000_000, "\(stack): /fortunes took \(took / 1_000_000) ms while /db waited on a lock")
+    }
+
+    @Test("the same probe catches a design that waits: the threaded stack's one worker is held by the stalled /db")
+    func blockingDesignIsSeen() throws {
+        #expect(try Self.fortunesWhileLocked(.threaded) >= 1_000_000_000)
+    }
+
+    /// How long /fortunes takes on a one-worker server while a /db waits on
+    /// a lock catbench holds on its table (released after the /fortunes
+    /// answer, or after 1.5 s); the stalled /db must answer only after.
+    static func fortunesWhileLocked(_ stack: StackName) throws -> UInt64 {
+        let database = try DatabaseService.start(.postgres)
+        defer { database.stop() }
+        let url = try #require(database.postgres)
+        let services = ServiceDirectory([database])
+        let server = try startServer(
+            stack, suites: [DatabaseSuite.self], settings: ServerSettings(port: 0, workers: 1, services: services))
+        defer { server.stop() }
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        let warm = ProbeClient(address: address)
+        #expect(try warm.send(RequestSpec(target: "/fortunes", expectation: Expectation(status: 200))).status == 200)
+
+        let locker = try PGConnection(PostgresURL(user: "catbench", port: url.port, database: url.database))
+        try locker.simpleQuery("BEGIN; LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
+        let stalled = Mutex<(status: Int, at: UInt64)?>(nil)
+        let waiting = try PosixThread(name: "stalled-db") {
+            let client = ProbeClient(address: address, timeoutSeconds: 10)
+            let status = (try? client.send(RequestSpec(target: "/db", expectation: Expectation(status: 200))))?.status
+            stalled.withLock { $0 = (status ?? -1, Clock.monotonicNanos()) }
+        }
+        usleep(300_000)
+        let released = Mutex<UInt64>(0)
+        let releaser = try PosixThread(name: "releaser") {
+            usleep(1_500_000)
+            released.withLock { $0 = Clock.monotonicNanos() }
+            try? locker.simpleQuery("COMMIT")
+        }
+        let asked = Clock.monotonicNanos()
+        let other = ProbeClient(address: address, timeoutSeconds: 5)
+        let fortunes = try other.send(RequestSpec(target: "/fortunes", expectation: Expectation(status: 200)))
+        let took = Clock.monotonicNanos() - asked
+        #expect(fortunes.status == 200)
+        releaser.join()
+        waiting.join()
+        let done = try #require(stalled.withLock { $0 })
+        #expect(done.status == 200 && done.at >= released.withLock { $0 }, "/db answered while its table was locked")
+        return took
     }
 
     @Test("on PostgreSQL, a server that connects per request and one that loads users one query each fail")

@@ -17,7 +17,7 @@ extension DatabaseSuite: AsyncStackSuite {
 
     public static func register(_ app: AsyncApp, _ context: SuiteContext) throws {
         let database = try context.services.require(DatabaseService.self)
-        guard database.postgres == nil else { throw DatabaseSuite.notYetOnPostgres("async") }
+        if let url = database.postgres { return try registerPostgres(app, context, url) }
         let pool = try AsyncSQLitePool(
             path: database.path, size: max(2, context.settings.workers), onThreadStart: context.onThreadStart)
         context.adopt(pool)

@@ -10,7 +10,7 @@ import WireFormat
 extension DatabaseSuite: CCoreSuite {
     public static func register(_ app: CCoreApp, _ context: SuiteContext) throws {
         let database = try context.services.require(DatabaseService.self)
-        guard database.postgres == nil else { throw DatabaseSuite.notYetOnPostgres("ccore") }
+        if let url = database.postgres { return try registerPostgres(app, context, url) }
         let path = database.path
         let sessions = PerThreadSessions { try SQLiteSession(path: path) }
         context.onStop { sessions.closeAll() }

@@ -96,14 +96,6 @@ public enum DatabaseSuite: SuiteDefinition {
     static var queryWorkloads: [String] { queryCounts.map { "queries-\($0)" } }
     static var updateWorkloads: [String] { updateCounts.map { "updates-\($0)" } }
 
-    /// A stack whose PostgreSQL driver is not built yet: its registration fails, so its row says why.
-    static func notYetOnPostgres(_ stack: String) -> ServiceFailure {
-        ServiceFailure(
-            description:
-                "the database suite on PostgreSQL is not built for the \(stack) stack yet (its driver, postgres-nio, "
-                + "comes next); SQLite runs it today")
-    }
-
     public static let contract = SuiteContract(
         name: "database",
         aliases: ["db"],
