@@ -140,6 +140,38 @@ struct BundledPeerTests {
         }
     }
 
+    @Test(
+        "with --db postgres every stack and every bundled peer with an application passes the database suite",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: "/usr/lib/postgresql")
+                || ProcessInfo.processInfo.environment["CATBENCH_REQUIRE_POSTGRES"] != nil))
+    func databaseOnPostgres() throws {
+        let binary = try BinaryHarness.binary()
+        let dir = try BinaryHarness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("r.json").path
+        let outcome = try BinaryHarness.run(
+            binary, ["run", "--peer", "all", "--suite", "database", "--db", "postgres", "--verify-only", "--out", out],
+            timeout: 600)
+        #expect(outcome.status == 0, "\(outcome.stdout.suffix(3000))\n\(outcome.stderr.suffix(2000))")
+        #expect(outcome.stderr.contains("database: PostgreSQL "), "\(outcome.stderr.prefix(2000))")
+        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+        let servers = doc["servers"] as? [[String: Any]] ?? []
+        let verified = servers.filter { server in
+            (server["verification"] as? [[String: Any]] ?? []).contains {
+                $0["suite"] as? String == "database" && $0["passed"] as? Bool == true
+            }
+        }.compactMap { $0["name"] as? String }
+        #expect(
+            Set(verified).isSuperset(of: [
+                "ccore", "async", "threaded", "catzilla", "fastapi", "flask", "django", "aiohttp", "tornado",
+            ]),
+            "verified on PostgreSQL: \(verified.sorted())")
+        let suite = (doc["suites"] as? [[String: Any]])?.first { $0["name"] as? String == "database" }
+        let location = (suite?["services"] as? [String: String])?["database"] ?? ""
+        #expect(location.hasPrefix("PostgreSQL ") && !location.contains("password"), "\(location)")
+    }
+
     @Test("Catzilla, FastAPI and Flask pass verification and measure on the basic and middleware suites")
     func pythonPeers() throws {
         let peers = ["catzilla", "fastapi", "flask"]

@@ -31,7 +31,26 @@ USE_I18N = False  # nothing is translated: skip the translation machinery
 # The database suite's SQLite file: Django's connection per thread, kept for
 # the worker's life (CONN_MAX_AGE None), the pragmas every server gets, and
 # write transactions begun IMMEDIATE (Django 5.1's sqlite transaction_mode).
-DATABASES = (
+def postgres_database() -> dict:
+    """Django's postgresql backend (psycopg) on the server catbench started."""
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(os.environ["CATBENCH_POSTGRES_URL"])
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(url.path.lstrip("/")),
+            "USER": unquote(url.username or ""),
+            "PASSWORD": unquote(url.password or ""),
+            "HOST": url.hostname,
+            "PORT": url.port or 5432,
+            "CONN_MAX_AGE": None,
+            "OPTIONS": {"application_name": "catbench-peer-django"},
+        }
+    }
+
+
+DATABASES = postgres_database() if os.environ.get("CATBENCH_DATABASE") == "postgres" else (
     {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

@@ -193,8 +193,11 @@ public enum DatabaseSuite: SuiteDefinition {
                 + "timeout of \(SQLiteDB.busyTimeoutMillis) ms), reads go on beside them",
             "every server uses one seeded database file; updates and transfers change it, the transfer invariants "
                 + "(the sum of the balances, none below zero) hold across servers",
-            "connections: ccore one per loop, threaded and the sync peers one per worker thread (workers), the "
-                + "async stack and the async peers a pool of max(2, workers) per server (per process its share)",
+            "connections: on SQLite ccore one per loop, threaded and the sync peers one per worker thread (workers), "
+                + "the async stack and the async peers a pool of max(2, workers) per server (per process its share); on "
+                + "PostgreSQL ccore and async pool max(2, workers) postgres-nio connections (async per event loop), "
+                + "threaded and the sync peers one per worker thread (catbench's client; psycopg), the async peers "
+                + "asyncpg pools of the same size",
             "statements per request are counted by the database: on PostgreSQL by pg_stat_statements for every "
                 + "server; on SQLite by its statement trace for the embedded stacks, while a peer runs in a process of "
                 + "its own, where this process's counters cannot see: on SQLite its statements are not counted",

@@ -1,8 +1,9 @@
 """The database suite on Django under gunicorn's sync workers: Django's own
 database connection (one per worker thread, kept: CONN_MAX_AGE=None, see
 settings.py) and raw SQL through `connection.cursor()`; the write
-transactions are `transaction.atomic()` blocks, begun IMMEDIATE
-(the sqlite backend's transaction_mode)."""
+transactions are `transaction.atomic()` blocks, begun IMMEDIATE on SQLite
+(the sqlite backend's transaction_mode). On PostgreSQL, Django's
+postgresql backend over psycopg."""
 
 from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
@@ -33,7 +34,7 @@ def updates(request):
         for row in rows:
             row["randomNumber"] = data.random_id()
         with transaction.atomic():
-            cursor.executemany(data.UPDATE_WORLD, [(row["randomNumber"], row["id"]) for row in rows])
+            cursor.executemany(data.sync_sql(data.UPDATE_WORLD), data.write_order(rows))
     return JsonResponse(rows, safe=False)
 
 

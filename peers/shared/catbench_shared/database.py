@@ -1,13 +1,17 @@
 """The database suite's business logic for every peer, as the Swift stacks'
 (Sources/Suites/Database/DatabaseData.swift): the SQL, the parameter rules,
 the fortunes page and the transfer's steps, over a sync DB-API connection
-(sqlite3, Django's cursor) or an async one (aiosqlite). The database is the
-SQLite file catbench seeded: CATBENCH_SQLITE_PATH.
+(sqlite3 or psycopg, Django's cursor) or an async one (aiosqlite or asyncpg).
+The database is the one catbench seeded: CATBENCH_DATABASE says which,
+CATBENCH_SQLITE_PATH the SQLite file, CATBENCH_POSTGRES_URL the PostgreSQL
+server.
 
-Every connection gets what catbench's own get: WAL (set in the file), a busy
-timeout of 5 s, synchronous=NORMAL. Write transactions begin IMMEDIATE: one
-that read first and upgraded later could deadlock with another and fail at
-once, without waiting."""
+On SQLite every connection gets what catbench's own get: WAL (set in the
+file), a busy timeout of 5 s, synchronous=NORMAL. Write transactions begin
+IMMEDIATE: one that read first and upgraded later could deadlock with
+another and fail at once, without waiting. On PostgreSQL rows are written in
+id order and a transfer locks both accounts, lower id first (the Swift
+stacks' rules), so that concurrent requests do not deadlock."""
 
 import asyncio
 import html
@@ -32,6 +36,34 @@ CREDIT = "UPDATE accounts SET balance = balance + ? WHERE id = ?"
 DEBIT = "UPDATE accounts SET balance = balance - ? WHERE id = ?"
 SELECT_BALANCE = "SELECT balance FROM accounts WHERE id = ?"
 PRAGMAS = (f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", "PRAGMA synchronous = NORMAL")
+LOCK_ACCOUNTS = "SELECT id, balance FROM accounts WHERE id IN (?, ?) ORDER BY id FOR UPDATE"
+
+POSTGRES = os.environ.get("CATBENCH_DATABASE") == "postgres"
+BEGIN_WRITE = "BEGIN" if POSTGRES else "BEGIN IMMEDIATE"
+
+
+def sync_sql(sql: str) -> str:
+    """A statement in the sync driver's parameter style (psycopg's %s, sqlite3's ?)."""
+    return sql.replace("?", "%s") if POSTGRES else sql
+
+
+def async_sql(sql: str) -> str:
+    """A statement in the async driver's parameter style (asyncpg's $1…, aiosqlite's ?)."""
+    if not POSTGRES:
+        return sql
+    parts = sql.split("?")
+    return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+
+
+def postgres_url() -> str:
+    found = os.environ.get("CATBENCH_POSTGRES_URL")
+    if not found:
+        raise RuntimeError("CATBENCH_POSTGRES_URL is not set: catbench starts the database with the suite")
+    return found
+
+
+def application_name() -> str:
+    return "catbench-peer"
 
 
 def path() -> str:
@@ -130,8 +162,12 @@ def users_document(rows) -> dict:
 # ---- sync (sqlite3, or any DB-API cursor) -------------------------------------
 
 
-def connect() -> sqlite3.Connection:
+def connect():
     """A connection for one thread; autocommit, transactions begun by hand."""
+    if POSTGRES:
+        import psycopg
+
+        return psycopg.connect(postgres_url(), autocommit=True, application_name=application_name())
     connection = sqlite3.connect(path(), isolation_level=None, check_same_thread=True)
     for pragma in PRAGMAS:
         connection.execute(pragma)
@@ -139,8 +175,14 @@ def connect() -> sqlite3.Connection:
 
 
 def world(cursor, world_id: int):
-    cursor.execute(SELECT_WORLD, (world_id,))
+    cursor.execute(sync_sql(SELECT_WORLD), (world_id,))
     return cursor.fetchone()
+
+
+def write_order(rows: list[dict]) -> list[tuple[int, int]]:
+    """(number, id) pairs to write: in id order on PostgreSQL (no deadlock between two updates)."""
+    pairs = [(row["randomNumber"], row["id"]) for row in rows]
+    return sorted(pairs, key=lambda pair: pair[1]) if POSTGRES else pairs
 
 
 def queries(cursor, count: int) -> list[dict]:
@@ -152,10 +194,10 @@ def updates(cursor, count: int) -> list[dict]:
     rows = [world_document(world(cursor, random_id())) for _ in range(count)]
     for row in rows:
         row["randomNumber"] = random_id()
-    cursor.execute("BEGIN IMMEDIATE")
+    cursor.execute(BEGIN_WRITE)
     try:
-        for row in rows:
-            cursor.execute(UPDATE_WORLD, (row["randomNumber"], row["id"]))
+        for pair in write_order(rows):
+            cursor.execute(sync_sql(UPDATE_WORLD), pair)
     except BaseException:
         cursor.execute("ROLLBACK")
         raise
@@ -164,32 +206,43 @@ def updates(cursor, count: int) -> list[dict]:
 
 
 def fortunes(cursor) -> str:
-    cursor.execute(SELECT_FORTUNES)
+    cursor.execute(sync_sql(SELECT_FORTUNES))
     return fortunes_page(cursor.fetchall())
 
 
 def users_with_posts(cursor, limit: int, offset: int) -> dict:
-    cursor.execute(SELECT_USERS_WITH_POSTS, (limit, offset))
+    cursor.execute(sync_sql(SELECT_USERS_WITH_POSTS), (limit, offset))
     return users_document(cursor.fetchall())
 
 
 def transfer_steps(cursor, source: int, target: int, amount: int) -> int:
-    """Inside a transaction: credit, check, debit; raises Refused (the caller rolls back)."""
-    cursor.execute(CREDIT, (amount, target))
-    if cursor.rowcount != 1:
-        raise Refused(404, f"no account {target}")
-    cursor.execute(SELECT_BALANCE, (source,))
-    found = cursor.fetchone()
-    if found is None:
-        raise Refused(404, f"no account {source}")
+    """Inside a transaction: credit, check, debit; raises Refused (the caller rolls back).
+    On PostgreSQL both accounts are locked first, lower id first."""
+    if POSTGRES:
+        cursor.execute(sync_sql(LOCK_ACCOUNTS), (source, target))
+        balances = dict(cursor.fetchall())
+        if target not in balances:
+            raise Refused(404, f"no account {target}")
+        if source not in balances:
+            raise Refused(404, f"no account {source}")
+        cursor.execute(sync_sql(CREDIT), (amount, target))
+        found = (balances[source],)
+    else:
+        cursor.execute(CREDIT, (amount, target))
+        if cursor.rowcount != 1:
+            raise Refused(404, f"no account {target}")
+        cursor.execute(SELECT_BALANCE, (source,))
+        found = cursor.fetchone()
+        if found is None:
+            raise Refused(404, f"no account {source}")
     if found[0] < amount:
         raise Refused(409, f"insufficient funds: the balance is {found[0]}")
-    cursor.execute(DEBIT, (amount, source))
+    cursor.execute(sync_sql(DEBIT), (amount, source))
     return found[0] - amount
 
 
 def transfer(cursor, source: int, target: int, amount: int) -> dict:
-    cursor.execute("BEGIN IMMEDIATE")
+    cursor.execute(BEGIN_WRITE)
     try:
         left = transfer_steps(cursor, source, target, amount)
     except BaseException:
@@ -199,12 +252,56 @@ def transfer(cursor, source: int, target: int, amount: int) -> dict:
     return moved(source, target, amount, left)
 
 
-# ---- async (aiosqlite) --------------------------------------------------------
+# ---- async (aiosqlite or asyncpg) ----------------------------------------------
+
+
+class SQLiteAsync:
+    """An aiosqlite connection (its own thread, as aiosqlite works)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    async def fetchone(self, sql, args=()):
+        async with self.connection.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql, args=()):
+        async with self.connection.execute(sql, args) as cursor:
+            return await cursor.fetchall()
+
+    async def execute(self, sql, args=()) -> int:
+        cursor = await self.connection.execute(sql, args)
+        return cursor.rowcount
+
+    async def close(self):
+        await self.connection.close()
+
+
+class PostgresAsync:
+    """An asyncpg connection (statements prepared and cached by asyncpg)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    async def fetchone(self, sql, args=()):
+        return await self.connection.fetchrow(sql, *args)
+
+    async def fetchall(self, sql, args=()):
+        return await self.connection.fetch(sql, *args)
+
+    async def execute(self, sql, args=()) -> int:
+        status = await self.connection.execute(sql, *args)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def close(self):
+        await self.connection.close()
 
 
 class AsyncPool:
-    """A fixed pool of aiosqlite connections (each with its own thread, as
-    aiosqlite works), one per request, awaited while all are in use."""
+    """A fixed pool of connections, one per request, awaited while all are in
+    use. Not asyncpg's own pool: it runs reset statements (a SELECT among
+    them) at every release, which PostgreSQL would count as the request's."""
 
     def __init__(self, size: int):
         self.size = size
@@ -214,12 +311,20 @@ class AsyncPool:
 
     async def open(self):
         """Opens every connection, once (on the first request: inside the server's loop)."""
-        import aiosqlite
-
         for _ in range(self.size):
-            connection = await aiosqlite.connect(path(), isolation_level=None)
-            for pragma in PRAGMAS:
-                await connection.execute(pragma)
+            if POSTGRES:
+                import asyncpg
+
+                connection = PostgresAsync(
+                    await asyncpg.connect(postgres_url(), server_settings={"application_name": application_name()})
+                )
+            else:
+                import aiosqlite
+
+                raw = await aiosqlite.connect(path(), isolation_level=None)
+                for pragma in PRAGMAS:
+                    await raw.execute(pragma)
+                connection = SQLiteAsync(raw)
             self.all.append(connection)
             self.idle.put_nowait(connection)
 
@@ -240,9 +345,18 @@ class AsyncPool:
         self.opened = None
 
 
+A_SELECT_WORLD = async_sql(SELECT_WORLD)
+A_UPDATE_WORLD = async_sql(UPDATE_WORLD)
+A_SELECT_FORTUNES = async_sql(SELECT_FORTUNES)
+A_SELECT_USERS_WITH_POSTS = async_sql(SELECT_USERS_WITH_POSTS)
+A_LOCK_ACCOUNTS = async_sql(LOCK_ACCOUNTS)
+A_CREDIT = async_sql(CREDIT)
+A_DEBIT = async_sql(DEBIT)
+A_SELECT_BALANCE = async_sql(SELECT_BALANCE)
+
+
 async def async_world(db, world_id: int):
-    async with db.execute(SELECT_WORLD, (world_id,)) as cursor:
-        return await cursor.fetchone()
+    return await db.fetchone(A_SELECT_WORLD, (world_id,))
 
 
 async def async_queries(db, count: int) -> list[dict]:
@@ -253,10 +367,10 @@ async def async_updates(db, count: int) -> list[dict]:
     rows = [world_document(await async_world(db, random_id())) for _ in range(count)]
     for row in rows:
         row["randomNumber"] = random_id()
-    await db.execute("BEGIN IMMEDIATE")
+    await db.execute(BEGIN_WRITE)
     try:
-        for row in rows:
-            await db.execute(UPDATE_WORLD, (row["randomNumber"], row["id"]))
+        for pair in write_order(rows):
+            await db.execute(A_UPDATE_WORLD, pair)
     except BaseException:
         await db.execute("ROLLBACK")
         raise
@@ -265,28 +379,33 @@ async def async_updates(db, count: int) -> list[dict]:
 
 
 async def async_fortunes(db) -> str:
-    async with db.execute(SELECT_FORTUNES) as cursor:
-        return fortunes_page(await cursor.fetchall())
+    return fortunes_page(await db.fetchall(A_SELECT_FORTUNES))
 
 
 async def async_users_with_posts(db, limit: int, offset: int) -> dict:
-    async with db.execute(SELECT_USERS_WITH_POSTS, (limit, offset)) as cursor:
-        return users_document(await cursor.fetchall())
+    return users_document(await db.fetchall(A_SELECT_USERS_WITH_POSTS, (limit, offset)))
 
 
 async def async_transfer(db, source: int, target: int, amount: int) -> dict:
-    await db.execute("BEGIN IMMEDIATE")
+    await db.execute(BEGIN_WRITE)
     try:
-        cursor = await db.execute(CREDIT, (amount, target))
-        if cursor.rowcount != 1:
-            raise Refused(404, f"no account {target}")
-        async with db.execute(SELECT_BALANCE, (source,)) as cursor:
-            found = await cursor.fetchone()
-        if found is None:
-            raise Refused(404, f"no account {source}")
+        if POSTGRES:
+            balances = {row[0]: row[1] for row in await db.fetchall(A_LOCK_ACCOUNTS, (source, target))}
+            if target not in balances:
+                raise Refused(404, f"no account {target}")
+            if source not in balances:
+                raise Refused(404, f"no account {source}")
+            await db.execute(A_CREDIT, (amount, target))
+            found = (balances[source],)
+        else:
+            if await db.execute(A_CREDIT, (amount, target)) != 1:
+                raise Refused(404, f"no account {target}")
+            found = await db.fetchone(A_SELECT_BALANCE, (source,))
+            if found is None:
+                raise Refused(404, f"no account {source}")
         if found[0] < amount:
             raise Refused(409, f"insufficient funds: the balance is {found[0]}")
-        await db.execute(DEBIT, (amount, source))
+        await db.execute(A_DEBIT, (amount, source))
     except BaseException:
         await db.execute("ROLLBACK")
         raise
