@@ -115,6 +115,7 @@ let package = Package(
             name: "Suites",
             dependencies: [
                 "SuiteKit", "CCoreStack", "AsyncStack", "ThreadedStack", "COpenSSL", "CSQLite", "Posix", "WireFormat",
+                "Accounting",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -65,6 +65,37 @@ public struct ProcessTree: Sendable {
         return out
     }
 
+    /// CPU time of every thread of the tree in nanoseconds, from the
+    /// scheduler's own account (`/proc/PID/task/TID/schedstat`), where
+    /// `sample()` has clock ticks (10 ms): for short spans of many small
+    /// processes, a database's backends. Falls back to ticks for a process
+    /// whose schedstat cannot be read.
+    public func preciseCPUNanos() -> UInt64 {
+        let ticks = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        var total: UInt64 = 0
+        for pid in members() {
+            var found = false
+            if let tasks = opendir("/proc/\(pid)/task") {
+                while let entry = readdir(tasks) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                    }
+                    guard Int32(name) != nil,
+                        let text = ProcessStats.readSmallFile("/proc/\(pid)/task/\(name)/schedstat"),
+                        let first = text.split(separator: " ").first, let nanos = UInt64(first)
+                    else { continue }
+                    total += nanos
+                    found = true
+                }
+                closedir(tasks)
+            }
+            if !found, let stat = Self.stat(pid) {
+                total += (stat.userTicks + stat.systemTicks) * 1_000_000_000 / ticks
+            }
+        }
+        return total
+    }
+
     struct Stat {
         var pid: Int32
         var parent: Int32

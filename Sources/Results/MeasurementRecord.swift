@@ -121,6 +121,11 @@ public struct RepetitionRecord: Codable, Sendable {
     /// Latency (µs) at the percentiles of `PercentilePoint.spectrum`: the
     /// HdrHistogram percentile spectrum, corrected in open loop (schema v2).
     public var percentileSpectrum: [PercentilePoint]?
+    /// What the suite's services saw of this repetition from their own side
+    /// (schema v2): on PostgreSQL `db_queries_per_request`, `db_queries_per_s`,
+    /// `db_query_us`, `db_connections_peak`, `db_pool_busy`,
+    /// `db_cpu_us_per_request`, `db_memory_mib`.
+    public var serviceFigures: [String: Double]?
 
     public init(
         requests: UInt64, seconds: Double, rps: Double, latencyUs: LatencyRecord, statusCounts: [String: UInt64],
@@ -169,6 +174,8 @@ public struct SummaryRecord: Codable, Sendable {
     /// True when the load generator was busy at least 90% of the time in a
     /// repetition: the server may be faster than this figure shows.
     public var loadBound: Bool
+    /// Medians of the services' own figures, each over the repetitions that have it (schema v2).
+    public var serviceFigures: [String: Double]?
 
     /// The memory figure reports show: PSS where measured, else RSS.
     public var memoryBytes: Double? { pssBytes ?? rssBytes }
@@ -189,6 +196,13 @@ public struct SummaryRecord: Codable, Sendable {
         errors = reps.reduce(0) { $0 + $1.errors.total }
         wrongAnswers = reps.reduce(0) { $0 + $1.wrongAnswers }
         loadBound = reps.contains { ($0.loadCpuUtilization ?? 0) >= 0.9 }
+        let names = Set(reps.flatMap { $0.serviceFigures?.keys.map { $0 } ?? [] })
+        serviceFigures =
+            names.isEmpty
+            ? nil
+            : Dictionary(
+                uniqueKeysWithValues: names.map { name in (name, median(reps.compactMap { $0.serviceFigures?[name] })) }
+            )
     }
 }
 

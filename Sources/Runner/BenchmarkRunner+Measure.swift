@@ -124,6 +124,7 @@ extension BenchmarkRunner {
             progress.end()
         }
         var problem: String?
+        var broken: String?
         for rep in 0..<plan.repetitions {
             if stop.load(ordering: .relaxed) || target.failure() != nil { break }
             catchUp(target)
@@ -133,8 +134,12 @@ extension BenchmarkRunner {
                 target,
                 options: options(
                     target.address, requests, mode: mode, proto: proto,
-                    duration: plan.duration, loadGroup: loadGroup))
+                    duration: plan.duration, loadGroup: loadGroup), watched: suite)
             {
+            case .brokeRule(let repetition, let rule):
+                measurement.repetitions.append(repetition)
+                broken = broken ?? rule
+                log("\(line) #\(rep + 1): \(rule)")
             case .failed(let reason):
                 problem = reason
                 log("\(line) #\(rep + 1): the load failed: \(reason)")
@@ -151,7 +156,8 @@ extension BenchmarkRunner {
                         errors: repetition.errors.total))
                 log(
                     "\(line) #\(rep + 1): \(TableRenderer.format(repetition.rps, decimals: 0)) req/s, "
-                        + "p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs")
+                        + "p99 \(TableRenderer.format(repetition.latencyUs.p99, decimals: 1)) µs"
+                        + Self.serviceSummary(repetition.serviceFigures))
             }
         }
         measurement.summarize()
@@ -159,6 +165,8 @@ extension BenchmarkRunner {
             measurement.failure =
                 "no repetition could be measured: "
                 + (problem ?? target.failure().map { "the server is gone (\($0))" } ?? "the load did not run")
+        } else if let broken {
+            measurement.failure = "during the load, " + broken
         } else if let broken = brokenInvariants(suite: suite, workload: loadCase.name) {
             log("\(line): \(broken)")
             measurement.failure = broken
@@ -214,34 +222,63 @@ extension BenchmarkRunner {
 
     enum Outcome {
         case measured(RepetitionRecord)
+        /// Measured, but a service saw the server break one of the suite's rules (more connections than its pool).
+        case brokeRule(RepetitionRecord, String)
         case failed(String)
         /// Cut short by Ctrl-C: it measured less than its time, and is not kept.
         case interrupted
     }
 
     /// One measured repetition with the server's counters read around it.
-    func measureOnce(_ target: Target, options: LoadOptions) -> Outcome {
+    func measureOnce(_ target: Target, options: LoadOptions, watched suite: SuiteContract? = nil) -> Outcome {
         target.settle()
         let before = target.read()
         let loadAverageBefore = ProcessStats.loadAverage()
         let sampler = target.samplesMemoryDuringLoad ? MemorySampler(read: target.memory) : nil
+        let watching = suite.map { self.observations(for: $0) } ?? []
         let result: LoadResult
         do {
             result = try LoadGenerator.run(options)
         } catch {
             sampler?.finish()
+            for observation in watching { _ = observation.finish(requests: 0, seconds: 0) }
             return .failed("\(error)")
         }
         let peak = sampler?.finish()
+        let readings = watching.map { $0.finish(requests: result.requests, seconds: result.seconds) }
         if result.interrupted { return .interrupted }
         if let reason = result.abortReason { return .failed(reason) }
         target.settle()
         let after = target.read()
-        return .measured(
-            RepetitionRecord.make(
-                result, before: before, after: after, peak: peak, threads: options.threads,
-                openLoop: options.rate != nil,
-                loadAverageBefore: loadAverageBefore))
+        var repetition = RepetitionRecord.make(
+            result, before: before, after: after, peak: peak, threads: options.threads,
+            openLoop: options.rate != nil,
+            loadAverageBefore: loadAverageBefore)
+        let figures = readings.reduce(into: [String: Double]()) { $0.merge($1.figures) { a, _ in a } }
+        if !figures.isEmpty { repetition.serviceFigures = figures }
+        let problems = readings.flatMap(\.problems)
+        return problems.isEmpty ? .measured(repetition) : .brokeRule(repetition, problems.joined(separator: "; "))
+    }
+
+    /// The database's own figures of a repetition, for the log line.
+    static func serviceSummary(_ figures: [String: Double]?) -> String {
+        guard let f = figures else { return "" }
+        var parts: [String] = []
+        if let q = f["db_queries_per_request"] { parts.append("\(TableRenderer.format(q, decimals: 2)) queries/req") }
+        if let t = f["db_query_us"] { parts.append("\(TableRenderer.format(t, decimals: 1)) µs/query") }
+        if let c = f["db_cpu_us_per_request"] {
+            parts.append("database CPU \(TableRenderer.format(c, decimals: 1)) µs/req")
+        }
+        if let p = f["db_connections_peak"] { parts.append("\(Int(p)) connections") }
+        return parts.isEmpty ? "" : "; by the database: " + parts.joined(separator: ", ")
+    }
+
+    /// The suite's services that watch a repetition from their own side (a database's statistics).
+    private func observations(for suite: SuiteContract) -> [any LoadObservation] {
+        guard let entry = suites.first(where: { $0.contract.name == suite.name }), !entry.services.isEmpty else {
+            return []
+        }
+        return services.observe(entry.services, poolLimit: suite.poolLimit?(plan.workers) ?? Int.max)
     }
 }
 

@@ -29,12 +29,16 @@ public struct SuiteContract: Sendable {
     /// What must hold after a workload's load (balances summed, none below
     /// zero): a broken invariant fails that measurement's row.
     public let invariants: [Invariant]
+    /// The most connections to the suite's services a server of `workers`
+    /// workers may hold (its declared pool), which an observing service
+    /// checks during the load; nil when the suite sets none.
+    public let poolLimit: (@Sendable (Int) -> Int)?
 
     public init(
         name: String, aliases: [String] = [], summary: String, routes: [RouteDescription], cases: [LoadCase],
         checks: [NamedRequest], scenarios: [Scenario] = [], connectionLevels: [Int]? = nil,
         aspects: [String: String] = [:], baseline: SuiteBaseline? = nil, notes: [String] = [],
-        invariants: [Invariant] = []
+        invariants: [Invariant] = [], poolLimit: (@Sendable (Int) -> Int)? = nil
     ) {
         self.name = name
         self.aliases = aliases
@@ -48,6 +52,7 @@ public struct SuiteContract: Sendable {
         self.baseline = baseline
         self.notes = notes
         self.invariants = invariants
+        self.poolLimit = poolLimit
     }
 
     /// The invariants that judge `workload`'s load.

@@ -76,6 +76,16 @@ public final class ServiceDirectory: @unchecked Sendable {
 
     public var isEmpty: Bool { services.isEmpty }
 
+    /// Observations of the next repetition by those of `types` that watch loads.
+    public func observe(_ types: [any SuiteService.Type], poolLimit: Int) -> [any LoadObservation] {
+        let wanted = Set(types.map { ObjectIdentifier($0) })
+        return services.compactMap { service in
+            guard wanted.contains(ObjectIdentifier(type(of: service))), let watching = service as? any ObservingService
+            else { return nil }
+            return watching.observe(poolLimit: poolLimit)
+        }
+    }
+
     /// Stops every service, last started first.
     public func stop() {
         for service in services.reversed() { service.stop() }
@@ -87,5 +97,34 @@ public struct ServiceFailure: Error, CustomStringConvertible {
 
     public init(description: String) {
         self.description = description
+    }
+}
+
+/// A service that watches each measured repetition from its own side — what
+/// a server cannot fake: a database's own statement counts, its
+/// connections, its CPU. The runner starts an observation right before a
+/// repetition's load and finishes it right after.
+public protocol ObservingService: SuiteService {
+    /// Starts watching; nil when this service cannot (an embedded database,
+    /// one without the statistics). `poolLimit`: the most connections the
+    /// suite allows a server.
+    func observe(poolLimit: Int) -> (any LoadObservation)?
+}
+
+/// One repetition watched by a service.
+public protocol LoadObservation: AnyObject, Sendable {
+    /// Stops watching: figures for `requests` answered in `seconds`, and the
+    /// rules the load broke, if any.
+    func finish(requests: UInt64, seconds: Double) -> ServiceReading
+}
+
+/// What a service saw of one repetition: named figures and broken rules.
+public struct ServiceReading: Sendable {
+    public var figures: [String: Double]
+    public var problems: [String]
+
+    public init(figures: [String: Double] = [:], problems: [String] = []) {
+        self.figures = figures
+        self.problems = problems
     }
 }

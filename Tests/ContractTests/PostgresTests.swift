@@ -198,6 +198,35 @@ struct PostgresTests {
         #expect(counted.contains { $0.message.contains("users-with-posts: 10.0 reads") }, "\(counted)")
     }
 
+    @Test(
+        "a repetition watched by PostgreSQL: queries per request from pg_stat_statements, connections beyond the pool fail"
+    )
+    func observation() throws {
+        let database = try DatabaseService.start(.postgres)
+        defer { database.stop() }
+        let url = try #require(database.postgres)
+
+        let pooled = try #require(database.observe(poolLimit: 2))
+        let one = try PGSession(url, applicationName: "pooled")
+        for id in 1...30 { _ = try one.world(Int64(id)) }
+        usleep(150_000)
+        let good = pooled.finish(requests: 10, seconds: 0.5)
+        #expect(good.problems.isEmpty, "\(good.problems)")
+        #expect(good.figures["db_queries_per_request"] == 3, "\(good.figures)")
+        #expect(good.figures["db_queries_per_s"] == 60)
+        #expect(good.figures["db_connections_peak"] == 1)
+        #expect((good.figures["db_query_us"] ?? 0) > 0 && (good.figures["db_cpu_us_per_request"] ?? 0) > 0)
+
+        let crowded = try #require(database.observe(poolLimit: 2))
+        let many = try (0..<4).map { _ in try PGSession(url, applicationName: "per-request") }
+        for session in many { _ = try session.world(1) }
+        usleep(150_000)
+        let bad = crowded.finish(requests: 4, seconds: 0.2)
+        #expect(bad.figures["db_connections_peak"] == 5, "\(bad.figures)")
+        #expect(bad.problems.contains { $0.contains("5 connections") && $0.contains("pool of 2") }, "\(bad.problems)")
+        _ = (one, many)
+    }
+
     @Test("password log-ins: SCRAM-SHA-256 and MD5 succeed, a wrong password is refused")
     func passwords() throws {
         let database = try DatabaseService.start(.postgres)

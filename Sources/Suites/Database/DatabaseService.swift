@@ -12,7 +12,7 @@ import Synchronization
 /// a server already running. catbench's own connection (not counted among
 /// the servers' statements) is the ground truth the checks read and write
 /// behind the servers' backs.
-public final class DatabaseService: SuiteService, @unchecked Sendable {
+public final class DatabaseService: ObservingService, @unchecked Sendable {
     public static let serviceName = "database"
 
     /// Which database the next `start()` gives (the CLI's `--db`).
@@ -213,6 +213,14 @@ public final class DatabaseService: SuiteService, @unchecked Sendable {
     }
 
     // MARK: PostgreSQL's own counts
+
+    /// PostgreSQL's view of one repetition (nil on SQLite, or when it cannot be read).
+    public func observe(poolLimit: Int) -> (any LoadObservation)? {
+        guard case .postgres(_, _, let cluster, let servers) = backend else { return nil }
+        let admin = cluster.map { PostgresURL(user: "catbench", port: $0.port, database: PostgresCluster.databaseName) }
+        return try? PostgresObservation(
+            url: admin ?? servers, role: servers.user, poolLimit: poolLimit, serverPID: cluster?.pid)
+    }
 
     /// The servers' statements as `pg_stat_statements` counts them, or nil on SQLite.
     public func postgresStatements() throws -> SQLiteCounts.Reading? {

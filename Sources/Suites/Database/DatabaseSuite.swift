@@ -219,6 +219,7 @@ public enum DatabaseSuite: SuiteDefinition {
                 if lowest < 0 { problems.append("a balance is \(lowest): a transfer paid more than the account held") }
                 return problems
             }
-        ]
+        ],
+        poolLimit: { poolSize($0) }
     )
 }

@@ -126,6 +126,9 @@ public final class PostgresCluster: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// The postmaster, whose process group holds every backend.
+    public var pid: pid_t { process.pid }
+
     // MARK: Running as the postgres user
 
     private struct Owner { let uid: uid_t; let gid: gid_t }

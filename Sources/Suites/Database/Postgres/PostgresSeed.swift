@@ -39,12 +39,12 @@ enum PGStatementCounts {
                 WHERE r.rolname = '\(role)' AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                 """
             ) { row in
-                let query = row.text(0).drop { $0 == " " || $0 == "\n" || $0 == "(" }.prefix(6).lowercased()
+                let text = row.text(0)
+                guard isQuery(text) else { return }
                 let calls = UInt64(row.int(1))
-                if row.text(0).contains("pg_stat_") { return }
-                if query.hasPrefix("select") || query.hasPrefix("with") {
+                if ["select", "with"].contains(where: { head(text).hasPrefix($0) }) {
                     reading.selects += calls
-                } else if ["update", "insert", "delete"].contains(where: { query.hasPrefix($0) }) {
+                } else {
                     reading.writes += calls
                 }
             }
@@ -54,6 +54,52 @@ enum PGStatementCounts {
                     + "catbench counts queries from the database's side")
         }
         return reading
+    }
+
+    /// The role's queries so far (as `read` classifies them) and their execution time.
+    struct Totals {
+        var queries: UInt64 = 0
+        var execMillis: Double = 0
+    }
+
+    static func totals(_ db: PGConnection, role: String) throws -> Totals {
+        var totals = Totals()
+        try db.simpleQuery(
+            """
+            SELECT s.query, s.calls, s.total_exec_time FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+            WHERE r.rolname = '\(role)' AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """
+        ) { row in
+            guard isQuery(row.text(0)) else { return }
+            totals.queries += UInt64(row.int(1))
+            totals.execMillis += Double(row.text(2)) ?? 0
+        }
+        return totals
+    }
+
+    /// A reading or writing statement of a server's (not BEGIN, COMMIT, nor catbench's reads of the statistics).
+    static func isQuery(_ text: String) -> Bool {
+        if text.contains("pg_stat_") { return false }
+        return ["select", "with", "update", "insert", "delete"].contains { head(text).hasPrefix($0) }
+    }
+
+    /// The statement's first word, lower-cased (at most six letters).
+    private static func head(_ text: String) -> String {
+        text.drop { $0 == " " || $0 == "\n" || $0 == "(" }.prefix(6).lowercased()
+    }
+
+    /// The role's connections open now and how many of them are busy (running
+    /// a statement, or inside a transaction), catbench's own left out.
+    static func activity(_ db: PGConnection, role: String) throws -> (open: Int, busy: Int) {
+        var found = (open: 0, busy: 0)
+        try db.simpleQuery(
+            """
+            SELECT count(*), count(*) FILTER (WHERE state IN ('active', 'idle in transaction'))
+            FROM pg_stat_activity WHERE usename = '\(role)' AND datname = current_database()
+            AND application_name <> 'catbench'
+            """
+        ) { found = (Int($0.int(0)), Int($0.int(1))) }
+        return found
     }
 
     /// Sessions ever established to this database (catbench's own included).
