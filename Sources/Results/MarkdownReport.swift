@@ -101,6 +101,40 @@ public enum MarkdownReport {
             if let baseline { cells.append(overhead(m, baseline: baseline.0, rows: rows)) }
             out += "| " + cells.map { $0.hasPrefix("**") ? $0 : escape($0) }.joined(separator: " | ") + " |\n"
         }
+        return out + serviceTable(rows, showWay: showWay)
+    }
+
+    /// The same rows as the database saw them (its own statistics), when a service watched them.
+    static func serviceTable(_ rows: [MeasurementRecord], showWay: Bool) -> String {
+        let watched = rows.filter { $0.failure == nil && $0.median?.serviceFigures != nil }
+        guard !watched.isEmpty else { return "" }
+        let columns: [(String, String, Int)] = [
+            ("Queries/req", "db_queries_per_request", 2), ("Queries/sec", "db_queries_per_s", 0),
+            ("Query µs", "db_query_us", 1), ("DB CPU µs/req", "db_cpu_us_per_request", 1),
+            ("Connections", "db_connections_peak", 0), ("Pool busy", "db_pool_busy", 2),
+            ("DB memory (MB)", "db_memory_mib", 1),
+        ]
+        let header = ["Workload"] + (showWay ? ["Protocol, mode"] : []) + ["Framework"] + columns.map(\.0)
+        var out = "\nAs the database saw them (its own statistics, read around each repetition):\n\n"
+        out += "| " + header.joined(separator: " | ") + " |\n|"
+        out +=
+            header.map { ["Workload", "Protocol, mode", "Framework"].contains($0) ? " --- |" : " ---: |" }.joined()
+            + "\n"
+        for m in watched {
+            let figures = m.median?.serviceFigures ?? [:]
+            var cells = [m.workload] + (showWay ? ["\(m.protocolName) \(m.mode)"] : []) + [m.server]
+            for (_, key, decimals) in columns {
+                guard let value = figures[key] else {
+                    cells.append("n/a")
+                    continue
+                }
+                let scaled = key == "db_memory_mib" ? value * 1_048_576 / 1_000_000 : value
+                cells.append(
+                    key == "db_queries_per_s"
+                        ? TableRenderer.thousands(scaled) : TableRenderer.format(scaled, decimals: decimals))
+            }
+            out += "| " + cells.map(escape).joined(separator: " | ") + " |\n"
+        }
         return out
     }
 

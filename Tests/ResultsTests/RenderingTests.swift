@@ -46,6 +46,31 @@ final class RenderingTests: XCTestCase {
         }
     }
 
+    func testMarkdownShowsWhatTheDatabaseSawBesideTheRows() throws {
+        var m = Documents.measurement(server: "threaded", suite: "database", workload: "db", rps: [900, 1000, 1100])
+        for i in m.repetitions.indices {
+            m.repetitions[i].serviceFigures = [
+                "db_queries_per_request": 1, "db_queries_per_s": m.repetitions[i].rps, "db_query_us": 8 + Double(i),
+                "db_connections_peak": 1, "db_cpu_us_per_request": 30,
+            ]
+        }
+        m.summarize()
+        XCTAssertEqual(m.median?.serviceFigures?["db_query_us"], 9)
+        let plain = Documents.measurement(server: "ccore", suite: "database", workload: "db", rps: [2000])
+        let doc = Documents.document(
+            servers: [Documents.server("threaded"), Documents.server("ccore")], measurements: [m, plain],
+            suites: ["database"])
+        let md = MarkdownReport.render(doc)
+        XCTAssertTrue(md.contains("As the database saw them"), md)
+        XCTAssertTrue(md.contains("| db | threaded | 1.00 | 1,000 | 9.0 | 30.0 | 1 | n/a | n/a |"), md)
+        XCTAssertFalse(md.contains("| db | ccore | 1.00"), md)
+        // And through JSON: the figures are kept in the repetitions and the median.
+        let back = try ResultsJSON.decode(try ResultsJSON.encode(doc))
+        XCTAssertEqual(back.measurements[0].median?.serviceFigures?["db_cpu_us_per_request"], 30)
+        XCTAssertFalse(
+            MarkdownReport.render(Documents.document(servers: [], measurements: [plain])).contains("database saw"))
+    }
+
     func testMarkdownHasThePlansColumnsAndMiddlewareOverhead() {
         let md = MarkdownReport.render(document)
         XCTAssertTrue(md.contains("## basic\n"), md)

@@ -161,20 +161,42 @@ struct AttributionTests {
     func noThreadOutsideTheGroups(_ stack: StackName) throws {
         let services = try ServiceDirectory.start([UpstreamService.self, DatabaseService.self])
         defer { services.stop() }
-        let serverGroup = ThreadGroup(name: "census-server", cpus: nil)
-        let loadGroup = ThreadGroup(name: "census-load", cpus: nil)
-        let server = try startServer(
-            stack, suites: [AsyncOpsSuite.self, BasicSuite.self, DatabaseSuite.self],
-            settings: ServerSettings(
-                services: services, onThreadStart: { serverGroup.enter() }))
-        defer { server.stop() }
-        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
-        let known = Set(try services.require(UpstreamService.self).threadIDs + [currentThreadID()])
         // The database suite's pool threads (the async stack's) and per-thread connections too, on
         // its read paths. Its transfer is left out for now: once in four runs a Dispatch thread did
         // 10 ms of work beside the async stack's transfer load, not yet explained (issue 12's note).
         let database = DatabaseSuite.contract.cases.filter { ["db", "queries-5"].contains($0.name) }
-        for loadCase in AsyncOpsSuite.contract.cases + [BasicSuite.contract.cases[0]] + database {
+        try Self.census(
+            stack, services: services, suites: [AsyncOpsSuite.self, BasicSuite.self, DatabaseSuite.self],
+            cases: AsyncOpsSuite.contract.cases + [BasicSuite.contract.cases[0]] + database)
+    }
+
+    @Test(
+        "on PostgreSQL too: the drivers' threads (postgres-nio's loops, catbench's blocking client) are the server's",
+        .enabled(if: (try? PostgresCluster.binaries()) != nil), arguments: StackName.allCases)
+    func noThreadOutsideTheGroupsOnPostgres(_ stack: StackName) throws {
+        let database = try DatabaseService.start(.postgres)
+        let services = ServiceDirectory([database])
+        defer { services.stop() }
+        let cases = DatabaseSuite.contract.cases.filter { ["db", "queries-5", "updates-1"].contains($0.name) }
+        try Self.census(stack, services: services, suites: [DatabaseSuite.self], cases: cases)
+    }
+
+    /// Loads each case for half a second and finds the threads of this
+    /// process, outside the server's group, the load generator's and the
+    /// services' own, that did work meanwhile.
+    static func census(
+        _ stack: StackName, services: ServiceDirectory, suites: [any CatalogSuite.Type], cases: [LoadCase]
+    ) throws {
+        let serverGroup = ThreadGroup(name: "census-server", cpus: nil)
+        let loadGroup = ThreadGroup(name: "census-load", cpus: nil)
+        let server = try startServer(
+            stack, suites: suites,
+            settings: ServerSettings(
+                services: services, onThreadStart: { serverGroup.enter() }))
+        defer { server.stop() }
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        let known = Set((services.service(UpstreamService.self)?.threadIDs ?? []) + [currentThreadID()])
+        for loadCase in cases {
             let requests = LoadRequests.make(
                 loadCase.requests(seed: 1, count: 16), host: address.description, check: loadCase.name)
             let before = ThreadCensus.take()
