@@ -116,8 +116,10 @@ final class PGLease: @unchecked Sendable {
 }
 
 // MARK: The statements (world ids and numbers are int4; account ids and amounts come from the request, int8)
+// Named here: postgres-nio's default name is `String(reflecting:)` of the type, made again at every execution.
 
 private struct SelectWorld: PostgresPreparedStatement {
+    static let name = "catbench_world"
     static let sql = DatabaseData.numbered(DatabaseData.selectWorld)
     typealias Row = Int32
     var id: Int32
@@ -130,6 +132,7 @@ private struct SelectWorld: PostgresPreparedStatement {
 }
 
 private struct UpdateWorld: PostgresPreparedStatement {
+    static let name = "catbench_update"
     static let sql = DatabaseData.numbered(DatabaseData.updateWorld)
     typealias Row = ()
     var number: Int32
@@ -144,6 +147,7 @@ private struct UpdateWorld: PostgresPreparedStatement {
 }
 
 private struct SelectFortunes: PostgresPreparedStatement {
+    static let name = "catbench_fortunes"
     static let sql = DatabaseData.selectFortunes
     typealias Row = (Int32, String)
     func makeBindings() -> PostgresBindings { PostgresBindings() }
@@ -151,6 +155,7 @@ private struct SelectFortunes: PostgresPreparedStatement {
 }
 
 private struct SelectUsersWithPosts: PostgresPreparedStatement {
+    static let name = "catbench_users"
     static let sql = DatabaseData.numbered(DatabaseData.selectUsersWithPosts)
     typealias Row = (Int32, String, Int32?, String?)
     var limit: Int64
@@ -165,6 +170,7 @@ private struct SelectUsersWithPosts: PostgresPreparedStatement {
 }
 
 private struct LockAccounts: PostgresPreparedStatement {
+    static let name = "catbench_lock"
     static let sql = DatabaseData.lockAccounts
     typealias Row = (Int32, Int32)
     var from: Int64
@@ -179,6 +185,7 @@ private struct LockAccounts: PostgresPreparedStatement {
 }
 
 private struct Credit: PostgresPreparedStatement {
+    static let name = "catbench_credit"
     static let sql = DatabaseData.numbered(DatabaseData.credit)
     typealias Row = ()
     var amount: Int64
@@ -193,6 +200,7 @@ private struct Credit: PostgresPreparedStatement {
 }
 
 private struct Debit: PostgresPreparedStatement {
+    static let name = "catbench_debit"
     static let sql = DatabaseData.numbered(DatabaseData.debit)
     typealias Row = ()
     var amount: Int64

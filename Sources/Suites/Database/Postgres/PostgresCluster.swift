@@ -149,8 +149,15 @@ public final class PostgresCluster: @unchecked Sendable {
         return Owner(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
     }
 
+    /// Runs as the postgres user; should catbench die without stopping it
+    /// (SIGKILL), the kernel sends the server SIGINT, PostgreSQL's fast
+    /// shutdown (a parent-death signal set after the change of user, which
+    /// would clear one set before).
     private static func setpriv(_ owner: Owner) -> [String] {
-        ["/usr/bin/setpriv", "--reuid=\(owner.uid)", "--regid=\(owner.gid)", "--clear-groups", "--"]
+        [
+            "/usr/bin/setpriv", "--reuid=\(owner.uid)", "--regid=\(owner.gid)", "--clear-groups", "--pdeathsig", "INT",
+            "--",
+        ]
     }
 
     private static func run(_ arguments: [String], as owner: Owner?, log: String) throws {
