@@ -106,6 +106,38 @@ struct PostgresTests {
         #expect(took < 1_000_000_000, "\(stack): /fortunes took \(took / 1_000_000) ms while /db waited on a lock")
     }
 
+    @Test(
+        "a server stopped while requests wait for its pool (Ctrl-C under load) ends at once, without a crash",
+        arguments: [StackName.ccore, .async])
+    func stopWithWaiters(_ stack: StackName) throws {
+        let database = try DatabaseService.start(.postgres)
+        defer { database.stop() }
+        let url = try #require(database.postgres)
+        let server = try startServer(
+            stack, suites: [DatabaseSuite.self],
+            settings: ServerSettings(port: 0, workers: 1, services: ServiceDirectory([database])))
+        var stopped = false
+        defer { if !stopped { server.stop() } }
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        // Both pooled connections stall on a lock; six more requests queue for them.
+        let locker = try PGConnection(PostgresURL(user: "catbench", port: url.port, database: url.database))
+        try locker.simpleQuery("BEGIN; LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
+        let clients = try (0..<8).map { n in
+            try PosixThread(name: "queued-\(n)") {
+                _ = try? ProbeClient(address: address, timeoutSeconds: 10).send(
+                    RequestSpec(target: "/db", expectation: Expectation(status: 200)))
+            }
+        }
+        usleep(500_000)
+        let started = Clock.monotonicNanos()
+        server.stop()
+        stopped = true
+        let took = Clock.monotonicNanos() - started
+        #expect(took < 8_000_000_000, "\(stack): stopping took \(took / 1_000_000) ms")
+        for client in clients { client.join() }
+        try locker.simpleQuery("COMMIT")
+    }
+
     @Test("the same probe catches a design that waits: the threaded stack's one worker is held by the stalled /db")
     func blockingDesignIsSeen() throws {
         #expect(try Self.fortunesWhileLocked(.threaded) >= 1_000_000_000)

@@ -60,10 +60,11 @@ final class PostgresNIOPool: ServerThreads, @unchecked Sendable {
             case ready(PGLease)
             case connect(Int)
             case wait
+            case stopped
         }
         return try await withCheckedThrowingContinuation { continuation in
             let next: Next = lock.withLock {
-                guard !stopped else { return .wait }
+                guard !stopped else { return .stopped }
                 let pool = loops[key] ?? LoopPool()
                 loops[key] = pool
                 if let lease = pool.idle.popLast() { return .ready(lease) }
@@ -79,9 +80,9 @@ final class PostgresNIOPool: ServerThreads, @unchecked Sendable {
             case .ready(let lease):
                 continuation.resume(returning: lease)
             case .wait:
-                if lock.withLock({ stopped }) {
-                    continuation.resume(throwing: PGError.connection("the pool is stopped"))
-                }
+                break  // queued: `release` or `stop` resumes it, exactly once
+            case .stopped:
+                continuation.resume(throwing: PGError.connection("the pool is stopped"))
             case .connect(let id):
                 PostgresConnection.connect(
                     on: loop, configuration: configuration, id: id, logger: logger
