@@ -231,6 +231,25 @@ public final class DatabaseService: ObservingService, @unchecked Sendable {
         }
     }
 
+    /// Waits (at most `seconds`) until none of the servers' connections is
+    /// running a statement or inside a transaction. PostgreSQL counts a
+    /// statement when its portal closes, which in a transaction is at the
+    /// next statement or the transaction's end; a server may end the
+    /// transaction after it has answered (FastAPI runs a dependency's
+    /// clean-up after the response), so counts are read once it has.
+    public func postgresSettle(seconds: Double = 2) throws {
+        guard let servers = postgres else { return }
+        let deadline = Clock.monotonicNanos() + UInt64(seconds * 1e9)
+        while Clock.monotonicNanos() < deadline {
+            let busy = try own { backend -> Int in
+                guard case .postgres(let db, _, _, _) = backend else { return 0 }
+                return try PGStatementCounts.activity(db, role: servers.user).busy
+            }
+            if busy == 0 { return }
+            Clock.sleep(seconds: 0.005)
+        }
+    }
+
     /// Sessions ever opened to the database (`pg_stat_database`), or nil on SQLite.
     public func postgresSessions() throws -> Int64? {
         try own { backend in
