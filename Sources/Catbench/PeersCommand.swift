@@ -59,6 +59,9 @@ struct PeersListCommand: ParsableCommand {
                 version = record?.packages[entry.package].map { "\(entry.package) \($0)" } ?? "not installed"
             }
             out += "\(entry.name): \(version) — \(entry.configuration)\n"
+            if let serves = entry.serves {
+                out += "  serves only: \(serves.keys.sorted().joined(separator: ", "))\n"
+            }
             for (key, reason) in entry.notApplicable.sorted(by: { $0.key < $1.key }) {
                 out += "  n/a \(key): \(reason)\n"
             }
@@ -72,22 +75,33 @@ struct PeersListCommand: ParsableCommand {
 enum PeerChoice {
     /// The servers to run, and the bundled peers that cannot run here (not
     /// installable, nginx missing) with the reason: those are reported as
-    /// failed to start while the run goes on with the others.
-    static func resolve(peers: [String], commands: [String], python: String?, quiet: Bool) throws
+    /// failed to start while the run goes on with the others. A variant that
+    /// serves none of `suites` (an ORM row, on a run without the database
+    /// suite) is left out of `all`, and is an error when named.
+    static func resolve(peers: [String], commands: [String], python: String?, quiet: Bool, suites: [String]) throws
         -> (specs: [PeerSpec], unavailable: [(name: String, reason: String)])
     {
         let manifest = try PeerManifest.bundled()
+        func servesRun(_ entry: PeerManifest.Entry) -> Bool {
+            entry.serves.map { !Set($0.keys).isDisjoint(with: suites) } ?? true
+        }
         var bundledNames: [String] = []
         var specs: [PeerSpec] = []
         for value in peers {
             if value.contains("=") {
                 specs.append(try wrap { try PeerSpec.running(value) })
             } else if value == "all" {
-                bundledNames += manifest.peers.map(\.name)
+                bundledNames += manifest.peers.filter(servesRun).map(\.name)
             } else {
-                guard manifest.entry(named: value) != nil else {
+                guard let entry = manifest.entry(named: value) else {
                     throw ValidationError(
                         "unknown peer '\(value)'; bundled peers: \(manifest.peers.map(\.name).joined(separator: ", ")), or all, or NAME=http://HOST:PORT"
+                    )
+                }
+                guard servesRun(entry) else {
+                    let served = (entry.serves ?? [:]).keys.sorted().joined(separator: ", ")
+                    throw ValidationError(
+                        "peer \(value) serves only the \(served) suite (a variant row); add --suite \(served) or choose another peer"
                     )
                 }
                 bundledNames.append(value)

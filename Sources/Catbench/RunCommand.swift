@@ -183,7 +183,7 @@ struct RunCommand: ParsableCommand {
         let path = out ?? "catbench-results/run-\(Timestamp.compact()).json"
         plan.logDirectory = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".logs"
         (plan.peers, plan.unavailablePeers) = try PeerChoice.resolve(
-            peers: peers, commands: peerCommands, python: python, quiet: quiet)
+            peers: peers, commands: peerCommands, python: python, quiet: quiet, suites: plan.contracts.map(\.name))
         do {
             try plan.validate()
         } catch {

@@ -29,6 +29,8 @@ peers/
     di_services.py        the DI graph's classes and the connection pool
     validation_model.py   the model's numbers, normalisation, total, answers and error paths
     async_work.py         simulated I/O, upstream calls and fan-out targets, fixture, CPU work, pools
+    database.py           the database suite: SQL, parameters, answers, fortunes page, transfer (raw drivers)
+    database_sqlalchemy.py  the same suite through SQLAlchemy 2's ORM (models, engines, sync and async sessions)
   <framework>/          one package per framework: catzilla fastapi flask django aiohttp tornado
     app.py (Django: settings.py, urls.py, wsgi.py)   the entry module
     suites/basic.py middleware.py di.py validation.py async_ops.py   one module per suite
@@ -66,7 +68,17 @@ module, and one line in `"suites"`.
   validation library), `directory` (the peer's folder, its working directory),
   `command`, `configuration` (the peer's design in words, recorded in every
   result: the server, each mechanism, the validation library),
-  `not_applicable` and `waived` (below).
+  `not_applicable` and `waived` (below), and for a variant `serves` (below).
+- `serves` (suite → module in the peer's folder) makes an entry a *variant*
+  that is run on those suites only: the ORM rows beside the raw ones,
+  `flask-sqlalchemy`, `fastapi-sqlalchemy`, `catzilla-sqlalchemy` (SQLAlchemy 2,
+  `suites/database_sqlalchemy.py` over `catbench_shared/database_sqlalchemy.py`)
+  and `django-orm` (`suites/database_orm.py`). catbench leaves a variant out of
+  `--peer all` when the run has none of its suites and refuses it by name then.
+  It gives every peer `CATBENCH_PEER` (its name); `runtime.suite_modules()` reads
+  the variant's `serves` from the manifest and mounts those modules and the
+  basic suite's (catbench's readiness probe is `GET /plaintext`), so the entry
+  module and the command stay the raw peer's.
 
 ## How catbench runs a peer
 
@@ -80,7 +92,7 @@ module, and one line in `"suites"`.
 - The command's placeholders are `{python}` (the venv's interpreter), `{venv}`
   (the venv's root), `{host}`, `{port}` and `{workers}`.
 - Environment, also given to every process of the peer:
-  `CATBENCH_HOST`, `CATBENCH_PORT`, `CATBENCH_WORKERS` (1 unless the run says
+  `CATBENCH_PEER` (the peer's name), `CATBENCH_HOST`, `CATBENCH_PORT`, `CATBENCH_WORKERS` (1 unless the run says
   `--workers N`; every server, embedded or external, gets the same number),
   `CATBENCH_UPSTREAM` (`host:port` of the upstream HTTP service the async-ops
   suite calls: `GET /delay?n=K` answers `{"n":K}` after 2 ms, or after `ms`
@@ -994,6 +1006,98 @@ def transfer(request):
         return JSONResponse(refused.document(), status_code=refused.status)
 
 """#),
+        ("catzilla/suites/database_sqlalchemy.py", #"""
+"""The database suite on Catzilla through SQLAlchemy 2's async ORM (the
+catzilla-sqlalchemy row), the way Catzilla's own SQLAlchemy examples put it:
+the engine and its async_sessionmaker a singleton service of Catzilla's DI
+container, an AsyncSession a request-scoped service (Catzilla's DIContainer
+makes one at each resolution: one per request here), handed to async
+handlers by Depends, resolved by Catzilla's DIRouteEnhancer (include_routes
+does not apply it, so the group's handlers are enhanced here). Unlike the
+examples: a QueuePool of the whole server's pool size (Catzilla serves from
+one process) rather than StaticPool, no echo, and the session is closed when
+the handler ends (`async with`), which gives its connection back. Async
+handlers run on Catzilla's asyncio bridge loop, where the engine's
+connections (asyncpg or aiosqlite) live."""
+
+from catzilla import DIContainer, Depends, JSONResponse, Response, RouterGroup
+from catzilla.integration import DIRouteEnhancer
+
+from catbench_shared import database as data
+from catbench_shared import database_sqlalchemy as orm
+from catbench_shared import runtime
+
+group = RouterGroup()
+CONTAINER = DIContainer()
+injected = DIRouteEnhancer(CONTAINER).enhance_route
+
+
+class Database:
+    """The engine and its session factory, made once."""
+
+    def __init__(self):
+        self.engine, self.sessions = orm.async_sessions(runtime.server_pool_size())
+
+
+def open_session(database):
+    return database.sessions()
+
+
+CONTAINER.register("database", Database, "singleton")
+CONTAINER.register("session", open_session, "request")
+
+
+@group.get("/db")
+@injected
+async def db_one(request, session=Depends("session")):
+    async with session:
+        return JSONResponse(orm.world_document(await orm.async_world(session, data.random_id())))
+
+
+@group.get("/queries")
+@injected
+async def queries(request, session=Depends("session")):
+    async with session:
+        return JSONResponse(await orm.async_queries(session, data.query_count(request.query_params.get("queries"))))
+
+
+@group.get("/updates")
+@injected
+async def updates(request, session=Depends("session")):
+    async with session:
+        return JSONResponse(await orm.async_updates(session, data.query_count(request.query_params.get("queries"))))
+
+
+@group.get("/fortunes")
+@injected
+async def fortunes(request, session=Depends("session")):
+    async with session:
+        # Catzilla's HTMLResponse says text/html without the charset.
+        return Response(content_type="text/html; charset=utf-8", body=await orm.async_fortunes(session))
+
+
+@group.get("/users-with-posts")
+@injected
+async def users_with_posts(request, session=Depends("session")):
+    args = request.query_params
+    async with session:
+        return JSONResponse(
+            await orm.async_users_with_posts(session, *data.page(args.get("limit"), args.get("offset")))
+        )
+
+
+@group.post("/transfer")
+@injected
+async def transfer(request, session=Depends("session")):
+    args = request.query_params
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        async with session:
+            return JSONResponse(await orm.async_transfer(session, source, target, amount))
+    except data.Refused as refused:
+        return JSONResponse(refused.document(), status_code=refused.status)
+
+"""#),
         ("catzilla/suites/di.py", #"""
 """The DI suite on Catzilla. Services are registered on a Catzilla container;
 classes get their constructor arguments by parameter name (Logger(context,
@@ -1663,6 +1767,169 @@ def transfer(request):
         with transaction.atomic(), connection.cursor() as cursor:
             left = data.transfer_steps(cursor, source, target, amount)
         return JsonResponse(data.moved(source, target, amount, left))
+    except data.Refused as refused:
+        return JsonResponse(refused.document(), status=refused.status)
+
+
+urlpatterns = [
+    path("db", db_one),
+    path("queries", queries),
+    path("updates", updates),
+    path("fortunes", fortunes),
+    path("users-with-posts", users_with_posts),
+    path("transfer", transfer),
+]
+
+"""#),
+        ("django/suites/database_orm.py", #"""
+"""The database suite on Django through its ORM (the django-orm row):
+unmanaged models over catbench's tables (the schema is catbench's; Django
+creates nothing), querysets instead of `connection.cursor()`, the same
+connection (one per worker thread, kept) and transactions as the raw row
+(`transaction.atomic()`, IMMEDIATE on SQLite; autocommit reads), gunicorn's
+sync workers. Django's own idioms where it has them: `bulk_update` writes
+the updated rows in one statement, `prefetch_related` loads the users'
+posts in a second query, `select_for_update` locks the accounts on
+PostgreSQL (Django leaves it out on SQLite, whose writer lock the IMMEDIATE
+transaction holds)."""
+
+from django.db import models, transaction
+from django.db.models import Prefetch
+from django.http import HttpResponse, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from catbench_shared import database as data
+
+
+class World(models.Model):
+    id = models.IntegerField(primary_key=True)
+    # Unquoted in catbench's schema, so PostgreSQL folded it to lower case.
+    randomnumber = models.IntegerField()
+
+    class Meta:
+        app_label = "catbench"
+        db_table = "world"
+        managed = False
+
+
+class Fortune(models.Model):
+    id = models.IntegerField(primary_key=True)
+    message = models.TextField()
+
+    class Meta:
+        app_label = "catbench"
+        db_table = "fortune"
+        managed = False
+
+
+class User(models.Model):
+    id = models.IntegerField(primary_key=True)
+    username = models.TextField()
+    email = models.TextField()
+
+    class Meta:
+        app_label = "catbench"
+        db_table = "users"
+        managed = False
+
+
+class Post(models.Model):
+    id = models.IntegerField(primary_key=True)
+    user = models.ForeignKey(User, related_name="posts", on_delete=models.DO_NOTHING)
+    title = models.TextField()
+    body = models.TextField()
+
+    class Meta:
+        app_label = "catbench"
+        db_table = "posts"
+        managed = False
+
+
+class Account(models.Model):
+    id = models.IntegerField(primary_key=True)
+    balance = models.IntegerField()
+
+    class Meta:
+        app_label = "catbench"
+        db_table = "accounts"
+        managed = False
+
+
+def document(world: World) -> dict:
+    return {"id": world.id, "randomNumber": world.randomnumber}
+
+
+@require_GET
+def db_one(request):
+    return JsonResponse(document(World.objects.get(id=data.random_id())))
+
+
+@require_GET
+def queries(request):
+    count = data.query_count(request.GET.get("queries"))
+    return JsonResponse([document(World.objects.get(id=data.random_id())) for _ in range(count)], safe=False)
+
+
+@require_GET
+def updates(request):
+    count = data.query_count(request.GET.get("queries"))
+    worlds = [World.objects.get(id=data.random_id()) for _ in range(count)]
+    answer = []
+    for world in worlds:
+        world.randomnumber = data.random_id()
+        answer.append(document(world))
+    # A row drawn twice is two objects here (Django has no identity map): the
+    # later one is written, as in the raw rows; in id order, so that two
+    # requests' updates do not deadlock on PostgreSQL.
+    last = {world.id: world for world in worlds}
+    with transaction.atomic():
+        World.objects.bulk_update(sorted(last.values(), key=lambda w: w.id), ["randomnumber"])
+    return JsonResponse(answer, safe=False)
+
+
+@require_GET
+def fortunes(request):
+    page = data.fortunes_page((f.id, f.message) for f in Fortune.objects.all())
+    return HttpResponse(page, content_type="text/html; charset=utf-8")
+
+
+@require_GET
+def users_with_posts(request):
+    limit, offset = data.page(request.GET.get("limit"), request.GET.get("offset"))
+    posts = Prefetch("posts", queryset=Post.objects.only("id", "title", "user_id").order_by("id"))
+    users = User.objects.only("id", "username").order_by("id").prefetch_related(posts)[offset : offset + limit]
+    return JsonResponse(
+        {
+            "users": [
+                {"id": u.id, "username": u.username, "posts": [{"id": p.id, "title": p.title} for p in u.posts.all()]}
+                for u in users
+            ]
+        }
+    )
+
+
+@csrf_exempt
+@require_POST
+def transfer(request):
+    args = request.GET
+    try:
+        source_id, target_id, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        with transaction.atomic():
+            found = {a.id: a for a in Account.objects.select_for_update().filter(id__in=(source_id, target_id)).order_by("id")}
+            if target_id not in found:
+                raise data.Refused(404, f"no account {target_id}")
+            if source_id not in found:
+                raise data.Refused(404, f"no account {source_id}")
+            source, target = found[source_id], found[target_id]
+            target.balance += amount
+            target.save(update_fields=["balance"])  # the credit is written before the balance is judged
+            if source.balance < amount:
+                raise data.Refused(409, f"insufficient funds: the balance is {source.balance}")
+            source.balance -= amount
+            source.save(update_fields=["balance"])
+        return JsonResponse(data.moved(source_id, target_id, amount, source.balance))
     except data.Refused as refused:
         return JsonResponse(refused.document(), status=refused.status)
 
@@ -2428,6 +2695,76 @@ async def transfer(request: Request, db=Depends(session)):
     try:
         source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
         return await data.async_transfer(db, source, target, amount)
+    except data.Refused as refused:
+        return JSONResponse(refused.document(), status_code=refused.status)
+
+"""#),
+        ("fastapi/suites/database_sqlalchemy.py", #"""
+"""The database suite on FastAPI through SQLAlchemy 2's async ORM (the
+fastapi-sqlalchemy row): an AsyncSession per request as a dependency
+(`Depends` with `yield`, closed when the request ends), as FastAPI documents
+a database session; asyncpg or aiosqlite under it. The engine's pool has the
+worker's share of the server's pool; it is disposed in the router's
+lifespan."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catbench_shared import database as data
+from catbench_shared import database_sqlalchemy as orm
+from catbench_shared import runtime
+
+engine, sessions = orm.async_sessions(runtime.pool_threads())
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    yield {}
+    await engine.dispose()
+
+
+router = APIRouter(lifespan=lifespan)
+
+
+async def session():
+    async with sessions() as db:
+        yield db
+
+
+@router.get("/db")
+async def db_one(db: AsyncSession = Depends(session)):
+    return orm.world_document(await orm.async_world(db, data.random_id()))
+
+
+@router.get("/queries")
+async def queries(queries: str | None = None, db: AsyncSession = Depends(session)):
+    return await orm.async_queries(db, data.query_count(queries))
+
+
+@router.get("/updates")
+async def updates(queries: str | None = None, db: AsyncSession = Depends(session)):
+    return await orm.async_updates(db, data.query_count(queries))
+
+
+@router.get("/fortunes", response_class=HTMLResponse)
+async def fortunes(db: AsyncSession = Depends(session)):
+    return HTMLResponse(await orm.async_fortunes(db))
+
+
+@router.get("/users-with-posts")
+async def users_with_posts(limit: str | None = None, offset: str | None = None, db: AsyncSession = Depends(session)):
+    return await orm.async_users_with_posts(db, *data.page(limit, offset))
+
+
+@router.post("/transfer")
+async def transfer(request: Request, db: AsyncSession = Depends(session)):
+    args = request.query_params
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        return await orm.async_transfer(db, source, target, amount)
     except data.Refused as refused:
         return JSONResponse(refused.document(), status_code=refused.status)
 
@@ -3282,6 +3619,64 @@ def transfer():
         return refused.document(), refused.status
 
 """#),
+        ("flask/suites/database_sqlalchemy.py", #"""
+"""The database suite on Flask through SQLAlchemy 2's ORM (the
+flask-sqlalchemy row; plain SQLAlchemy, not the Flask-SQLAlchemy extension,
+as Flask's own documentation shows it): a scoped_session, one session per
+request, removed when the request ends; gunicorn's sync workers, blocking
+calls. The engine's pool has the worker's share of the server's pool."""
+
+from flask import Blueprint, request
+from sqlalchemy.orm import scoped_session
+
+from catbench_shared import database as data
+from catbench_shared import database_sqlalchemy as orm
+from catbench_shared import runtime
+
+blueprint = Blueprint("database", __name__)
+session = scoped_session(orm.sync_sessions(runtime.pool_threads()))
+
+
+@blueprint.teardown_request
+def remove_session(exception=None):
+    session.remove()
+
+
+@blueprint.get("/db")
+def db_one():
+    return orm.world_document(orm.world(session, data.random_id()))
+
+
+@blueprint.get("/queries")
+def queries():
+    return orm.queries(session, data.query_count(request.args.get("queries")))
+
+
+@blueprint.get("/updates")
+def updates():
+    return orm.updates(session, data.query_count(request.args.get("queries")))
+
+
+@blueprint.get("/fortunes")
+def fortunes():
+    return orm.fortunes(session), 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@blueprint.get("/users-with-posts")
+def users_with_posts():
+    return orm.users_with_posts(session, *data.page(request.args.get("limit"), request.args.get("offset")))
+
+
+@blueprint.post("/transfer")
+def transfer():
+    args = request.args
+    try:
+        source, target, amount = data.transfer_params(args.get("from"), args.get("to"), args.get("amount"))
+        return orm.transfer(session, source, target, amount)
+    except data.Refused as refused:
+        return refused.document(), refused.status
+
+"""#),
         ("flask/suites/di.py", #"""
 """The DI suite on Flask. Flask has no container; its idiom is request-scoped
 helpers memoized in `flask.g` (as `get_db` in Flask's tutorial), released when
@@ -3591,6 +3986,19 @@ def validate_user():
       }
     },
     {
+      "name": "catzilla-sqlalchemy",
+      "kind": "python",
+      "package": "catzilla",
+      "directory": "catzilla",
+      "libraries": ["sqlalchemy"],
+      "command": ["{python}", "app.py"],
+      "serves": {
+        "database": "database_sqlalchemy"
+      },
+      "configuration": "the catzilla peer's server (Catzilla's own C server, one process, production mode) with the database suite through SQLAlchemy 2's async ORM (asyncpg on PostgreSQL, aiosqlite on SQLite), as Catzilla's SQLAlchemy examples put it: the engine a singleton service of Catzilla's DIContainer, an AsyncSession a request-scoped service handed to async handlers by Depends (on Catzilla's asyncio bridge loop), closed when the handler ends; a QueuePool of max(2, workers) connections, no overflow, no echo (not the examples' StaticPool and echo=True); SQLAlchemy's recipe for SQLite transactions (BEGIN IMMEDIATE for a session that writes)",
+      "not_applicable": {}
+    },
+    {
       "name": "fastapi",
       "kind": "python",
       "package": "fastapi",
@@ -3601,6 +4009,19 @@ def validate_user():
       "not_applicable": {}
     },
     {
+      "name": "fastapi-sqlalchemy",
+      "kind": "python",
+      "package": "fastapi",
+      "directory": "fastapi",
+      "libraries": ["sqlalchemy"],
+      "command": ["{python}", "-m", "uvicorn", "app:app", "--host", "{host}", "--port", "{port}", "--workers", "{workers}", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+      "serves": {
+        "database": "database_sqlalchemy"
+      },
+      "configuration": "the fastapi peer's server (uvicorn with uvloop and httptools, access log off) with the database suite through SQLAlchemy 2's async ORM (asyncpg on PostgreSQL, aiosqlite on SQLite): an AsyncSession per request as a dependency (Depends with yield), as FastAPI documents a database session; a QueuePool of the worker's share of max(2, workers) connections, no overflow, no echo; SQLAlchemy's recipe for SQLite transactions (BEGIN IMMEDIATE for a session that writes)",
+      "not_applicable": {}
+    },
+    {
       "name": "flask",
       "kind": "python",
       "package": "flask",
@@ -3608,6 +4029,19 @@ def validate_user():
       "libraries": ["marshmallow"],
       "command": ["{python}", "-m", "gunicorn", "app:create_app()", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
       "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; a Blueprint per suite; middleware as blueprint request hooks; DI as flask.g helpers; validation by marshmallow schemas (strict scalar fields); async views and the async layer through asgiref; the fan-out's ten upstream calls on a pool of ten threads with a kept-alive http.client connection each",
+      "not_applicable": {}
+    },
+    {
+      "name": "flask-sqlalchemy",
+      "kind": "python",
+      "package": "flask",
+      "directory": "flask",
+      "libraries": ["sqlalchemy"],
+      "command": ["{python}", "-m", "gunicorn", "app:create_app()", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "serves": {
+        "database": "database_sqlalchemy"
+      },
+      "configuration": "the flask peer's server (gunicorn, sync workers, heartbeat on tmpfs, no access log) with the database suite through SQLAlchemy 2's ORM (plain SQLAlchemy as Flask's documentation shows it, not the Flask-SQLAlchemy extension; psycopg on PostgreSQL, sqlite3 on SQLite): a scoped_session, one session per request, removed at the request's teardown; a QueuePool of the worker's share of max(2, workers) connections, no overflow, no echo; SQLAlchemy's recipe for SQLite transactions (BEGIN IMMEDIATE for a session that writes)",
       "not_applicable": {}
     },
     {
@@ -3628,6 +4062,19 @@ def validate_user():
       "libraries": ["djangorestframework"],
       "command": ["{python}", "-m", "gunicorn", "wsgi:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
       "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), DEBUG off, no access log; a urls module per suite, include()d; middleware classes per view (decorator_from_middleware); DI as request-scoped services a middleware attaches; validation by Django REST framework serializers (strict scalar fields); async views and the async layer through asgiref; the fan-out's ten upstream calls on a pool of ten threads with a kept-alive http.client connection each",
+      "not_applicable": {}
+    },
+    {
+      "name": "django-orm",
+      "kind": "python",
+      "package": "django",
+      "directory": "django",
+      "libraries": [],
+      "command": ["{python}", "-m", "gunicorn", "wsgi:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
+      "serves": {
+        "database": "database_orm"
+      },
+      "configuration": "the django peer's server and settings (gunicorn, sync workers, DEBUG off; one database connection per worker thread, kept) with the database suite through the Django ORM: unmanaged models over catbench's tables, querysets, bulk_update for the updated rows, prefetch_related for the users' posts, select_for_update for the accounts on PostgreSQL, transaction.atomic() (IMMEDIATE on SQLite)",
       "not_applicable": {}
     },
     {
@@ -3707,6 +4154,10 @@ aiosqlite==0.22.1
 psycopg==3.3.9
 psycopg-binary==3.3.9
 asyncpg==0.32.0
+
+# The ORMs' own (Django's is Django): SQLAlchemy 2 for the *-sqlalchemy rows, greenlet for its asyncio engine
+SQLAlchemy==2.1.9
+greenlet==3.5.6
 
 # What they pull in
 aiohappyeyeballs==2.7.1
@@ -4460,6 +4911,287 @@ async def async_transfer(db, source: int, target: int, amount: int) -> dict:
     return moved(source, target, amount, found[0] - amount)
 
 """#),
+        ("shared/catbench_shared/database_sqlalchemy.py", #"""
+"""The database suite through SQLAlchemy 2's ORM, for the peers' ORM rows
+(flask-sqlalchemy, fastapi-sqlalchemy, catzilla-sqlalchemy): catbench's
+tables mapped as classes (the schema is catbench's; nothing is created),
+work done in ORM sessions, the rest of the business logic — parameters,
+answers, the fortunes page — from database.py, so that only the way to the
+database differs from the raw rows.
+
+Engines as a user would make them for production: a QueuePool of the
+server's pool size with no overflow (the same number of connections as the
+raw rows and the Swift stacks), no echo, not the StaticPool of single-file
+examples. PostgreSQL through psycopg (sync) or asyncpg (async), each ORM
+session in a transaction as SQLAlchemy begins it by default. SQLite through
+sqlite3 or aiosqlite, with SQLAlchemy's documented recipe for transactions
+SQLite understands: the driver in autocommit and the session's BEGIN
+emitted by a hook — BEGIN IMMEDIATE for a session that will write (its first
+connection is asked for with WRITE), since a read transaction that upgrades
+later fails at once when another writer came in between.
+
+What the ORM does on its own, and the counts show: a row read twice in one
+request is one object (the identity map), so /updates writes it once;
+SQLAlchemy writes a changed row at the flush, in primary-key order (no
+deadlock between two requests on PostgreSQL); users with their posts are
+two SELECTs (selectinload), not one per user."""
+
+from sqlalchemy import ForeignKey, create_engine, event, select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, load_only, mapped_column, relationship, selectinload, sessionmaker
+
+from catbench_shared import database as data
+
+# The execution option a writing session's first connection is asked for with.
+WRITE = {"catbench_write": True}
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class World(Base):
+    __tablename__ = "world"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unquoted in catbench's schema, so PostgreSQL folded it to lower case.
+    randomNumber: Mapped[int] = mapped_column("randomnumber")
+
+
+class Fortune(Base):
+    __tablename__ = "fortune"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message: Mapped[str]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str]
+    email: Mapped[str]
+    # lazy="raise": a forgotten eager load fails instead of becoming a query per user.
+    posts: Mapped[list["Post"]] = relationship(order_by="Post.id", lazy="raise")
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str]
+    body: Mapped[str]
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    balance: Mapped[int]
+
+
+# ---- engines -------------------------------------------------------------------
+
+
+def _pool(size: int) -> dict:
+    return {"pool_size": size, "max_overflow": 0}
+
+
+def _sqlite_transactions(engine) -> None:
+    """SQLAlchemy's recipe for SQLite transactions, with catbench's pragmas."""
+
+    @event.listens_for(engine, "connect")
+    def connect(dbapi_connection, record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in data.PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection):
+        writing = connection.get_execution_options().get("catbench_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _postgres_url(driver: str) -> str:
+    url = data.postgres_url()
+    return "postgresql+" + driver + url[url.index(":") :]
+
+
+def sync_sessions(size: int) -> sessionmaker:
+    """A sessionmaker on an engine of `size` pooled connections (psycopg or sqlite3)."""
+    if data.POSTGRES:
+        engine = create_engine(
+            _postgres_url("psycopg"), connect_args={"application_name": data.application_name()}, **_pool(size)
+        )
+    else:
+        engine = create_engine(f"sqlite:///{data.path()}", **_pool(size))
+        _sqlite_transactions(engine)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def async_sessions(size: int) -> tuple:
+    """An async engine of `size` pooled connections (asyncpg or aiosqlite),
+    and an async_sessionmaker on it."""
+    if data.POSTGRES:
+        engine = create_async_engine(
+            _postgres_url("asyncpg"),
+            connect_args={"server_settings": {"application_name": data.application_name()}},
+            **_pool(size),
+        )
+    else:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{data.path()}", **_pool(size))
+        _sqlite_transactions(engine.sync_engine)
+    return engine, async_sessionmaker(engine, expire_on_commit=False)
+
+
+# ---- statements and answers ------------------------------------------------------
+
+
+def world_by_id(world_id: int):
+    return select(World).where(World.id == world_id)
+
+
+def users_page(limit: int, offset: int):
+    return (
+        select(User)
+        .options(load_only(User.id, User.username), selectinload(User.posts).load_only(Post.id, Post.title))
+        .order_by(User.id)
+        .limit(limit)
+        .offset(offset)
+    )
+
+
+def accounts_locked(source: int, target: int):
+    """Both accounts, locked lower id first on PostgreSQL (SQLite's dialect
+    leaves FOR UPDATE out: its writer lock is the session's BEGIN IMMEDIATE)."""
+    return select(Account).where(Account.id.in_((source, target))).order_by(Account.id).with_for_update()
+
+
+def world_document(world: World) -> dict:
+    return {"id": world.id, "randomNumber": world.randomNumber}
+
+
+def renumbered(worlds: list[World]) -> list[dict]:
+    """Gives every row a new number; the answer shows each as it was given."""
+    answer = []
+    for world in worlds:
+        world.randomNumber = data.random_id()
+        answer.append(world_document(world))
+    return answer
+
+
+def users_document(users: list[User]) -> dict:
+    return {
+        "users": [
+            {"id": u.id, "username": u.username, "posts": [{"id": p.id, "title": p.title} for p in u.posts]}
+            for u in users
+        ]
+    }
+
+
+def accounts_found(accounts, source: int, target: int) -> tuple[Account, Account]:
+    found = {account.id: account for account in accounts}
+    if target not in found:
+        raise data.Refused(404, f"no account {target}")
+    if source not in found:
+        raise data.Refused(404, f"no account {source}")
+    return found[source], found[target]
+
+
+def insufficient(source: Account, amount: int) -> None:
+    if source.balance < amount:
+        raise data.Refused(409, f"insufficient funds: the balance is {source.balance}")
+
+
+# ---- sync sessions (Flask) -------------------------------------------------------
+
+
+def world(session, world_id: int) -> World:
+    return session.scalars(world_by_id(world_id)).one()
+
+
+def queries(session, count: int) -> list[dict]:
+    return [world_document(world(session, data.random_id())) for _ in range(count)]
+
+
+def updates(session, count: int) -> list[dict]:
+    session.connection(execution_options=WRITE)
+    try:
+        answer = renumbered([world(session, data.random_id()) for _ in range(count)])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return answer
+
+
+def fortunes(session) -> str:
+    return data.fortunes_page((f.id, f.message) for f in session.scalars(select(Fortune)))
+
+
+def users_with_posts(session, limit: int, offset: int) -> dict:
+    return users_document(session.scalars(users_page(limit, offset)).all())
+
+
+def transfer(session, source_id: int, target_id: int, amount: int) -> dict:
+    session.connection(execution_options=WRITE)
+    try:
+        source, target = accounts_found(session.scalars(accounts_locked(source_id, target_id)), source_id, target_id)
+        target.balance += amount
+        session.flush()  # the credit is written before the balance is judged
+        insufficient(source, amount)
+        source.balance -= amount
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return data.moved(source_id, target_id, amount, source.balance)
+
+
+# ---- async sessions (FastAPI, Catzilla) ---------------------------------------------
+
+
+async def async_world(session, world_id: int) -> World:
+    return (await session.scalars(world_by_id(world_id))).one()
+
+
+async def async_queries(session, count: int) -> list[dict]:
+    return [world_document(await async_world(session, data.random_id())) for _ in range(count)]
+
+
+async def async_updates(session, count: int) -> list[dict]:
+    await session.connection(execution_options=WRITE)
+    try:
+        answer = renumbered([await async_world(session, data.random_id()) for _ in range(count)])
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return answer
+
+
+async def async_fortunes(session) -> str:
+    return data.fortunes_page((f.id, f.message) for f in await session.scalars(select(Fortune)))
+
+
+async def async_users_with_posts(session, limit: int, offset: int) -> dict:
+    return users_document((await session.scalars(users_page(limit, offset))).all())
+
+
+async def async_transfer(session, source_id: int, target_id: int, amount: int) -> dict:
+    await session.connection(execution_options=WRITE)
+    try:
+        found = await session.scalars(accounts_locked(source_id, target_id))
+        source, target = accounts_found(found, source_id, target_id)
+        target.balance += amount
+        await session.flush()  # the credit is written before the balance is judged
+        insufficient(source, amount)
+        source.balance -= amount
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return data.moved(source_id, target_id, amount, source.balance)
+
+"""#),
         ("shared/catbench_shared/di_services.py", #"""
 """The DI suite's services and connection pool (SharedLogic/DIServices.swift,
 ConnectionPool.swift).
@@ -5042,9 +5774,19 @@ def suite_modules(manifest: str = MANIFEST) -> list[str]:
     """The module name of every suite, from peers.json's "suites" (contract
     name → module name), in the manifest's order. A peer's entry module mounts
     each of them from its own package, so adding a suite is new modules and
-    one manifest line, never an edit of the entry modules."""
+    one manifest line, never an edit of the entry modules.
+
+    A variant peer (CATBENCH_PEER names an entry with "serves", such as
+    flask-sqlalchemy) mounts the modules its "serves" names instead, and the
+    basic suite's: catbench's readiness probe is the basic suite's
+    GET /plaintext, though it measures the variant on its served suites only."""
     with open(manifest, encoding="utf-8") as file:
-        return list(json.load(file)["suites"].values())
+        document = json.load(file)
+    name = os.environ.get("CATBENCH_PEER")
+    for entry in document["peers"]:
+        if entry["name"] == name and "serves" in entry:
+            return [document["suites"]["basic"]] + list(entry["serves"].values())
+    return list(document["suites"].values())
 
 """#),
         ("shared/catbench_shared/validation_model.py", #"""

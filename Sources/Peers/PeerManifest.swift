@@ -36,9 +36,12 @@ public struct PeerManifest: Decodable, Sendable {
         /// "suite/part" → why the peer cannot express that part of a suite's
         /// checks (the check's status and meaning still apply).
         public let waived: [String: String]
+        /// A variant's suites (suite → its module in the peer's package), when
+        /// it serves only these: an ORM row beside the raw one. Nil: every suite.
+        public let serves: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case kind, name, package, directory, libraries, command, configuration, notApplicable, waived
+            case kind, name, package, directory, libraries, command, configuration, notApplicable, waived, serves
         }
 
         public init(from decoder: any Decoder) throws {
@@ -52,6 +55,7 @@ public struct PeerManifest: Decodable, Sendable {
             configuration = try c.decode(String.self, forKey: .configuration)
             notApplicable = try c.decodeIfPresent([String: String].self, forKey: .notApplicable) ?? [:]
             waived = try c.decodeIfPresent([String: String].self, forKey: .waived) ?? [:]
+            serves = try c.decodeIfPresent([String: String].self, forKey: .serves)
         }
     }
 
@@ -99,6 +103,21 @@ public struct PeerManifest: Decodable, Sendable {
                     throw Invalid(
                         description:
                             "peers.json: peer \(entry.name) waives '\(key)'; a waiver is \"suite/part\": \"reason\"")
+                }
+            }
+        }
+        for entry in manifest.peers {
+            guard let serves = entry.serves else { continue }
+            guard !serves.isEmpty else {
+                throw Invalid(
+                    description: "peers.json: peer \(entry.name) serves no suite; leave \"serves\" out to serve all")
+            }
+            for (suite, module) in serves.sorted(by: { $0.key < $1.key }) {
+                guard manifest.suites[suite] != nil, !module.isEmpty else {
+                    throw Invalid(
+                        description:
+                            "peers.json: peer \(entry.name) serves '\(suite)' (module '\(module)'); \"serves\" maps a suite of \"suites\" to a module"
+                    )
                 }
             }
         }

@@ -5,6 +5,9 @@ import Posix
 
 /// Where and how one start of an external server happens.
 public struct PeerLaunch: Sendable {
+    /// The server's name in the run (`CATBENCH_PEER`: a variant's app reads
+    /// which suites it serves from its manifest entry).
+    public var name: String
     public var host: String
     public var port: UInt16
     public var workers: Int
@@ -13,7 +16,10 @@ public struct PeerLaunch: Sendable {
     /// How to reach the run's services (`CATBENCH_UPSTREAM` → `host:port`, …).
     public var services: [String: String]
 
-    public init(host: String, port: UInt16, workers: Int, scratch: String, services: [String: String] = [:]) {
+    public init(
+        name: String, host: String, port: UInt16, workers: Int, scratch: String, services: [String: String] = [:]
+    ) {
+        self.name = name
         self.host = host
         self.port = port
         self.workers = workers
@@ -24,7 +30,8 @@ public struct PeerLaunch: Sendable {
     /// What every process of the server finds in its environment.
     public var environment: [String: String] {
         var env = [
-            "CATBENCH_HOST": host, "CATBENCH_PORT": String(port), "CATBENCH_WORKERS": String(workers),
+            "CATBENCH_PEER": name, "CATBENCH_HOST": host, "CATBENCH_PORT": String(port),
+            "CATBENCH_WORKERS": String(workers),
             "CATBENCH_SCRATCH": scratch, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
         ]
         env.merge(services) { mine, _ in mine }
@@ -57,6 +64,8 @@ public struct PeerSpec: Sendable {
     public let waivers: [String: String]
     /// For a running server: where it is.
     public let address: (host: String, port: UInt16)?
+    /// The suites a variant serves (its manifest's "serves"); nil: every suite.
+    public internal(set) var serves: Set<String>? = nil
     let template: [String]
     let workingDirectory: String?
     let nginx: Bool
@@ -122,11 +131,17 @@ public struct PeerSpec: Sendable {
             }
         }
         configuration["command"] = entry.command.joined(separator: " ")
-        return PeerSpec(
+        if let serves = entry.serves { configuration["serves"] = serves.keys.sorted().joined(separator: ", ") }
+        var spec = PeerSpec(
             name: entry.name, kind: .bundled, design: entry.configuration, configuration: configuration,
             notApplicable: entry.notApplicable, waivers: entry.waived, address: nil, template: template,
             workingDirectory: installation.workingDirectory(of: entry), nginx: entry.kind == "nginx")
+        spec.serves = entry.serves.map { Set($0.keys) }
+        return spec
     }
+
+    /// Whether the server is run on `suite`: a variant only on the suites it serves.
+    public func serves(_ suite: String) -> Bool { serves?.contains(suite) ?? true }
 
     /// `NAME=COMMAND`, run through /bin/sh; `{port}` (and `{host}`, `{workers}`,
     /// `{scratch}`) are replaced, and the same values are in the environment.

@@ -18,7 +18,8 @@ extension BenchmarkRunner {
             name: peer.name, kind: peer.kind.rawValue, design: peer.design, configuration: configuration,
             status: plan.verifyOnly ? .verified : .measured)
         let exclusions = Exclusions(reasons: peer.notApplicable, waivers: peer.waivers)
-        let contracts = suites.map { $0.contract }
+        // A variant (an ORM row) is run on the suites it serves only.
+        let contracts = suites.map { $0.contract }.filter { peer.serves($0.name) }
         let spoken: [WireProtocol] = plan.protocols.contains(.http1) ? [.http1] : []
         notApplicable(
             peer.name, protocols: plan.protocols.filter { $0 != .http1 }, suites: contracts,

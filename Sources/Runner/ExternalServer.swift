@@ -75,7 +75,7 @@ final class ExternalServer: Sendable {
             throw StartFailure(description: "\(error)", logTail: nil)
         }
         let launch = PeerLaunch(
-            host: host, port: port, workers: workers, scratch: scratch, services: services.environment)
+            name: spec.name, host: host, port: port, workers: workers, scratch: scratch, services: services.environment)
         let logPath = "\(logDirectory)/\(spec.name).log"
         let started = Clock.monotonicNanos()
         let child: ChildProcess

@@ -192,7 +192,7 @@ extension RunPlan {
             }
         }
         for peer in peers where protocols.contains(.http1) {
-            for suite in known where peer.notApplicable[suite.name] == nil {
+            for suite in known where peer.serves(suite.name) && peer.notApplicable[suite.name] == nil {
                 let cases = suite.cases.filter { peer.notApplicable["\(suite.name)/\($0.name)"] == nil }
                 for loadCase in cases {
                     total += Double(modes(for: .http1, suite: suite, loadCase: loadCase).count) * perMode

@@ -39,6 +39,8 @@ struct BundledPeerTests {
         let suites = (manifest["suites"] as? [String: String] ?? [:]).keys.sorted()
         let entry = (manifest["peers"] as? [[String: Any]] ?? []).first { $0["name"] as? String == peer } ?? [:]
         let notApplicable = entry["not_applicable"] as? [String: String] ?? [:]
+        // A variant (an ORM row) is verified on the suites it serves only.
+        let served = (entry["serves"] as? [String: String]).map { Set($0.keys) }
         let binary = try BinaryHarness.binary()
         #expect(
             try Self.installed(binary),
@@ -64,7 +66,7 @@ struct BundledPeerTests {
         let records = server["verification"] as? [[String: Any]] ?? []
         let verified = Set(records.compactMap { $0["suite"] as? String })
         #expect(
-            verified == Set(suites.filter { notApplicable[$0] == nil }),
+            verified == Set(suites.filter { notApplicable[$0] == nil && served?.contains($0) != false }),
             "\(peer) verified \(verified.sorted()): \(server["error"] ?? "") \(server["log_tail"] ?? "")")
         for record in records {
             let suite = record["suite"] as? String ?? ""
@@ -165,11 +167,25 @@ struct BundledPeerTests {
         #expect(
             Set(verified).isSuperset(of: [
                 "ccore", "async", "threaded", "catzilla", "fastapi", "flask", "django", "aiohttp", "tornado",
+                "catzilla-sqlalchemy", "fastapi-sqlalchemy", "flask-sqlalchemy", "django-orm",
             ]),
             "verified on PostgreSQL: \(verified.sorted())")
         let suite = (doc["suites"] as? [[String: Any]])?.first { $0["name"] as? String == "database" }
         let location = (suite?["services"] as? [String: String])?["database"] ?? ""
         #expect(location.hasPrefix("PostgreSQL ") && !location.contains("password"), "\(location)")
+    }
+
+    @Test("a variant row serves its suites only: named on a run without them it is refused, and the list says so")
+    func variantOutsideItsSuites() throws {
+        let binary = try BinaryHarness.binary()
+        let refused = try BinaryHarness.run(
+            binary, ["run", "--stack", "none", "--peer", "flask-sqlalchemy", "--suite", "basic", "--verify-only"])
+        #expect(refused.status != 0)
+        #expect(
+            refused.stderr.contains("peer flask-sqlalchemy serves only the database suite"),
+            "\(refused.stderr.suffix(1000))")
+        let list = try BinaryHarness.run(binary, ["peers", "list"])
+        #expect(list.stdout.contains("serves only: database"), "\(list.stdout.suffix(2000))")
     }
 
     @Test("Catzilla, FastAPI and Flask pass verification and measure on the basic and middleware suites")

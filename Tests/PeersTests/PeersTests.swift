@@ -42,12 +42,20 @@ struct BundledPeersTests {
         let manifest = try PeerManifest.bundled()
         #expect(
             Set(manifest.peers.map(\.name))
-                == ["catzilla", "fastapi", "flask", "flask-cerberus", "django", "aiohttp", "tornado", "nginx"])
+                == [
+                    "catzilla", "catzilla-sqlalchemy", "fastapi", "fastapi-sqlalchemy", "flask", "flask-cerberus",
+                    "flask-sqlalchemy", "django", "django-orm", "aiohttp", "tornado", "nginx",
+                ])
         for entry in manifest.peers {
             #expect(!entry.command.isEmpty && !entry.configuration.isEmpty && !entry.package.isEmpty)
             let unknown = Exclusions(reasons: entry.notApplicable).unknownKeys(
                 in: Catalog.contracts, workloadsOnly: true)
             #expect(unknown.isEmpty, "\(entry.name) declares n/a for \(unknown), which name nothing in the contract")
+            for module in (entry.serves ?? [:]).values {
+                #expect(
+                    Self.bundledPaths.contains("\(entry.directory ?? "")/suites/\(module).py"),
+                    "\(entry.name) serves a module its folder lacks: \(module)")
+            }
         }
         let pins = BundledPeerFiles.all.first { $0.path == manifest.requirements }?.content.lowercased() ?? ""
         for package in manifest.pythonPackages {
@@ -131,7 +139,8 @@ struct BundledPeersTests {
     @Test("a broken manifest is a clear error")
     func brokenManifest() {
         func manifest(schema: Int = 2, pythonPath: String = #"["shared"]"#, peer: String) -> [UInt8] {
-            let top = #""schema": \#(schema), "requirements": "r", "suites": {}, "python_path": \#(pythonPath)"#
+            let top =
+                #""schema": \#(schema), "requirements": "r", "suites": {"database": "database"}, "python_path": \#(pythonPath)"#
             return Array("{\(top), \"peers\": [\(peer)]}".utf8)
         }
         let good =
@@ -151,6 +160,9 @@ struct BundledPeersTests {
             ("a waiver without its part", manifest(peer: with(#""waived": {"validation": "r"}"#))),
             ("a waiver without a reason", manifest(peer: with(#""waived": {"validation/error-paths": ""}"#))),
             ("not JSON", Array("not json".utf8)),
+            ("a variant serving no suite", manifest(peer: with(#""serves": {}"#))),
+            ("a variant serving an unknown suite", manifest(peer: with(#""serves": {"cache": "cache_orm"}"#))),
+            ("a variant serving a suite without a module", manifest(peer: with(#""serves": {"database": ""}"#))),
         ]
         for (what, bytes) in bad {
             #expect(throws: PeerManifest.Invalid.self, "\(what)") { try PeerManifest.parse(bytes) }
@@ -158,6 +170,9 @@ struct BundledPeersTests {
         let waived = try? PeerManifest.parse(manifest(peer: with(#""waived": {"validation/error-paths": "r"}"#)))
         #expect(waived?.peers.first?.waived == ["validation/error-paths": "r"])
         #expect(waived?.peers.first?.notApplicable == [:] && waived?.peers.first?.libraries == [])
+        #expect(waived?.peers.first?.serves == nil)
+        let variant = try? PeerManifest.parse(manifest(peer: with(#""serves": {"database": "database_orm"}"#)))
+        #expect(variant?.peers.first?.serves == ["database": "database_orm"])
     }
 
     /// An installation that looks complete: the marker and an executable interpreter.
@@ -189,8 +204,14 @@ struct BundledPeersTests {
         let cerberus = try PeerSpec.bundled("flask-cerberus", installation: installation)
         #expect(cerberus.workingDirectoryPath == "\(installation.appDirectory)/flask" && cerberus.waivers.isEmpty)
         #expect(cerberus.configuration["version"] == "3.1.3" && cerberus.configuration["libraries"] == "cerberus 1.3.8")
-        let launch = PeerLaunch(host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s")
+        let launch = PeerLaunch(name: "x", host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s")
         #expect(try cerberus.arguments(for: launch).contains("app:create_app(validator='cerberus')"))
+        #expect(cerberus.serves == nil && cerberus.serves("basic") && cerberus.serves("database"))
+        for name in ["flask-sqlalchemy", "fastapi-sqlalchemy", "catzilla-sqlalchemy", "django-orm"] {
+            let variant = try PeerSpec.bundled(name, installation: installation)
+            #expect(variant.serves == ["database"] && !variant.serves("basic"), "\(name)")
+            #expect(variant.configuration["serves"] == "database", "\(name)")
+        }
         #expect(try PeerSpec.running("x=http://127.0.0.1:1").waivers.isEmpty)
     }
 
@@ -236,11 +257,13 @@ struct PeerSpecTests {
     func command() throws {
         let spec = try PeerSpec.command("app=python3 app.py --port {port} --workers {workers}")
         let launch = PeerLaunch(
-            host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s", services: ["CATBENCH_UPSTREAM": "127.0.0.1:9"]
+            name: "app", host: "127.0.0.1", port: 4321, workers: 2, scratch: "/tmp/s",
+            services: ["CATBENCH_UPSTREAM": "127.0.0.1:9"]
         )
         #expect(try spec.arguments(for: launch) == ["/bin/sh", "-c", "python3 app.py --port 4321 --workers 2"])
         #expect(
-            launch.environment["CATBENCH_PORT"] == "4321" && launch.environment["CATBENCH_UPSTREAM"] == "127.0.0.1:9")
+            launch.environment["CATBENCH_PORT"] == "4321" && launch.environment["CATBENCH_UPSTREAM"] == "127.0.0.1:9"
+                && launch.environment["CATBENCH_PEER"] == "app")
         #expect { try PeerSpec.command("app=python3 app.py") } throws: { "\($0)".contains("{port}") }
     }
 }

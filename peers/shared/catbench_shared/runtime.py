@@ -39,6 +39,16 @@ def suite_modules(manifest: str = MANIFEST) -> list[str]:
     """The module name of every suite, from peers.json's "suites" (contract
     name → module name), in the manifest's order. A peer's entry module mounts
     each of them from its own package, so adding a suite is new modules and
-    one manifest line, never an edit of the entry modules."""
+    one manifest line, never an edit of the entry modules.
+
+    A variant peer (CATBENCH_PEER names an entry with "serves", such as
+    flask-sqlalchemy) mounts the modules its "serves" names instead, and the
+    basic suite's: catbench's readiness probe is the basic suite's
+    GET /plaintext, though it measures the variant on its served suites only."""
     with open(manifest, encoding="utf-8") as file:
-        return list(json.load(file)["suites"].values())
+        document = json.load(file)
+    name = os.environ.get("CATBENCH_PEER")
+    for entry in document["peers"]:
+        if entry["name"] == name and "serves" in entry:
+            return [document["suites"]["basic"]] + list(entry["serves"].values())
+    return list(document["suites"].values())
