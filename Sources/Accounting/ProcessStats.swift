@@ -28,6 +28,24 @@ public enum ProcessStats {
         return nil
     }
 
+    /// Unique set size: the resident pages no other process shares
+    /// (`Private_Clean` + `Private_Dirty` of /proc/PID/smaps_rollup), what the
+    /// process adds to the machine's memory. Nil when the kernel or
+    /// permissions do not tell.
+    public static func privateBytes(pid: Int32) -> UInt64? {
+        guard let text = readSmallFile("/proc/\(pid)/smaps_rollup") else { return nil }
+        var kilobytes: UInt64 = 0
+        var seen = 0
+        for line in text.split(separator: "\n")
+        where line.hasPrefix("Private_Clean:") || line.hasPrefix("Private_Dirty:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let value = UInt64(fields[1]) else { return nil }
+            kilobytes += value
+            seen += 1
+        }
+        return seen == 2 ? kilobytes * 1024 : nil
+    }
+
     /// The 1-, 5- and 15-minute load averages.
     public static func loadAverage() -> [Double] {
         guard let text = readSmallFile("/proc/loadavg") else { return [] }

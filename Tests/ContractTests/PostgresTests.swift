@@ -138,6 +138,38 @@ struct PostgresTests {
         try locker.simpleQuery("COMMIT")
     }
 
+    @Test(
+        "the time requests wait for a pooled connection is seen: two requests queued behind a lock wait for it",
+        arguments: [StackName.ccore, .async])
+    func poolWait(_ stack: StackName) throws {
+        let database = try DatabaseService.start(.postgres)
+        defer { database.stop() }
+        let url = try #require(database.postgres)
+        let server = try startServer(
+            stack, suites: [DatabaseSuite.self],
+            settings: ServerSettings(port: 0, workers: 1, services: ServiceDirectory([database])))
+        defer { server.stop() }
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        _ = try ProbeClient(address: address).send(RequestSpec(target: "/db", expectation: Expectation(status: 200)))
+        let watched = try #require(database.observe(poolLimit: 2))
+        // The pool's two connections stall on the lock; two more requests queue for them.
+        let locker = try PGConnection(PostgresURL(user: "catbench", port: url.port, database: url.database))
+        try locker.simpleQuery("BEGIN; LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
+        let clients = try (0..<4).map { n in
+            try PosixThread(name: "waiting-\(n)") {
+                _ = try? ProbeClient(address: address, timeoutSeconds: 10).send(
+                    RequestSpec(target: "/db", expectation: Expectation(status: 200)))
+            }
+        }
+        usleep(400_000)
+        try locker.simpleQuery("COMMIT")
+        for client in clients { client.join() }
+        let reading = watched.finish(requests: 4, seconds: 0.5)
+        // Two of four requests waited about 400 ms each: about 200 ms a request.
+        let waited = try #require(reading.figures["db_pool_wait_us_per_request"], "\(reading.figures)")
+        #expect(waited > 100_000 && waited < 2_000_000, "\(stack): \(waited) µs per request")
+    }
+
     @Test("the same probe catches a design that waits: the threaded stack's one worker is held by the stalled /db")
     func blockingDesignIsSeen() throws {
         #expect(try Self.fortunesWhileLocked(.threaded) >= 1_000_000_000)
@@ -248,6 +280,9 @@ struct PostgresTests {
         #expect(good.figures["db_queries_per_s"] == 60)
         #expect(good.figures["db_connections_peak"] == 1)
         #expect((good.figures["db_query_us"] ?? 0) > 0 && (good.figures["db_cpu_us_per_request"] ?? 0) > 0)
+        // A backend's own pages: more than nothing, far less than the cluster's shared buffers.
+        let perConnection = good.figures["db_memory_per_connection_mib"] ?? 0
+        #expect(perConnection > 0.1 && perConnection < 64, "\(good.figures)")
 
         let crowded = try #require(database.observe(poolLimit: 2))
         let many = try (0..<4).map { _ in try PGSession(url, applicationName: "per-request") }

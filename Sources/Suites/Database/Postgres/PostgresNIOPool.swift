@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Posix
 import PostgresNIO
 import SuiteKit
 
@@ -62,6 +63,8 @@ final class PostgresNIOPool: ServerThreads, @unchecked Sendable {
             case wait
             case stopped
         }
+        let asked = Clock.monotonicNanos()
+        defer { PoolWaits.shared.record(since: asked) }
         return try await withCheckedThrowingContinuation { continuation in
             let next: Next = lock.withLock {
                 guard !stopped else { return .stopped }

@@ -20,6 +20,7 @@ final class PostgresObservation: LoadObservation, @unchecked Sendable {
     private let tree: ProcessTree?
     private let before: PGStatementCounts.Totals
     private let cpuBefore: UInt64?
+    private let waitsBefore = PoolWaits.shared.read()
     private let sampled = Mutex(Samples())
     private let stopping = Mutex(false)
     private var sampler: PosixThread?
@@ -85,6 +86,21 @@ final class PostgresObservation: LoadObservation, @unchecked Sendable {
         if requests > 0 { reading.figures["db_queries_per_request"] = queries / Double(requests) }
         if seconds > 0 { reading.figures["db_queries_per_s"] = queries / seconds }
         if queries > 0 { reading.figures["db_query_us"] = (after.execMillis - before.execMillis) * 1000 / queries }
+        // What a connection costs PostgreSQL: its backend's own pages (catalog
+        // and plan caches, prepared statements), read when /proc shows them.
+        if let pids = try? PGStatementCounts.backends(db, role: role), !pids.isEmpty {
+            let sizes = pids.compactMap { ProcessStats.privateBytes(pid: $0) }
+            if sizes.count == pids.count {
+                reading.figures["db_memory_per_connection_mib"] =
+                    Double(sizes.reduce(0, +)) / Double(sizes.count) / 1_048_576
+            }
+        }
+        // The embedded stacks' pools (in this process) say how long requests waited for a connection.
+        let waits = PoolWaits.shared.read()
+        if waits.leases &- waitsBefore.leases > 0, requests > 0 {
+            reading.figures["db_pool_wait_us_per_request"] =
+                Double(waits.nanos &- waitsBefore.nanos) / 1000 / Double(requests)
+        }
         if let tree, let cpuBefore, requests > 0 {
             reading.figures["db_cpu_us_per_request"] =
                 Double(tree.preciseCPUNanos() &- cpuBefore) / 1000 / Double(requests)

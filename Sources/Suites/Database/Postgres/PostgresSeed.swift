@@ -102,6 +102,18 @@ enum PGStatementCounts {
         return found
     }
 
+    /// The server processes (backends) of the role's connections, catbench's own left out.
+    static func backends(_ db: PGConnection, role: String) throws -> [Int32] {
+        var pids: [Int32] = []
+        try db.simpleQuery(
+            """
+            SELECT pid FROM pg_stat_activity WHERE usename = '\(role)' AND datname = current_database()
+            AND application_name <> 'catbench'
+            """
+        ) { row in if let pid = Int32(row.text(0)) { pids.append(pid) } }
+        return pids
+    }
+
     /// Sessions ever established to this database (catbench's own included).
     static func sessions(_ db: PGConnection) throws -> Int64 {
         Int64(try db.scalar("SELECT sessions FROM pg_stat_database WHERE datname = current_database()") ?? "") ?? 0
