@@ -155,17 +155,21 @@ struct PostgresTests {
         // The pool's two connections stall on the lock; two more requests queue for them.
         let locker = try PGConnection(PostgresURL(user: "catbench", port: url.port, database: url.database))
         try locker.simpleQuery("BEGIN; LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
+        let sending = Mutex(0)
         let clients = try (0..<4).map { n in
             try PosixThread(name: "waiting-\(n)") {
+                sending.withLock { $0 += 1 }
                 _ = try? ProbeClient(address: address, timeoutSeconds: 10).send(
                     RequestSpec(target: "/db", expectation: Expectation(status: 200)))
             }
         }
-        usleep(400_000)
+        // The lock is held 600 ms after the last client began sending, however late its thread started.
+        while sending.withLock({ $0 }) < 4 { usleep(1_000) }
+        usleep(600_000)
         try locker.simpleQuery("COMMIT")
         for client in clients { client.join() }
         let reading = watched.finish(requests: 4, seconds: 0.5)
-        // Two of four requests waited about 400 ms each: about 200 ms a request.
+        // Two of four requests waited at least about 600 ms each: 300 ms or more a request.
         let waited = try #require(reading.figures["db_pool_wait_us_per_request"], "\(reading.figures)")
         #expect(waited > 100_000 && waited < 2_000_000, "\(stack): \(waited) µs per request")
     }
