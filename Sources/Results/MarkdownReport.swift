@@ -112,7 +112,7 @@ public enum MarkdownReport {
             ("Queries/req", "db_queries_per_request", 2), ("Queries/sec", "db_queries_per_s", 0),
             ("Query µs", "db_query_us", 1), ("DB CPU µs/req", "db_cpu_us_per_request", 1),
             ("Connections", "db_connections_peak", 0), ("Pool busy", "db_pool_busy", 2),
-            ("Pool wait µs/req", "db_pool_wait_us_per_request", 1),
+            ("Pool leased", "db_pool_leased", 2), ("Pool wait µs/req", "db_pool_wait_us_per_request", 1),
             ("DB memory (MB)", "db_memory_mib", 1), ("Memory/conn (MB)", "db_memory_per_connection_mib", 2),
         ]
         let header = ["Workload"] + (showWay ? ["Protocol, mode"] : []) + ["Framework"] + columns.map(\.0)

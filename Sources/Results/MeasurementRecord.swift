@@ -125,7 +125,7 @@ public struct RepetitionRecord: Codable, Sendable {
     /// (schema v2): on PostgreSQL `db_queries_per_request`, `db_queries_per_s`,
     /// `db_query_us`, `db_connections_peak`, `db_pool_busy`,
     /// `db_cpu_us_per_request`, `db_memory_mib`, `db_memory_per_connection_mib`,
-    /// `db_pool_wait_us_per_request`.
+    /// `db_pool_wait_us_per_request`, `db_pool_leased`.
     public var serviceFigures: [String: Double]?
 
     public init(

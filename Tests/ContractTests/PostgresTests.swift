@@ -139,7 +139,7 @@ struct PostgresTests {
     }
 
     @Test(
-        "the time requests wait for a pooled connection is seen: two requests queued behind a lock wait for it",
+        "requests queued behind a lock are seen waiting for a pooled connection, and its connections as leased",
         arguments: [StackName.ccore, .async])
     func poolWait(_ stack: StackName) throws {
         let database = try DatabaseService.start(.postgres)
@@ -156,6 +156,7 @@ struct PostgresTests {
         let locker = try PGConnection(PostgresURL(user: "catbench", port: url.port, database: url.database))
         try locker.simpleQuery("BEGIN; LOCK TABLE world IN ACCESS EXCLUSIVE MODE")
         let sending = Mutex(0)
+        let began = Clock.monotonicNanos()
         let clients = try (0..<4).map { n in
             try PosixThread(name: "waiting-\(n)") {
                 sending.withLock { $0 += 1 }
@@ -168,10 +169,14 @@ struct PostgresTests {
         usleep(600_000)
         try locker.simpleQuery("COMMIT")
         for client in clients { client.join() }
-        let reading = watched.finish(requests: 4, seconds: 0.5)
+        let seconds = Double(Clock.monotonicNanos() - began) / 1e9
+        let reading = watched.finish(requests: 4, seconds: seconds)
         // Two of four requests waited at least about 600 ms each: 300 ms or more a request.
         let waited = try #require(reading.figures["db_pool_wait_us_per_request"], "\(reading.figures)")
         #expect(waited > 100_000 && waited < 2_000_000, "\(stack): \(waited) µs per request")
+        // Both connections were leased from the first two requests' start to the last two's end.
+        let leased = try #require(reading.figures["db_pool_leased"], "\(reading.figures)")
+        #expect(leased > 0.5 && leased <= 1.05, "\(stack): leased \(leased) of \(seconds) s")
     }
 
     @Test("the same probe catches a design that waits: the threaded stack's one worker is held by the stalled /db")

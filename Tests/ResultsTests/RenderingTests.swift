@@ -52,6 +52,7 @@ final class RenderingTests: XCTestCase {
             m.repetitions[i].serviceFigures = [
                 "db_queries_per_request": 1, "db_queries_per_s": m.repetitions[i].rps, "db_query_us": 8 + Double(i),
                 "db_connections_peak": 1, "db_cpu_us_per_request": 30, "db_memory_per_connection_mib": 2.5,
+                "db_pool_leased": 0.75,
             ]
         }
         m.summarize()
@@ -62,7 +63,8 @@ final class RenderingTests: XCTestCase {
             suites: ["database"])
         let md = MarkdownReport.render(doc)
         XCTAssertTrue(md.contains("As the database saw them"), md)
-        XCTAssertTrue(md.contains("| db | threaded | 1.00 | 1,000 | 9.0 | 30.0 | 1 | n/a | n/a | n/a | 2.62 |"), md)
+        XCTAssertTrue(
+            md.contains("| db | threaded | 1.00 | 1,000 | 9.0 | 30.0 | 1 | n/a | 0.75 | n/a | n/a | 2.62 |"), md)
         XCTAssertFalse(md.contains("| db | ccore | 1.00"), md)
         // And through JSON: the figures are kept in the repetitions and the median.
         let back = try ResultsJSON.decode(try ResultsJSON.encode(doc))

@@ -17,6 +17,8 @@ final class PGLease: @unchecked Sendable {
     private let logger: Logging.Logger
     /// The lease's own generator, used by one request at a time.
     var random: SeededRandom
+    /// When the pool last handed it out (monotonic ns), for `PoolTimes`.
+    var leasedAt: UInt64 = 0
 
     init(_ connection: PostgresConnection, loop: ObjectIdentifier, logger: Logging.Logger) {
         self.connection = connection

@@ -53,8 +53,23 @@ final class PostgresNIOPool: ServerThreads, @unchecked Sendable {
         for loop in group.makeIterator() { try? loop.submit(task).wait() }
     }
 
-    /// A connection on the calling loop (or one of the pool's own), awaited while all are leased.
+    /// A connection on the calling loop (or one of the pool's own), awaited
+    /// while all are leased; the wait and the lease are timed (`PoolTimes`).
     func acquire() async throws -> PGLease {
+        let asked = Clock.monotonicNanos()
+        do {
+            let lease = try await lease()
+            let now = Clock.monotonicNanos()
+            lease.leasedAt = now
+            PoolTimes.shared.recordWait(now &- asked)
+            return lease
+        } catch {
+            PoolTimes.shared.recordWait(Clock.monotonicNanos() &- asked)
+            throw error
+        }
+    }
+
+    private func lease() async throws -> PGLease {
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
         let key = ObjectIdentifier(loop)
         enum Next {
@@ -63,8 +78,6 @@ final class PostgresNIOPool: ServerThreads, @unchecked Sendable {
             case wait
             case stopped
         }
-        let asked = Clock.monotonicNanos()
-        defer { PoolWaits.shared.record(since: asked) }
         return try await withCheckedThrowingContinuation { continuation in
             let next: Next = lock.withLock {
                 guard !stopped else { return .stopped }
@@ -105,6 +118,7 @@ final class PostgresNIOPool: ServerThreads, @unchecked Sendable {
     /// Gives a connection back (to the next waiter of its loop, else to the
     /// idle list); a closed one is dropped and its waiter told.
     func release(_ lease: PGLease) {
+        PoolTimes.shared.recordLease(Clock.monotonicNanos() &- lease.leasedAt)
         let closed = lease.connection.isClosed
         let waiter: CheckedContinuation<PGLease, any Error>? = lock.withLock {
             guard let pool = loops[lease.loop] else { return nil }

@@ -20,7 +20,7 @@ final class PostgresObservation: LoadObservation, @unchecked Sendable {
     private let tree: ProcessTree?
     private let before: PGStatementCounts.Totals
     private let cpuBefore: UInt64?
-    private let waitsBefore = PoolWaits.shared.read()
+    private let poolBefore = PoolTimes.shared.read()
     private let sampled = Mutex(Samples())
     private let stopping = Mutex(false)
     private var sampler: PosixThread?
@@ -95,11 +95,20 @@ final class PostgresObservation: LoadObservation, @unchecked Sendable {
                     Double(sizes.reduce(0, +)) / Double(sizes.count) / 1_048_576
             }
         }
-        // The embedded stacks' pools (in this process) say how long requests waited for a connection.
-        let waits = PoolWaits.shared.read()
-        if waits.leases &- waitsBefore.leases > 0, requests > 0 {
-            reading.figures["db_pool_wait_us_per_request"] =
-                Double(waits.nanos &- waitsBefore.nanos) / 1000 / Double(requests)
+        // The embedded stacks' pools (in this process) say how long requests
+        // waited for a connection, and for how much of the load their
+        // connections were leased (PostgreSQL's view above misses a leased
+        // connection idle between two statements).
+        let pool = PoolTimes.shared.read()
+        if pool.leases &- poolBefore.leases > 0 {
+            if requests > 0 {
+                reading.figures["db_pool_wait_us_per_request"] =
+                    Double(pool.waitNanos &- poolBefore.waitNanos) / 1000 / Double(requests)
+            }
+            if seconds > 0 {
+                reading.figures["db_pool_leased"] =
+                    Double(pool.leasedNanos &- poolBefore.leasedNanos) / 1e9 / seconds / Double(poolLimit)
+            }
         }
         if let tree, let cpuBefore, requests > 0 {
             reading.figures["db_cpu_us_per_request"] =
