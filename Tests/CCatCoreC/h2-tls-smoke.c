@@ -41,9 +41,14 @@ static double now_s(void) {
 /* Handlers                                                             */
 /* ------------------------------------------------------------------ */
 
-enum { H_HELLO = 1, H_USER, H_ECHO, H_SILENT, H_TWICE, H_HEADERS, H_BIG, H_INSPECT };
+enum { H_HELLO = 1, H_USER, H_ECHO, H_SILENT, H_TWICE, H_HEADERS, H_BIG, H_INSPECT, H_STATIC };
 
 static char big_body[256 * 1024];
+/* A folder with one file of file_len bytes, served at /static/ (more than a TLS block, more than an inline body). */
+static cc_static_mount *mount;
+static char static_root[64];
+static char *file_body;
+static const size_t file_len = 700 * 1024 + 3;
 
 static void on_request(void *ctx, cc_exchange *ex) {
     (void)ctx;
@@ -72,6 +77,7 @@ static void on_request(void *ctx, cc_exchange *ex) {
         cc_respond(ex, 204, NULL, 0, NULL, 0);
         break;
     case H_BIG: cc_respond(ex, 200, "application/octet-stream", 24, big_body, sizeof big_body); break;
+    case H_STATIC: cc_static_serve(ex, mount, m->params[0].value.at, m->params[0].value.len); break;
     case H_INSPECT: {
         /* What the handler sees, for the client to compare. */
         const cc_header *host = cc_request_header(req, "Host", 4);
@@ -101,11 +107,17 @@ static cc_router *make_router(void) {
         const char *p;
         int id;
     } routes[] = {
-        {CC_METHOD_GET, "/hello", H_HELLO},     {CC_METHOD_GET, "/users/{id:int}", H_USER},
-        {CC_METHOD_POST, "/echo", H_ECHO},      {CC_METHOD_PUT, "/echo", H_ECHO},
-        {CC_METHOD_GET, "/silent", H_SILENT},   {CC_METHOD_GET, "/twice", H_TWICE},
-        {CC_METHOD_GET, "/headers", H_HEADERS}, {CC_METHOD_GET, "/big", H_BIG},
-        {CC_METHOD_GET, "/inspect", H_INSPECT}, {CC_METHOD_POST, "/inspect", H_INSPECT},
+        {CC_METHOD_GET, "/hello", H_HELLO},
+        {CC_METHOD_GET, "/users/{id:int}", H_USER},
+        {CC_METHOD_POST, "/echo", H_ECHO},
+        {CC_METHOD_PUT, "/echo", H_ECHO},
+        {CC_METHOD_GET, "/silent", H_SILENT},
+        {CC_METHOD_GET, "/twice", H_TWICE},
+        {CC_METHOD_GET, "/headers", H_HEADERS},
+        {CC_METHOD_GET, "/big", H_BIG},
+        {CC_METHOD_GET, "/inspect", H_INSPECT},
+        {CC_METHOD_POST, "/inspect", H_INSPECT},
+        {CC_METHOD_GET, "/static/{path:path}", H_STATIC},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (cc_router_add(r, routes[i].m, routes[i].p, routes[i].id, err, sizeof err) != 0) {
@@ -1272,10 +1284,72 @@ static void run_h2load(const char *label, const char *url) {
     check(ok, "h2load %s: 20000 succeeded with 0 errors", label);
 }
 
+/* Static files over TLS (the file read into the send buffer block by block
+ * for OpenSSL) and over HTTP/2 (a copy in DATA frames). */
+static void test_tls_static(uint16_t port, const char *cert) {
+    conn t = tls_conn(port, cert, "127.0.0.1", alpn_h1, sizeof alpn_h1 - 1);
+    check(t.fd >= 0, "static over TLS: handshake");
+    if (t.fd < 0) return;
+    static const char raw[] = "GET /static/f.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    check(conn_send(&t, raw, sizeof raw - 1), "static over TLS: sent");
+    size_t cap = file_len + 8192, len = 0;
+    char *buf = malloc(cap);
+    char *hello = NULL;
+    while (len < cap) {
+        ssize_t n = conn_recv(&t, buf + len, cap - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+        char *head_end = memmem(buf, len, "\r\n\r\n", 4);
+        if (head_end && len > (size_t)(head_end + 4 - buf) + file_len &&
+            (hello =
+                 memmem(head_end + 4 + file_len, len - (size_t)(head_end + 4 - buf) - file_len, "Hello, World!", 13)))
+            break;
+    }
+    char *head_end = memmem(buf, len, "\r\n\r\n", 4);
+    check(head_end && strncmp(buf, "HTTP/1.1 200", 12) == 0, "static over TLS: 200");
+    check(head_end && len >= (size_t)(head_end + 4 - buf) + file_len && memcmp(head_end + 4, file_body, file_len) == 0,
+          "static over TLS: every byte of the file");
+    check(hello != NULL, "static over TLS: the pipelined answer after the file");
+    free(buf);
+    conn_close(&t);
+
+    t = tls_conn(port, cert, "localhost", alpn_h2_h1, sizeof alpn_h2_h1 - 1);
+    if (t.fd < 0) return;
+    h2client c;
+    h2_open_ex(&c, t, port, true);
+    h2resp r[3];
+    h2_submit(&c, &r[0], "GET", "/static/f.bin", NULL, 0, NULL, NULL);
+    h2_submit(&c, &r[1], "GET", "/static/f.bin", NULL, 0, "range", "bytes=100-199");
+    h2_submit(&c, &r[2], "GET", "/static/../f.bin", NULL, 0, NULL, NULL);
+    check(h2_run(&c), "static over h2: three streams finish");
+    check(r[0].status == 200 && r[0].blen == file_len && memcmp(r[0].body, file_body, file_len) == 0,
+          "static over h2: the whole file (status %d, %zu bytes)", r[0].status, r[0].blen);
+    check(r[1].status == 206 && r[1].blen == 100 && memcmp(r[1].body, file_body + 100, 100) == 0 &&
+              h2_has(&r[1], "content-range", "bytes 100-199/716803"),
+          "static over h2: a range (status %d)", r[1].status);
+    check(r[2].status == 404, "static over h2: out of the folder refused (status %d)", r[2].status);
+    for (int i = 0; i < 3; i++) h2resp_free(&r[i]);
+    h2_close(&c);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof big_body; i++) big_body[i] = (char)('A' + i % 23);
     cc_router *router = make_router();
     char err[256] = "";
+    snprintf(static_root, sizeof static_root, "/tmp/ccore-h2-static-XXXXXX");
+    if (!mkdtemp(static_root)) return 1;
+    char file_path[128];
+    snprintf(file_path, sizeof file_path, "%s/f.bin", static_root);
+    file_body = malloc(file_len);
+    for (size_t i = 0; i < file_len; i++) file_body[i] = (char)(i * 7 + i / 1024);
+    FILE *f = fopen(file_path, "wb");
+    if (!f || fwrite(file_body, 1, file_len, f) != file_len) return 1;
+    fclose(f);
+    mount = cc_static_open(static_root, err, sizeof err);
+    if (!mount) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     const uint32_t max_body = 64 * 1024;
 
     /* h2c with prior knowledge, HTTP/1.1 on the same port */
@@ -1306,6 +1380,7 @@ int main(void) {
     if (s) {
         printf("h2-tls-smoke: TLS on 127.0.0.1:%u with 2 workers\n", cc_server_port(s));
         test_tls(s, cert);
+        test_tls_static(cc_server_port(s), cert);
         snprintf(url, sizeof url, "https://127.0.0.1:%u/hello", cc_server_port(s));
         run_h2load("h2/tls", url);
         cc_server_stop(s);
@@ -1314,6 +1389,10 @@ int main(void) {
     cs_free(cert);
     cs_free(key);
     cc_router_destroy(router);
+    cc_static_close(mount);
+    unlink(file_path);
+    rmdir(static_root);
+    free(file_body);
 
     printf("h2-tls-smoke: %d checks\n", passed + failed);
     printf("%d passed, %d failed\n", passed, failed);

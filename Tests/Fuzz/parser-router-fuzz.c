@@ -12,11 +12,17 @@
  * fed in two pieces (the parser must give the same verdict and fields either
  * way: it is resumable). Every complete request's slices must lie inside the
  * buffer, and its path is matched by a router with the suites' kind of routes.
- * Any violated invariant aborts, which libFuzzer reports as a crash.
+ * A path routed to /static/ goes through the static server's path check
+ * (static_rules.c), which must give a decoded path with no empty, "." or
+ * ".." segment and no backslash; every Range header is resolved against a
+ * few file sizes (a satisfiable range must lie inside the file), and every
+ * date header parsed. Any violated invariant aborts, which libFuzzer reports
+ * as a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ccatcore.h"
 
@@ -65,7 +71,45 @@ static void check_request(const cc_request *q, const char *buf, size_t len) {
     CHECK(q->version_minor <= 1);
 }
 
+/* The static server's path check on a routed /static/ path. */
+static void static_path(cc_slice raw) {
+    char out[256];
+    int n = cc_static_path(raw.at, raw.len, out, sizeof out);
+    CHECK(n == CC_STATIC_MALFORMED || n == CC_STATIC_REFUSED || (n >= 0 && (size_t)n < sizeof out));
+    if (n < 0) return;
+    CHECK(strlen(out) == (size_t)n && n > 0);
+    CHECK(!memchr(out, '\\', (size_t)n));
+    const char *seg = out;
+    for (;;) {
+        const char *slash = strchr(seg, '/');
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        CHECK(len > 0);
+        CHECK(!(len == 1 && seg[0] == '.') && !(len == 2 && seg[0] == '.' && seg[1] == '.'));
+        if (!slash) break;
+        seg = slash + 1;
+    }
+}
+
+static void static_headers(const cc_request *q) {
+    static const uint64_t sizes[] = {0, 1, 100, 1000, 1u << 20};
+    for (uint32_t i = 0; i < q->num_headers; i++) {
+        cc_slice name = q->headers[i].name, value = q->headers[i].value;
+        if (name.len == 5 && strncasecmp(name.at, "range", 5) == 0) {
+            for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+                uint64_t first = 0, last = 0;
+                int r = cc_static_range(value.at, value.len, sizes[k], &first, &last);
+                CHECK(r == CC_RANGE_OK || r == CC_RANGE_IGNORE || r == CC_RANGE_UNSATISFIABLE);
+                if (r == CC_RANGE_OK) CHECK(first <= last && last < sizes[k]);
+            }
+        } else if (name.len > 6 && strncasecmp(name.at + name.len - 6, "-since", 6) == 0) {
+            int64_t t = 0;
+            (void)cc_static_parse_date(value.at, value.len, &t);
+        }
+    }
+}
+
 static void route(const cc_router *r, const cc_request *q) {
+    static_headers(q);
     cc_match m;
     cc_route_result res = cc_router_match(r, q->method, q->path.at, q->path.len, &m);
     if (res == CC_ROUTE_FOUND) {
@@ -75,6 +119,7 @@ static void route(const cc_router *r, const cc_request *q) {
             if (p->value.len)
                 CHECK(p->value.at >= q->path.at && p->value.at + p->value.len <= q->path.at + q->path.len);
         }
+        if (r == fixed_router && m.handler_id == 6 && m.num_params == 1) static_path(m.params[0].value);
     }
 }
 

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,9 +115,58 @@ static int read_some(cc_conn *c) {
     }
 }
 
+void cc__conn_drop_file(cc_conn *c) {
+    if (!c->file_active) return;
+    close(c->file_fd);
+    c->file_active = false;
+    c->file_left = 0;
+}
+
+/* The file body after wbuf: sendfile(2) on cleartext (the kernel copies page
+ * cache to socket); over TLS a block is read into wbuf for the flush loop to
+ * encrypt. Returns false on a fatal error, sets *more when wbuf got bytes. */
+static bool file_step(cc_conn *c, bool *more) {
+    *more = false;
+    if (c->ssl) {
+        size_t n = c->file_left < CC_FILE_BLOCK ? (size_t)c->file_left : CC_FILE_BLOCK;
+        char *p = cc__out_reserve(c, n);
+        if (!p) return false;
+        ssize_t got = pread(c->file_fd, p, n, (off_t)c->file_off);
+        if (got <= 0) return false; /* the file shrank under us: the framing is lost */
+        c->wlen += (size_t)got;
+        c->file_off += (uint64_t)got;
+        c->file_left -= (uint64_t)got;
+        if (c->file_left == 0) cc__conn_drop_file(c);
+        *more = true;
+        return true;
+    }
+    while (c->file_left) {
+        off_t off = (off_t)c->file_off;
+        size_t n = c->file_left < CC_SENDFILE_MAX ? (size_t)c->file_left : CC_SENDFILE_MAX;
+        ssize_t sent = sendfile(c->fd, c->file_fd, &off, n);
+        if (sent > 0) {
+            c->file_off += (uint64_t)sent;
+            c->file_left -= (uint64_t)sent;
+            c->last_io_ms = c->loop->now_ms;
+            continue;
+        }
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true; /* EPOLLOUT resumes */
+        return false; /* an error, or 0: the file shrank under us */
+    }
+    cc__conn_drop_file(c);
+    return true;
+}
+
 /* Returns false on a fatal error. */
 bool cc__conn_flush(cc_conn *c) {
-    while (c->woff < c->wlen) {
+    for (;;) {
+        if (c->woff == c->wlen && c->file_active) {
+            bool more;
+            if (!file_step(c, &more)) return false;
+            if (!more) return true; /* sent, or the socket is full */
+        }
+        if (c->woff >= c->wlen) break;
         if (c->ssl) {
             size_t sent;
             int r = cc__tls_write(c, c->wbuf + c->woff, c->wlen - c->woff, &sent);
@@ -189,7 +239,8 @@ static void process_input(cc_conn *c) {
     c->held = false;
     /* A deferred exchange stops the pipeline until its answer is written. */
     while (c->rstart < c->rlen && !c->closing && !c->deferred) {
-        if (cc__conn_out_pending(c) >= CC_OUT_HIGH) {
+        /* A file body still going out comes before any later answer. */
+        if (cc__conn_out_pending(c) >= CC_OUT_HIGH || c->file_active) {
             c->held = true;
             break;
         }

@@ -115,6 +115,7 @@ void cc__conn_close(cc_conn *c) {
      * streams orphan theirs as they are released). */
     if (c->deferred) cc__defer_orphan(c->deferred);
     c->deferred = NULL;
+    cc__conn_drop_file(c);
     cc__h2_free(c);
     cc__tls_free(c);
     close(c->fd); /* also removes it from the epoll set */

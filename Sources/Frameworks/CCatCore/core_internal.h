@@ -111,18 +111,21 @@ extern const char *const cc__method_names[CC_METHOD_COUNT];
 /* Server internals (server.c, connection.c, response.c)                */
 /* ------------------------------------------------------------------ */
 
-#define CC_RBUF_INIT (16u * 1024u)  /* receive buffer to start with */
-#define CC_WBUF_INIT (16u * 1024u)  /* send buffer to start with */
-#define CC_BUF_SHRINK (64u * 1024u) /* idle buffers above this go back to the initial size */
-#define CC_OUT_HIGH (1024u * 1024u) /* stop parsing pipelined requests above this much unsent output */
-#define CC_EXTRA_HEADERS_MAX 8192u  /* bytes of handler-added response headers */
-#define CC_SWEEP_MS 250u            /* timeout sweep period (also the idle epoll_wait timeout) */
-#define CC_LINGER_MS 2000u          /* how long a closing connection may drain the peer's input */
-#define CC_DRIVE_ROUNDS 16          /* read/parse rounds per connection before others get a turn */
-#define CC_POOL_MAX 1024u           /* free connection structs kept per loop */
-#define CC_DEFER_POOL_MAX 1024u     /* free deferred records kept per loop */
-#define CC_DEFER_BUF_INIT 1024u     /* a deferred record's answer buffer to start with */
-#define CC_DEFER_TIMEOUT_MS 30000u  /* defer_timeout_ms unless configured */
+#define CC_RBUF_INIT (16u * 1024u)      /* receive buffer to start with */
+#define CC_WBUF_INIT (16u * 1024u)      /* send buffer to start with */
+#define CC_BUF_SHRINK (64u * 1024u)     /* idle buffers above this go back to the initial size */
+#define CC_OUT_HIGH (1024u * 1024u)     /* stop parsing pipelined requests above this much unsent output */
+#define CC_FILE_BLOCK (256u * 1024u)    /* a file body read into the send buffer per step over TLS */
+#define CC_SENDFILE_MAX (1024u * 1024u) /* at most this per sendfile(2) call */
+#define CC_FILE_INLINE (64u * 1024u) /* a file body up to this is read into the send buffer, not sent from the file */
+#define CC_EXTRA_HEADERS_MAX 8192u   /* bytes of handler-added response headers */
+#define CC_SWEEP_MS 250u             /* timeout sweep period (also the idle epoll_wait timeout) */
+#define CC_LINGER_MS 2000u           /* how long a closing connection may drain the peer's input */
+#define CC_DRIVE_ROUNDS 16           /* read/parse rounds per connection before others get a turn */
+#define CC_POOL_MAX 1024u            /* free connection structs kept per loop */
+#define CC_DEFER_POOL_MAX 1024u      /* free deferred records kept per loop */
+#define CC_DEFER_BUF_INIT 1024u      /* a deferred record's answer buffer to start with */
+#define CC_DEFER_TIMEOUT_MS 30000u   /* defer_timeout_ms unless configured */
 
 #define CC_H2_DEFAULT_MAX_STREAMS 256u /* SETTINGS_MAX_CONCURRENT_STREAMS unless configured */
 #define CC_H2_STREAM_WINDOW (1u << 20) /* SETTINGS_INITIAL_WINDOW_SIZE: 1 MiB per stream */
@@ -229,6 +232,11 @@ typedef struct cc_conn {
     uint8_t tls_rd_pending;    /* EOF or error seen behind data already returned (connection.c RD_*) */
     cc_deferred *deferred;     /* HTTP/1: the deferred exchange parsing waits for */
     uint32_t ndeferred;        /* deferred exchanges outstanding (HTTP/2: one per stream at most) */
+    /* HTTP/1: a file body going out after wbuf (static.c, sent with
+     * sendfile; read into wbuf over TLS). Parsing waits until it is sent. */
+    bool file_active;
+    int file_fd;
+    uint64_t file_off, file_left;
 } cc_conn;
 
 struct cc_loop {
@@ -365,7 +373,11 @@ void cc__conn_drive(cc_conn *c);
 /* Writes c's pending output until done or the socket is full. Returns false
  * on a fatal error. */
 bool cc__conn_flush(cc_conn *c);
-static inline size_t cc__conn_out_pending(const cc_conn *c) { return c->wlen - c->woff; }
+static inline size_t cc__conn_out_pending(const cc_conn *c) {
+    return c->wlen - c->woff + (c->file_active ? (size_t)c->file_left : 0);
+}
+/* Closes the file body still going out, if any. */
+void cc__conn_drop_file(cc_conn *c);
 
 /* connection_lifetime.c */
 cc_conn *cc__conn_open(cc_loop *L, int fd);
@@ -387,6 +399,8 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
 bool cc__write_error(cc_conn *c, int status, bool close, bool send_body, const char *extra, size_t extra_len,
                      bool keep_alive_10);
 bool cc__out_append(cc_conn *c, const char *data, size_t n);
+/* Room for n more bytes at wbuf + wlen (the caller adds what it wrote to wlen); NULL when out of memory. */
+char *cc__out_reserve(cc_conn *c, size_t n);
 /* One answer on whichever protocol the exchange speaks. */
 bool cc__emit(cc_exchange *ex, int status, const char *ctype, size_t ctype_len, const char *extra, size_t extra_len,
               const void *body, size_t body_len);

@@ -76,8 +76,7 @@ void cc__loop_clock(cc_loop *L) {
 /* Output buffer                                                        */
 /* ------------------------------------------------------------------ */
 
-/* Room for n more bytes at wbuf + wlen; NULL when out of memory. */
-static char *out_reserve(cc_conn *c, size_t n) {
+char *cc__out_reserve(cc_conn *c, size_t n) {
     if (c->woff == c->wlen) c->woff = c->wlen = 0;
     if (c->wcap - c->wlen >= n) return c->wbuf + c->wlen;
     if (c->woff > 0) { /* slide the unsent rest down before growing */
@@ -99,7 +98,7 @@ static char *out_reserve(cc_conn *c, size_t n) {
 }
 
 bool cc__out_append(cc_conn *c, const char *data, size_t n) {
-    char *p = out_reserve(c, n);
+    char *p = cc__out_reserve(c, n);
     if (!p) return false;
     memcpy(p, data, n);
     c->wlen += n;
@@ -133,9 +132,11 @@ static const char *reason_phrase(int status) {
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -180,7 +181,7 @@ bool cc__write_response(cc_conn *c, int status, const char *ctype, size_t ctype_
 
     size_t need = 16 + reason_len + 2 + s->server_hdr_len + L->date_hdr_len + (ctype ? 16 + ctype_len : 0) + 40 +
                   extra_len + 26 + 2 + (send_body ? body_len : 0);
-    char *start = out_reserve(c, need);
+    char *start = cc__out_reserve(c, need);
     if (!start) return false;
     char *p = start;
     p = PUTLIT(p, "HTTP/1.1 ");
@@ -224,8 +225,10 @@ static const char *error_json(int status) {
     case 404: return "{\"error\":\"not found\"}";
     case 405: return "{\"error\":\"method not allowed\"}";
     case 408: return "{\"error\":\"request timeout\"}";
+    case 412: return "{\"error\":\"precondition failed\"}";
     case 413: return "{\"error\":\"payload too large\"}";
     case 414: return "{\"error\":\"uri too long\"}";
+    case 416: return "{\"error\":\"range not satisfiable\"}";
     case 431: return "{\"error\":\"request header fields too large\"}";
     case 501: return "{\"error\":\"not implemented\"}";
     case 503: return "{\"error\":\"service unavailable\"}";

@@ -282,6 +282,48 @@ void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t co
                 size_t body_len);
 
 /* ------------------------------------------------------------------ */
+/* Static files                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A folder served by the core (Catzilla's C-native static server). Open it
+ * once; cc_static_serve answers a GET or HEAD for a file beneath it from a
+ * handler, all in C on the loop thread:
+ *   - the path (the raw rest of the request path after the mount's prefix,
+ *     as a {name:path} parameter gives it) is percent-decoded and refused
+ *     with 404 when a segment is empty (an absolute path, "//"), "." or
+ *     "..", or holds an encoded '/' or a '\'; a malformed escape or a NUL
+ *     is 400. The file is opened one segment at a time beneath the folder,
+ *     following no symbolic link; only a regular file is served;
+ *   - validators: a strong ETag of the size and the modification time in
+ *     nanoseconds, Last-Modified; If-Match / If-Unmodified-Since (412),
+ *     If-None-Match / If-Modified-Since (304), RFC 9110 §13.2.2's order;
+ *   - one byte range (Range: bytes=a-b, a-, -n) answered 206 with
+ *     Content-Range, honoured under If-Range (the ETag, or the exact
+ *     Last-Modified date); past the end 416 with Content-Range: bytes *\/N;
+ *     several ranges get the whole file (200), as RFC 9110 allows;
+ *   - the body goes out with sendfile(2) after the head (read into the
+ *     answer when small, over TLS in blocks, over HTTP/2 as a copy), and
+ *     the connection parses no pipelined request until it is sent.
+ * Headers added to the exchange come first.
+ */
+typedef struct cc_static_mount cc_static_mount;
+
+cc_static_mount *cc_static_open(const char *root, char *err, size_t err_len);
+void cc_static_close(cc_static_mount *m);
+void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel, size_t rel_len);
+
+/* The rules above, apart, for tests and the fuzzer. */
+enum { CC_STATIC_MALFORMED = -400, CC_STATIC_REFUSED = -404 };
+/* Decodes and checks a path into out (NUL-terminated); its length, or CC_STATIC_*. */
+int cc_static_path(const char *in, size_t n, char *out, size_t cap);
+enum { CC_RANGE_OK = 0, CC_RANGE_IGNORE = 1, CC_RANGE_UNSATISFIABLE = 2 };
+/* One Range header value against a file of `size` bytes: [first, last] when CC_RANGE_OK. */
+int cc_static_range(const char *s, size_t n, uint64_t size, uint64_t *first, uint64_t *last);
+/* An HTTP-date (IMF-fixdate, RFC 850 or asctime) as seconds since the epoch; 0, or -1 when invalid. */
+int cc_static_parse_date(const char *s, size_t n, int64_t *out);
+
+/* ------------------------------------------------------------------ */
 /* Deferred responses                                                   */
 /* ------------------------------------------------------------------ */
 
