@@ -23,9 +23,10 @@ enum LoadRequests {
                 expectedStatus: expectation.statuses.count == 1 ? expectation.primaryStatus : 0,
                 check: { sampled in
                     let response = HTTPResponse(status: sampled.status, headers: sampled.headers, body: sampled.body)
-                    let failures = expectation.findings(for: response, check: name, waived: waived).filter {
-                        $0.level == .failure
-                    }
+                    let failures = expectation.findings(for: response, check: name, method: spec.method, waived: waived)
+                        .filter {
+                            $0.level == .failure
+                        }
                     return failures.first.map { "\(spec.target): \($0.message)" }
                 })
         }

@@ -59,6 +59,10 @@ public struct Expectation: Sendable {
     public var forbiddenHeaders: [String] = []
     /// Waivable parts, checked after everything above has passed.
     public var aspects: [ExpectationAspect] = []
+    /// The verifier's client waits a moment after the answer for bytes that
+    /// should not be there (a body after HEAD or 304, a second answer), in
+    /// `HTTPResponse.strayBytes`, for an aspect to judge.
+    public var watchForStrayBytes = false
 
     public init(
         status: Int, mediaType: String? = nil, body: Body = .any,
@@ -84,8 +88,9 @@ public struct Expectation: Sendable {
 
     /// Everything wrong with `response`, failures and warnings, for the check
     /// named `check`; `waived` gives the reason an aspect is waived, or nil.
+    /// `method`: the request's; a HEAD answer has no body whatever its Content-Length says.
     public func findings(
-        for response: HTTPResponse, check: String,
+        for response: HTTPResponse, check: String, method: String = "GET",
         waived: (String) -> String? = { _ in nil }
     ) -> [Finding] {
         var found: [Finding] = []
@@ -140,7 +145,7 @@ public struct Expectation: Sendable {
             warn("Date header '\(date)' is not an IMF-fixdate (RFC 9110 §5.6.7)")
         }
         if let length = response.header("Content-Length"), Int(length) != response.body.count,
-            response.status != 204, response.status != 304
+            response.status != 204, response.status != 304, method != "HEAD"
         {
             fail("Content-Length \(length) but the body has \(response.body.count) bytes")
         }

@@ -3,11 +3,17 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Bytes that followed the answer on the connection unasked (a body
+    /// after HEAD, 304 or 204; a second answer): looked for when a bodiless
+    /// answer arrives and, with `Expectation.watchForStrayBytes`, within a
+    /// short wait. The client drops the connection then: its framing is lost.
+    public var strayBytes = 0
 
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], strayBytes: Int = 0) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.strayBytes = strayBytes
     }
 
     /// The first value of a header, compared case-insensitively by name.

@@ -31,7 +31,12 @@ public final class ProbeClient {
 
     /// Sends `request` and reads its answer.
     public func send(_ request: RequestSpec) throws -> HTTPResponse {
-        try sendRaw(request.encoded(host: address.description), method: request.method)
+        var response = try sendRaw(request.encoded(host: address.description), method: request.method)
+        if request.expectation.watchForStrayBytes && response.strayBytes == 0 {
+            response.strayBytes = strayBytes(waitingMillis: 100)
+            if response.strayBytes > 0 { disconnect() }
+        }
+        return response
     }
 
     /// Sends raw bytes (which may be malformed on purpose) and reads one answer.
@@ -72,9 +77,11 @@ public final class ProbeClient {
         let response = HTTPResponse(status: status, headers: headers, body: [])
         if status == 100 { return try readResponse(method: method) }
         var body: [UInt8] = []
+        var stray = 0
         let noBody = method == "HEAD" || status == 204 || status == 304 || (100...199).contains(status)
         if noBody {
-            // nothing
+            // A body sent anyway would be read as the next answer: look for one already there.
+            stray = strayBytes(waitingMillis: 0)
         } else if response.header("Transfer-Encoding")?.lowercased().contains("chunked") == true {
             body = try readChunkedBody()
         } else if let lengthText = response.header("Content-Length") {
@@ -88,10 +95,21 @@ public final class ProbeClient {
         } else {
             body = try readUntilClose()
         }
-        if response.header("Connection")?.lowercased().contains("close") == true {
+        if response.header("Connection")?.lowercased().contains("close") == true || stray > 0 {
             disconnect()
         }
-        return HTTPResponse(status: status, headers: headers, body: body)
+        return HTTPResponse(status: status, headers: headers, body: body, strayBytes: stray)
+    }
+
+    /// Bytes already buffered or arriving within `waitingMillis` (none expected).
+    private func strayBytes(waitingMillis: Int32) -> Int {
+        if !buffer.isEmpty { return buffer.count }
+        guard fd >= 0 else { return 0 }
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, waitingMillis) > 0 else { return 0 }
+        var scratch = [UInt8](repeating: 0, count: 65536)
+        let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        return max(0, n)
     }
 
     /// Writes bytes without reading (to pipeline several requests).

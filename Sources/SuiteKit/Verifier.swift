@@ -62,7 +62,9 @@ public enum Verifier {
             report.checksRun += 1
             do {
                 let response = try client.send(request)
-                for var finding in request.expectation.findings(for: response, check: name, waived: waived) {
+                for var finding in request.expectation.findings(
+                    for: response, check: name, method: request.method, waived: waived)
+                {
                     finding.workloads = workloads
                     switch finding.level {
                     case .failure: report.failures.append(finding)
