@@ -13,6 +13,7 @@ import WireFormat
 ///     let server = try AsyncServer(app: app, configuration: .init(port: 8080))
 public final class AsyncApp: Sendable {
     let router = TrieRouter()
+    let mounts = Mounts()
     let dependencies = AppDependencies()
     /// Told of every answer of the routes registered after it is set (metrics).
     let observing: (any RouteObserving)?
@@ -32,13 +33,14 @@ public final class AsyncApp: Sendable {
     public func on(
         _ method: HTTPMethod, _ path: String, middleware: [any AsyncMiddleware] = [], _ handler: @escaping AsyncHandler
     ) throws {
-        let wrapped = middleware.wrap(handler)
-        guard let observer = observing?.observer(method: method.rawValue, pattern: path) else {
-            try router.add(method, path, wrapped)
-            return
-        }
+        try router.add(method, path, observed(method.rawValue, path, middleware.wrap(handler)))
+    }
+
+    /// `wrapped`, telling the app's observer (if any) of every answer.
+    private func observed(_ method: String, _ pattern: String, _ wrapped: @escaping AsyncHandler) -> AsyncHandler {
+        guard let observer = observing?.observer(method: method, pattern: pattern) else { return wrapped }
         // Outermost, so that answers the middleware give (401, 429) are counted too.
-        try router.add(method, path) { request in
+        return { request in
             do {
                 let response = try await wrapped(request)
                 observer.answered(
@@ -77,13 +79,34 @@ public final class AsyncApp: Sendable {
         try on(.OPTIONS, path, middleware: middleware, handler)
     }
 
+    /// Hands every path under `prefix/` that no route takes to `handler`
+    /// (Starlette's `Mount`: a static folder, a sub-application); the
+    /// request's `mountedPath` is the rest after `prefix/`, still percent-encoded.
+    public func mount(_ prefix: String, _ handler: @escaping AsyncHandler) throws {
+        guard prefix.hasPrefix("/"), !prefix.hasSuffix("/") else {
+            throw TrieRouter.InvalidRoute(description: "mount '\(prefix)' must start with '/' and not end with it")
+        }
+        mounts.entries.append((prefix + "/", observed("GET", prefix + "/*", handler)))
+    }
+
+    /// Serves `files`' folder under `prefix` (GET and HEAD).
+    public func staticFiles(_ prefix: String, _ files: StaticFiles) throws {
+        try mount(prefix) { request in
+            .file(files, path: String(request.mountedPath), method: request.method.rawValue, headers: request.headers)
+        }
+    }
+
     /// Routes `request` and runs its handler; errors become answers.
     func respond(to head: HTTPRequestHead, body: ByteBuffer?, on eventLoop: EventLoop) async -> AsyncResponse {
         let uri = head.uri[...]
         let question = uri.firstIndex(of: "?")
         let path = question.map { uri[..<$0] } ?? uri
         let query = question.map { uri[uri.index(after: $0)...] } ?? ""
-        switch router.match(head.method, path) {
+        var outcome = router.match(head.method, path)
+        if case .notFound = outcome, let (prefix, handler) = mounts.entries.first(where: { path.hasPrefix($0.0) }) {
+            outcome = .found(handler, Parameters(values: [("*", path.dropFirst(prefix.count))]))
+        }
+        switch outcome {
         case .found(let handler, let parameters):
             let request = AsyncRequest(
                 head: head, body: body, parameters: parameters, path: path, query: query,
@@ -108,4 +131,9 @@ public final class AsyncApp: Sendable {
             return .error(.notFound, "not found")
         }
     }
+}
+
+/// The app's mounts, in order; filled while the app is set up, read after.
+final class Mounts: @unchecked Sendable {
+    var entries: [(String, AsyncHandler)] = []
 }

@@ -37,6 +37,9 @@ public struct AsyncRequest: Sendable {
     /// The first value of a header, or nil.
     public func header(_ name: String) -> String? { head.headers.first(name: name) }
 
+    /// Under a mount: the path after the mount's prefix and its '/' (percent-encoded), else empty.
+    public var mountedPath: Substring { parameters["*"] ?? "" }
+
     /// The first decoded value of query argument `name`.
     public func queryValue(_ name: String) -> String? {
         QueryString.value(of: name, in: query.utf8)

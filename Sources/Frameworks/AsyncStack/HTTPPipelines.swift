@@ -59,7 +59,8 @@ struct HTTPPipelines: Sendable {
         try sync.addHandler(HeadTimeout(clock: clock, seconds: configuration.headerTimeoutSeconds), position: .first)
         try sync.configureHTTPServerPipeline(withErrorHandling: false)
         try sync.addHandler(ProtocolErrorAnswer(serverName: configuration.serverName))
-        try sync.addHandler(requestHandler(channel, clock: clock))
+        // File regions are sendfile: only where the socket takes the bytes as they are.
+        try sync.addHandler(requestHandler(channel, clock: clock, fileRegions: tls == nil))
     }
 
     func configureHTTP2(_ channel: Channel) throws {
@@ -90,11 +91,13 @@ struct HTTPPipelines: Sendable {
         }
     }
 
-    private func requestHandler(_ channel: Channel, clock: HeadClock? = nil) -> RequestHandler {
+    private func requestHandler(_ channel: Channel, clock: HeadClock? = nil, fileRegions: Bool = false)
+        -> RequestHandler
+    {
         RequestHandler(
             app: app, configuration: configuration, executor: executors.executor(for: channel.eventLoop),
             counter: counter,
-            clock: clock)
+            clock: clock, fileRegions: fileRegions)
     }
 }
 

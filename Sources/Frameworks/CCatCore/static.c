@@ -214,25 +214,25 @@ static void answer_file(cc_exchange *ex, int status, const char *ctype, const he
     if (!ok) ex->failed = true;
 }
 
-void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel, size_t rel_len) {
-    if (ex->responded) return;
+int cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel, size_t rel_len) {
+    if (ex->responded) return 0;
     const cc_request *req = ex->req;
     if (req->method != CC_METHOD_GET && req->method != CC_METHOD_HEAD) {
         static const char allow[] = "Allow: GET, HEAD\r\n";
         answer_error(ex, 405, allow, sizeof allow - 1);
-        return;
+        return 405;
     }
     char path[1024];
     int plen = cc_static_path(rel, rel_len, path, sizeof path);
     if (plen < 0) {
         answer_error(ex, plen == CC_STATIC_MALFORMED ? 400 : 404, NULL, 0);
-        return;
+        return plen == CC_STATIC_MALFORMED ? 400 : 404;
     }
     struct stat st;
     int fd = open_beneath(m, path, &st);
     if (fd < 0) {
         answer_error(ex, 404, NULL, 0);
-        return;
+        return 404;
     }
     uint64_t size = (uint64_t)st.st_size;
     char etag[64], modified[40];
@@ -248,7 +248,7 @@ void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel,
     if (if_match && !etag_listed(if_match->value, etag, etag_len, true)) {
         close(fd);
         answer_error(ex, 412, NULL, 0);
-        return;
+        return 412;
     }
     const cc_header *if_unmodified = if_match ? NULL : header(req, "if-unmodified-since");
     int64_t since;
@@ -256,7 +256,7 @@ void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel,
         st.st_mtim.tv_sec > since) {
         close(fd);
         answer_error(ex, 412, NULL, 0);
-        return;
+        return 412;
     }
     const cc_header *if_none = header(req, "if-none-match");
     bool not_modified = false;
@@ -271,7 +271,7 @@ void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel,
         close(fd);
         ex->responded = true;
         if (!cc__emit(ex, 304, NULL, 0, h.buf, h.len, NULL, 0)) ex->failed = true;
-        return;
+        return 304;
     }
     add(&h, "Accept-Ranges: bytes\r\n");
     const char *ctype = content_type(path, (size_t)plen);
@@ -296,14 +296,15 @@ void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel,
             e.len = 0;
             add(&e, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
             answer_error(ex, 416, e.buf, e.len);
-            return;
+            return 416;
         }
         if (r == CC_RANGE_OK) {
             add(&h, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)first, (unsigned long long)last,
                 (unsigned long long)size);
             answer_file(ex, 206, ctype, &h, fd, first, last - first + 1);
-            return;
+            return 206;
         }
     }
     answer_file(ex, 200, ctype, &h, fd, 0, size);
+    return 200;
 }

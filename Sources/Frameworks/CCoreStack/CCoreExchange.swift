@@ -161,6 +161,18 @@ public struct CCoreExchange {
         scratch.observer?.answered(status: status, nanoseconds: Clock.monotonicNanos() - scratch.context.startedAt)
     }
 
+    /// Answers with the file the `{name:path}` parameter names beneath
+    /// `mount`, by the C core's static server (ranges, validators, sendfile).
+    public func serveFile(_ mount: CCoreStaticFolder, parameter name: StaticString) {
+        guard !scratch.responded else { return }
+        scratch.responded = true
+        let status =
+            parameter(named: name).map { cc_static_serve(raw, mount.mount, $0.value.at, Int($0.value.len)) }
+            ?? cc_static_serve(raw, mount.mount, "", 0)
+        scratch.observer?.answered(
+            status: Int(status), nanoseconds: Clock.monotonicNanos() - scratch.context.startedAt)
+    }
+
     private func parameter(named name: StaticString) -> cc_param? {
         let m = match.pointee
         return withUnsafeBytes(of: m.params) { raw -> cc_param? in

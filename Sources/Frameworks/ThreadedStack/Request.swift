@@ -88,6 +88,11 @@ public struct Response: Sendable {
     public var contentType: String?
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A file's bytes to send instead of `body` (written block by block by
+    /// the worker, blocking, then closed), with the length the head declares.
+    public var file: StaticFiles.Body?
+    /// The Content-Length of a HEAD answer or a file body, when not `body.count`.
+    public var declaredLength: Int?
 
     public init(
         status: Int = 200, contentType: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = []
@@ -96,6 +101,21 @@ public struct Response: Sendable {
         self.contentType = contentType
         self.headers = headers
         self.body = body
+    }
+
+    /// The file `path` names beneath `files`' folder, by the HTTP rules
+    /// (Werkzeug's `send_from_directory`): validators, 304, ranges, 416, HEAD.
+    public static func file(_ files: StaticFiles, path: String, for request: Request) -> Response {
+        let answer = files.answer(method: request.method, path: path, header: request.header)
+        guard answer.status < 400 else {
+            var r = HTTPError(answer.status).response
+            r.headers += answer.headers
+            return r
+        }
+        var r = Response(status: answer.status, contentType: answer.contentType, headers: answer.headers)
+        r.file = answer.body
+        r.declaredLength = answer.status == 304 ? nil : answer.length
+        return r
     }
 
     public static func text(_ text: String, status: Int = 200) -> Response {

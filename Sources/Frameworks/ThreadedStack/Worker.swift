@@ -10,6 +10,8 @@ struct Worker {
     let parser: RequestParser
     var dates = HTTPDate.Cache()
     var chunk = [UInt8](repeating: 0, count: 16384)
+    /// A file body's block (64 KiB), made at the first file answer.
+    var fileBlock: [UInt8] = []
 
     init(server: ThreadedServer) {
         self.server = server
@@ -182,7 +184,10 @@ struct Worker {
         var head = "HTTP/1.1 \(response.status) \(HTTPStatus.reason(response.status))\r\n"
         head += "Server: \(server.configuration.serverName)\r\nDate: \(dates.current())\r\n"
         if let contentType = response.contentType { head += "Content-Type: \(contentType)\r\n" }
-        head += "Content-Length: \(response.body.count)\r\n"
+        // RFC 9110 §8.6: no Content-Length on 204 and 304.
+        if response.status != 204 && response.status != 304 {
+            head += "Content-Length: \(response.declaredLength ?? response.body.count)\r\n"
+        }
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         if !keepAlive {
             head += "Connection: close\r\n"
@@ -195,9 +200,35 @@ struct Worker {
         // Counted before it is sent: once the client has the answer, the count
         // must already include it (a harness reads both right after the load).
         server.countAnswer()
-        return bytes.withUnsafeBytes { raw in
+        let sent = bytes.withUnsafeBytes { raw in
             if let tls = connection.tls { return tls.write(raw) }
             return Socket.sendAll(connection.fd, raw)
         }
+        guard let file = response.file else { return sent }
+        defer { file.close() }
+        return sent && method != "HEAD" && sendFile(file, on: connection)
+    }
+
+    /// A file body as a WSGI file wrapper writes it: blocking reads of a
+    /// block, each written out before the next.
+    private mutating func sendFile(_ file: StaticFiles.Body, on connection: Connection) -> Bool {
+        var offset = file.offset
+        var left = file.length
+        if fileBlock.isEmpty { fileBlock = [UInt8](repeating: 0, count: 64 << 10) }
+        while left > 0 {
+            let n = fileBlock.withUnsafeMutableBytes {
+                pread(file.fd, $0.baseAddress, min($0.count, left), off_t(offset))
+            }
+            guard n > 0 else { return false }  // the file shrank: the framing is lost, the connection ends
+            let ok = fileBlock.withUnsafeBytes { raw in
+                let block = UnsafeRawBufferPointer(rebasing: raw[..<n])
+                if let tls = connection.tls { return tls.write(block) }
+                return Socket.sendAll(connection.fd, block)
+            }
+            guard ok else { return false }
+            offset += n
+            left -= n
+        }
+        return true
     }
 }

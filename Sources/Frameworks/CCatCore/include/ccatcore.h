@@ -305,13 +305,14 @@ void cc_respond(cc_exchange *ex, int status, const char *content_type, size_t co
  *   - the body goes out with sendfile(2) after the head (read into the
  *     answer when small, over TLS in blocks, over HTTP/2 as a copy), and
  *     the connection parses no pipelined request until it is sent.
- * Headers added to the exchange come first.
+ * Headers added to the exchange come first. Returns the status answered
+ * (0 when the exchange was already answered).
  */
 typedef struct cc_static_mount cc_static_mount;
 
 cc_static_mount *cc_static_open(const char *root, char *err, size_t err_len);
 void cc_static_close(cc_static_mount *m);
-void cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel, size_t rel_len);
+int cc_static_serve(cc_exchange *ex, const cc_static_mount *m, const char *rel, size_t rel_len);
 
 /* The rules above, apart, for tests and the fuzzer. */
 enum { CC_STATIC_MALFORMED = -400, CC_STATIC_REFUSED = -404 };
