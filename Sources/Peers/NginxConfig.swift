@@ -42,12 +42,36 @@ enum NginxConfig {
                         default_type application/json;
                         return 200 '{"message":"Hello, World!"}';
                     }
+            \(staticLocation(launch))
                     location / {
                         return 404;
                     }
                 }
             }
 
+            """
+    }
+
+    /// The files suite's folder, when the run has one: nginx's own static
+    /// serving (sendfile, ETag, ranges, If-Modified-Since) as a deployment
+    /// sets it up, with `disable_symlinks on` so a link out of the folder is
+    /// not followed (nginx follows links by default).
+    static func staticLocation(_ launch: PeerLaunch) -> String {
+        guard let folder = launch.services["CATBENCH_STATIC_DIR"] else { return "" }
+        return """
+                    location /static/ {
+                        alias \(folder)/;
+                        sendfile on;
+                        tcp_nopush on;
+                        disable_symlinks on;
+                        default_type application/octet-stream;
+                        types {
+                            text/plain txt;
+                            text/html html;
+                            text/css css;
+                            application/octet-stream bin;
+                        }
+                    }
             """
     }
 

@@ -97,8 +97,10 @@ module, and one line in `"suites"`.
   `CATBENCH_UPSTREAM` (`host:port` of the upstream HTTP service the async-ops
   suite calls: `GET /delay?n=K` answers `{"n":K}` after 2 ms, or after `ms`
   milliseconds when the query has `ms`; the fan-out's calls name their `group`,
-  so the upstream sees how many of them overlap), `CATBENCH_SCRATCH` (a
-  private folder for fixture files).
+  so the upstream sees how many of them overlap), `CATBENCH_STATIC_DIR` (the
+  files suite's folder, which catbench makes and changes during the checks;
+  unset on a run without the files suite, and then a peer's `files` module
+  mounts nothing), `CATBENCH_SCRATCH` (a private folder for fixture files).
 - Every peer serves every suite at once; catbench waits for `GET /plaintext`
   to answer `Hello, World!` (the start-up time is recorded), verifies,
   measures, then sends SIGTERM to the peer's process group, and SIGKILL after 5 s.
@@ -133,6 +135,22 @@ with `CATBENCH_UPSTREAM` set for the async-ops suite.
   a 422 with `{"errors":[…]}` holding at least one `{path, message}`, but need
   not list every failing field by path. catzilla (BaseModel: one message for
   the model) and aiohttp (msgspec: the first failing field) declare it.
+
+## The files suite in each framework
+
+Each peer serves the folder with its framework's own static-file tool, as
+its documentation shows it: Flask `send_from_directory`, FastAPI (Starlette)
+`StaticFiles`, Django `django.views.static.serve`, aiohttp `web.static`,
+Tornado `StaticFileHandler`, Catzilla `mount_static`, and nginx (`alias`,
+`sendfile`). Two are configured away from their defaults, because the
+defaults serve stale files when one changes on disk, which the suite checks:
+Catzilla's hot cache is off (it kept the old bytes for its TTL of an hour),
+and Tornado's `static_hash_cache` is off (it kept the old ETag and answered
+304 to new content); nginx gets `disable_symlinks on`. What a framework
+does not do is declared in peers.json (Django's view has no ranges and no
+ETag; aiohttp and Tornado ignore an entity-tag in If-Range; Werkzeug,
+Django and Tornado follow a symbolic link out of the folder), and Catzilla
+0.2.3's failures are recorded as failures (`BundledPeerTests`).
 
 """#),
         ("aiohttp/app.py", #"""
@@ -480,6 +498,18 @@ def setup(app):
     di = web.Application(middlewares=[request_scope])
     di.add_routes(scoped)
     app.add_subapp("/di", di)
+
+"""#),
+        ("aiohttp/suites/files.py", #"""
+"""The files suite on aiohttp: a static resource (add_static: FileResponse
+with sendfile, ETag, conditional answers and ranges)."""
+
+from aiohttp import web
+
+from catbench_shared import runtime
+
+# None: a run without the files suite, which mounts nothing.
+routes = [] if runtime.static_dir() is None else [web.static("/static", runtime.static_dir())]
 
 """#),
         ("aiohttp/suites/middleware.py", #"""
@@ -1208,6 +1238,27 @@ def after_route(request, response):
 def setup(app):
     # After the standard headers and the middleware layers: the scope closes last.
     app.middleware(priority=3, pre_route=False, post_route=True)(after_route)
+
+"""#),
+        ("catzilla/suites/files.py", #"""
+"""The files suite on Catzilla: mount_static, its C-native static server
+(ETag, conditional answers), as its docs show it but for the hot cache.
+
+The hot cache (on by default) keeps a file's bytes for cache_ttl_seconds
+(3600) without looking at the file: catbench saw the old bytes served after
+the file was replaced on disk, which the suite's check of a changed file
+fails. It is off here, so every answer reads the file."""
+
+from catzilla import RouterGroup
+
+from catbench_shared import runtime
+
+group = RouterGroup()
+
+
+def setup(app) -> None:
+    if runtime.static_dir() is not None:  # None: a run without the files suite
+        app.mount_static("/static", runtime.static_dir(), enable_hot_cache=False)
 
 """#),
         ("catzilla/suites/middleware.py", #"""
@@ -2056,6 +2107,21 @@ urlpatterns = [
     path("di/graph", di_graph),
     path("di/pool", di_pool),
 ]
+
+"""#),
+        ("django/suites/files.py", #"""
+"""The files suite on Django: django.views.static.serve, Django's own view
+for serving a folder (Last-Modified and If-Modified-Since; no ranges, no
+ETag)."""
+
+from django.urls import re_path
+from django.views.static import serve
+
+from catbench_shared import runtime
+
+# None: a run without the files suite, which mounts nothing.
+FOLDER = runtime.static_dir()
+urlpatterns = [] if FOLDER is None else [re_path(r"^static/(?P<path>.*)$", serve, {"document_root": FOLDER})]
 
 """#),
         ("django/suites/middleware.py", #"""
@@ -2911,6 +2977,20 @@ async def di_pool():
     return services.pool_document(POOL)
 
 """#),
+        ("fastapi/suites/files.py", #"""
+"""The files suite on FastAPI: Starlette's StaticFiles mounted at /static
+(FileResponse: ETag, Last-Modified, conditional answers and ranges)."""
+
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from catbench_shared import runtime
+
+router = APIRouter()
+if runtime.static_dir() is not None:  # None: a run without the files suite
+    router.mount("/static", StaticFiles(directory=runtime.static_dir()), name="static")
+
+"""#),
         ("fastapi/suites/middleware.py", #"""
 """The middleware suite on FastAPI: pure ASGI middleware classes (Starlette's
 recommended form; no BaseHTTPMiddleware, which costs a task and a stream per
@@ -3221,7 +3301,8 @@ VALIDATORS = ("marshmallow", "cerberus")
 def create_app(validator: str = "marshmallow") -> Flask:
     if validator not in VALIDATORS:
         raise ValueError(f"unknown validator {validator!r}; this app has {', '.join(VALIDATORS)}")
-    app = Flask(__name__)
+    # No app-wide /static/ route: the files suite's blueprint serves that path.
+    app = Flask(__name__, static_folder=None)
     # Keep answer keys in the contract's order (Flask sorts them by default).
     app.json.sort_keys = False
     app.config["CATBENCH_VALIDATOR"] = validator
@@ -3778,6 +3859,27 @@ def di_pool():
     return services.pool_document(POOL)
 
 """#),
+        ("flask/suites/files.py", #"""
+"""The files suite on Flask: send_from_directory (Werkzeug's send_file:
+ETag, Last-Modified, conditional answers and ranges)."""
+
+from flask import Blueprint, abort, send_from_directory
+
+from catbench_shared import runtime
+
+blueprint = Blueprint("files", __name__)
+
+
+FOLDER = runtime.static_dir()
+
+
+@blueprint.get("/static/<path:name>")
+def static_file(name: str):
+    if FOLDER is None:  # a run without the files suite
+        abort(404)
+    return send_from_directory(FOLDER, name)
+
+"""#),
         ("flask/suites/middleware.py", #"""
 """The middleware suite on Flask: request hooks. Each /mw{level} is a blueprint
 nested in this suite's blueprint, whose `before_request` / `after_request`
@@ -3969,7 +4071,8 @@ def validate_user():
     "di": "di",
     "validation": "validation",
     "async-ops": "async_ops",
-    "database": "database"
+    "database": "database",
+    "files": "files"
   },
   "python_path": ["shared"],
   "peers": [
@@ -3980,7 +4083,11 @@ def validate_user():
       "directory": "catzilla",
       "command": ["{python}", "app.py"],
       "configuration": "Catzilla's own C server (production mode, debug off, no request log), one process whatever CATBENCH_WORKERS says: Catzilla has no multi-process mode and its server cannot share a port (no SO_REUSEPORT); a RouterGroup per suite; an early answer from route middleware skips Catzilla's post-route middleware, so the app applies the outer layers' response work to it itself; DI through a ScopedDIContainer and Depends; validation by Catzilla's BaseModel and Field (as it comes: it takes 1.5 as an int and \"yes\" as a bool and has no rule for list items); its thread pool and CPU process pool (started by a fork server) have the whole server's max(2, workers), as it is the only process; the sync middleware and DI factories run their async work (the async layer, the async token provider) to completion on one reusable asyncio.Runner, the way Catzilla's docs show async work from sync code (as Flask and Django use asgiref); upstream calls through one aiohttp ClientSession (keep-alive), the fan-out's ten with asyncio.gather",
-      "not_applicable": {},
+      "not_applicable": {
+        "files/static-304": "Catzilla's mount_static does not answer If-Modified-Since: it sends the whole file (200)",
+        "files/static-range": "Catzilla 0.2.3's mount_static ignores Range (answers 200 with the whole file) although enable_range_requests is on by default",
+        "files/static-mix": "the mix holds range requests, which Catzilla 0.2.3's mount_static ignores"
+      },
       "waived": {
         "validation/error-paths": "Catzilla's BaseModel reports a failed model as one message, not an error per field, and stops at the first failing nested model or list item: the 422 names the body, not every failing field by path"
       }
@@ -4029,7 +4136,10 @@ def validate_user():
       "libraries": ["marshmallow"],
       "command": ["{python}", "-m", "gunicorn", "app:create_app()", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
       "configuration": "gunicorn, sync workers (one request at a time per worker; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; a Blueprint per suite; middleware as blueprint request hooks; DI as flask.g helpers; validation by marshmallow schemas (strict scalar fields); async views and the async layer through asgiref; the fan-out's ten upstream calls on a pool of ten threads with a kept-alive http.client connection each",
-      "not_applicable": {}
+      "not_applicable": {},
+      "waived": {
+        "files/symlinks": "Werkzeug's safe_join checks the path's text, not where a symbolic link points: send_from_directory serves a link inside the folder that points out of it"
+      }
     },
     {
       "name": "flask-sqlalchemy",
@@ -4052,7 +4162,10 @@ def validate_user():
       "libraries": ["cerberus"],
       "command": ["{python}", "-m", "gunicorn", "app:create_app(validator='cerberus')", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
       "configuration": "the flask peer's app and server (gunicorn, sync workers, heartbeat on tmpfs, no access log; blueprints, request hooks, flask.g, asgiref, the fan-out's thread pool) with validation by a Cerberus schema instead of marshmallow",
-      "not_applicable": {}
+      "not_applicable": {},
+      "waived": {
+        "files/symlinks": "Werkzeug's safe_join checks the path's text, not where a symbolic link points: send_from_directory serves a link inside the folder that points out of it"
+      }
     },
     {
       "name": "django",
@@ -4062,7 +4175,14 @@ def validate_user():
       "libraries": ["djangorestframework"],
       "command": ["{python}", "-m", "gunicorn", "wsgi:application", "--bind", "{host}:{port}", "--workers", "{workers}", "--worker-class", "sync", "--worker-tmp-dir", "/dev/shm", "--log-level", "warning"],
       "configuration": "gunicorn, sync workers (WSGI; they close the connection after each answer, as gunicorn documents for sync workers), worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), DEBUG off, no access log; a urls module per suite, include()d; middleware classes per view (decorator_from_middleware); DI as request-scoped services a middleware attaches; validation by Django REST framework serializers (strict scalar fields); async views and the async layer through asgiref; the fan-out's ten upstream calls on a pool of ten threads with a kept-alive http.client connection each",
-      "not_applicable": {}
+      "not_applicable": {
+        "files/static-range": "django.views.static.serve implements no Range: it answers 200 with the whole file",
+        "files/static-mix": "the mix holds range requests, which django.views.static.serve does not implement"
+      },
+      "waived": {
+        "files/symlinks": "django.views.static.serve joins the path with safe_join, which checks the path's text, not where a symbolic link points: a link inside the folder that points out of it is served",
+        "files/entity-tags": "django.views.static.serve sends no ETag and ignores If-None-Match (it revalidates by Last-Modified)"
+      }
     },
     {
       "name": "django-orm",
@@ -4087,6 +4207,7 @@ def validate_user():
       "configuration": "gunicorn with aiohttp's uvloop worker, worker heartbeat file on tmpfs (--worker-tmp-dir /dev/shm, as gunicorn documents), no access log; a RouteTableDef per suite; @web.middleware layers per sub-application; DI by app keys and the request's mapping; validation by msgspec Structs decoded from the body's bytes; upstream calls through one ClientSession per worker (keep-alive), the fan-out's ten with asyncio.gather",
       "not_applicable": {},
       "waived": {
+        "files/if-range-entity-tags": "aiohttp reads If-Range as a date only: an entity-tag there is ignored and the range is served",
         "validation/error-paths": "msgspec stops at the first failing field: the 422 names that field's path, not every failing field"
       }
     },
@@ -4098,7 +4219,10 @@ def validate_user():
       "libraries": ["jsonschema", "pycurl"],
       "command": ["{python}", "app.py"],
       "configuration": "Tornado's own HTTPServer on asyncio, one process per worker (fork_processes when CATBENCH_WORKERS > 1), access log off; a handler list per suite, concatenated; middleware as RequestHandler mixins; DI in Application settings and on the handler; validation by jsonschema (Draft 2020-12), as tornado-json does, since the plan names no library for Tornado; upstream calls with Tornado's curl client (CurlAsyncHTTPClient on pycurl: kept-alive connections, up to max_clients=100 calls at once), the fan-out's ten with tornado.gen.multi",
-      "not_applicable": {}
+      "not_applicable": {},
+      "waived": {
+        "files/if-range-entity-tags": "Tornado's StaticFileHandler does not read If-Range: the range is served whatever If-Range names"
+      }
     },
     {
       "name": "nginx",
@@ -5770,6 +5894,12 @@ def port() -> int:
     return int(os.environ.get("CATBENCH_PORT", "8000"))
 
 
+def static_dir() -> str | None:
+    """CATBENCH_STATIC_DIR: the files suite's folder, which catbench makes and
+    fills; None on a run without the files suite (its module then mounts nothing)."""
+    return os.environ.get("CATBENCH_STATIC_DIR") or None
+
+
 def suite_modules(manifest: str = MANIFEST) -> list[str]:
     """The module name of every suite, from peers.json's "suites" (contract
     name → module name), in the manifest's order. A peer's entry module mounts
@@ -6316,6 +6446,28 @@ def settings():
     singletons = {"config": services.Config(), "clock": services.ServiceClock(), "cache": services.Cache(),
                   "pool": services.ConnectionPool()}
     return {"services": singletons}
+
+"""#),
+        ("tornado/suites/files.py", #"""
+"""The files suite on Tornado: its StaticFileHandler (ETag of the content,
+Last-Modified, conditional answers and ranges)."""
+
+import tornado.web
+
+from catbench_shared import runtime
+
+# None: a run without the files suite, which mounts nothing.
+routes = (
+    [] if runtime.static_dir() is None else [(r"/static/(.*)", tornado.web.StaticFileHandler, {"path": runtime.static_dir()})]
+)
+
+
+def settings() -> dict:
+    # The suite changes a file while the server runs. Tornado keeps each
+    # file's hash (its ETag) for the process's life unless told not to, and
+    # then answers 304 to the old ETag for new content; its docs say to turn
+    # the cache off where files change. Each answer then hashes its file.
+    return {"static_hash_cache": False}
 
 """#),
         ("tornado/suites/middleware.py", #"""

@@ -20,7 +20,8 @@ VALIDATORS = ("marshmallow", "cerberus")
 def create_app(validator: str = "marshmallow") -> Flask:
     if validator not in VALIDATORS:
         raise ValueError(f"unknown validator {validator!r}; this app has {', '.join(VALIDATORS)}")
-    app = Flask(__name__)
+    # No app-wide /static/ route: the files suite's blueprint serves that path.
+    app = Flask(__name__, static_folder=None)
     # Keep answer keys in the contract's order (Flask sorts them by default).
     app.json.sort_keys = False
     app.config["CATBENCH_VALIDATOR"] = validator

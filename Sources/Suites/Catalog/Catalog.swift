@@ -11,6 +11,7 @@ public enum Catalog {
         ValidationSuite.self,
         AsyncOpsSuite.self,
         DatabaseSuite.self,
+        FilesSuite.self,
     ]
 
     public static var contracts: [SuiteContract] { suites.map { $0.contract } }

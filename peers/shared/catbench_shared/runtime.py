@@ -35,6 +35,12 @@ def port() -> int:
     return int(os.environ.get("CATBENCH_PORT", "8000"))
 
 
+def static_dir() -> str | None:
+    """CATBENCH_STATIC_DIR: the files suite's folder, which catbench makes and
+    fills; None on a run without the files suite (its module then mounts nothing)."""
+    return os.environ.get("CATBENCH_STATIC_DIR") or None
+
+
 def suite_modules(manifest: str = MANIFEST) -> list[str]:
     """The module name of every suite, from peers.json's "suites" (contract
     name → module name), in the manifest's order. A peer's entry module mounts
